@@ -1,0 +1,123 @@
+"""Command handlers that write to the event store directly: service drafts and
+publication (plain catalogue edits, no long-running process) and application numbers.
+Each decides on state folded from the stream itself, never from a projection, and
+appends with the stream's expected version so concurrent commands cannot both win."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from domain import events as ev
+from domain import services
+from domain.definition import ServiceDefinition
+from domain.validation import Problem, parse_definition
+from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
+
+WIB = timezone(timedelta(hours=7), "WIB")
+"""Application numbers take the year in Western Indonesian Time."""
+
+
+class CommandRefused(Exception):
+    """A command that breaks a business rule; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class Written:
+    service_id: str
+    version: int
+    status: str
+    position: int
+
+
+def load_service(store: EventStore, service_id: str) -> services.ServiceState | None:
+    state: services.ServiceState | None = None
+    for e in store.read_stream(ev.service_stream(service_id)):
+        state = services.apply(state, e, e.version)
+    return state
+
+
+def save_draft(store: EventStore, raw: Mapping[str, Any], actor: str, agency: str | None
+               ) -> Written:
+    definition, problems = parse_definition(raw)
+    if definition is None or problems:
+        raise CommandRefused(422, "the service definition has problems", problems)
+    if definition.agency.code != agency:
+        raise CommandRefused(
+            403, f"you administer agency {agency}; this service belongs to "
+                 f"{definition.agency.code}")
+    state = load_service(store, definition.id)
+    if state is not None and state.agency_code != agency:
+        raise CommandRefused(409, f"service id {definition.id!r} is taken by agency "
+                                  f"{state.agency_code}")
+    version = state.next_draft_version() if state else 1
+    definition = definition.model_copy(update={"version": version})
+    result = store.append(
+        ev.service_stream(definition.id),
+        [NewEvent(uuid.uuid4(), ev.SERVICE_DRAFT_SAVED,
+                  {"definition": definition.model_dump(mode="json"), "by": actor})],
+        expected_version=state.stream_version if state else -1,
+    )
+    return Written(definition.id, version, "draft", result.last_position)
+
+
+def publish(store: EventStore, service_id: str, version: int, actor: str,
+            agency: str | None) -> Written:
+    state = load_service(store, service_id)
+    if state is None or version not in state.versions:
+        raise CommandRefused(404, f"service {service_id!r} has no version {version}")
+    if state.agency_code != agency:
+        raise CommandRefused(403, f"service {service_id!r} belongs to agency "
+                                  f"{state.agency_code}")
+    info = state.versions[version]
+    if info.status == "published":
+        raise CommandRefused(409, f"version {version} of {service_id!r} is already "
+                                  "published; published versions never change")
+    _, problems = parse_definition(info.definition.model_dump(mode="json"))
+    if problems:
+        raise CommandRefused(422, "the draft has problems and cannot be published", problems)
+    result = store.append(
+        ev.service_stream(service_id),
+        [NewEvent(uuid.uuid4(), ev.SERVICE_VERSION_PUBLISHED,
+                  {"version": version, "by": actor})],
+        expected_version=state.stream_version,
+    )
+    return Written(service_id, version, "published", result.last_position)
+
+
+def published_definition(store: EventStore, service_id: str) -> ServiceDefinition:
+    state = load_service(store, service_id)
+    if state is None:
+        raise CommandRefused(404, f"there is no service {service_id!r}")
+    latest = state.latest_published
+    if latest is None:
+        raise CommandRefused(409, f"service {service_id!r} has no published version yet")
+    return latest.definition
+
+
+def reserve_number(store: EventStore, agency_code: str, service_id: str,
+                   now: datetime | None = None) -> str:
+    """Hand out the next number of the agency's year, e.g. ``BWI-2026-000001``."""
+    year = (now or datetime.now(WIB)).astimezone(WIB).year
+    stream = ev.number_stream(agency_code, year)
+    for _ in range(50):
+        current = store.stream_version(stream)
+        number = ev.application_number(agency_code, year, current + 2)
+        try:
+            store.append(stream, [NewEvent(uuid.uuid4(), ev.APPLICATION_NUMBER_RESERVED,
+                                           {"application_id": number,
+                                            "service_id": service_id})],
+                         expected_version=current)
+        except WrongExpectedVersion:
+            continue  # another submission took it; take the next
+        return number
+    raise CommandRefused(503, "too many simultaneous submissions; try again")

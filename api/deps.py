@@ -1,0 +1,95 @@
+"""Dependency aliases shared by the routers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+
+from api import security
+from api.reads import wait_for_position
+from api.runtime import Runtime
+from eventstore.port import EventStore
+from lincah.settings import Settings
+from projections.readmodels import ReadModels
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/dev-token")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(rt: RuntimeDep) -> Settings:
+    return rt.settings
+
+
+def get_store(rt: RuntimeDep) -> EventStore:
+    return rt.store
+
+
+def get_models(rt: RuntimeDep) -> ReadModels:
+    return rt.models
+
+
+async def get_temporal(rt: RuntimeDep) -> Client:
+    return await rt.temporal()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[EventStore, Depends(get_store)]
+ModelsDep = Annotated[ReadModels, Depends(get_models)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def current_user(
+    rt: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> security.Principal:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "a bearer token is required (POST /auth/dev-token)",
+            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return security.verify(credentials.credentials, rt.signing_key)
+    except security.InvalidToken as e:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e),
+                            headers={"WWW-Authenticate": "Bearer"}) from e
+
+
+CurrentUser = Annotated[security.Principal, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Callable[[security.Principal], security.Principal]:
+    def check(user: CurrentUser) -> security.Principal:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the role {' or '.join(roles)}; your token has {user.role!r}")
+        return user
+    return check
+
+
+AgencyAdmin = Annotated[security.Principal, Depends(require_role("agency_admin"))]
+Citizen = Annotated[security.Principal, Depends(require_role("citizen"))]
+Staff = Annotated[security.Principal, Depends(require_role(*sorted(security.STAFF)))]
+
+
+def read_after(
+    rt: RuntimeDep,
+    min_position: Annotated[int | None, Query(
+        ge=0, description="Wait until the read models include this event-store position "
+                          "(from a command's response)")] = None,
+) -> None:
+    wait_for_position(rt.models, min_position, rt.settings.read_wait_timeout_s)
+
+
+Consistent = Annotated[None, Depends(read_after)]
+"""Add to a read endpoint to give it read-your-writes through ``min_position``."""

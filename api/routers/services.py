@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, status
+from starlette.concurrency import run_in_threadpool
+
+from api import commands
+from api.deps import AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
+from api.security import Principal
+from domain.services import ServiceState
+from domain.validation import parse_definition
+
+router = APIRouter(prefix="/services", tags=["services"])
+
+DefinitionBody = Body(
+    description="A service definition (schema version 1); its version is assigned here.")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_draft(user: AgencyAdmin, store: StoreDep,
+                       definition: dict[str, Any] = DefinitionBody) -> dict[str, Any]:
+    """Save a draft: a new service, or the next draft version of an existing one."""
+    w = await run_in_threadpool(commands.save_draft, store, definition, user.subject,
+                                user.agency)
+    return asdict(w)
+
+
+@router.post("/validate")
+def validate(user: CurrentUser, definition: dict[str, Any] = DefinitionBody) -> dict[str, Any]:
+    """Check a definition without saving it: every problem, with its path."""
+    _, problems = parse_definition(definition)
+    return {"valid": not problems, "problems": [asdict(p) for p in problems]}
+
+
+@router.post("/{service_id}/versions/{version}/publish")
+async def publish(service_id: str, version: int, user: AgencyAdmin,
+                  store: StoreDep) -> dict[str, Any]:
+    w = await run_in_threadpool(commands.publish, store, service_id, version, user.subject,
+                                user.agency)
+    return asdict(w)
+
+
+@router.get("")
+def list_services(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
+    return [s.summary() for s in models.services() if _visible(s, user)]
+
+
+@router.get("/{service_id}")
+def get_service(service_id: str, user: CurrentUser, models: ModelsDep,
+                _: Consistent) -> dict[str, Any]:
+    s = models.service(service_id)
+    if s is None or not _visible(s, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
+    versions = [
+        v.model_dump(mode="json") for v in sorted(s.versions.values(), key=lambda v: v.version)
+        if v.status == "published" or _sees_drafts(s, user)
+    ]
+    return {**s.summary(), "versions": versions}
+
+
+def _sees_drafts(s: ServiceState, user: Principal) -> bool:
+    return user.role == "auditor" or (user.is_staff and user.agency == s.agency_code)
+
+
+def _visible(s: ServiceState, user: Principal) -> bool:
+    return s.latest_published is not None or _sees_drafts(s, user)

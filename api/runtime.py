@@ -1,0 +1,43 @@
+"""What the API holds for its lifetime: settings, the event store, the read models and a
+lazily connected Temporal client (so the API starts, and answers /health, before
+Temporal is up)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import HTTPException, status
+from temporalio.client import Client
+
+from eventstore.factory import open_event_store
+from eventstore.port import EventStore
+from lincah.settings import Settings
+from lincah.temporal import connect
+from projections.readmodels import ReadModels
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.signing_key = settings.signing_key()
+        self.store: EventStore = open_event_store(settings.eventstore,
+                                                  settings.eventstore_location)
+        self.models = ReadModels(settings.readmodel_location)
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def temporal(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(connect(self.settings), timeout=5)
+                except (OSError, RuntimeError, TimeoutError) as e:
+                    raise HTTPException(
+                        status.HTTP_503_SERVICE_UNAVAILABLE,
+                        f"Temporal at {self.settings.temporal.address} is not reachable; "
+                        "try again shortly") from e
+            return self._client
+
+    def close(self) -> None:
+        self.store.close()
+        self.models.close()

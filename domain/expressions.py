@@ -1,0 +1,484 @@
+"""A small, safe expression language for decision conditions.
+
+Conditions are written by agency designers and evaluated inside workflows, so they
+are untrusted text. We never hand them to ``eval``/``exec``/``compile``: the text is
+parsed with ``ast.parse(mode="eval")`` and converted, through a whitelist, into a
+private tree of frozen nodes that only this module knows how to evaluate. Anything
+not on the whitelist (attribute access, calls, subscripts, comprehensions, ...) is
+refused with a human-readable ``ExpressionError``.
+
+Language: int/float/str/bool/None literals (``true``/``false``/``null`` are accepted
+as lowercase aliases, because designers think in JSON), list/tuple literals (for
+``in``), ``and``/``or``/``not``, comparisons (``== != < <= > >= in``, ``not in``,
+chained), ``+ - * / // %``, unary ``-``/``+`` and ``**`` with a bounded exponent.
+Free names are form field ids and review-step ids (whose value is the outcome).
+
+Resource limits keep a hostile condition from exhausting a worker: text length,
+nesting depth, exponent size, number magnitude and string/list size are all capped.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import keyword
+import math
+import tokenize
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+MAX_LENGTH = 500
+MAX_DEPTH = 32
+MAX_EXPONENT = 64
+MAX_NUMBER = 10**100
+_MAX_NUMBER_TEXT = "10**100"
+MAX_ITEMS = 10_000
+
+ALIASES: Mapping[str, bool | None] = {"true": True, "false": False, "null": None}
+"""Lowercase literal names; they shadow any field of the same name."""
+
+
+class ExpressionError(ValueError):
+    """A condition that cannot be parsed, is not allowed, or fails to evaluate."""
+
+
+# --- private tree -----------------------------------------------------------------
+# Our own nodes (not ast nodes) so that evaluation can only ever do what is below.
+
+
+@dataclass(frozen=True, slots=True)
+class _Const:
+    value: int | float | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Seq:
+    items: tuple[_Node, ...]
+    is_list: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _BoolOp:
+    op: str  # "and" | "or"
+    values: tuple[_Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unary:
+    op: str  # "not" | "-" | "+"
+    operand: _Node
+
+
+@dataclass(frozen=True, slots=True)
+class _BinOp:
+    op: str
+    left: _Node
+    right: _Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Compare:
+    left: _Node
+    ops: tuple[str, ...]
+    comparators: tuple[_Node, ...]
+
+
+_Node = _Const | _Name | _Seq | _BoolOp | _Unary | _BinOp | _Compare
+_Op = TypeVar("_Op", bound=ast.AST)
+_Ordered = TypeVar("_Ordered", int | float, str)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, validated condition. Build it with ``parse``."""
+
+    text: str
+    names: frozenset[str]
+    _root: _Node = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- parsing ----------------------------------------------------------------------
+
+_BIN_OPS: Mapping[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+_CMP_OPS: Mapping[type[ast.cmpop], str] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+}
+_UNARY_OPS: Mapping[type[ast.unaryop], str] = {ast.Not: "not", ast.USub: "-", ast.UAdd: "+"}
+_REFUSED: Mapping[type[ast.AST], str] = {
+    ast.Attribute: "attribute access is not allowed: '.'",
+    ast.Call: "function calls are not allowed",
+    ast.Lambda: "lambdas are not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "comprehensions are not allowed",
+    ast.Subscript: "indexing and slicing are not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.NamedExpr: "assignment expressions (:=) are not allowed",
+    ast.Starred: "starred expressions are not allowed",
+    ast.IfExp: "conditional expressions (x if c else y) are not allowed",
+    ast.Dict: "dict literals are not allowed",
+    ast.Set: "set literals are not allowed",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+}
+
+
+def parse(text: str) -> Expression:
+    """Parse and validate ``text``; raises ``ExpressionError`` on anything refused."""
+    if not isinstance(text, str):
+        raise ExpressionError("expression must be text")
+    # Length first, so neither the tokenizer nor ast ever sees a huge input.
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression too long (max {MAX_LENGTH} characters)")
+    text = text.strip()
+    if not text:
+        raise ExpressionError("expression is empty")
+    _check_bracket_depth(text)
+    try:
+        tree = ast.parse(text, mode="eval")
+        root = _build(tree.body, 1)
+        _check_constants(root)
+    except SyntaxError as exc:
+        raise ExpressionError(_syntax_message(text, exc)) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nested too deeply") from None
+    except ExpressionError:
+        raise
+    except ValueError as exc:  # e.g. null bytes, on some Python versions
+        raise ExpressionError(f"invalid expression: {exc}") from None
+    return Expression(text=text, names=_names(root), _root=root)
+
+
+def _syntax_message(text: str, exc: SyntaxError) -> str:
+    # Python's own message for statements is a bare "invalid syntax"; say why instead.
+    first = text.split(maxsplit=1)[0]
+    if keyword.iskeyword(first) and first not in _EXPRESSION_KEYWORDS:
+        return f"statements are not allowed, only an expression ('{first}')"
+    if ":=" in text:
+        return "assignment expressions (:=) are not allowed"
+    where = f" at column {exc.offset}" if exc.offset else ""
+    detail = "" if exc.msg == "invalid syntax" else f": {exc.msg}"
+    return f"invalid syntax{where}{detail}"
+
+
+_EXPRESSION_KEYWORDS = frozenset({"True", "False", "None", "not", "lambda", "await"})
+
+
+def _check_bracket_depth(text: str) -> None:
+    # Parentheses leave no node in the ast, so "((((1))))" must be measured on tokens;
+    # tokenizing (rather than counting characters) ignores brackets inside strings.
+    depth = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.OP and tok.string in {"(", "[", "{"}:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ExpressionError("expression nested too deeply")
+            elif tok.type == tokenize.OP and tok.string in {")", "]", "}"}:
+                depth -= 1
+    except (tokenize.TokenError, SyntaxError):
+        return  # unbalanced or odd input: ast.parse reports it properly
+
+
+def _build(node: ast.expr, depth: int) -> _Node:
+    if depth > MAX_DEPTH:
+        raise ExpressionError("expression nested too deeply")
+    refused = _REFUSED.get(type(node))
+    if refused:
+        raise ExpressionError(refused)
+    d = depth + 1
+    match node:
+        case ast.Constant(value=value):
+            return _Const(_literal(value))
+        case ast.Name(id=name):
+            if name.startswith("_"):
+                raise ExpressionError(f"names starting with '_' are not allowed: '{name}'")
+            return _Name(name)
+        case ast.List(elts=elts) | ast.Tuple(elts=elts):
+            if len(elts) > MAX_ITEMS:
+                raise ExpressionError(f"list too long (max {MAX_ITEMS} items)")
+            items = tuple(_build(e, d) for e in elts)
+            return _Seq(items, is_list=isinstance(node, ast.List))
+        case ast.BoolOp(op=op, values=values):
+            name = "and" if isinstance(op, ast.And) else "or"
+            return _BoolOp(name, tuple(_build(v, d) for v in values))
+        case ast.UnaryOp(op=op, operand=operand):
+            return _Unary(_op(_UNARY_OPS, op), _build(operand, d))
+        case ast.BinOp(op=op, left=left, right=right):
+            binop = _BinOp(_op(_BIN_OPS, op), _build(left, d), _build(right, d))
+            if binop.op == "**" and not _names(binop.right):
+                # Refuse "x ** 1000" now rather than when a citizen's case reaches it.
+                _check_exponent(_eval(binop.right, {}))
+            return binop
+        case ast.Compare(left=left, ops=ops, comparators=comparators):
+            names = tuple(_op(_CMP_OPS, o) for o in ops)
+            return _Compare(_build(left, d), names, tuple(_build(c, d) for c in comparators))
+    raise ExpressionError(f"{type(node).__name__} expressions are not allowed")
+
+
+_OTHER_OPS = {
+    **{"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>"},
+    **{"MatMult": "@", "Invert": "~", "Is": "is", "IsNot": "is not"},
+}
+
+
+def _op(table: Mapping[type[_Op], str], op: _Op) -> str:
+    try:
+        return table[type(op)]
+    except KeyError:
+        label = _OTHER_OPS.get(type(op).__name__, type(op).__name__)
+        raise ExpressionError(f"operator '{label}' is not allowed") from None
+
+
+def _literal(value: object) -> int | float | str | bool | None:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    kind = {bytes: "bytes literals", complex: "complex numbers"}.get(type(value), "'...' literals")
+    raise ExpressionError(f"{kind} are not allowed")
+
+
+def _names(node: _Node) -> frozenset[str]:
+    match node:
+        case _Name(id=name):
+            return frozenset() if name in ALIASES else frozenset({name})
+        case _Const():
+            return frozenset()
+        case _Seq(items=items) | _BoolOp(values=items):
+            return frozenset().union(*(_names(i) for i in items))
+        case _Unary(operand=operand):
+            return _names(operand)
+        case _BinOp(left=left, right=right):
+            return _names(left) | _names(right)
+        case _Compare(left=left, comparators=comparators):
+            return _names(left).union(*(_names(c) for c in comparators))
+
+
+def _check_constants(node: _Node) -> None:
+    # Evaluate every maximal name-free subtree once, so "9**9**9", "'a'*10**9" and
+    # "1/0" are refused when the definition is validated, not at run time.
+    if not _names(node):
+        _eval(node, {})
+        return
+    match node:
+        case _Seq(items=items) | _BoolOp(values=items):
+            for item in items:
+                _check_constants(item)
+        case _Unary(operand=operand):
+            _check_constants(operand)
+        case _BinOp(left=left, right=right):
+            _check_constants(left)
+            _check_constants(right)
+        case _Compare(left=left, comparators=comparators):
+            for child in (left, *comparators):
+                _check_constants(child)
+
+
+# --- evaluation -------------------------------------------------------------------
+
+
+def evaluate(expr: Expression | str, env: Mapping[str, object]) -> object:
+    """Evaluate ``expr`` with names looked up in ``env``; errors are ExpressionError."""
+    parsed = _parse_cached(expr) if isinstance(expr, str) else expr
+    return _eval(parsed._root, env)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> Expression:
+    # Workflows evaluate the same few conditions over and over; errors are not cached.
+    return parse(text)
+
+
+def truthy(expr: Expression | str, env: Mapping[str, object]) -> bool:
+    """Evaluate and convert to bool, for decision branches."""
+    return bool(evaluate(expr, env))
+
+
+def _eval(node: _Node, env: Mapping[str, object]) -> object:
+    match node:
+        case _Const(value=value):
+            return value
+        case _Name(id=name):
+            if name in ALIASES:
+                return ALIASES[name]
+            if name not in env:
+                raise ExpressionError(f"unknown name '{name}'")
+            return env[name]
+        case _Seq(items=items, is_list=is_list):
+            values = [_eval(i, env) for i in items]
+            return values if is_list else tuple(values)
+        case _BoolOp(op=op, values=values):
+            result: object = None
+            for value_node in values:
+                result = _eval(value_node, env)
+                if bool(result) == (op == "or"):
+                    return result  # short-circuit, with Python's and/or semantics
+            return result
+        case _Unary(op=op, operand=operand):
+            return _unary(op, _eval(operand, env))
+        case _BinOp(op=op, left=left, right=right):
+            return _binary(op, _eval(left, env), _eval(right, env))
+        case _Compare(left=left, ops=ops, comparators=comparators):
+            current = _eval(left, env)
+            for op, comparator in zip(ops, comparators, strict=True):
+                other = _eval(comparator, env)
+                if not _compare(op, current, other):
+                    return False
+                current = other
+            return True
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "list"
+    return type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass; arithmetic on booleans is almost certainly a mistake.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _unary(op: str, value: object) -> object:
+    if op == "not":
+        return not value
+    if not _is_number(value):
+        raise ExpressionError(f"unary '{op}' needs a number, got {_type_name(value)}")
+    assert isinstance(value, int | float)
+    return -value if op == "-" else +value
+
+
+def _binary(op: str, left: object, right: object) -> object:
+    if _is_number(left) and _is_number(right):
+        assert isinstance(left, int | float) and isinstance(right, int | float)
+        return _check_number(_arithmetic(op, left, right))
+    if op == "+" and isinstance(left, str) and isinstance(right, str):
+        _check_size(len(left) + len(right))
+        return left + right
+    if op == "+" and isinstance(left, list | tuple) and type(left) is type(right):
+        assert isinstance(right, list | tuple)
+        _check_size(len(left) + len(right))
+        return [*left, *right] if isinstance(left, list) else (*left, *right)
+    # Repetition is commutative; normalise to (sequence, count) to check one case.
+    seq, count = (right, left) if isinstance(right, str | list | tuple) else (left, right)
+    is_count = isinstance(count, int) and not isinstance(count, bool)
+    if op == "*" and isinstance(seq, str | list | tuple) and is_count:
+        assert isinstance(count, int)
+        # Size is checked before repeating, so "'a' * 10**9" never allocates.
+        _check_size(len(seq) * max(count, 0))
+        return seq * count
+    # Notably refuses "%" on text: printf-style formatting could allocate without limit.
+    raise ExpressionError(
+        f"unsupported operand types for '{op}': {_type_name(left)} and {_type_name(right)}"
+    )
+
+
+def _arithmetic(op: str, left: int | float, right: int | float) -> int | float:
+    try:
+        match op:
+            case "+":
+                return left + right
+            case "-":
+                return left - right
+            case "*":
+                return left * right
+            case "/":
+                return left / right
+            case "//":
+                return left // right
+            case "%":
+                return left % right
+            case _:
+                _check_exponent(right)
+                result: object = left**right
+                if not isinstance(result, int | float):
+                    raise ExpressionError("result of '**' is not a real number")
+                return result
+    except ZeroDivisionError:
+        raise ExpressionError("division by zero") from None
+    except OverflowError:
+        raise ExpressionError(f"number too large (max {_MAX_NUMBER_TEXT})") from None
+
+
+def _check_exponent(exponent: object) -> None:
+    if _is_number(exponent) and abs(exponent) > MAX_EXPONENT:  # type: ignore[arg-type]
+        raise ExpressionError(f"exponent too large (max {MAX_EXPONENT})")
+
+
+def _check_number(value: int | float) -> int | float:
+    # Infinity and NaN count as too large: they only arise from overflowing floats.
+    if abs(value) > MAX_NUMBER or (isinstance(value, float) and not math.isfinite(value)):
+        raise ExpressionError(f"number too large (max {_MAX_NUMBER_TEXT})")
+    return value
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_ITEMS:
+        raise ExpressionError(f"result too large (max {MAX_ITEMS} characters or items)")
+
+
+def _compare(op: str, left: object, right: object) -> bool:
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    if op in ("in", "not in"):
+        if isinstance(right, str) and not isinstance(left, str):
+            raise ExpressionError(f"'{op}' on text needs text on the left, got {_type_name(left)}")
+        if not isinstance(right, str | list | tuple):
+            raise ExpressionError(f"'{op}' needs a list or text on the right")
+        return (left in right) == (op == "in")
+    if _is_number(left) and _is_number(right):
+        assert isinstance(left, int | float) and isinstance(right, int | float)
+        return _ordered(op, left, right)
+    if isinstance(left, str) and isinstance(right, str):
+        return _ordered(op, left, right)
+    raise ExpressionError(
+        f"cannot compare {_type_name(left)} with {_type_name(right)} using '{op}'"
+    )
+
+
+def _ordered(op: str, a: _Ordered, b: _Ordered) -> bool:
+    match op:
+        case "<":
+            return a < b
+        case "<=":
+            return a <= b
+        case ">":
+            return a > b
+        case _:
+            return a >= b

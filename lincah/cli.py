@@ -1,0 +1,126 @@
+"""The ``lincah`` command: one subcommand per part."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from lincah.settings import get_settings
+
+
+def _exit(code: int) -> None:
+    """Leave without running interpreter teardown: the Temporal SDK's native runtime can
+    abort a Python process at exit after all work is done (sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _stop_event_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from lincah import up
+
+    return up.run(get_settings(), with_designer=not args.no_designer,
+                  seed_demo=not args.no_demo)
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from lincah.worker import run_worker
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(get_settings(), stop)
+
+    asyncio.run(main())
+    _exit(0)
+    return 0
+
+
+def cmd_api(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run("api.main:create_app", factory=True, host=s.api_host, port=s.api_port,
+                log_level="info")
+    _exit(0)
+    return 0
+
+
+def cmd_designer(_: argparse.Namespace) -> int:
+    s = get_settings()
+    app = Path(__file__).resolve().parent.parent / "designer" / "app.py"
+    env = dict(os.environ, LINCAH_API_URL=s.api_base_url)
+    argv = [sys.executable, "-m", "streamlit", "run", str(app),
+            "--server.port", str(s.designer_port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    os.execve(sys.executable, argv, env)
+
+
+def cmd_projections(args: argparse.Namespace) -> int:
+    from eventstore.factory import open_event_store
+    from projections.projector import Projector
+    from projections.readmodels import ReadModels
+
+    s = get_settings()
+    projector = Projector(open_event_store(s.eventstore, s.eventstore_location),
+                          ReadModels(s.readmodel_location))
+    if args.action == "rebuild":
+        n = projector.rebuild()
+        print(f"rebuilt the read models from {n} events; checkpoint "
+              f"{projector.models.checkpoint()}")
+        return 0
+    projector.run_forever(_stop_event_on_signals())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lincah import demo
+
+    return demo.main(get_settings(), api_url=args.api)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lincah", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start everything on embedded defaults")
+    up.add_argument("--no-designer", action="store_true", help="do not start the designer")
+    up.add_argument("--no-demo", action="store_true", help="do not seed the demo services")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("worker", help="run the application worker").set_defaults(func=cmd_worker)
+    sub.add_parser("api", help="serve the HTTP API").set_defaults(func=cmd_api)
+    sub.add_parser("designer", help="serve the designer").set_defaults(func=cmd_designer)
+    pr = sub.add_parser("projections", help="run or rebuild the read models")
+    pr.add_argument("action", choices=["run", "rebuild"])
+    pr.set_defaults(func=cmd_projections)
+    demo = sub.add_parser("demo", help="seed the demo agency's services, print a walk-through")
+    demo.add_argument("--api", default=None, help="API base URL (default from settings)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""``lincah demo``: seed agency Kabupaten Banyuwangi with two realistic services through
+the API, and print the curl commands that walk one application to its end."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import httpx
+
+from lincah.settings import Settings
+
+AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
+ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
+
+KELURAHAN = ["Kepatihan", "Penganjuran", "Tukangkayu", "Singonegaran", "Panderejo",
+             "Sobo", "Kertosari", "Pakis"]
+
+DOMISILI: dict[str, Any] = {
+    "id": "surat-keterangan-domisili",
+    "name": "Surat Keterangan Domisili",
+    "agency": AGENCY,
+    "description": "Certificate of residence for residents of Kecamatan Banyuwangi, "
+                   "issued after the kelurahan officer verifies the address.",
+    "fields": [
+        {"id": "nik", "label": "NIK", "type": "nik"},
+        {"id": "full_name", "label": "Nama lengkap", "type": "text"},
+        {"id": "address", "label": "Alamat (jalan, nomor, RT/RW)", "type": "text"},
+        {"id": "kelurahan", "label": "Kelurahan", "type": "choice", "choices": KELURAHAN},
+        {"id": "purpose", "label": "Keperluan", "type": "text"},
+        {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
+    ],
+    "steps": [
+        {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "verify_residence"},
+        {"kind": "review", "id": "verify_residence", "name": "Verifikasi domisili",
+         "role": "officer", "instructions": "Check the address against the Kartu Keluarga.",
+         "outcomes": {"approve": "notify_issued", "reject": "notify_refused"}},
+        {"kind": "notify", "id": "notify_issued", "name": "Surat terbit",
+         "message": "Surat Keterangan Domisili for {full_name} has been issued; collect it "
+                    "at MPP Banyuwangi or download it from the app.",
+         "next": "issued"},
+        {"kind": "notify", "id": "notify_refused", "name": "Permohonan ditolak",
+         "message": "Your application for a Surat Keterangan Domisili was refused; see the "
+                    "officer's comment in the timeline.",
+         "next": "refused"},
+        {"kind": "end", "id": "issued", "name": "Selesai - terbit", "result": "approved"},
+        {"kind": "end", "id": "refused", "name": "Selesai - ditolak", "result": "rejected"},
+    ],
+}
+
+IZIN_PRAKTIK: dict[str, Any] = {
+    "id": "izin-praktik-nakes",
+    "name": "Izin Praktik Tenaga Kesehatan",
+    "agency": AGENCY,
+    "description": "Surat Izin Praktik (SIP) for doctors, dentists, midwives, nurses and "
+                   "pharmacists practising in Kabupaten Banyuwangi.",
+    "fields": [
+        {"id": "nik", "label": "NIK", "type": "nik"},
+        {"id": "full_name", "label": "Nama lengkap dan gelar", "type": "text"},
+        {"id": "profession", "label": "Profesi", "type": "choice",
+         "choices": ["dokter", "dokter_gigi", "bidan", "perawat", "apoteker"]},
+        {"id": "str_number", "label": "Nomor STR", "type": "text"},
+        {"id": "str_document", "label": "Scan STR", "type": "file"},
+        {"id": "practice_address", "label": "Alamat tempat praktik", "type": "text"},
+        {"id": "years_experience", "label": "Lama pengalaman (tahun)", "type": "number"},
+    ],
+    "steps": [
+        {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "document_review"},
+        {"kind": "review", "id": "document_review", "name": "Pemeriksaan berkas",
+         "role": "officer", "instructions": "Check the STR is valid and matches the NIK.",
+         "outcomes": {"approve": "experience_check", "reject": "notify_refused"}},
+        {"kind": "decision", "id": "experience_check", "name": "Cek pengalaman",
+         "branches": [{"when": "years_experience < 2", "goto": "site_verification"}],
+         "default": "head_approval"},
+        {"kind": "review", "id": "site_verification", "name": "Verifikasi tempat praktik",
+         "role": "officer",
+         "instructions": "New practitioners: verify the practice site before approval.",
+         "outcomes": {"approve": "head_approval", "reject": "notify_refused"}},
+        {"kind": "review", "id": "head_approval", "name": "Persetujuan Kepala Dinas",
+         "role": "supervisor", "outcomes": {"approve": "notify_issued",
+                                            "reject": "notify_refused"}},
+        {"kind": "notify", "id": "notify_issued", "name": "SIP terbit",
+         "message": "The Surat Izin Praktik for {full_name} ({profession}) has been issued.",
+         "next": "issued"},
+        {"kind": "notify", "id": "notify_refused", "name": "Permohonan ditolak",
+         "message": "Your application for a Surat Izin Praktik was refused; see the "
+                    "timeline for the reason.",
+         "next": "refused"},
+        {"kind": "end", "id": "issued", "name": "Selesai - terbit", "result": "approved"},
+        {"kind": "end", "id": "refused", "name": "Selesai - ditolak", "result": "rejected"},
+    ],
+}
+
+SERVICES = [DOMISILI, IZIN_PRAKTIK]
+
+SAMPLE_APPLICATION = {
+    "service_id": "surat-keterangan-domisili",
+    "data": {"nik": "3510154808900003", "full_name": "Siti Aminah",
+             "address": "Jl. Ahmad Yani No. 12, RT 02/RW 05", "kelurahan": "Penganjuran",
+             "purpose": "Pembukaan rekening bank"},
+}
+
+
+def token(client: httpx.Client, **who: str) -> str:
+    r = client.post("/auth/dev-token", json=who)
+    r.raise_for_status()
+    access: str = r.json()["access_token"]
+    return access
+
+
+def seed(api_url: str) -> list[str]:
+    """Create and publish every demo service that is not there yet; returns those made."""
+    made = []
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {token(client, **ADMIN)}"}
+        existing = {s["service_id"] for s in
+                    client.get("/services", headers=headers).raise_for_status().json()}
+        for service in SERVICES:
+            if service["id"] in existing:
+                continue
+            r = client.post("/services", json=service, headers=headers)
+            if r.status_code != 201:
+                raise RuntimeError(f"creating {service['id']} failed: {r.status_code} {r.text}")
+            version = r.json()["version"]
+            client.post(f"/services/{service['id']}/versions/{version}/publish",
+                        headers=headers).raise_for_status()
+            made.append(service["id"])
+    return made
+
+
+def seed_if_empty(settings: Settings) -> None:
+    made = seed(settings.api_base_url)
+    if made:
+        print(f"Seeded demo services for {AGENCY['name']}: {', '.join(made)}")
+
+
+WALKTHROUGH = r"""
+# Walk one application to its end (bash; needs curl and python3):
+API={api}
+field() {{ python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }}
+tok() {{ curl -s -X POST $API/auth/dev-token -H 'content-type: application/json' -d "$1" \
+  | field access_token; }}
+CITIZEN=$(tok '{{"subject": "siti@example.id", "role": "citizen"}}')
+OFFICER=$(tok '{{"subject": "budi@banyuwangikab.go.id", "role": "officer", "agency": "BWI"}}')
+
+# 1. The citizen applies for a Surat Keterangan Domisili:
+SUBMITTED=$(curl -s -X POST $API/applications -H "Authorization: Bearer $CITIZEN" \
+  -H 'content-type: application/json' -d '{sample}')
+echo "$SUBMITTED"   # {{"application_id":"BWI-2026-000001","status":"in_review","position":7}}
+APP=$(echo "$SUBMITTED" | field application_id)
+POS=$(echo "$SUBMITTED" | field position)
+
+# 2. The officer's inbox (min_position waits until the read models include the write):
+curl -s "$API/tasks?min_position=$POS" -H "Authorization: Bearer $OFFICER"
+
+# 3. The officer approves the task; the answer comes once the flow has moved on:
+DONE=$(curl -s -X POST $API/tasks/$APP.verify_residence.1/complete \
+  -H "Authorization: Bearer $OFFICER" -H 'content-type: application/json' \
+  -d '{{"outcome": "approve", "comment": "Alamat sesuai KK"}}')
+echo "$DONE"        # {{"application_id":"BWI-2026-000001","position":10,"status":"approved"}}
+
+# 4. The citizen sees status "approved" and the timeline:
+curl -s "$API/applications/$APP?min_position=$(echo "$DONE" | field position)" \
+  -H "Authorization: Bearer $CITIZEN"
+"""
+
+
+def main(settings: Settings, api_url: str | None = None) -> int:
+    import json
+
+    url = api_url or settings.api_base_url
+    try:
+        made = seed(url)
+    except httpx.HTTPError as e:
+        print(f"lincah demo: the API at {url} is not reachable ({e}); start it with "
+              "`lincah up`", file=sys.stderr)
+        return 2
+    print(f"Demo agency: {AGENCY['name']} ({AGENCY['code']}); services created now: "
+          f"{', '.join(made) or 'none (already there)'}")
+    print(WALKTHROUGH.format(api=url, sample=json.dumps(SAMPLE_APPLICATION)))
+    return 0

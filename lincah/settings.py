@@ -1,0 +1,116 @@
+"""One settings object for every part of Lincah.
+
+Values come from (highest first): constructor arguments, ``LINCAH_*`` environment
+variables (nested with ``__``, e.g. ``LINCAH_TEMPORAL__ADDRESS``), ``temporal.yaml``
+(path from ``LINCAH_CONFIG``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class TaskQueues(BaseModel):
+    applications: str = "lincah-applications"
+    face: str = "lincah-face"
+
+
+class DevServer(BaseModel):
+    enabled: bool = True
+    db_filename: Path = Path("var/temporal.db")
+    port: int = 7233
+    ui_port: int = 8233
+    sqlite_pragmas: dict[str, str] = Field(
+        default_factory=lambda: {"journal_mode": "wal", "synchronous": "NORMAL"}
+    )
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queues: TaskQueues = Field(default_factory=TaskQueues)
+    dev_server: DevServer = Field(default_factory=DevServer)
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("LINCAH_CONFIG", "temporal.yaml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINCAH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    var_dir: Path = Path("var")
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+
+    eventstore: str = "sqlite"
+    """Backend of the event store: sqlite (embedded default)."""
+    eventstore_url: str = ""
+    """Backend location; for sqlite a file path, default ``var/events.db``."""
+    readmodel_path: Path | None = None
+    """SQLite file of the projections' read models, default ``var/readmodels.db``."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    designer_port: int = 8501
+    api_url: str = ""
+    """Where the designer reaches the API; default from api_host/api_port."""
+
+    jwt_secret: str = ""
+    """HS256 key of development tokens; generated once into ``var/jwt-secret`` if empty."""
+    token_ttl_s: int = 8 * 3600
+    read_wait_timeout_s: float = 5.0
+    """How long a read with ``min_position`` waits for the projections before a 504."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_config_file())
+        return (init_settings, env_settings, yaml_source)
+
+    # Derived locations -------------------------------------------------------
+    @property
+    def eventstore_location(self) -> str:
+        return self.eventstore_url or str(self.var_dir / "events.db")
+
+    @property
+    def readmodel_location(self) -> Path:
+        return self.readmodel_path or self.var_dir / "readmodels.db"
+
+    @property
+    def api_base_url(self) -> str:
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+    def signing_key(self) -> str:
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.var_dir / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""The application worker: the interpreter workflow and the event activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from eventstore.factory import open_event_store
+from eventstore.port import EventStore
+from lincah.settings import Settings
+from lincah.temporal import connect
+from workflows.application import ApplicationWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS = [ApplicationWorkflow]
+
+
+def build_worker(client: Client, store: EventStore, task_queue: str,
+                 executor: ThreadPoolExecutor) -> Worker:
+    acts = EventActivities(store)
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS,
+        activities=[acts.append_events, acts.notify_citizen],
+        activity_executor=executor,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    client = await connect(settings)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, store, settings.temporal.task_queues.applications,
+                              executor)
+        log.info("worker polling %s", settings.temporal.task_queues.applications)
+        async with worker:
+            await stop.wait()
+    store.close()

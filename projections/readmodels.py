@@ -1,0 +1,202 @@
+"""The read-model database (SQLite): what the API's queries read.
+
+Its tables are derived data: ``lincah projections rebuild`` drops and recreates them from
+the event store. The projector commits each batch of row changes together with its
+checkpoint, so a crash never applies an event twice or skips one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from domain.services import ServiceState
+from domain.state import ApplicationState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY, position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS applications (
+    application_id TEXT PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    agency_code TEXT NOT NULL,
+    citizen TEXT NOT NULL,
+    status TEXT NOT NULL,
+    current_step TEXT,
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS applications_citizen ON applications (citizen, submitted_at);
+CREATE INDEX IF NOT EXISTS applications_agency ON applications (agency_code, submitted_at);
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    step TEXT NOT NULL,
+    step_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    agency_code TEXT NOT NULL,
+    outcomes BLOB NOT NULL,
+    status TEXT NOT NULL,
+    assigned_at TEXT NOT NULL,
+    outcome TEXT,
+    completed_by TEXT,
+    completed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_inbox ON tasks (agency_code, role, status, assigned_at);
+CREATE TABLE IF NOT EXISTS services (
+    service_id TEXT PRIMARY KEY,
+    agency_code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    position INTEGER PRIMARY KEY,
+    citizen TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_citizen ON notifications (citizen, position);
+"""
+
+VIEW_TABLES = ("applications", "tasks", "services", "notifications")
+CHECKPOINT = "main"
+
+
+class ReadModels:
+    """Connections to the read-model file: one per thread, WAL so readers never block
+    the projector."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuildable
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # Checkpoint -------------------------------------------------------------
+    def checkpoint(self) -> int:
+        row = self._conn().execute(
+            "SELECT position FROM checkpoints WHERE name = ?", (CHECKPOINT,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def wait_for(self, position: int, timeout_s: float) -> bool:
+        """Wait until the projections have applied ``position``; False on time-out."""
+        deadline = time.monotonic() + timeout_s
+        while self.checkpoint() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    # Queries ----------------------------------------------------------------
+    def application(self, application_id: str) -> ApplicationState | None:
+        row = self._conn().execute(
+            "SELECT state FROM applications WHERE application_id = ?", (application_id,)
+        ).fetchone()
+        return ApplicationState.model_validate(orjson.loads(row[0])) if row else None
+
+    def applications(
+        self, *, citizen: str | None = None, agency_code: str | None = None,
+        status: str | None = None, limit: int = 100, offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        where, args = _filters(citizen=citizen, agency_code=agency_code, status=status)
+        rows = self._conn().execute(
+            "SELECT application_id, service_id, agency_code, citizen, status, current_step,"
+            f" submitted_at, updated_at FROM applications {where}"
+            " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def tasks(
+        self, *, agency_code: str | None, role: str | None, status: str = "open",
+        application_id: str | None = None, limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        where, args = _filters(agency_code=agency_code, role=role, status=status,
+                               application_id=application_id)
+        rows = self._conn().execute(
+            f"SELECT * FROM tasks {where} ORDER BY assigned_at, task_id LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [_task_row(r) for r in rows]
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return _task_row(row) if row else None
+
+    def services(self, agency_code: str | None = None) -> list[ServiceState]:
+        where, args = _filters(agency_code=agency_code)
+        rows = self._conn().execute(
+            f"SELECT state FROM services {where} ORDER BY name", args).fetchall()
+        return [ServiceState.model_validate(orjson.loads(r[0])) for r in rows]
+
+    def service(self, service_id: str) -> ServiceState | None:
+        row = self._conn().execute(
+            "SELECT state FROM services WHERE service_id = ?", (service_id,)).fetchone()
+        return ServiceState.model_validate(orjson.loads(row[0])) if row else None
+
+    def notifications(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._conn().execute(
+            "SELECT * FROM notifications WHERE citizen = ? ORDER BY position DESC LIMIT ?",
+            (citizen, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every view row, in a stable order: rebuild tests compare two dumps."""
+        db = self._conn()
+        return {t: [tuple(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY 1")]
+                for t in VIEW_TABLES}
+
+
+def _filters(**columns: str | None) -> tuple[str, tuple[str, ...]]:
+    # Column names come from this module, never from a request; values are bound.
+    pairs = [(c, v) for c, v in columns.items() if v is not None]
+    if not pairs:
+        return "", ()
+    return "WHERE " + " AND ".join(f"{c} = ?" for c, _ in pairs), tuple(v for _, v in pairs)
+
+
+def _task_row(row: sqlite3.Row) -> dict[str, Any]:
+    d = dict(row)
+    d["outcomes"] = orjson.loads(d["outcomes"])
+    return d

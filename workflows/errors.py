@@ -1,0 +1,9 @@
+"""ApplicationError types the workflow raises to refuse an update; the API maps each to
+an HTTP status (``api.errors``)."""
+
+from typing import Final
+
+TASK_NOT_FOUND: Final = "TaskNotFound"  # 404
+TASK_NOT_OPEN: Final = "TaskNotOpen"  # 409: completed already, or being completed
+ROLE_MISMATCH: Final = "RoleMismatch"  # 403
+OUTCOME_NOT_ALLOWED: Final = "OutcomeNotAllowed"  # 422
