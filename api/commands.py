@@ -46,49 +46,58 @@ def load_service(store: EventStore, service_id: str) -> services.ServiceState | 
     return state
 
 
-def save_draft(store: EventStore, raw: Mapping[str, Any], actor: str, agency: str | None
-               ) -> Written:
+def save_draft(
+    store: EventStore, raw: Mapping[str, Any], actor: str, agency: str | None
+) -> Written:
     definition, problems = parse_definition(raw)
     if definition is None or problems:
         raise CommandRefused(422, "the service definition has problems", problems)
     if definition.agency.code != agency:
         raise CommandRefused(
-            403, f"you administer agency {agency}; this service belongs to "
-                 f"{definition.agency.code}")
+            403, f"you administer agency {agency}; this service belongs to {definition.agency.code}"
+        )
     state = load_service(store, definition.id)
     if state is not None and state.agency_code != agency:
-        raise CommandRefused(409, f"service id {definition.id!r} is taken by agency "
-                                  f"{state.agency_code}")
+        raise CommandRefused(
+            409, f"service id {definition.id!r} is taken by agency {state.agency_code}"
+        )
     version = state.next_draft_version() if state else 1
     definition = definition.model_copy(update={"version": version})
     result = store.append(
         ev.service_stream(definition.id),
-        [NewEvent(uuid.uuid4(), ev.SERVICE_DRAFT_SAVED,
-                  {"definition": definition.model_dump(mode="json"), "by": actor})],
+        [
+            NewEvent(
+                uuid.uuid4(),
+                ev.SERVICE_DRAFT_SAVED,
+                {"definition": definition.model_dump(mode="json"), "by": actor},
+            )
+        ],
         expected_version=state.stream_version if state else -1,
     )
     return Written(definition.id, version, "draft", result.last_position)
 
 
-def publish(store: EventStore, service_id: str, version: int, actor: str,
-            agency: str | None) -> Written:
+def publish(
+    store: EventStore, service_id: str, version: int, actor: str, agency: str | None
+) -> Written:
     state = load_service(store, service_id)
     if state is None or version not in state.versions:
         raise CommandRefused(404, f"service {service_id!r} has no version {version}")
     if state.agency_code != agency:
-        raise CommandRefused(403, f"service {service_id!r} belongs to agency "
-                                  f"{state.agency_code}")
+        raise CommandRefused(403, f"service {service_id!r} belongs to agency {state.agency_code}")
     info = state.versions[version]
     if info.status == "published":
-        raise CommandRefused(409, f"version {version} of {service_id!r} is already "
-                                  "published; published versions never change")
+        raise CommandRefused(
+            409,
+            f"version {version} of {service_id!r} is already "
+            "published; published versions never change",
+        )
     _, problems = parse_definition(info.definition.model_dump(mode="json"))
     if problems:
         raise CommandRefused(422, "the draft has problems and cannot be published", problems)
     result = store.append(
         ev.service_stream(service_id),
-        [NewEvent(uuid.uuid4(), ev.SERVICE_VERSION_PUBLISHED,
-                  {"version": version, "by": actor})],
+        [NewEvent(uuid.uuid4(), ev.SERVICE_VERSION_PUBLISHED, {"version": version, "by": actor})],
         expected_version=state.stream_version,
     )
     return Written(service_id, version, "published", result.last_position)
@@ -104,8 +113,9 @@ def published_definition(store: EventStore, service_id: str) -> ServiceDefinitio
     return latest.definition
 
 
-def reserve_number(store: EventStore, agency_code: str, service_id: str,
-                   now: datetime | None = None) -> str:
+def reserve_number(
+    store: EventStore, agency_code: str, service_id: str, now: datetime | None = None
+) -> str:
     """Hand out the next number of the agency's year, e.g. ``BWI-2026-000001``."""
     year = (now or datetime.now(WIB)).astimezone(WIB).year
     stream = ev.number_stream(agency_code, year)
@@ -113,10 +123,17 @@ def reserve_number(store: EventStore, agency_code: str, service_id: str,
         current = store.stream_version(stream)
         number = ev.application_number(agency_code, year, current + 2)
         try:
-            store.append(stream, [NewEvent(uuid.uuid4(), ev.APPLICATION_NUMBER_RESERVED,
-                                           {"application_id": number,
-                                            "service_id": service_id})],
-                         expected_version=current)
+            store.append(
+                stream,
+                [
+                    NewEvent(
+                        uuid.uuid4(),
+                        ev.APPLICATION_NUMBER_RESERVED,
+                        {"application_id": number, "service_id": service_id},
+                    )
+                ],
+                expected_version=current,
+            )
         except WrongExpectedVersion:
             continue  # another submission took it; take the next
         return number

@@ -55,13 +55,16 @@ def current_user(
 ) -> security.Principal:
     if credentials is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "a bearer token is required (POST /auth/dev-token)",
-            headers={"WWW-Authenticate": "Bearer"})
+            status.HTTP_401_UNAUTHORIZED,
+            "a bearer token is required (POST /auth/dev-token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     try:
         return security.verify(credentials.credentials, rt.signing_key)
     except security.InvalidToken as e:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e),
-                            headers={"WWW-Authenticate": "Bearer"}) from e
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(e), headers={"WWW-Authenticate": "Bearer"}
+        ) from e
 
 
 CurrentUser = Annotated[security.Principal, Depends(current_user)]
@@ -72,8 +75,10 @@ def require_role(*roles: str) -> Callable[[security.Principal], security.Princip
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                f"this needs the role {' or '.join(roles)}; your token has {user.role!r}")
+                f"this needs the role {' or '.join(roles)}; your token has {user.role!r}",
+            )
         return user
+
     return check
 
 
@@ -84,9 +89,14 @@ Staff = Annotated[security.Principal, Depends(require_role(*sorted(security.STAF
 
 def read_after(
     rt: RuntimeDep,
-    min_position: Annotated[int | None, Query(
-        ge=0, description="Wait until the read models include this event-store position "
-                          "(from a command's response)")] = None,
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="Wait until the read models include this event-store position "
+            "(from a command's response)",
+        ),
+    ] = None,
 ) -> None:
     wait_for_position(rt.models, min_position, rt.settings.read_wait_timeout_s)
 

@@ -25,14 +25,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Lincah API",
         description="Public-service applications for MPP Digital: services, applications, "
-                    "officer tasks. Log in with POST /auth/dev-token, then use the token "
-                    "as a bearer token.",
+        "officer tasks. Log in with POST /auth/dev-token, then use the token "
+        "as a bearer token.",
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     errors.install(app)
-    for r in (auth.router, health.router, services.router, applications.router,
-              tasks.router):
+    for r in (auth.router, health.router, services.router, applications.router, tasks.router):
         app.include_router(r)
     return app

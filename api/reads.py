@@ -16,4 +16,5 @@ def wait_for_position(models: ReadModels, min_position: int | None, timeout_s: f
             status.HTTP_504_GATEWAY_TIMEOUT,
             f"the read models are at position {models.checkpoint()} and did not reach "
             f"{min_position} within {timeout_s:g} s; the write is safe, retry the read "
-            "shortly")
+            "shortly",
+        )

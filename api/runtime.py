@@ -20,8 +20,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.signing_key = settings.signing_key()
-        self.store: EventStore = open_event_store(settings.eventstore,
-                                                  settings.eventstore_location)
+        self.store: EventStore = open_event_store(settings.eventstore, settings.eventstore_location)
         self.models = ReadModels(settings.readmodel_location)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
@@ -35,7 +34,8 @@ class Runtime:
                     raise HTTPException(
                         status.HTTP_503_SERVICE_UNAVAILABLE,
                         f"Temporal at {self.settings.temporal.address} is not reachable; "
-                        "try again shortly") from e
+                        "try again shortly",
+                    ) from e
             return self._client
 
     def close(self) -> None:

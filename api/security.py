@@ -28,15 +28,26 @@ class InvalidToken(Exception):
 
 def issue(principal: Principal, key: str, ttl_s: int) -> str:
     now = int(time.time())
-    claims = {"sub": principal.subject, "role": principal.role, "agency": principal.agency,
-              "iss": ISSUER, "iat": now, "exp": now + ttl_s}
+    claims = {
+        "sub": principal.subject,
+        "role": principal.role,
+        "agency": principal.agency,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + ttl_s,
+    }
     return jwt.encode(claims, key, algorithm="HS256")
 
 
 def verify(token: str, key: str) -> Principal:
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["sub", "exp", "iss"]})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            issuer=ISSUER,
+            options={"require": ["sub", "exp", "iss"]},
+        )
     except jwt.ExpiredSignatureError as e:
         raise InvalidToken("the token has expired; log in again") from e
     except jwt.PyJWTError as e:

@@ -29,8 +29,11 @@ with st.sidebar:
     role = st.selectbox("Role", ROLES)
     agency = st.text_input("Agency code", value="BWI")
     if st.button("Log in"):
-        body = {"subject": subject, "role": role,
-                "agency": agency or None if role != "citizen" else None}
+        body = {
+            "subject": subject,
+            "role": role,
+            "agency": agency or None if role != "citizen" else None,
+        }
         try:
             r = api("POST", "/auth/dev-token", json=body)
         except httpx.HTTPError as e:
@@ -65,18 +68,22 @@ if not services:
 for s in services:
     with st.expander(f"{s['name']} — {s['agency_code']}"):
         detail = api("GET", f"/services/{s['service_id']}", token).json()
-        st.write(f"Latest published version: {s['latest_published_version'] or '—'}; "
-                 f"draft: {s['draft_version'] or '—'}")
+        st.write(
+            f"Latest published version: {s['latest_published_version'] or '—'}; "
+            f"draft: {s['draft_version'] or '—'}"
+        )
         for v in detail.get("versions", []):
             d = v["definition"]
-            st.markdown(f"**Version {v['version']}** ({v['status']}, saved by "
-                        f"{v['saved_by']})")
+            st.markdown(f"**Version {v['version']}** ({v['status']}, saved by {v['saved_by']})")
             lines = ["digraph { rankdir=LR; node [shape=box, style=rounded];"]
             for step in d["steps"]:
-                targets = ([step["next"]] if "next" in step else
-                           list(step.get("outcomes", {}).values()) +
-                           [b["goto"] for b in step.get("branches", [])] +
-                           ([step["default"]] if step.get("default") else []))
+                targets = (
+                    [step["next"]]
+                    if "next" in step
+                    else list(step.get("outcomes", {}).values())
+                    + [b["goto"] for b in step.get("branches", [])]
+                    + ([step["default"]] if step.get("default") else [])
+                )
                 shape = {"decision": "diamond", "end": "doublecircle"}.get(step["kind"], "box")
                 lines.append(f'"{step["id"]}" [label="{step["name"]}", shape={shape}];')
                 lines += [f'"{step["id"]}" -> "{t}";' for t in targets]

@@ -61,12 +61,21 @@ def apply(state: ServiceState | None, event: EventLike, stream_version: int) -> 
     d = event.data
     if event.type == ev.SERVICE_DRAFT_SAVED:
         definition = ServiceDefinition.model_validate(d["definition"])
-        s = (state.model_copy(deep=True) if state else ServiceState(
-            service_id=definition.id, agency_code=definition.agency.code, name=definition.name))
+        s = (
+            state.model_copy(deep=True)
+            if state
+            else ServiceState(
+                service_id=definition.id, agency_code=definition.agency.code, name=definition.name
+            )
+        )
         s.name = definition.name
         s.versions[definition.version] = VersionInfo(
-            version=definition.version, status="draft", definition=definition,
-            saved_at=event.recorded_at, saved_by=d["by"])
+            version=definition.version,
+            status="draft",
+            definition=definition,
+            saved_at=event.recorded_at,
+            saved_by=d["by"],
+        )
     elif event.type == ev.SERVICE_VERSION_PUBLISHED:
         if state is None:
             raise ValueError("publish before any draft")

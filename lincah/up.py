@@ -55,6 +55,7 @@ def _http_ok(url: str) -> Callable[[], bool]:
             return httpx.get(url, timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
+
     return check
 
 
@@ -68,9 +69,10 @@ def _temporal_ok(settings: Settings) -> Callable[[], bool]:
 
         try:
             asyncio.run(asyncio.wait_for(probe(), timeout=3))
-        except Exception:  # noqa: BLE001 - not up yet, whatever the reason
+        except Exception:
             return False
         return True
+
     return check
 
 
@@ -85,22 +87,41 @@ def plan(settings: Settings, with_designer: bool = True) -> list[Part]:
     if ds.enabled:
         # Children must reach the server this process starts, whatever the overrides.
         env["LINCAH_TEMPORAL__ADDRESS"] = f"{host}:{ds.port}"
-        settings = settings.model_copy(update={"temporal": settings.temporal.model_copy(
-            update={"address": f"{host}:{ds.port}"})})
+        settings = settings.model_copy(
+            update={
+                "temporal": settings.temporal.model_copy(update={"address": f"{host}:{ds.port}"})
+            }
+        )
     env["PYTHONUNBUFFERED"] = "1"
     parts: list[Part] = []
     if ds.enabled:
-        parts.append(Part("temporal", devserver.command(settings),
-                          devserver.environment(settings), _temporal_ok(settings)))
+        parts.append(
+            Part(
+                "temporal",
+                devserver.command(settings),
+                devserver.environment(settings),
+                _temporal_ok(settings),
+            )
+        )
     parts += [
         Part("worker", _lincah("worker"), env, lambda: True),
         Part("projector", _lincah("projections", "run"), env, lambda: True),
-        Part("api", _lincah("api"), env,
-             _http_ok(f"http://{settings.api_host}:{settings.api_port}/health")),
+        Part(
+            "api",
+            _lincah("api"),
+            env,
+            _http_ok(f"http://{settings.api_host}:{settings.api_port}/health"),
+        ),
     ]
     if with_designer:
-        parts.append(Part("designer", _lincah("designer"), env,
-                          _http_ok(f"http://127.0.0.1:{settings.designer_port}/_stcore/health")))
+        parts.append(
+            Part(
+                "designer",
+                _lincah("designer"),
+                env,
+                _http_ok(f"http://127.0.0.1:{settings.designer_port}/_stcore/health"),
+            )
+        )
     return parts
 
 
@@ -109,16 +130,21 @@ def check_ports(settings: Settings, with_designer: bool) -> None:
     host = settings.temporal.address.rsplit(":", 1)[0]
     wanted = [(settings.api_host, settings.api_port, "API", "LINCAH_API_PORT")]
     if ds.enabled:
-        wanted += [(host, ds.port, "Temporal gRPC", "LINCAH_TEMPORAL__DEV_SERVER__PORT"),
-                   (host, ds.ui_port, "Temporal Web UI", "LINCAH_TEMPORAL__DEV_SERVER__UI_PORT")]
+        wanted += [
+            (host, ds.port, "Temporal gRPC", "LINCAH_TEMPORAL__DEV_SERVER__PORT"),
+            (host, ds.ui_port, "Temporal Web UI", "LINCAH_TEMPORAL__DEV_SERVER__UI_PORT"),
+        ]
     if with_designer:
         wanted.append(("127.0.0.1", settings.designer_port, "designer", "LINCAH_DESIGNER_PORT"))
     busy = [(p, what, var) for h, p, what, var in wanted if not port_free(h, p)]
     if busy:
-        lines = [f"  port {p} ({what}) is already in use; free it or set {var}"
-                 for p, what, var in busy]
-        raise StartupError("cannot start: another program (perhaps another `lincah up`) "
-                           "holds a port Lincah needs:\n" + "\n".join(lines))
+        lines = [
+            f"  port {p} ({what}) is already in use; free it or set {var}" for p, what, var in busy
+        ]
+        raise StartupError(
+            "cannot start: another program (perhaps another `lincah up`) "
+            "holds a port Lincah needs:\n" + "\n".join(lines)
+        )
 
 
 class Supervisor:
@@ -134,8 +160,13 @@ class Supervisor:
         logs.mkdir(parents=True, exist_ok=True)
         for part in self.parts:
             part.log = open(logs / f"{part.name}.log", "ab")  # noqa: SIM115 - kept open
-            part.proc = subprocess.Popen(part.cmd, env=part.env, stdout=part.log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            part.proc = subprocess.Popen(
+                part.cmd,
+                env=part.env,
+                stdout=part.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             self._wait_healthy(part, logs)
 
     def _wait_healthy(self, part: Part, logs: Path) -> None:
@@ -143,11 +174,15 @@ class Supervisor:
         while not part.healthy():
             assert part.proc is not None
             if part.proc.poll() is not None:
-                raise StartupError(f"{part.name} exited with code {part.proc.returncode}; "
-                                   f"see {logs / (part.name + '.log')}")
+                raise StartupError(
+                    f"{part.name} exited with code {part.proc.returncode}; "
+                    f"see {logs / (part.name + '.log')}"
+                )
             if time.monotonic() > deadline or self.stopping:
-                raise StartupError(f"{part.name} was not healthy within "
-                                   f"{HEALTH_TIMEOUT_S:g} s; see {logs / (part.name + '.log')}")
+                raise StartupError(
+                    f"{part.name} was not healthy within "
+                    f"{HEALTH_TIMEOUT_S:g} s; see {logs / (part.name + '.log')}"
+                )
             time.sleep(0.2)
 
     def dead(self) -> Part | None:
@@ -210,8 +245,11 @@ def run(settings: Settings, with_designer: bool = True, seed_demo: bool = True) 
     while not sup.stopping:
         part = sup.dead()
         if part is not None:
-            print(f"lincah up: {part.name} stopped unexpectedly; see "
-                  f"{settings.var_dir / 'logs' / (part.name + '.log')}", file=sys.stderr)
+            print(
+                f"lincah up: {part.name} stopped unexpectedly; see "
+                f"{settings.var_dir / 'logs' / (part.name + '.log')}",
+                file=sys.stderr,
+            )
             code = 1
             break
         time.sleep(0.3)

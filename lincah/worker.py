@@ -21,11 +21,14 @@ log = logging.getLogger(__name__)
 WORKFLOWS = [ApplicationWorkflow]
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str,
-                 executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client, store: EventStore, task_queue: str, executor: ThreadPoolExecutor
+) -> Worker:
     acts = EventActivities(store)
     return Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS,
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
         activities=[acts.append_events, acts.notify_citizen],
         activity_executor=executor,
     )
@@ -35,8 +38,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     store = open_event_store(settings.eventstore, settings.eventstore_location)
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, store, settings.temporal.task_queues.applications,
-                              executor)
+        worker = build_worker(client, store, settings.temporal.task_queues.applications, executor)
         log.info("worker polling %s", settings.temporal.task_queues.applications)
         async with worker:
             await stop.wait()

@@ -61,7 +61,7 @@ class Projector:
         """Drop every view row and the checkpoint, then replay from position 0."""
         with self.models.transaction() as db:
             for table in VIEW_TABLES:
-                db.execute(f"DELETE FROM {table}")
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
             db.execute("DELETE FROM checkpoints WHERE name = ?", (CHECKPOINT,))
         return self.catch_up()
 
@@ -75,10 +75,10 @@ def _apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
 
 def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
     app_id = event.stream.removeprefix("application-")
-    row = db.execute("SELECT state FROM applications WHERE application_id = ?",
-                     (app_id,)).fetchone()
-    before = (application_fold.ApplicationState.model_validate(orjson.loads(row[0]))
-              if row else None)
+    row = db.execute(
+        "SELECT state FROM applications WHERE application_id = ?", (app_id,)
+    ).fetchone()
+    before = application_fold.ApplicationState.model_validate(orjson.loads(row[0])) if row else None
     s = application_fold.apply(before, event)
     db.execute(
         "INSERT INTO applications (application_id, service_id, agency_code, citizen, status,"
@@ -87,9 +87,18 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
         " status = excluded.status, current_step = excluded.current_step,"
         " updated_at = excluded.updated_at, position = excluded.position,"
         " state = excluded.state",
-        (s.application_id, s.service_id, s.agency_code, s.citizen, s.status, s.current_step,
-         s.submitted_at.isoformat(), s.updated_at.isoformat(), s.position,
-         orjson.dumps(s.model_dump(mode="json"))),
+        (
+            s.application_id,
+            s.service_id,
+            s.agency_code,
+            s.citizen,
+            s.status,
+            s.current_step,
+            s.submitted_at.isoformat(),
+            s.updated_at.isoformat(),
+            s.position,
+            orjson.dumps(s.model_dump(mode="json")),
+        ),
     )
     d: dict[str, Any] = event.data
     at = event.recorded_at.isoformat()
@@ -98,8 +107,18 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
             "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"
             " step_name, role, agency_code, outcomes, status, assigned_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
-            (d["task_id"], app_id, s.service_id, s.service_name, d["step"], d["step_name"],
-             d["role"], d["agency"], orjson.dumps(d["outcomes"]), at),
+            (
+                d["task_id"],
+                app_id,
+                s.service_id,
+                s.service_name,
+                d["step"],
+                d["step_name"],
+                d["role"],
+                d["agency"],
+                orjson.dumps(d["outcomes"]),
+                at,
+            ),
         )
     elif event.type == ev.TASK_COMPLETED:
         db.execute(
@@ -117,8 +136,7 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
 
 def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:
     service_id = event.stream.removeprefix("service-")
-    row = db.execute("SELECT state FROM services WHERE service_id = ?",
-                     (service_id,)).fetchone()
+    row = db.execute("SELECT state FROM services WHERE service_id = ?", (service_id,)).fetchone()
     before = service_fold.ServiceState.model_validate(orjson.loads(row[0])) if row else None
     s = service_fold.apply(before, event, event.version)
     db.execute(

@@ -88,8 +88,9 @@ class ReadModels:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuildable
@@ -115,8 +116,11 @@ class ReadModels:
 
     # Checkpoint -------------------------------------------------------------
     def checkpoint(self) -> int:
-        row = self._conn().execute(
-            "SELECT position FROM checkpoints WHERE name = ?", (CHECKPOINT,)).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT position FROM checkpoints WHERE name = ?", (CHECKPOINT,))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def wait_for(self, position: int, timeout_s: float) -> bool:
@@ -130,34 +134,55 @@ class ReadModels:
 
     # Queries ----------------------------------------------------------------
     def application(self, application_id: str) -> ApplicationState | None:
-        row = self._conn().execute(
-            "SELECT state FROM applications WHERE application_id = ?", (application_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT state FROM applications WHERE application_id = ?", (application_id,))
+            .fetchone()
+        )
         return ApplicationState.model_validate(orjson.loads(row[0])) if row else None
 
     def applications(
-        self, *, citizen: str | None = None, agency_code: str | None = None,
-        status: str | None = None, limit: int = 100, offset: int = 0,
+        self,
+        *,
+        citizen: str | None = None,
+        agency_code: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         where, args = _filters(citizen=citizen, agency_code=agency_code, status=status)
-        rows = self._conn().execute(
-            "SELECT application_id, service_id, agency_code, citizen, status, current_step,"
-            f" submitted_at, updated_at FROM applications {where}"
-            " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
-            (*args, limit, offset),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT application_id, service_id, agency_code, citizen, status, current_step,"
+                f" submitted_at, updated_at FROM applications {where}"
+                " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            )
+            .fetchall()
+        )
         return [dict(r) for r in rows]
 
     def tasks(
-        self, *, agency_code: str | None, role: str | None, status: str = "open",
-        application_id: str | None = None, limit: int = 100,
+        self,
+        *,
+        agency_code: str | None,
+        role: str | None,
+        status: str = "open",
+        application_id: str | None = None,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
-        where, args = _filters(agency_code=agency_code, role=role, status=status,
-                               application_id=application_id)
-        rows = self._conn().execute(
-            f"SELECT * FROM tasks {where} ORDER BY assigned_at, task_id LIMIT ?",
-            (*args, limit),
-        ).fetchall()
+        where, args = _filters(
+            agency_code=agency_code, role=role, status=status, application_id=application_id
+        )
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT * FROM tasks {where} ORDER BY assigned_at, task_id LIMIT ?",  # noqa: S608
+                (*args, limit),
+            )
+            .fetchall()
+        )
         return [_task_row(r) for r in rows]
 
     def task(self, task_id: str) -> dict[str, Any] | None:
@@ -166,26 +191,43 @@ class ReadModels:
 
     def services(self, agency_code: str | None = None) -> list[ServiceState]:
         where, args = _filters(agency_code=agency_code)
-        rows = self._conn().execute(
-            f"SELECT state FROM services {where} ORDER BY name", args).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT state FROM services {where} ORDER BY name",  # noqa: S608
+                args,
+            )
+            .fetchall()
+        )
         return [ServiceState.model_validate(orjson.loads(r[0])) for r in rows]
 
     def service(self, service_id: str) -> ServiceState | None:
-        row = self._conn().execute(
-            "SELECT state FROM services WHERE service_id = ?", (service_id,)).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT state FROM services WHERE service_id = ?", (service_id,))
+            .fetchone()
+        )
         return ServiceState.model_validate(orjson.loads(row[0])) if row else None
 
     def notifications(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            "SELECT * FROM notifications WHERE citizen = ? ORDER BY position DESC LIMIT ?",
-            (citizen, limit)).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM notifications WHERE citizen = ? ORDER BY position DESC LIMIT ?",
+                (citizen, limit),
+            )
+            .fetchall()
+        )
         return [dict(r) for r in rows]
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every view row, in a stable order: rebuild tests compare two dumps."""
         db = self._conn()
-        return {t: [tuple(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY 1")]
-                for t in VIEW_TABLES}
+        dumped: dict[str, list[tuple[Any, ...]]] = {}
+        for t in VIEW_TABLES:
+            rows = db.execute(f"SELECT * FROM {t} ORDER BY 1")  # noqa: S608 - our own tables
+            dumped[t] = [tuple(r) for r in rows]
+        return dumped
 
 
 def _filters(**columns: str | None) -> tuple[str, tuple[str, ...]]:

@@ -33,7 +33,8 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # The event store may be briefly unavailable: keep retrying with backoff, never give up
 # on a citizen's application. Business refusals are raised non-retryable.
 ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
 
@@ -66,14 +67,17 @@ class ApplicationWorkflow:
     @workflow.run
     async def run(self, inp: ApplicationInput) -> str:
         d = inp.definition
-        await self._append(ev.APPLICATION_SUBMITTED, {
-            "application_id": inp.application_id,
-            "service": {"id": d.id, "version": d.version, "name": d.name},
-            "agency": {"code": d.agency.code, "name": d.agency.name},
-            "citizen": inp.citizen,
-            "data": inp.data,
-            "start_step": d.start_step,
-        })
+        await self._append(
+            ev.APPLICATION_SUBMITTED,
+            {
+                "application_id": inp.application_id,
+                "service": {"id": d.id, "version": d.version, "name": d.name},
+                "agency": {"code": d.agency.code, "name": d.agency.name},
+                "citizen": inp.citizen,
+                "data": inp.data,
+                "start_step": d.start_step,
+            },
+        )
         step_id = d.start_step
         visits: dict[str, int] = {}
         automatic = 0  # steps walked since the last human task
@@ -102,19 +106,29 @@ class ApplicationWorkflow:
                     message = interpreter.render_message(step.message, inp.data)
                     await self._append(
                         ev.CITIZEN_NOTIFIED,
-                        {"step": step.id, "channel": "inbox", "citizen": inp.citizen,
-                         "message": message},
+                        {
+                            "step": step.id,
+                            "channel": "inbox",
+                            "citizen": inp.citizen,
+                            "message": message,
+                        },
                         activity=EventActivities.notify_citizen,
                     )
                     step_id = step.next
                 case DecisionStep():
                     env = interpreter.environment(d, inp.data, self._outcomes)
                     choice = interpreter.decide(step, env)
-                    await self._append(ev.DECISION_TAKEN, {
-                        "step": step.id, "step_name": step.name, "branch": choice.branch,
-                        "condition": choice.condition, "target": choice.target,
-                        "errors": list(choice.errors),
-                    })
+                    await self._append(
+                        ev.DECISION_TAKEN,
+                        {
+                            "step": step.id,
+                            "step_name": step.name,
+                            "branch": choice.branch,
+                            "condition": choice.condition,
+                            "target": choice.target,
+                            "errors": list(choice.errors),
+                        },
+                    )
                     step_id = choice.target
                 case ReviewStep():
                     automatic = 0
@@ -123,13 +137,19 @@ class ApplicationWorkflow:
 
     async def _review(self, step: ReviewStep, visit: int) -> str:
         task_id = f"{self._inp.application_id}.{step.id}.{visit}"
-        view = TaskView(task_id=task_id, step=step.id, role=step.role,
-                        outcomes=list(step.outcomes))
-        await self._append(ev.TASK_ASSIGNED, {
-            "task_id": task_id, "step": step.id, "step_name": step.name, "role": step.role,
-            "agency": self._inp.definition.agency.code, "outcomes": view.outcomes,
-            "instructions": step.instructions,
-        })
+        view = TaskView(task_id=task_id, step=step.id, role=step.role, outcomes=list(step.outcomes))
+        await self._append(
+            ev.TASK_ASSIGNED,
+            {
+                "task_id": task_id,
+                "step": step.id,
+                "step_name": step.name,
+                "role": step.role,
+                "agency": self._inp.definition.agency.code,
+                "outcomes": view.outcomes,
+                "instructions": step.instructions,
+            },
+        )
         self._tasks[task_id] = _Task(view=view, step_name=step.name)
         self._status = "in_review"
         self._wait_points += 1
@@ -152,11 +172,17 @@ class ApplicationWorkflow:
         task = self._check(cmd)
         task.closing = True
         try:
-            await self._append(ev.TASK_COMPLETED, {
-                "task_id": cmd.task_id, "step": task.view.step, "step_name": task.step_name,
-                "outcome": cmd.outcome, "comment": cmd.comment,
-                "actor": {"subject": cmd.actor.subject, "role": cmd.actor.role},
-            })
+            await self._append(
+                ev.TASK_COMPLETED,
+                {
+                    "task_id": cmd.task_id,
+                    "step": task.view.step,
+                    "step_name": task.step_name,
+                    "outcome": cmd.outcome,
+                    "comment": cmd.comment,
+                    "actor": {"subject": cmd.actor.subject, "role": cmd.actor.role},
+                },
+            )
         except BaseException:
             task.closing = False
             raise
@@ -177,23 +203,28 @@ class ApplicationWorkflow:
         task = self._tasks.get(cmd.task_id)
         if task is None:
             raise ApplicationError(
-                f"task {cmd.task_id} is not a task of application "
-                f"{self._inp.application_id}", type=errors.TASK_NOT_FOUND)
+                f"task {cmd.task_id} is not a task of application {self._inp.application_id}",
+                type=errors.TASK_NOT_FOUND,
+            )
         if task.view.completed or task.closing:
             raise ApplicationError(
                 f"task {cmd.task_id} was already completed"
                 + (f" with outcome {task.view.outcome!r}" if task.view.outcome else ""),
-                type=errors.TASK_NOT_OPEN)
+                type=errors.TASK_NOT_OPEN,
+            )
         agency = self._inp.definition.agency.code
         if cmd.actor.role != task.view.role or cmd.actor.agency != agency:
             raise ApplicationError(
                 f"task {cmd.task_id} is for role {task.view.role!r} of agency {agency}; "
                 f"you act as {cmd.actor.role!r} of {cmd.actor.agency}",
-                type=errors.ROLE_MISMATCH)
+                type=errors.ROLE_MISMATCH,
+            )
         if cmd.outcome not in task.view.outcomes:
             raise ApplicationError(
                 f"outcome {cmd.outcome!r} is not allowed; choose one of "
-                f"{', '.join(task.view.outcomes)}", type=errors.OUTCOME_NOT_ALLOWED)
+                f"{', '.join(task.view.outcomes)}",
+                type=errors.OUTCOME_NOT_ALLOWED,
+            )
         return task
 
     @workflow.query
@@ -202,14 +233,18 @@ class ApplicationWorkflow:
             application_id=self._inp.application_id,
             service_id=self._inp.definition.id,
             service_version=self._inp.definition.version,
-            status=self._status, current_step=self._current, outcomes=dict(self._outcomes),
-            tasks=[t.view for t in self._tasks.values()], position=self._position,
+            status=self._status,
+            current_step=self._current,
+            outcomes=dict(self._outcomes),
+            tasks=[t.view for t in self._tasks.values()],
+            position=self._position,
         )
 
     # Events -----------------------------------------------------------------
     def _result(self) -> CommandResult:
-        return CommandResult(application_id=self._inp.application_id,
-                             position=self._position, status=self._status)
+        return CommandResult(
+            application_id=self._inp.application_id, position=self._position, status=self._status
+        )
 
     async def _append(
         self, event_type: str, data: dict[str, Any], activity: Any = EventActivities.append_events
@@ -217,13 +252,17 @@ class ApplicationWorkflow:
         # One append at a time keeps the stream's versions dense and in workflow order.
         async with self._append_lock:
             index = self._next_index
-            spec = EventSpec(id=str(ev.event_id(self._stream, index)), type=event_type,
-                             data=data,
-                             metadata={"workflow_id": self._inp.application_id})
+            spec = EventSpec(
+                id=str(ev.event_id(self._stream, index)),
+                type=event_type,
+                data=data,
+                metadata={"workflow_id": self._inp.application_id},
+            )
             out: AppendOutcome = await workflow.execute_activity(
-                activity, AppendRequest(stream=self._stream, expected_version=index - 1,
-                                        events=[spec]),
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+                activity,
+                AppendRequest(stream=self._stream, expected_version=index - 1, events=[spec]),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
             )
             self._next_index = index + 1
             self._position = out.positions[-1]

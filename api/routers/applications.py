@@ -36,28 +36,39 @@ class Submitted(BaseModel):
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=Submitted)
-async def submit(body: NewApplication, user: Citizen, store: StoreDep, client: TemporalDep,
-                 settings: SettingsDep, response: Response) -> Submitted:
+async def submit(
+    body: NewApplication,
+    user: Citizen,
+    store: StoreDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    response: Response,
+) -> Submitted:
     """Apply for a service: the data is checked against the latest published version,
     which the application keeps to its end."""
     definition = await run_in_threadpool(commands.published_definition, store, body.service_id)
     problems = validate_application_data(definition, body.data)
     if problems:
         raise commands.CommandRefused(422, "the application data has problems", problems)
-    number = await run_in_threadpool(commands.reserve_number, store, definition.agency.code,
-                                     definition.id)
+    number = await run_in_threadpool(
+        commands.reserve_number, store, definition.agency.code, definition.id
+    )
     start = WithStartWorkflowOperation(
         ApplicationWorkflow.run,
-        ApplicationInput(application_id=number, definition=definition, data=body.data,
-                         citizen=user.subject),
-        id=number, task_queue=settings.temporal.task_queues.applications,
+        ApplicationInput(
+            application_id=number, definition=definition, data=body.data, citizen=user.subject
+        ),
+        id=number,
+        task_queue=settings.temporal.task_queues.applications,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
     try:
         result: CommandResult = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
-                ApplicationWorkflow.submission, start_workflow_operation=start),
-            timeout=START_WAIT_S)
+                ApplicationWorkflow.submission, start_workflow_operation=start
+            ),
+            timeout=START_WAIT_S,
+        )
     except TimeoutError:
         # Started and durable in Temporal; the worker will record it when it is back.
         response.status_code = status.HTTP_202_ACCEPTED
@@ -66,29 +77,38 @@ async def submit(body: NewApplication, user: Citizen, store: StoreDep, client: T
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationState)
-def get_application(application_id: str, user: CurrentUser, models: ModelsDep,
-                    _: Consistent) -> ApplicationState:
+def get_application(
+    application_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
+) -> ApplicationState:
     """Status, current step and timeline. Citizens see only their own applications."""
     app = models.application(application_id)
     if app is None or not _may_see(user, app.citizen, app.agency_code):
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"there is no application {application_id} you may see")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
+        )
     return app
 
 
 @router.get("/applications")
-def list_applications(user: CurrentUser, models: ModelsDep, _: Consistent,
-                      status_filter: Annotated[str | None, Query(alias="status")] = None, limit: int = 100,
-                      offset: int = 0) -> list[dict[str, Any]]:
+def list_applications(
+    user: CurrentUser,
+    models: ModelsDep,
+    _: Consistent,
+    status_filter: Annotated[str | None, Query(alias="status")] = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """A citizen's own applications; staff see their agency's; auditors see all."""
     limit = max(1, min(limit, 500))
     if user.role == "citizen":
-        return models.applications(citizen=user.subject, status=status_filter, limit=limit,
-                                   offset=offset)
+        return models.applications(
+            citizen=user.subject, status=status_filter, limit=limit, offset=offset
+        )
     if user.role == "auditor":
         return models.applications(status=status_filter, limit=limit, offset=offset)
-    return models.applications(agency_code=user.agency, status=status_filter, limit=limit,
-                               offset=offset)
+    return models.applications(
+        agency_code=user.agency, status=status_filter, limit=limit, offset=offset
+    )
 
 
 @router.get("/me/notifications")

@@ -19,7 +19,7 @@ class DevLogin(BaseModel):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, no secret
     expires_in: int
 
 
@@ -27,8 +27,10 @@ class TokenOut(BaseModel):
 def dev_token(body: DevLogin, rt: RuntimeDep) -> TokenOut:
     """Development login: any subject, any role. Staff roles need their agency code."""
     if body.role in security.STAFF and body.agency is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"role {body.role!r} needs an agency code, e.g. \"BWI\"")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f'role {body.role!r} needs an agency code, e.g. "BWI"',
+        )
     ttl = rt.settings.token_ttl_s
     token = security.issue(security.Principal(**body.model_dump()), rt.signing_key, ttl)
     return TokenOut(access_token=token, expires_in=ttl)

@@ -20,7 +20,7 @@ async def health(rt: RuntimeDep) -> dict[str, Any]:
     try:
         client = await rt.temporal()
         await asyncio.wait_for(client.service_client.check_health(), timeout=2)
-    except Exception:  # noqa: BLE001 - any failure means "not reachable" here
+    except Exception:
         temporal = "unreachable"
     return {
         "status": "ok" if temporal == "ok" else "degraded",

@@ -15,15 +15,16 @@ from domain.validation import parse_definition
 router = APIRouter(prefix="/services", tags=["services"])
 
 DefinitionBody = Body(
-    description="A service definition (schema version 1); its version is assigned here.")
+    description="A service definition (schema version 1); its version is assigned here."
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_draft(user: AgencyAdmin, store: StoreDep,
-                       definition: dict[str, Any] = DefinitionBody) -> dict[str, Any]:
+async def create_draft(
+    user: AgencyAdmin, store: StoreDep, definition: dict[str, Any] = DefinitionBody
+) -> dict[str, Any]:
     """Save a draft: a new service, or the next draft version of an existing one."""
-    w = await run_in_threadpool(commands.save_draft, store, definition, user.subject,
-                                user.agency)
+    w = await run_in_threadpool(commands.save_draft, store, definition, user.subject, user.agency)
     return asdict(w)
 
 
@@ -35,10 +36,12 @@ def validate(user: CurrentUser, definition: dict[str, Any] = DefinitionBody) -> 
 
 
 @router.post("/{service_id}/versions/{version}/publish")
-async def publish(service_id: str, version: int, user: AgencyAdmin,
-                  store: StoreDep) -> dict[str, Any]:
-    w = await run_in_threadpool(commands.publish, store, service_id, version, user.subject,
-                                user.agency)
+async def publish(
+    service_id: str, version: int, user: AgencyAdmin, store: StoreDep
+) -> dict[str, Any]:
+    w = await run_in_threadpool(
+        commands.publish, store, service_id, version, user.subject, user.agency
+    )
     return asdict(w)
 
 
@@ -48,13 +51,15 @@ def list_services(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[d
 
 
 @router.get("/{service_id}")
-def get_service(service_id: str, user: CurrentUser, models: ModelsDep,
-                _: Consistent) -> dict[str, Any]:
+def get_service(
+    service_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
+) -> dict[str, Any]:
     s = models.service(service_id)
     if s is None or not _visible(s, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
     versions = [
-        v.model_dump(mode="json") for v in sorted(s.versions.values(), key=lambda v: v.version)
+        v.model_dump(mode="json")
+        for v in sorted(s.versions.values(), key=lambda v: v.version)
         if v.status == "published" or _sees_drafts(s, user)
     ]
     return {**s.summary(), "versions": versions}

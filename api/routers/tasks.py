@@ -28,28 +28,39 @@ class Completion(BaseModel):
 
 
 @router.get("")
-def inbox(user: Staff, models: ModelsDep, _: Consistent, status_filter: Annotated[str, Query(alias="status")] = "open",
-          limit: int = 100) -> list[dict[str, Any]]:
+def inbox(
+    user: Staff,
+    models: ModelsDep,
+    _: Consistent,
+    status_filter: Annotated[str, Query(alias="status")] = "open",
+    limit: int = 100,
+) -> list[dict[str, Any]]:
     """Open tasks for the caller's role and agency, oldest first."""
-    return models.tasks(agency_code=user.agency, role=user.role, status=status_filter,
-                        limit=max(1, min(limit, 500)))
+    return models.tasks(
+        agency_code=user.agency, role=user.role, status=status_filter, limit=max(1, min(limit, 500))
+    )
 
 
 @router.post("/{task_id}/complete", response_model=CommandResult)
-async def complete(task_id: str, body: Completion, user: Staff, client: TemporalDep,
-                   models: ModelsDep) -> CommandResult:
+async def complete(
+    task_id: str, body: Completion, user: Staff, client: TemporalDep, models: ModelsDep
+) -> CommandResult:
     """Complete a task. 409 when it is already completed; 403 when it is for another
     role or agency; 422 for an outcome the step does not allow."""
     m = _TASK_ID.match(task_id)
     if m is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
     handle = client.get_workflow_handle(m["app"])
-    cmd = CompleteTask(task_id=task_id, outcome=body.outcome, comment=body.comment,
-                       actor=Actor(subject=user.subject, role=user.role, agency=user.agency))
+    cmd = CompleteTask(
+        task_id=task_id,
+        outcome=body.outcome,
+        comment=body.comment,
+        actor=Actor(subject=user.subject, role=user.role, agency=user.agency),
+    )
     try:
         result: CommandResult = await asyncio.wait_for(
-            handle.execute_update(ApplicationWorkflow.complete_task, cmd),
-            timeout=UPDATE_WAIT_S)
+            handle.execute_update(ApplicationWorkflow.complete_task, cmd), timeout=UPDATE_WAIT_S
+        )
     except WorkflowUpdateFailedError as e:
         raise errors.refusal_from_update(e) from e
     except RPCError as e:
@@ -58,12 +69,13 @@ async def complete(task_id: str, body: Completion, user: Staff, client: Temporal
         # The workflow is gone or closed: tell a finished task from an unknown one.
         task = models.task(task_id)
         if task is not None and task["status"] == "completed":
-            raise CommandRefused(409, f"task {task_id} was already completed with outcome "
-                                      f"{task['outcome']!r}") from e
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no open task {task_id!r}"
-                            ) from e
+            raise CommandRefused(
+                409, f"task {task_id} was already completed with outcome {task['outcome']!r}"
+            ) from e
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no open task {task_id!r}") from e
     except TimeoutError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "the workflow worker did not answer in time; nothing was "
-                            "recorded, try again") from e
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the workflow worker did not answer in time; nothing was recorded, try again",
+        ) from e
     return result

