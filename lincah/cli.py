@@ -11,11 +11,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from lincah.settings import get_settings
 
 
-def _exit(code: int) -> None:
+def _exit(code: int) -> NoReturn:
     """Leave without running interpreter teardown: the Temporal SDK's native runtime can
     abort a Python process at exit after all work is done (sdk-python#300)."""
     sys.stdout.flush()
@@ -48,7 +49,6 @@ def cmd_worker(_: argparse.Namespace) -> int:
         await run_worker(get_settings(), stop)
 
     asyncio.run(main())
-    _exit(0)
     return 0
 
 
@@ -59,7 +59,6 @@ def cmd_api(_: argparse.Namespace) -> int:
     uvicorn.run(
         "api.main:create_app", factory=True, host=s.api_host, port=s.api_port, log_level="info"
     )
-    _exit(0)
     return 0
 
 
@@ -110,6 +109,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.main(get_settings(), api_url=args.api)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lincah import bench
+
+    return bench.main()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lincah", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,15 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed the demo agency's services, print a walk-through")
     demo.add_argument("--api", default=None, help="API base URL (default from settings)")
     demo.set_defaults(func=cmd_demo)
+    bench = sub.add_parser("bench", help="benchmarks, each beside its anchor")
+    bench.add_argument("target", choices=["eventstore"])
+    bench.set_defaults(func=cmd_bench)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per health probe
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
     return code
 
 
+def entry() -> None:
+    """Console-script entry: run, then leave without interpreter teardown."""
+    _exit(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

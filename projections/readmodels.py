@@ -154,7 +154,7 @@ class ReadModels:
         rows = (
             self._conn()
             .execute(
-                "SELECT application_id, service_id, agency_code, citizen, status, current_step,"
+                "SELECT application_id, service_id, agency_code, citizen, status, current_step,"  # noqa: S608 - see _filters
                 f" submitted_at, updated_at FROM applications {where}"
                 " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
