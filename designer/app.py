@@ -20,6 +20,18 @@ def api(method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Re
     return httpx.request(method, f"{API_URL}{path}", headers=headers, timeout=10, **kw)
 
 
+def detail(r: httpx.Response) -> str:
+    """The API's reason, whatever its shape (text, or FastAPI's list of problems)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return f"{r.status_code}: {r.text[:200]}"
+    d = body.get("detail", body) if isinstance(body, dict) else body
+    if isinstance(d, list):
+        return "; ".join(f"{'.'.join(map(str, p.get('loc', [])))}: {p.get('msg')}" for p in d)
+    return str(d)
+
+
 st.set_page_config(page_title="Lincah designer", page_icon="🏛️", layout="wide")
 st.title("Lincah — MPP Digital service designer")
 
@@ -43,7 +55,7 @@ with st.sidebar:
                 st.session_state["token"] = r.json()["access_token"]
                 st.session_state["who"] = f"{subject} ({role})"
             else:
-                st.error(r.json().get("detail", r.text))
+                st.error(detail(r))
     if "who" in st.session_state:
         st.caption(f"Logged in as {st.session_state['who']}")
 
@@ -58,7 +70,7 @@ except httpx.HTTPError as e:
     st.error(f"The API at {API_URL} is not reachable: {e}")
     st.stop()
 if response.status_code != 200:
-    st.error(response.json().get("detail", response.text))
+    st.error(detail(response))
     st.stop()
 
 services = response.json()

@@ -56,6 +56,27 @@ class Agency(_Model):
     name: Name
 
 
+class DurationUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    """Days the agency works: weekends and the agency's public holidays do not count."""
+    DAYS = "days"
+    HOURS = "hours"
+
+
+class Duration(_Model):
+    amount: int = Field(ge=1, le=3650)
+    unit: DurationUnit = DurationUnit.WORKING_DAYS
+
+
+class StepDeadline(_Model):
+    """A time limit on a human step: a reminder before it, escalation when it passes."""
+
+    within: Duration
+    remind_before: Duration | None = None
+    escalate_to: str | None = None
+    """Role the open task moves to on breach (e.g. supervisor); None keeps the role."""
+
+
 class FormStep(_Model):
     """Data captured at submission; the flow moves straight on."""
 
@@ -66,7 +87,8 @@ class FormStep(_Model):
 
 
 class ReviewStep(_Model):
-    """A human task for a role; each allowed outcome names the step it leads to."""
+    """A human task for a role; each allowed outcome names the step it leads to. An
+    outcome leading to a correction step returns the application to the citizen."""
 
     kind: Literal["review"] = "review"
     id: Identifier
@@ -74,6 +96,7 @@ class ReviewStep(_Model):
     role: str
     instructions: str = ""
     outcomes: dict[Identifier, Identifier] = Field(min_length=1)
+    deadline: StepDeadline | None = None
 
 
 class DecisionBranch(_Model):
@@ -108,9 +131,178 @@ class EndStep(_Model):
     result: Literal["approved", "rejected", "cancelled"]
 
 
-Step = Annotated[
-    FormStep | ReviewStep | DecisionStep | NotifyStep | EndStep, Field(discriminator="kind")
-]
+class ParallelStep(_Model):
+    """Split: every branch starts at once and runs until it reaches ``join``."""
+
+    kind: Literal["parallel"] = "parallel"
+    id: Identifier
+    name: Name
+    branches: list[Identifier] = Field(min_length=2, max_length=10)
+    join: Identifier
+
+
+class JoinStep(_Model):
+    """Where parallel branches meet: wait for all of them, or for the first (the others
+    are withdrawn, their open tasks cancelled)."""
+
+    kind: Literal["join"] = "join"
+    id: Identifier
+    name: Name
+    mode: Literal["all", "first"] = "all"
+    next: Identifier
+
+
+class CorrectionStep(_Model):
+    """Perbaikan berkas: the citizen fixes the fields or files the reviewer named, then
+    the flow resumes at ``resume``. Without an answer within ``abandon_after`` the flow
+    goes to ``on_abandon`` (usually an end step with result cancelled)."""
+
+    kind: Literal["correction"] = "correction"
+    id: Identifier
+    name: Name
+    resume: Identifier
+    pause_clock: bool = True
+    """Whether the service time limit stops while the citizen holds the application."""
+    abandon_after: Duration = Field(
+        default_factory=lambda: Duration(amount=14, unit=DurationUnit.DAYS)
+    )
+    on_abandon: Identifier
+
+
+class FeeRule(_Model):
+    when: Annotated[str, StringConstraints(min_length=1)]
+    amount: int = Field(ge=0)
+
+
+class Fee(_Model):
+    """Amount in rupiah: the first rule whose condition holds, else ``amount``."""
+
+    amount: int = Field(default=0, ge=0)
+    rules: list[FeeRule] = Field(default_factory=list)
+
+
+class PaymentStep(_Model):
+    """Biaya/tarif: wait until the fee is paid at the counter or through the payment
+    provider. A zero fee skips the wait."""
+
+    kind: Literal["payment"] = "payment"
+    id: Identifier
+    name: Name
+    fee: Fee
+    next: Identifier
+    deadline: StepDeadline | None = None
+    on_unpaid: Identifier | None = None
+    """Where the flow goes when the deadline passes unpaid; None: keep waiting."""
+
+
+class DocumentTemplate(_Model):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,10}$")]
+    """Part of the document number, e.g. SKD for BWI/SKD/2026/000001."""
+    title: Name
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+    """Text with ``{field_id}`` placeholders, filled from the application."""
+    signatory: Name = "Kepala Dinas"
+
+
+class DocumentStep(_Model):
+    """Produk pelayanan: issue a signed PDF with a unique number and a QR code."""
+
+    kind: Literal["document"] = "document"
+    id: Identifier
+    name: Name
+    template: DocumentTemplate
+    next: Identifier
+
+
+class ExternalStep(_Model):
+    """Wait for an event another system posts through the API (e.g. a field inspection
+    result); its fields become names in later conditions."""
+
+    kind: Literal["external"] = "external"
+    id: Identifier
+    name: Name
+    event: Identifier
+    fields: list[FormField] = Field(default_factory=list)
+    timeout: Duration | None = None
+    on_timeout: Identifier | None = None
+    next: Identifier
+
+
+class SubserviceStep(_Model):
+    """Run another published service as a child application; its result (approved,
+    rejected, cancelled) is this step's value in later conditions."""
+
+    kind: Literal["subservice"] = "subservice"
+    id: Identifier
+    name: Name
+    service: ServiceId
+    inputs: dict[Identifier, Identifier] = Field(default_factory=dict)
+    """Child field id -> this application's field id."""
+    next: Identifier
+
+
+class FaceVerifyStep(_Model):
+    """Check the application's selfie against the citizen's enrolled face."""
+
+    kind: Literal["face_verify"] = "face_verify"
+    id: Identifier
+    name: Name
+    on_match: Identifier
+    on_mismatch: Identifier
+    """Also taken when the image is unusable or no face is enrolled (e.g. an identity
+    check at the counter): the flow never stalls on a face check."""
+
+
+AnyStep = (
+    FormStep
+    | ReviewStep
+    | DecisionStep
+    | NotifyStep
+    | EndStep
+    | ParallelStep
+    | JoinStep
+    | CorrectionStep
+    | PaymentStep
+    | DocumentStep
+    | ExternalStep
+    | SubserviceStep
+    | FaceVerifyStep
+)
+Step = Annotated[AnyStep, Field(discriminator="kind")]
+STEP_KINDS = (
+    "form",
+    "review",
+    "decision",
+    "notify",
+    "end",
+    "parallel",
+    "join",
+    "correction",
+    "payment",
+    "document",
+    "external",
+    "subservice",
+    "face_verify",
+)
+
+
+class ServiceStandard(_Model):
+    """Standar Pelayanan components (Permenpan RB 15/2014), published with the service."""
+
+    legal_basis: list[str] = Field(default_factory=list)  # dasar hukum
+    requirements: list[str] = Field(default_factory=list)  # persyaratan
+    procedure: str = ""  # sistem, mekanisme dan prosedur
+    time_limit: str = ""  # jangka waktu, as published (the enforced one is time_limit)
+    fee: str = ""  # biaya/tarif
+    product: str = ""  # produk pelayanan
+    complaints: str = ""  # penanganan pengaduan, saran dan masukan
+    facilities: str = ""  # sarana dan prasarana
+    staff_competence: str = ""  # kompetensi pelaksana
+    supervision: str = ""  # pengawasan internal
+    staff_count: str = ""  # jumlah pelaksana
+    guarantee: str = ""  # jaminan pelayanan
+    security: str = ""  # jaminan keamanan dan keselamatan
+    evaluation: str = ""  # evaluasi kinerja pelaksana
 
 
 class ServiceDefinition(_Model):
@@ -125,12 +317,17 @@ class ServiceDefinition(_Model):
     fields: list[FormField] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     start: Identifier | None = None
+    time_limit: Duration | None = None
+    """Jangka waktu: the whole service's time limit, enforced and tracked."""
+    cancellable_until: Identifier | None = None
+    """The citizen may cancel until the flow reaches this step (None: until the end)."""
+    standard: ServiceStandard = Field(default_factory=ServiceStandard)
 
     @property
     def start_step(self) -> str:
         return self.start or self.steps[0].id
 
-    def step(self, step_id: str) -> FormStep | ReviewStep | DecisionStep | NotifyStep | EndStep:
+    def step(self, step_id: str) -> AnyStep:
         for s in self.steps:
             if s.id == step_id:
                 return s
@@ -143,10 +340,10 @@ class ServiceDefinition(_Model):
         raise KeyError(field_id)
 
 
-def successors(step: FormStep | ReviewStep | DecisionStep | NotifyStep | EndStep) -> list[str]:
+def successors(step: AnyStep) -> list[str]:
     """Every step id a step can lead to, in definition order."""
     match step:
-        case FormStep() | NotifyStep():
+        case FormStep() | NotifyStep() | JoinStep() | DocumentStep() | SubserviceStep():
             return [step.next]
         case ReviewStep():
             return list(step.outcomes.values())
@@ -155,4 +352,14 @@ def successors(step: FormStep | ReviewStep | DecisionStep | NotifyStep | EndStep
             return [*targets, step.default] if step.default else targets
         case EndStep():
             return []
+        case ParallelStep():
+            return list(step.branches)
+        case CorrectionStep():
+            return [step.resume, step.on_abandon]
+        case PaymentStep():
+            return [step.next, step.on_unpaid] if step.on_unpaid else [step.next]
+        case ExternalStep():
+            return [step.next, step.on_timeout] if step.on_timeout else [step.next]
+        case FaceVerifyStep():
+            return [step.on_match, step.on_mismatch]
     raise TypeError(f"unknown step {step!r}")

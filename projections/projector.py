@@ -9,14 +9,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from typing import Any
 
-import orjson
-
-from domain import events as ev
-from domain import services as service_fold
-from domain import state as application_fold
 from eventstore.port import EventStore, RecordedEvent
+from projections import views
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
 
 log = logging.getLogger(__name__)
@@ -36,6 +31,10 @@ class Projector:
         if not batch:
             return 0
         with self.models.transaction() as db:
+            # Another projector (or a rebuild) may have committed since we read the
+            # checkpoint: then this batch is stale, and applying it would double events.
+            if self.models.checkpoint() != checkpoint:
+                return 0
             for event in batch:
                 _apply(db, event)
             db.execute(
@@ -67,80 +66,4 @@ class Projector:
 
 
 def _apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
-    if event.stream.startswith("application-"):
-        _apply_application(db, event)
-    elif event.stream.startswith("service-"):
-        _apply_service(db, event)
-
-
-def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
-    app_id = event.stream.removeprefix("application-")
-    row = db.execute(
-        "SELECT state FROM applications WHERE application_id = ?", (app_id,)
-    ).fetchone()
-    before = application_fold.ApplicationState.model_validate(orjson.loads(row[0])) if row else None
-    s = application_fold.apply(before, event)
-    db.execute(
-        "INSERT INTO applications (application_id, service_id, agency_code, citizen, status,"
-        " current_step, submitted_at, updated_at, position, state)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET"
-        " status = excluded.status, current_step = excluded.current_step,"
-        " updated_at = excluded.updated_at, position = excluded.position,"
-        " state = excluded.state",
-        (
-            s.application_id,
-            s.service_id,
-            s.agency_code,
-            s.citizen,
-            s.status,
-            s.current_step,
-            s.submitted_at.isoformat(),
-            s.updated_at.isoformat(),
-            s.position,
-            orjson.dumps(s.model_dump(mode="json")),
-        ),
-    )
-    d: dict[str, Any] = event.data
-    at = event.recorded_at.isoformat()
-    if event.type == ev.TASK_ASSIGNED:
-        db.execute(
-            "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"
-            " step_name, role, agency_code, outcomes, status, assigned_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
-            (
-                d["task_id"],
-                app_id,
-                s.service_id,
-                s.service_name,
-                d["step"],
-                d["step_name"],
-                d["role"],
-                d["agency"],
-                orjson.dumps(d["outcomes"]),
-                at,
-            ),
-        )
-    elif event.type == ev.TASK_COMPLETED:
-        db.execute(
-            "UPDATE tasks SET status = 'completed', outcome = ?, completed_by = ?,"
-            " completed_at = ? WHERE task_id = ?",
-            (d["outcome"], d["actor"]["subject"], at, d["task_id"]),
-        )
-    elif event.type == ev.CITIZEN_NOTIFIED:
-        db.execute(
-            "INSERT INTO notifications (position, citizen, application_id, message, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (event.position, d["citizen"], app_id, d["message"], at),
-        )
-
-
-def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:
-    service_id = event.stream.removeprefix("service-")
-    row = db.execute("SELECT state FROM services WHERE service_id = ?", (service_id,)).fetchone()
-    before = service_fold.ServiceState.model_validate(orjson.loads(row[0])) if row else None
-    s = service_fold.apply(before, event, event.version)
-    db.execute(
-        "INSERT INTO services (service_id, agency_code, name, state) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (service_id) DO UPDATE SET name = excluded.name, state = excluded.state",
-        (s.service_id, s.agency_code, s.name, orjson.dumps(s.model_dump(mode="json"))),
-    )
+    views.apply(db, event)
