@@ -17,10 +17,36 @@ TASK_COMPLETED: Final = "TaskCompleted"
 DECISION_TAKEN: Final = "DecisionTaken"
 CITIZEN_NOTIFIED: Final = "CitizenNotified"
 APPLICATION_COMPLETED: Final = "ApplicationCompleted"
+TASK_CANCELLED: Final = "TaskCancelled"  # withdrawn: join "first", cancellation, timeout
+TASK_REASSIGNED: Final = "TaskReassigned"  # escalation on a breached step deadline
+REMINDER_SENT: Final = "ReminderSent"
+SLA_BREACHED: Final = "SlaBreached"  # a step's or the whole service's time limit passed
+DEADLINE_SET: Final = "DeadlineSet"  # expected completion of a step or the service
+CORRECTION_REQUESTED: Final = "CorrectionRequested"
+CORRECTION_SUBMITTED: Final = "CorrectionSubmitted"
+PAYMENT_REQUESTED: Final = "PaymentRequested"
+PAYMENT_RECEIVED: Final = "PaymentReceived"
+PAYMENT_WAIVED: Final = "PaymentWaived"  # zero fee
+REFUND_RECORDED: Final = "RefundRecorded"
+DOCUMENT_ISSUED: Final = "DocumentIssued"
+EXTERNAL_EVENT_RECEIVED: Final = "ExternalEventReceived"
+EXTERNAL_EVENT_TIMED_OUT: Final = "ExternalEventTimedOut"
+SUBSERVICE_STARTED: Final = "SubserviceStarted"
+SUBSERVICE_COMPLETED: Final = "SubserviceCompleted"
+FACE_VERIFIED: Final = "FaceVerified"  # outcome, backend and distance only
+BRANCHES_STARTED: Final = "BranchesStarted"
+BRANCHES_JOINED: Final = "BranchesJoined"
+CANCELLATION_REQUESTED: Final = "CancellationRequested"
+INCIDENT_RAISED: Final = "IncidentRaised"
+INCIDENT_RESOLVED: Final = "IncidentResolved"
 
 # Services (stream ``service-<id>``), written by the API.
 SERVICE_DRAFT_SAVED: Final = "ServiceDraftSaved"
 SERVICE_VERSION_PUBLISHED: Final = "ServiceVersionPublished"
+SERVICE_ARCHIVED: Final = "ServiceArchived"
+
+# Agencies (stream ``agency-<CODE>``): the working calendar deadlines are counted on.
+AGENCY_CALENDAR_SET: Final = "AgencyCalendarSet"
 
 # Application numbers (stream ``appno-<AGENCY>-<YEAR>``): the stream version is the
 # sequence, so optimistic concurrency hands out each number exactly once.
@@ -35,6 +61,14 @@ def application_stream(application_id: str) -> str:
 
 def service_stream(service_id: str) -> str:
     return f"service-{service_id}"
+
+
+def agency_stream(agency_code: str) -> str:
+    return f"agency-{agency_code}"
+
+
+def document_number_stream(agency_code: str, code: str, year: int) -> str:
+    return f"docno-{agency_code}-{code}-{year}"
 
 
 def number_stream(agency_code: str, year: int) -> str:
