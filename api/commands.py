@@ -13,7 +13,7 @@ from typing import Any
 
 from domain import events as ev
 from domain import services
-from domain.definition import ServiceDefinition
+from domain.definition import ServiceDefinition, SubserviceStep
 from domain.validation import Problem, parse_definition
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 
@@ -40,10 +40,7 @@ class Written:
 
 
 def load_service(store: EventStore, service_id: str) -> services.ServiceState | None:
-    state: services.ServiceState | None = None
-    for e in store.read_stream(ev.service_stream(service_id)):
-        state = services.apply(state, e, e.version)
-    return state
+    return services.fold(store.read_stream(ev.service_stream(service_id)))
 
 
 def save_draft(
@@ -93,6 +90,7 @@ def publish(
             "published; published versions never change",
         )
     _, problems = parse_definition(info.definition.model_dump(mode="json"))
+    problems += _subservice_problems(store, info.definition)
     if problems:
         raise CommandRefused(422, "the draft has problems and cannot be published", problems)
     result = store.append(
@@ -103,6 +101,50 @@ def publish(
     return Written(service_id, version, "published", result.last_position)
 
 
+def _subservice_problems(store: EventStore, definition: ServiceDefinition) -> list[Problem]:
+    """A sub-service must be published, and the fields it needs must be mapped."""
+    problems = []
+    for i, step in enumerate(definition.steps):
+        if not isinstance(step, SubserviceStep):
+            continue
+        child = load_service(store, step.service)
+        latest = child.latest_published if child else None
+        if latest is None:
+            problems.append(
+                Problem(f"steps[{i}].service", f"service {step.service!r} has no published version")
+            )
+            continue
+        child_fields = {f.id: f for f in latest.definition.fields}
+        for name in step.inputs:
+            if name not in child_fields:
+                problems.append(
+                    Problem(f"steps[{i}].inputs.{name}", f"{step.service!r} has no field {name!r}")
+                )
+        for f in child_fields.values():
+            if f.required and f.id not in step.inputs:
+                problems.append(
+                    Problem(f"steps[{i}].inputs", f"{step.service!r} needs field {f.id!r}; map it")
+                )
+    return problems
+
+
+def archive(store: EventStore, service_id: str, actor: str, agency: str | None) -> Written:
+    state = load_service(store, service_id)
+    if state is None:
+        raise CommandRefused(404, f"there is no service {service_id!r}")
+    if state.agency_code != agency:
+        raise CommandRefused(403, f"service {service_id!r} belongs to agency {state.agency_code}")
+    if state.archived:
+        raise CommandRefused(409, f"service {service_id!r} is already archived")
+    result = store.append(
+        ev.service_stream(service_id),
+        [NewEvent(uuid.uuid4(), ev.SERVICE_ARCHIVED, {"by": actor})],
+        expected_version=state.stream_version,
+    )
+    latest = state.latest_published
+    return Written(service_id, latest.version if latest else 0, "archived", result.last_position)
+
+
 def published_definition(store: EventStore, service_id: str) -> ServiceDefinition:
     state = load_service(store, service_id)
     if state is None:
@@ -110,6 +152,10 @@ def published_definition(store: EventStore, service_id: str) -> ServiceDefinitio
     latest = state.latest_published
     if latest is None:
         raise CommandRefused(409, f"service {service_id!r} has no published version yet")
+    if state.archived:
+        raise CommandRefused(
+            409, f"service {service_id!r} is archived and takes no new applications"
+        )
     return latest.definition
 
 

@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import applications, auth, health, services, tasks
+from api.routers import (
+    agencies,
+    applications,
+    auth,
+    documents,
+    health,
+    payments,
+    services,
+    steps,
+    tasks,
+)
 from api.runtime import Runtime
 from lincah.settings import Settings, get_settings
 
@@ -32,6 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for r in (auth.router, health.router, services.router, applications.router, tasks.router):
+    for r in (
+        auth.router,
+        health.router,
+        agencies.router,
+        services.router,
+        applications.router,
+        steps.router,
+        tasks.router,
+        payments.router,
+    ):
         app.include_router(r)
+    app.include_router(documents.router)
     return app

@@ -29,6 +29,8 @@ class ServiceState(BaseModel):
     name: str
     versions: dict[int, VersionInfo] = Field(default_factory=dict)
     stream_version: int = -1
+    archived: bool = False
+    """Archived services take no new applications; running ones finish."""
 
     @property
     def latest_published(self) -> VersionInfo | None:
@@ -54,7 +56,16 @@ class ServiceState(BaseModel):
             "agency_code": self.agency_code,
             "latest_published_version": latest.version if latest else None,
             "draft_version": self.draft.version if self.draft else None,
+            "archived": self.archived,
         }
+
+
+def fold(events: list[Any]) -> ServiceState | None:
+    """Fold a service stream (recorded events carrying ``version``)."""
+    state: ServiceState | None = None
+    for e in events:
+        state = apply(state, e, e.version)
+    return state
 
 
 def apply(state: ServiceState | None, event: EventLike, stream_version: int) -> ServiceState:
@@ -76,6 +87,11 @@ def apply(state: ServiceState | None, event: EventLike, stream_version: int) -> 
             saved_at=event.recorded_at,
             saved_by=d["by"],
         )
+    elif event.type == ev.SERVICE_ARCHIVED:
+        if state is None:
+            raise ValueError("archive before any draft")
+        s = state.model_copy(deep=True)
+        s.archived = True
     elif event.type == ev.SERVICE_VERSION_PUBLISHED:
         if state is None:
             raise ValueError("publish before any draft")

@@ -71,8 +71,18 @@ class Settings(BaseSettings):
     jwt_secret: str = ""
     """HS256 key of development tokens; generated once into ``var/jwt-secret`` if empty."""
     token_ttl_s: int = 8 * 3600
+    payment_webhook_secret: str = ""
+    """HMAC-SHA256 key the payment provider signs callbacks with; generated once into
+    ``var/payment-webhook-secret`` if empty."""
     read_wait_timeout_s: float = 5.0
     """How long a read with ``min_position`` waits for the projections before a 504."""
+
+    public_base_url: str = ""
+    """Base URL citizens and third parties reach the API at (the QR code on issued
+    documents points there); default api_base_url."""
+    document_key_path: Path | None = None
+    """Ed25519 key that signs issued documents; default ``var/document-signing-key.pem``,
+    generated on first use."""
 
     @classmethod
     def settings_customise_sources(
@@ -99,13 +109,33 @@ class Settings(BaseSettings):
     def api_base_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"
 
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or self.api_base_url).rstrip("/")
+
+    @property
+    def document_key_location(self) -> Path:
+        return self.document_key_path or self.var_dir / "document-signing-key.pem"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.var_dir / "documents"
+
     def signing_key(self) -> str:
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.var_dir / "jwt-secret"
+        return self.jwt_secret or self.generated_secret("jwt-secret")
+
+    def webhook_secret(self) -> str:
+        return self.payment_webhook_secret or self.generated_secret("payment-webhook-secret")
+
+    def generated_secret(self, name: str) -> str:
+        """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
+        path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it meanwhile
+                return path.read_text().strip()
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.catalogue import CatalogueActivities
+from activities.documents import DocumentActivities
 from activities.events import EventActivities
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
@@ -22,14 +24,25 @@ WORKFLOWS = [ApplicationWorkflow]
 
 
 def build_worker(
-    client: Client, store: EventStore, task_queue: str, executor: ThreadPoolExecutor
+    client: Client,
+    store: EventStore,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    settings: Settings | None = None,
 ) -> Worker:
     acts = EventActivities(store)
+    catalogue = CatalogueActivities(store)
+    documents = DocumentActivities(store, settings or Settings())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[acts.append_events, acts.notify_citizen],
+        activities=[
+            acts.append_events,
+            acts.notify_citizen,
+            catalogue.published_definition,
+            documents.issue_document,
+        ],
         activity_executor=executor,
     )
 
@@ -38,7 +51,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     store = open_event_store(settings.eventstore, settings.eventstore_location)
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, store, settings.temporal.task_queues.applications, executor)
+        worker = build_worker(
+            client, store, settings.temporal.task_queues.applications, executor, settings
+        )
         log.info("worker polling %s", settings.temporal.task_queues.applications)
         async with worker:
             await stop.wait()

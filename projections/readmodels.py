@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     outcomes BLOB NOT NULL,
     status TEXT NOT NULL,
     assigned_at TEXT NOT NULL,
+    due_at TEXT,
+    escalated INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
     completed_by TEXT,
     completed_at TEXT
@@ -69,9 +71,29 @@ CREATE TABLE IF NOT EXISTS notifications (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notifications_citizen ON notifications (citizen, position);
+CREATE TABLE IF NOT EXISTS documents (
+    number TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL,
+    citizen TEXT NOT NULL,
+    agency_code TEXT NOT NULL,
+    agency_name TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    step TEXT NOT NULL,
+    title TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    public_key_id TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_application ON documents (application_id, position);
+CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
 
-VIEW_TABLES = ("applications", "tasks", "services", "notifications")
+SCHEMA_VERSION = 2
+"""Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
+VIEW_TABLES = ("applications", "tasks", "services", "notifications", "documents")
 CHECKPOINT = "main"
 
 
@@ -83,7 +105,14 @@ class ReadModels:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+        db = self._conn()
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            # Derived data: on a schema change drop the views and the checkpoint, and the
+            # projector rebuilds them from position 0.
+            for table in (*VIEW_TABLES, "checkpoints"):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.executescript(SCHEMA)  # executescript manages its own transaction
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -215,6 +244,30 @@ class ReadModels:
             .execute(
                 "SELECT * FROM notifications WHERE citizen = ? ORDER BY position DESC LIMIT ?",
                 (citizen, limit),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    def document(self, number: str) -> dict[str, Any] | None:
+        """The registry record of an issued document (produk pelayanan)."""
+        row = self._conn().execute("SELECT * FROM documents WHERE number = ?", (number,)).fetchone()
+        return dict(row) if row else None
+
+    def document_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        row = (
+            self._conn()
+            .execute("SELECT * FROM documents WHERE sha256 = ? ORDER BY position", (sha256,))
+            .fetchone()
+        )
+        return dict(row) if row else None
+
+    def documents_of(self, application_id: str) -> list[dict[str, Any]]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM documents WHERE application_id = ? ORDER BY position",
+                (application_id,),
             )
             .fetchall()
         )

@@ -4,6 +4,7 @@ a batch's rows and its checkpoint commit together."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -53,8 +54,8 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
     if event.type == ev.TASK_ASSIGNED:
         db.execute(
             "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"
-            " step_name, role, agency_code, outcomes, status, assigned_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            " step_name, role, agency_code, outcomes, status, assigned_at, due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
             (
                 d["task_id"],
                 app_id,
@@ -66,7 +67,18 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
                 d["agency"],
                 orjson.dumps(d["outcomes"]),
                 at,
+                d.get("due_at"),
             ),
+        )
+    elif event.type == ev.TASK_REASSIGNED:
+        db.execute(
+            "UPDATE tasks SET role = ?, escalated = 1 WHERE task_id = ?",
+            (d["to_role"], d["task_id"]),
+        )
+    elif event.type == ev.TASK_CANCELLED:
+        db.execute(
+            "UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE task_id = ?",
+            (at, d["task_id"]),
         )
     elif event.type == ev.TASK_COMPLETED:
         db.execute(
@@ -80,6 +92,47 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             (event.position, d["citizen"], app_id, d["message"], at),
         )
+    elif event.type == ev.DOCUMENT_ISSUED:
+        db.execute(
+            "INSERT INTO documents (number, application_id, citizen, agency_code, agency_name,"
+            " service_id, service_name, step, title, sha256, signature, public_key_id,"
+            " issued_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (number) DO NOTHING",
+            (
+                d["number"],
+                app_id,
+                s.citizen,
+                s.agency_code,
+                s.agency_name,
+                s.service_id,
+                s.service_name,
+                d["step"],
+                d["title"],
+                d["sha256"],
+                d["signature"],
+                d["public_key_id"],
+                d["issued_at"],
+                event.position,
+            ),
+        )
+    if event.type in _CITIZEN_MESSAGES:
+        db.execute(
+            "INSERT INTO notifications (position, citizen, application_id, message, at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (event.position, s.citizen, app_id, _CITIZEN_MESSAGES[event.type](d), at),
+        )
+
+
+# Events that ask something of the citizen also land in their notifications.
+_CITIZEN_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    ev.CORRECTION_REQUESTED: lambda d: (
+        f"Please correct your application: {d['reason']} (fields: {', '.join(d['fields'])})"
+    ),
+    ev.PAYMENT_REQUESTED: lambda d: (
+        f"Please pay the fee of Rp {d['amount']:,} (payment code {d['payment_code']})"
+    ),
+    ev.DOCUMENT_ISSUED: lambda d: f"Your document {d['title']} no. {d['number']} is ready",
+}
 
 
 def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:

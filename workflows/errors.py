@@ -7,3 +7,6 @@ TASK_NOT_FOUND: Final = "TaskNotFound"  # 404
 TASK_NOT_OPEN: Final = "TaskNotOpen"  # 409: completed already, or being completed
 ROLE_MISMATCH: Final = "RoleMismatch"  # 403
 OUTCOME_NOT_ALLOWED: Final = "OutcomeNotAllowed"  # 422
+NOT_WAITING: Final = "NotWaiting"  # 409: the flow does not wait for this now
+NOT_ALLOWED: Final = "NotAllowed"  # 403: not this actor's application or role
+INVALID_INPUT: Final = "InvalidInput"  # 422: data that breaks the definition's rules

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
 
 
@@ -22,12 +23,49 @@ class ApplicationInput(BaseModel):
     """The published version the application started with; it keeps it to the end."""
     data: dict[str, Any]
     citizen: str
+    calendar: WorkingCalendar = Field(default_factory=WorkingCalendar)
+    """The agency's working calendar when the application started: deadlines count on it."""
+    selfie_ref: str | None = None
+    """A selfie in the transient store, for a face_verify step; deleted after the check."""
+    parent: str | None = None
+    """The application that started this one through a subservice step."""
+    face_task_queue: str = "lincah-face"
 
 
 class CompleteTask(BaseModel):
     task_id: str
     outcome: str
     comment: str = Field(default="", max_length=2000)
+    fields: list[str] = Field(default_factory=list)
+    """For an outcome that returns the application for correction: what to fix."""
+    actor: Actor
+
+
+class SubmitCorrection(BaseModel):
+    actor: Actor
+    data: dict[str, Any]
+
+
+class RecordPayment(BaseModel):
+    actor: Actor
+    amount: int
+    method: str  # counter | online
+    reference: str = Field(min_length=1, max_length=100)
+    """Receipt number at the counter, or the provider's reference (idempotency key)."""
+
+
+class DeliverEvent(BaseModel):
+    actor: Actor
+    event: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelApplication(BaseModel):
+    actor: Actor
+    reason: str = Field(default="", max_length=2000)
+
+
+class RetryIncident(BaseModel):
     actor: Actor
 
 
@@ -48,6 +86,14 @@ class TaskView(BaseModel):
     outcome: str | None = None
 
 
+class Waiting(BaseModel):
+    """Something the flow waits for besides an officer's task."""
+
+    step: str
+    kind: str  # correction | payment | external | subservice
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class LiveState(BaseModel):
     application_id: str
     service_id: str
@@ -56,4 +102,6 @@ class LiveState(BaseModel):
     current_step: str | None
     outcomes: dict[str, str]
     tasks: list[TaskView]
+    waiting: list[Waiting] = Field(default_factory=list)
+    incident: str | None = None
     position: int

@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api import commands
 from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep, TemporalDep
+from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
 from domain.validation import validate_application_data
@@ -25,6 +26,11 @@ START_WAIT_S = 15.0
 class NewApplication(BaseModel):
     service_id: str = Field(min_length=1, max_length=64, examples=["surat-keterangan-domisili"])
     data: dict[str, Any] = Field(default_factory=dict)
+    selfie_ref: str | None = Field(
+        default=None,
+        max_length=200,
+        description="From POST /me/selfies, for services with a face check",
+    )
 
 
 class Submitted(BaseModel):
@@ -53,10 +59,17 @@ async def submit(
     number = await run_in_threadpool(
         commands.reserve_number, store, definition.agency.code, definition.id
     )
+    calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
     start = WithStartWorkflowOperation(
         ApplicationWorkflow.run,
         ApplicationInput(
-            application_id=number, definition=definition, data=body.data, citizen=user.subject
+            application_id=number,
+            definition=definition,
+            data=body.data,
+            citizen=user.subject,
+            calendar=calendar,
+            selfie_ref=body.selfie_ref,
+            face_task_queue=settings.temporal.task_queues.face,
         ),
         id=number,
         task_queue=settings.temporal.task_queues.applications,

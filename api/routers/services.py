@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from api import commands
 from api.deps import AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
 from api.security import Principal
+from domain.diff import diff
 from domain.services import ServiceState
 from domain.validation import parse_definition
 
@@ -71,3 +72,33 @@ def _sees_drafts(s: ServiceState, user: Principal) -> bool:
 
 def _visible(s: ServiceState, user: Principal) -> bool:
     return s.latest_published is not None or _sees_drafts(s, user)
+
+
+@router.post("/{service_id}/archive")
+async def archive(service_id: str, user: AgencyAdmin, store: StoreDep) -> dict[str, Any]:
+    """Stop taking new applications; running ones finish on their version."""
+    w = await run_in_threadpool(commands.archive, store, service_id, user.subject, user.agency)
+    return asdict(w)
+
+
+@router.get("/{service_id}/versions/{a}/diff/{b}")
+def version_diff(
+    service_id: str, a: int, b: int, user: CurrentUser, store: StoreDep
+) -> dict[str, Any]:
+    """What changed from version ``a`` to version ``b``, matched by field and step id."""
+    state = commands.load_service(store, service_id)
+    if state is None or not _visible(state, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
+    versions = {
+        v: info
+        for v, info in state.versions.items()
+        if info.status == "published" or _sees_drafts(state, user)
+    }
+    missing = [v for v in (a, b) if v not in versions]
+    if missing:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"service {service_id!r} has no version {missing[0]} you may see",
+        )
+    changes = diff(versions[a].definition, versions[b].definition)
+    return {"service_id": service_id, "from": a, "to": b, "changes": [asdict(c) for c in changes]}

@@ -1,30 +1,27 @@
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
-from api import errors
-from api.commands import CommandRefused
+from api import updates
 from api.deps import Consistent, ModelsDep, Staff, TemporalDep
 from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, CommandResult, CompleteTask
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-UPDATE_WAIT_S = 15.0
 # Task ids are "<application number>.<step id>.<visit>", e.g. BWI-2026-000123.review.1
-_TASK_ID = re.compile(r"^(?P<app>[A-Z]{2,6}-\d{4}-\d{6})\.[a-z][a-z0-9_]*\.\d+$")
+_TASK_ID = re.compile(rf"^(?P<app>{updates.APPLICATION_ID})\.[a-z][a-z0-9_]*\.\d+$")
 
 
 class Completion(BaseModel):
     outcome: str = Field(min_length=1, max_length=64, examples=["approve"])
     comment: str = Field(default="", max_length=2000)
+    fields: list[str] = Field(default_factory=list, max_length=100)
+    """With an outcome that returns the application for correction: fields to fix."""
 
 
 @router.get("")
@@ -46,36 +43,23 @@ async def complete(
     task_id: str, body: Completion, user: Staff, client: TemporalDep, models: ModelsDep
 ) -> CommandResult:
     """Complete a task. 409 when it is already completed; 403 when it is for another
-    role or agency; 422 for an outcome the step does not allow."""
+    role or agency; 422 for an outcome the step does not allow. An outcome that returns
+    the application for correction needs the reason as ``comment`` and ``fields``."""
     m = _TASK_ID.match(task_id)
     if m is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
-    handle = client.get_workflow_handle(m["app"])
     cmd = CompleteTask(
         task_id=task_id,
         outcome=body.outcome,
         comment=body.comment,
+        fields=body.fields,
         actor=Actor(subject=user.subject, role=user.role, agency=user.agency),
     )
-    try:
-        result: CommandResult = await asyncio.wait_for(
-            handle.execute_update(ApplicationWorkflow.complete_task, cmd), timeout=UPDATE_WAIT_S
-        )
-    except WorkflowUpdateFailedError as e:
-        raise errors.refusal_from_update(e) from e
-    except RPCError as e:
-        if e.status != RPCStatusCode.NOT_FOUND:
-            raise
-        # The workflow is gone or closed: tell a finished task from an unknown one.
-        task = models.task(task_id)
-        if task is not None and task["status"] == "completed":
-            raise CommandRefused(
-                409, f"task {task_id} was already completed with outcome {task['outcome']!r}"
-            ) from e
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no open task {task_id!r}") from e
-    except TimeoutError as e:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the workflow worker did not answer in time; nothing was recorded, try again",
-        ) from e
-    return result
+    # When the workflow has ended, tell a finished task from an unknown one.
+    task = models.task(task_id)
+    closed = (
+        f"task {task_id} was already completed with outcome {task['outcome']!r}"
+        if task is not None and task["status"] == "completed"
+        else None
+    )
+    return await updates.send(client, m["app"], ApplicationWorkflow.complete_task, cmd, closed)
