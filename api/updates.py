@@ -8,7 +8,11 @@ import re
 from typing import Any
 
 from fastapi import HTTPException, status
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors
@@ -49,7 +53,8 @@ async def send(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
         ) from e
-    except TimeoutError as e:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
+
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the workflow worker did not answer in time; nothing was recorded, try again",

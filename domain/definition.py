@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SCHEMA_VERSION: Final = 1
 
@@ -61,11 +61,20 @@ class DurationUnit(StrEnum):
     """Days the agency works: weekends and the agency's public holidays do not count."""
     DAYS = "days"
     HOURS = "hours"
+    MINUTES = "minutes"
+    """For counter services ("selesai dalam 30 menit")."""
 
 
 class Duration(_Model):
-    amount: int = Field(ge=1, le=3650)
+    amount: float = Field(gt=0, le=3650)
+    """Whole for working days; hours, days and minutes may be fractional."""
     unit: DurationUnit = DurationUnit.WORKING_DAYS
+
+    @model_validator(mode="after")
+    def _whole_working_days(self) -> Duration:
+        if self.unit == DurationUnit.WORKING_DAYS and self.amount != int(self.amount):
+            raise ValueError("working days must be a whole number")
+        return self
 
 
 class StepDeadline(_Model):

@@ -223,7 +223,7 @@ def _apply_engine_event(s: ApplicationState, event: EventLike) -> tuple[str, str
     at = event.recorded_at
     match event.type:
         case ev.DEADLINE_SET:
-            s.expected_completion = d["due_at"]
+            s.expected_completion = datetime.fromisoformat(d["due_at"])
             return f"Expected completion {d['due_at'][:10]}", None
         case ev.REMINDER_SENT:
             return f"{step}: reminder, due {d['due_at'][:16]}", None

@@ -9,34 +9,60 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.definition import (
     STAFF_ROLES,
+    STEP_KINDS,
+    AnyStep,
+    CorrectionStep,
     DecisionStep,
+    DocumentStep,
+    Duration,
+    DurationUnit,
     EndStep,
+    ExternalStep,
+    FaceVerifyStep,
     FieldType,
     FormField,
     FormStep,
+    JoinStep,
     NotifyStep,
+    ParallelStep,
+    PaymentStep,
     ReviewStep,
     ServiceDefinition,
+    StepDeadline,
+    SubserviceStep,
     successors,
 )
 from domain.expressions import ALIASES, ExpressionError, parse
+from domain.interpreter import condition_names
 from domain.nik import NikError, validate_nik
 
 MAX_TEXT = 2000
 MAX_FILE_REF = 500
-STEP_KINDS = ("form", "review", "decision", "notify", "end")
 
-_AnyStep = FormStep | ReviewStep | DecisionStep | NotifyStep | EndStep
+DOCUMENT_BUILTINS: Final = (
+    "application_id",
+    "document_number",
+    "issued_date",
+    "service_name",
+    "citizen",
+)
+"""Placeholders a document template may use besides the declared field ids."""
+
+WAITING_STEPS: Final = (ReviewStep, CorrectionStep, PaymentStep, ExternalStep, SubserviceStep)
+"""Steps that wait for a person or another system, so a loop through one does not spin
+on the same data (a payment whose every amount is zero never waits: see ``_waits``)."""
+
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Friendlier wording for the id patterns of domain.definition.
@@ -44,6 +70,21 @@ _PATTERN_HINTS = {
     r"^[a-z][a-z0-9_]{0,62}$": "must be a lower-case id: a letter, then letters, digits or '_'",
     r"^[a-z][a-z0-9-]{1,62}$": "must be lower-case letters, digits or '-', starting with a letter",
     r"^[A-Z]{2,6}$": "must be 2 to 6 upper-case letters",
+    r"^[A-Z]{2,10}$": "must be 2 to 10 upper-case letters",
+}
+# Deadlines in different units are compared in hours, a working day counted as 24 hours:
+# the least it can last, so only a reminder that is clearly not shorter is refused.
+_HOURS = {
+    DurationUnit.MINUTES: 1 / 60,
+    DurationUnit.HOURS: 1,
+    DurationUnit.DAYS: 24,
+    DurationUnit.WORKING_DAYS: 24,
+}
+_UNIT_NAMES = {
+    DurationUnit.MINUTES: ("minute", "minutes"),
+    DurationUnit.HOURS: ("hour", "hours"),
+    DurationUnit.DAYS: ("day", "days"),
+    DurationUnit.WORKING_DAYS: ("working day", "working days"),
 }
 
 
@@ -108,14 +149,18 @@ def validate_definition(d: ServiceDefinition) -> list[Problem]:
     first_step = _first_index(s.id for s in d.steps)
     if d.start is not None and d.start not in first_step:
         problems.append(Problem("start", f"start step '{d.start}' does not exist"))
-    graph = _check_graph(d, first_step)
-    names = _Names(
-        fields=[f.id for f in d.fields],
-        reviews={s.id for s in d.steps if isinstance(s, ReviewStep)},
-        steps=first_step,
-    )
+    if d.cancellable_until is not None and d.cancellable_until not in first_step:
+        problems.append(
+            Problem("cancellable_until", f"step '{d.cancellable_until}' does not exist")
+        )
+    # Duplicated ids resolve to their first declaration, as ServiceDefinition.step() does.
+    steps = {s.id: s for s in reversed(d.steps)}
+    names = _names(d, steps, first_step)
+    parallels = _check_parallels(d, steps, first_step)
+    graph = _check_graph(d, steps, first_step)
     for i, step in enumerate(d.steps):
         problems.extend(_check_step(i, step, names))
+        problems.extend(parallels.get(i, []))
         problems.extend(graph.get(i, []))
     if not any(isinstance(s, EndStep) for s in d.steps):
         problems.append(Problem("steps", "definition has no end step; add a step of kind 'end'"))
@@ -142,27 +187,57 @@ def _check_fields(d: ServiceDefinition) -> Iterator[Problem]:
             yield Problem(
                 f"fields[{i}].id", f"duplicate field id '{f.id}' (see fields[{first[f.id]}])"
             )
-        yield from _reserved(f"fields[{i}].id", f.id)
-        if f.type is FieldType.CHOICE and not f.choices:
-            yield Problem(f"fields[{i}].choices", "a choice field needs at least one choice")
-        if f.type is not FieldType.CHOICE and f.choices:
-            yield Problem(
-                f"fields[{i}].choices", f"only choice fields have choices (type is '{f.type}')"
-            )
+        yield from _check_field(f"fields[{i}]", f)
+
+
+def _check_field(at: str, f: FormField) -> Iterator[Problem]:
+    """What a field must satisfy on its own, be it a form field or an external step's."""
+    yield from _reserved(f"{at}.id", f.id)
+    if f.type is FieldType.CHOICE and not f.choices:
+        yield Problem(f"{at}.choices", "a choice field needs at least one choice")
+    if f.type is not FieldType.CHOICE and f.choices:
+        yield Problem(f"{at}.choices", f"only choice fields have choices (type is '{f.type}')")
 
 
 @dataclass(frozen=True)
 class _Names:
     """The ids a step may refer to, computed once per definition."""
 
-    fields: list[str]
-    reviews: set[str]
-    steps: Mapping[str, int]  # step id -> index of its first declaration
+    service: str  # the definition's own id
+    fields: list[str]  # form field ids, in order
+    declared: Mapping[str, str]  # form or external field id -> path of its first declaration
+    conditions: set[str]  # names a condition may use
+    steps: Mapping[str, AnyStep]  # step id -> its first declaration
+    first_step: Mapping[str, int]  # step id -> index of its first declaration
+    events: Mapping[str, int]  # external event -> index of the first step awaiting it
+    ids: list[str]  # step ids, in order
 
 
-def _check_step(i: int, step: _AnyStep, names: _Names) -> Iterator[Problem]:
+def _names(
+    d: ServiceDefinition, steps: Mapping[str, AnyStep], first_step: Mapping[str, int]
+) -> _Names:
+    declared = {f.id: f"fields[{i}]" for i, f in reversed(list(enumerate(d.fields)))}
+    events: dict[str, int] = {}
+    for i, s in enumerate(d.steps):
+        if isinstance(s, ExternalStep):
+            events.setdefault(s.event, i)
+            for k, f in enumerate(s.fields):
+                declared.setdefault(f.id, f"steps[{i}].fields[{k}]")
+    return _Names(
+        service=d.id,
+        fields=[f.id for f in d.fields],
+        declared=declared,
+        conditions=condition_names(d),
+        steps=steps,
+        first_step=first_step,
+        events=events,
+        ids=[s.id for s in d.steps],
+    )
+
+
+def _check_step(i: int, step: AnyStep, names: _Names) -> Iterator[Problem]:
     at = f"steps[{i}]"
-    first_step, field_ids = names.steps, names.fields
+    first_step, field_ids = names.first_step, names.fields
     if first_step[step.id] != i:
         yield Problem(
             f"{at}.id", f"duplicate step id '{step.id}' (see steps[{first_step[step.id]}])"
@@ -180,21 +255,22 @@ def _check_step(i: int, step: _AnyStep, names: _Names) -> Iterator[Problem]:
             yield Problem(f"{at}.{path}", f"leads to unknown step '{step_id}'")
 
     match step:
-        case FormStep():
+        case FormStep() | JoinStep():
             yield from target("next", step.next)
         case NotifyStep():
-            yield from _check_placeholders(f"{at}.message", step.message, field_ids)
+            yield from _check_placeholders(
+                f"{at}.message", step.message, names.declared, "is not a declared field id"
+            )
             yield from target("next", step.next)
         case ReviewStep():
-            if step.role not in STAFF_ROLES:
-                allowed = ", ".join(sorted(STAFF_ROLES))
-                yield Problem(f"{at}.role", f"unknown role '{step.role}'; allowed: {allowed}")
+            yield from _check_role(f"{at}.role", step.role)
             for outcome, goto in step.outcomes.items():
                 yield from target(f"outcomes.{outcome}", goto)
+            if step.deadline is not None:
+                yield from _check_deadline(f"{at}.deadline", step.deadline)
         case DecisionStep():
-            known = set(field_ids) | names.reviews
             for k, branch in enumerate(step.branches):
-                yield from _check_condition(f"{at}.branches[{k}].when", branch.when, known)
+                yield from _check_condition(f"{at}.branches[{k}].when", branch.when, names)
                 yield from target(f"branches[{k}].goto", branch.goto)
             if step.default is None:
                 yield Problem(
@@ -202,34 +278,309 @@ def _check_step(i: int, step: _AnyStep, names: _Names) -> Iterator[Problem]:
                 )
             else:
                 yield from target("default", step.default)
+        case EndStep():
+            pass
+        case ParallelStep():
+            listed: dict[str, int] = {}
+            for k, start in enumerate(step.branches):
+                if start in listed:
+                    yield Problem(
+                        f"{at}.branches[{k}]",
+                        f"branch '{start}' is listed twice (see branches[{listed[start]}])",
+                    )
+                    continue
+                listed[start] = k
+                yield from target(f"branches[{k}]", start)
+            join = names.steps.get(step.join)
+            if join is None:
+                yield Problem(f"{at}.join", f"join step '{step.join}' does not exist")
+            elif not isinstance(join, JoinStep):
+                yield Problem(
+                    f"{at}.join", f"step '{step.join}' is a {join.kind} step, not a join step"
+                )
+        case CorrectionStep():
+            if step.resume == step.id:
+                yield Problem(
+                    f"{at}.resume",
+                    "a correction cannot resume at itself; resume at the step that checks"
+                    " the corrected data",
+                )
+            else:
+                yield from target("resume", step.resume)
+            yield from target("on_abandon", step.on_abandon)
+        case PaymentStep():
+            for k, rule in enumerate(step.fee.rules):
+                yield from _check_condition(f"{at}.fee.rules[{k}].when", rule.when, names)
+            yield from target("next", step.next)
+            if step.deadline is not None:
+                yield from _check_deadline(f"{at}.deadline", step.deadline)
+            if step.on_unpaid is not None:
+                yield from target("on_unpaid", step.on_unpaid)
+                if step.deadline is None:
+                    yield Problem(
+                        f"{at}.on_unpaid",
+                        "on_unpaid needs a deadline: without one the payment is never overdue",
+                    )
+        case DocumentStep():
+            builtins = ", ".join(DOCUMENT_BUILTINS)
+            yield from _check_placeholders(
+                f"{at}.template.body",
+                step.template.body,
+                {*names.declared, *DOCUMENT_BUILTINS},
+                f"is not a declared field id or a built-in ({builtins})",
+            )
+            yield from target("next", step.next)
+        case ExternalStep():
+            yield from _check_external(at, i, step, names)
+            yield from target("next", step.next)
+            if step.on_timeout is not None:
+                yield from target("on_timeout", step.on_timeout)
+        case SubserviceStep():
+            if step.service == names.service:
+                yield Problem(
+                    f"{at}.service",
+                    f"service '{step.service}' cannot run itself as a sub-service",
+                )
+            for child, parent in step.inputs.items():
+                if parent not in names.declared:
+                    yield Problem(
+                        f"{at}.inputs.{child}",
+                        f"'{parent}' is not a declared field id (form or external-step field)",
+                    )
+            yield from target("next", step.next)
+        case FaceVerifyStep():
+            yield from target("on_match", step.on_match)
+            yield from target("on_mismatch", step.on_mismatch)
 
 
-def _check_placeholders(path: str, message: str, field_ids: list[str]) -> Iterator[Problem]:
+def _check_role(path: str, role: str) -> Iterator[Problem]:
+    if role not in STAFF_ROLES:
+        allowed = ", ".join(sorted(STAFF_ROLES))
+        yield Problem(path, f"unknown role '{role}'; allowed: {allowed}")
+
+
+def _check_deadline(at: str, deadline: StepDeadline) -> Iterator[Problem]:
+    remind, within = deadline.remind_before, deadline.within
+    if remind is not None:
+        units = {remind.unit, within.unit}
+        if len(units) == 1:
+            too_long, counted = remind.amount >= within.amount, ""
+        else:
+            too_long = remind.amount * _HOURS[remind.unit] >= within.amount * _HOURS[within.unit]
+            counted = ""
+            if DurationUnit.WORKING_DAYS in units:
+                counted = ", counting a working day as 24 hours"
+        if too_long:
+            yield Problem(
+                f"{at}.remind_before",
+                f"must be shorter than within ({_duration(within)}{counted}),"
+                f" but is {_duration(remind)}",
+            )
+    if deadline.escalate_to is not None:
+        yield from _check_role(f"{at}.escalate_to", deadline.escalate_to)
+
+
+def _duration(d: Duration) -> str:
+    one, many = _UNIT_NAMES[d.unit]
+    return f"{d.amount:g} {one if d.amount == 1 else many}"
+
+
+def _check_external(at: str, i: int, step: ExternalStep, names: _Names) -> Iterator[Problem]:
+    first_event = names.events[step.event]
+    if first_event != i:
+        other = names.ids[first_event]
+        yield Problem(
+            f"{at}.event",
+            f"event '{step.event}' is already awaited by step '{other}' (steps[{first_event}]);"
+            " each external step needs its own event name",
+        )
+    for k, f in enumerate(step.fields):
+        path = f"{at}.fields[{k}]"
+        first = names.declared[f.id]
+        if first != path:
+            yield Problem(f"{path}.id", f"duplicate field id '{f.id}' (see {first})")
+        if f.id in names.first_step:
+            yield Problem(
+                f"{path}.id",
+                f"field id '{f.id}' is also a step id (steps[{names.first_step[f.id]}]);"
+                " names in conditions must be unambiguous",
+            )
+        yield from _check_field(path, f)
+    if step.timeout is not None and step.on_timeout is None:
+        yield Problem(f"{at}.timeout", "timeout needs on_timeout: the step to go to when it passes")
+    if step.on_timeout is not None and step.timeout is None:
+        yield Problem(f"{at}.on_timeout", "on_timeout needs a timeout")
+
+
+def _check_placeholders(
+    path: str, text: str, allowed: Iterable[str], problem: str
+) -> Iterator[Problem]:
+    known = set(allowed)
     seen: set[str] = set()
-    for name in _PLACEHOLDER.findall(message):
-        if name not in field_ids and name not in seen:
+    for name in _PLACEHOLDER.findall(text):
+        if name not in known and name not in seen:
             seen.add(name)
-            yield Problem(path, f"placeholder '{{{name}}}' is not a declared field id")
+            yield Problem(path, f"placeholder '{{{name}}}' {problem}")
 
 
-def _check_condition(path: str, text: str, known: set[str]) -> Iterator[Problem]:
+def _check_condition(path: str, text: str, names: _Names) -> Iterator[Problem]:
     try:
         expression = parse(text)
     except ExpressionError as exc:
         yield Problem(path, str(exc))
         return
-    for name in sorted(expression.names - known):
-        yield Problem(path, f"unknown name '{name}': not a declared field id or review step id")
+    for name in sorted(expression.names - names.conditions):
+        yield Problem(
+            path,
+            f"unknown name '{name}': not a declared field id, external-step field"
+            " or review/sub-service/face-check step id",
+        )
+
+
+# --- parallel branches ---------------------------------------------------------------
+
+
+def _check_parallels(
+    d: ServiceDefinition, steps: Mapping[str, AnyStep], first_step: Mapping[str, int]
+) -> dict[int, list[Problem]]:
+    """Problems in how parallel steps, their branches and their joins fit together, keyed
+    by step index. A branch is every step reachable from its first step before the join:
+    it must not reach an end step (the other branches would be left running), must not
+    share steps with another branch of the same parallel, and nothing outside the branches
+    may lead into them or into the join (a join would wait for branches never started).
+    A parallel nested inside a branch is checked the same way, so it must be joined
+    inside that branch."""
+    found: dict[int, list[Problem]] = {}
+
+    def add(i: int, path: str, message: str) -> None:
+        found.setdefault(i, []).append(Problem(path, message))
+
+    owner: dict[str, str] = {}  # join id -> the first parallel step naming it
+    entries: set[tuple[str, str]] = set()  # (step, branch or join) reported as entered
+    in_order = sorted(steps, key=first_step.__getitem__)
+    for i, p in enumerate(d.steps):
+        if not isinstance(p, ParallelStep) or first_step[p.id] != i:
+            continue
+        at, join = f"steps[{i}]", p.join
+        if not isinstance(steps.get(join), JoinStep):
+            continue  # reported by _check_step
+        if join in owner:
+            add(
+                i,
+                f"{at}.join",
+                f"join '{join}' already belongs to parallel '{owner[join]}'"
+                f" (steps[{first_step[owner[join]]}]); each parallel needs its own join step",
+            )
+            continue
+        owner[join] = p.id
+        branch_problems, region, inside = _check_branches(p, steps, first_step)
+        for k, message in branch_problems:
+            add(i, f"{at}.branches[{k}]", message)
+        for sid in in_order:
+            if sid in inside or sid == p.id:
+                continue
+            for t in successors(steps[sid]):
+                entered = join if t == join else region.get(t)
+                if entered is None or (sid, entered) in entries:
+                    continue
+                entries.add((sid, entered))
+                if t == join:
+                    message = (
+                        f"step '{sid}' leads to join '{join}' from outside the branches"
+                        f" of parallel '{p.id}'"
+                    )
+                else:
+                    message = (
+                        f"step '{sid}' leads into branch '{region[t]}' of parallel '{p.id}'"
+                        " from outside it; only the parallel step starts its branches"
+                    )
+                add(first_step[sid], f"steps[{first_step[sid]}]", message)
+    referenced = {s.join for s in d.steps if isinstance(s, ParallelStep)}
+    for i, s in enumerate(d.steps):
+        if isinstance(s, JoinStep) and first_step[s.id] == i and s.id not in referenced:
+            add(i, f"steps[{i}]", f"join step '{s.id}' is not the join of any parallel step")
+    return found
+
+
+def _check_branches(
+    p: ParallelStep, steps: Mapping[str, AnyStep], first_step: Mapping[str, int]
+) -> tuple[list[tuple[int, str]], dict[str, str], set[str]]:
+    """Problems of a parallel's branches as (branch index, message), in branch order; its
+    region: each step of a well-formed branch -> that branch's first step; and every step
+    any of its branches can reach before the join."""
+    problems: list[tuple[int, str]] = []
+    scopes: dict[str, dict[str, None]] = {}
+    looping: set[str] = set()  # branches that lead back to the parallel step
+    escaped: set[str] = set()  # branches that can leave without the join
+    index = {start: p.branches.index(start) for start in p.branches}  # first listing
+    by_order = first_step.__getitem__
+    for start in index:  # a branch listed twice is reported by _check_step
+        k = index[start]
+        if start not in steps:
+            continue  # reported by _check_step
+        branch = f"branch '{start}' of parallel '{p.id}'"
+        if start == p.join:
+            problems.append((k, f"{branch} is its join step; a branch needs a step of its own"))
+            continue
+        scope = scopes[start] = _branch(start, p.join, steps)
+        if p.id in scope:  # so it reaches every other branch too: say it once
+            looping.add(start)
+            problems.append((k, f"{branch} leads back to the parallel step before join '{p.join}'"))
+            continue
+        end = next((sid for sid in scope if isinstance(steps[sid], EndStep)), None)
+        if end is not None:  # the nearest one: the others are reached the same way
+            escaped.add(start)
+            problems.append(
+                (k, f"{branch} can reach end step '{end}' without passing join '{p.join}'")
+            )
+    separate = "; branches of a parallel must stay separate"
+    started = [start for start in scopes if start not in looping]
+    for n, b in enumerate(started):
+        for a in started[:n]:
+            if b in scopes[a]:
+                k, message = index[a], f"branch '{a}' of parallel '{p.id}' can reach branch '{b}'"
+            elif a in scopes[b]:
+                k, message = index[b], f"branch '{b}' of parallel '{p.id}' can reach branch '{a}'"
+            elif shared := scopes[a].keys() & scopes[b].keys():
+                k = index[b]
+                message = (
+                    f"branches '{a}' and '{b}' of parallel '{p.id}' share step"
+                    f" '{min(shared, key=by_order)}'"
+                )
+            else:
+                continue
+            problems.append((k, f"{message} before join '{p.join}'{separate}"))
+    problems.sort(key=lambda problem: problem[0])  # stable: each branch's in found order
+    region: dict[str, str] = {}  # only well-formed branches have a known extent
+    for start, scope in scopes.items():
+        if start not in looping and start not in escaped:
+            for sid in scope:
+                region.setdefault(sid, start)
+    inside = {sid for scope in scopes.values() for sid in scope}
+    return problems, region, inside
+
+
+def _branch(start: str, join: str, steps: Mapping[str, AnyStep]) -> dict[str, None]:
+    """Every known step reachable from ``start`` without passing ``join``, nearest first
+    (a dict used as an ordered set)."""
+    seen = {start: None}
+    todo = deque([start])
+    while todo:
+        for nxt in successors(steps[todo.popleft()]):
+            if nxt != join and nxt in steps and nxt not in seen:
+                seen[nxt] = None
+                todo.append(nxt)
+    return seen
 
 
 # --- graph ------------------------------------------------------------------------
 
 
-def _check_graph(d: ServiceDefinition, first_step: Mapping[str, int]) -> dict[int, list[Problem]]:
+def _check_graph(
+    d: ServiceDefinition, steps: Mapping[str, AnyStep], first_step: Mapping[str, int]
+) -> dict[int, list[Problem]]:
     """Reachability problems, keyed by step index so they interleave in definition order."""
     found: dict[int, list[Problem]] = {}
-    # Duplicated ids resolve to their first declaration, as ServiceDefinition.step() does.
-    steps = {s.id: s for s in reversed(d.steps)}
     edges = {sid: [t for t in successors(s) if t in steps] for sid, s in steps.items()}
     start = d.start_step
     if start in steps:
@@ -267,12 +618,12 @@ def _check_graph(d: ServiceDefinition, first_step: Mapping[str, int]) -> dict[in
             i = first_step[sid]
             message = f"no path to an end step from step '{sid}'"
             found.setdefault(i, []).append(Problem(f"steps[{i}]", message))
-    # A loop the flow can leave must still wait for a person on each round: a loop of
-    # automatic steps sees the same data every time and would spin for ever.
+    # A loop the flow can leave must still wait for a person (or another system) on each
+    # round: a loop of automatic steps sees the same data every time and would spin for ever.
     live = sorted(alive, key=first_step.__getitem__)
     for comp in _components(live, {sid: [t for t in edges[sid] if t in alive] for sid in live}):
         cyclic = len(comp) > 1 or comp[0] in edges[comp[0]]
-        if cyclic and not any(isinstance(steps[sid], ReviewStep) for sid in comp):
+        if cyclic and not any(_waits(steps[sid]) for sid in comp):
             comp.sort(key=first_step.__getitem__)
             names = ", ".join(f"'{sid}'" for sid in comp)
             i = first_step[comp[0]]
@@ -284,6 +635,13 @@ def _check_graph(d: ServiceDefinition, first_step: Mapping[str, int]) -> dict[in
                 )
             )
     return found
+
+
+def _waits(step: AnyStep) -> bool:
+    """Whether the flow stops at this step until a person or another system acts."""
+    if isinstance(step, PaymentStep):  # a zero fee skips the wait
+        return step.fee.amount > 0 or any(rule.amount > 0 for rule in step.fee.rules)
+    return isinstance(step, WAITING_STEPS)
 
 
 def _closure(roots: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
@@ -344,12 +702,31 @@ def _closure_excluding(root: str, edges: Mapping[str, list[str]], assigned: set[
 
 
 def validate_application_data(d: ServiceDefinition, data: Mapping[str, Any]) -> list[Problem]:
-    """Problems in a citizen's form data, at paths ``data.<field_id>``."""
+    """Problems in a citizen's form data, at paths ``data.<field_id>``. External-step
+    fields are not application data: they arrive later, with their event."""
     if not isinstance(data, Mapping):
         return [Problem("data", "application data must be an object")]
+    return validate_fields(d.fields, data)
+
+
+def validate_fields(
+    fields: Sequence[FormField],
+    data: Mapping[str, Any],
+    prefix: str = "data",
+    *,
+    partial: bool = False,
+) -> list[Problem]:
+    """Problems in values for ``fields``, at paths ``<prefix>.<field_id>``: a citizen's
+    form, an external step's event payload, or (``partial``) a citizen's correction,
+    which carries only the fields being fixed, so absent required fields are not
+    reported (a required field sent empty still is)."""
+    if not isinstance(data, Mapping):
+        return [Problem(prefix, "must be an object")]
     problems: list[Problem] = []
-    for f in d.fields:
-        path = f"data.{f.id}"
+    for f in fields:
+        path = f"{prefix}.{f.id}"
+        if partial and f.id not in data:
+            continue
         value = data.get(f.id)
         if value is None or (isinstance(value, str) and not value.strip()):
             if f.required:
@@ -359,11 +736,11 @@ def validate_application_data(d: ServiceDefinition, data: Mapping[str, Any]) -> 
         message = _check_value(f, value)
         if message:
             problems.append(Problem(path, message))
-    declared = {f.id for f in d.fields}
+    declared = {f.id for f in fields}
     for key in data:
         if key not in declared:
             shown = str(key)[:100]  # the key is client input: keep paths bounded
-            problems.append(Problem(f"data.{shown}", f"unknown field '{shown}'"))
+            problems.append(Problem(f"{prefix}.{shown}", f"unknown field '{shown}'"))
     return problems
 
 

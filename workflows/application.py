@@ -43,7 +43,9 @@ with workflow.unsafe.imports_passed_through():
         StepDeadline,
         SubserviceStep,
     )
+    from domain.state import WAITING_STATUS
     from domain.validation import validate_fields
+
     from workflows import errors
     from workflows.messages import (
         Actor,
@@ -951,7 +953,7 @@ class ApplicationWorkflow:
             application_id=self._inp.application_id,
             service_id=self._def.id,
             service_version=self._def.version,
-            status=self._status,
+            status=self._live_status(),
             current_step=self._current,
             outcomes=dict(self._outcomes),
             tasks=[t.view for t in self._tasks.values()],
@@ -963,8 +965,25 @@ class ApplicationWorkflow:
     # Events and activities -------------------------------------------------------
     def _result(self) -> CommandResult:
         return CommandResult(
-            application_id=self._inp.application_id, position=self._position, status=self._status
+            application_id=self._inp.application_id,
+            position=self._position,
+            status=self._live_status(),
         )
+
+    def _live_status(self) -> str:
+        """The status the read model will show once it has this position (the same
+        rule as ``domain.state``): a result, an incident, a task, or another wait."""
+        if self._finished or self._status in TERMINAL:
+            return self._status
+        if self._incident is not None:
+            return "incident"
+        if any(not (t.view.completed or t.cancelled) for t in self._tasks.values()):
+            return "in_review"
+        for w in self._waits.values():
+            if not w.done:
+                return WAITING_STATUS.get(w.kind, "in_progress")
+        return self._status
+
 
     async def _activity(
         self, activity: Any, arg: Any, step: str | None, result_type: type | None = None

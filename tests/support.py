@@ -1,0 +1,100 @@
+"""Test support shared by several test packages: the whole stack as `lincah up` runs it
+(API under uvicorn, projector, application worker), against a given Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from eventstore.factory import open_event_store
+from eventstore.port import EventStore
+from lincah.settings import Settings, TaskQueues, TemporalSettings
+from lincah.worker import build_worker
+from projections.projector import Projector
+from projections.readmodels import ReadModels
+
+
+class Stack:
+    def __init__(self, base: str, store: EventStore, models: ReadModels, settings: Settings):
+        self.base = base
+        self.store = store
+        self.models = models
+        self.settings = settings
+        self.http = httpx.AsyncClient(base_url=base, timeout=30)
+
+    async def token(self, subject: str, role: str, agency: str | None = None) -> dict[str, str]:
+        r = await self.http.post(
+            "/auth/dev-token", json={"subject": subject, "role": role, "agency": agency}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    async def until(
+        self, path: str, headers: dict[str, str], check: Any, timeout_s: float = 30.0
+    ) -> Any:
+        """Poll a read endpoint until ``check(body)`` holds (for what happens on a timer,
+        such as an escalation); fails with the last body after ``timeout_s``."""
+        body: Any = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            body = (await self.http.get(path, headers=headers)).json()
+            if check(body):
+                return body
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{path} never satisfied the check; last body: {body}")
+
+
+@asynccontextmanager
+async def run_stack(
+    env: WorkflowEnvironment, settings: Settings, store: EventStore | None = None
+) -> AsyncIterator[Stack]:
+    settings = settings.model_copy(
+        update={
+            "temporal": TemporalSettings(
+                address=env.client.service_client.config.target_host,
+                task_queues=TaskQueues(
+                    applications=f"tq-{uuid.uuid4()}", face=f"face-{uuid.uuid4()}"
+                ),
+            )
+        }
+    )
+    store = store or open_event_store("sqlite", settings.eventstore_location)
+    models = ReadModels(settings.readmodel_location)
+    stop = threading.Event()
+    projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
+    projector.start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
+        )
+    )
+    api = threading.Thread(target=server.run)
+    api.start()
+    while not server.started:
+        await asyncio.sleep(0.02)
+    executor = ThreadPoolExecutor(8)
+    worker = build_worker(
+        env.client, store, settings.temporal.task_queues.applications, executor, settings
+    )
+    s = Stack(f"http://127.0.0.1:{settings.api_port}", store, models, settings)
+    try:
+        async with worker:
+            yield s
+    finally:
+        await s.http.aclose()
+        server.should_exit = True
+        api.join(10)
+        stop.set()
+        projector.join(10)
+        executor.shutdown()
