@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import threading
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -98,3 +102,18 @@ async def run_stack(
         stop.set()
         projector.join(10)
         executor.shutdown()
+
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+async def record_histories(client: Client, named: dict[str, str]) -> None:
+    """With LINCAH_RECORD_HISTORIES=1, keep the histories of these workflows (name ->
+    workflow id) under tests/histories/ for the Replayer test. Old files stay: running
+    applications need them to keep replaying."""
+    if not os.environ.get("LINCAH_RECORD_HISTORIES"):
+        return
+    HISTORIES.mkdir(exist_ok=True)
+    for name, workflow_id in named.items():
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))

@@ -11,7 +11,7 @@ import pytest
 
 from api.routers.payments import SIGNATURE_HEADER, sign
 from domain import events as ev
-from tests.support import Stack, run_stack
+from tests.support import Stack, record_histories, run_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -222,7 +222,7 @@ def types(s: Stack, app_id: str) -> list[str]:
     return [e.type for e in s.store.read_stream(ev.application_stream(app_id))]
 
 
-async def test_a_service_with_every_step_kind(stack: Stack):
+async def test_a_service_with_every_step_kind(stack: Stack, dev_env):
     s = stack
     admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
     siti = await s.token("siti@example.id", "citizen")
@@ -423,9 +423,12 @@ async def test_a_service_with_every_step_kind(stack: Stack):
         "step": "issued",
         "result": "approved",
     }
+    await record_histories(
+        dev_env.client, {"pbg-every-step-kind": app, "pbg-subservice-child": child}
+    )
 
 
-async def test_the_citizen_cancels_a_second_application(stack: Stack):
+async def test_the_citizen_cancels_a_second_application(stack: Stack, dev_env):
     s = stack
     admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
     siti = await s.token("siti@example.id", "citizen")
@@ -474,3 +477,4 @@ async def test_the_citizen_cancels_a_second_application(stack: Stack):
     assert all(t["application_id"] != app for t in inbox)
     r = await s.http.post(f"/applications/{app}/cancel", headers=siti, json={})
     assert r.status_code == 409
+    await record_histories(dev_env.client, {"pbg-cancelled": app})
