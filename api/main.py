@@ -13,7 +13,9 @@ from api.routers import (
     agencies,
     applications,
     auth,
+    dashboard,
     documents,
+    face,
     health,
     payments,
     services,
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         steps.router,
         tasks.router,
         payments.router,
+        dashboard.router,
     ):
         app.include_router(r)
     app.include_router(documents.router)
+    app.include_router(face.router)
     return app

@@ -24,6 +24,13 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY, position INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS parked_events (
+    position INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    type TEXT NOT NULL,
+    error TEXT NOT NULL,
+    parked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS applications (
     application_id TEXT PRIMARY KEY,
     service_id TEXT NOT NULL,
@@ -192,6 +199,19 @@ class ReadModels:
         )
         return [dict(r) for r in rows]
 
+    def application_states(self, agency_code: str | None = None) -> list[ApplicationState]:
+        """Every application's folded state (for dashboards), newest first."""
+        where, args = _filters(agency_code=agency_code)
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT state FROM applications {where} ORDER BY submitted_at DESC",  # noqa: S608
+                args,
+            )
+            .fetchall()
+        )
+        return [ApplicationState.model_validate(orjson.loads(r[0])) for r in rows]
+
     def tasks(
         self,
         *,
@@ -272,6 +292,18 @@ class ReadModels:
             .fetchall()
         )
         return [dict(r) for r in rows]
+
+    def parked_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events the projector could not apply and skipped (newest first)."""
+        rows = (
+            self._conn()
+            .execute("SELECT * FROM parked_events ORDER BY position DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    def parked_count(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every view row, in a stable order: rebuild tests compare two dumps."""
