@@ -54,7 +54,6 @@ async def send(
             status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
         ) from e
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
-
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the workflow worker did not answer in time; nothing was recorded, try again",

@@ -17,7 +17,9 @@ TASK_COMPLETED: Final = "TaskCompleted"
 DECISION_TAKEN: Final = "DecisionTaken"
 CITIZEN_NOTIFIED: Final = "CitizenNotified"
 APPLICATION_COMPLETED: Final = "ApplicationCompleted"
-TASK_CANCELLED: Final = "TaskCancelled"  # withdrawn: join "first", cancellation, timeout
+TASK_CLAIMED: Final = "TaskClaimed"  # an officer took the task from the shared inbox
+TASK_CANCELLED: Final = "TaskCancelled"
+# withdrawn: join "first", cancellation, timeout
 TASK_REASSIGNED: Final = "TaskReassigned"  # escalation on a breached step deadline
 REMINDER_SENT: Final = "ReminderSent"
 SLA_BREACHED: Final = "SlaBreached"  # a step's or the whole service's time limit passed

@@ -33,6 +33,7 @@ class OpenTask(BaseModel):
     outcomes: list[str]
     assigned_at: datetime
     due_at: datetime | None = None
+    claimed_by: str | None = None
 
 
 class Breach(BaseModel):
@@ -231,10 +232,15 @@ def _apply_engine_event(s: ApplicationState, event: EventLike) -> tuple[str, str
             s.breaches.append(Breach(scope=d["scope"], step=step, due_at=d["due_at"], at=at))
             what = "the service's time limit" if d["scope"] == "service" else f"{step}'s deadline"
             return f"Deadline passed: {what}", None
+        case ev.TASK_CLAIMED:
+            for t in s.open_tasks:
+                if t.task_id == d["task_id"]:
+                    t.claimed_by = d["by"]
+            return f"{step}: claimed by {d['by']}", d["by"]
         case ev.TASK_REASSIGNED:
             for t in s.open_tasks:
                 if t.task_id == d["task_id"]:
-                    t.role = d["to_role"]
+                    t.role, t.claimed_by = d["to_role"], None
             return f"{step}: escalated from {d['from_role']} to {d['to_role']}", None
         case ev.TASK_CANCELLED:
             s.open_tasks = [t for t in s.open_tasks if t.task_id != d["task_id"]]

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     assigned_at TEXT NOT NULL,
     due_at TEXT,
     escalated INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
     outcome TEXT,
     completed_by TEXT,
     completed_at TEXT
@@ -98,7 +99,8 @@ CREATE INDEX IF NOT EXISTS documents_application ON documents (application_id, p
 CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = ("applications", "tasks", "services", "notifications", "documents")
 CHECKPOINT = "main"

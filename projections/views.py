@@ -72,9 +72,11 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
         )
     elif event.type == ev.TASK_REASSIGNED:
         db.execute(
-            "UPDATE tasks SET role = ?, escalated = 1 WHERE task_id = ?",
+            "UPDATE tasks SET role = ?, escalated = 1, claimed_by = NULL WHERE task_id = ?",
             (d["to_role"], d["task_id"]),
         )
+    elif event.type == ev.TASK_CLAIMED:
+        db.execute("UPDATE tasks SET claimed_by = ? WHERE task_id = ?", (d["by"], d["task_id"]))
     elif event.type == ev.TASK_CANCELLED:
         db.execute(
             "UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE task_id = ?",

@@ -45,12 +45,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.state import WAITING_STATUS
     from domain.validation import validate_fields
-
     from workflows import errors
     from workflows.messages import (
         Actor,
         ApplicationInput,
         CancelApplication,
+        ClaimTask,
         CommandResult,
         CompleteTask,
         DeliverEvent,
@@ -283,6 +283,7 @@ class ApplicationWorkflow:
         )
         if task is not None and deadline.escalate_to and not task.view.completed:
             before, task.view.role = task.view.role, deadline.escalate_to
+            task.view.claimed_by = None  # the new role's inbox takes it afresh
             await self._append(
                 ev.TASK_REASSIGNED,
                 {
@@ -696,25 +697,10 @@ class ApplicationWorkflow:
         self._check(cmd)
 
     def _check(self, cmd: CompleteTask) -> OpenTask:
-        task = self._tasks.get(cmd.task_id)
-        if task is None:
+        task = self._check_open(cmd.task_id, cmd.actor)
+        if task.view.claimed_by not in (None, cmd.actor.subject):
             raise ApplicationError(
-                f"task {cmd.task_id} is not a task of application {self._inp.application_id}",
-                type=errors.TASK_NOT_FOUND,
-            )
-        if task.cancelled:
-            raise ApplicationError(f"task {cmd.task_id} was withdrawn", type=errors.TASK_NOT_OPEN)
-        if task.view.completed or task.closing:
-            raise ApplicationError(
-                f"task {cmd.task_id} was already completed"
-                + (f" with outcome {task.view.outcome!r}" if task.view.outcome else ""),
-                type=errors.TASK_NOT_OPEN,
-            )
-        agency = self._def.agency.code
-        if cmd.actor.role != task.view.role or cmd.actor.agency != agency:
-            raise ApplicationError(
-                f"task {cmd.task_id} is for role {task.view.role!r} of agency {agency}; "
-                f"you act as {cmd.actor.role!r} of {cmd.actor.agency}",
+                f"task {cmd.task_id} is claimed by {task.view.claimed_by}",
                 type=errors.ROLE_MISMATCH,
             )
         if cmd.outcome not in task.view.outcomes:
@@ -733,6 +719,57 @@ class ApplicationWorkflow:
                     + (f" (unknown fields: {', '.join(unknown)})" if unknown else ""),
                     type=errors.INVALID_INPUT,
                 )
+        return task
+
+    def _check_open(self, task_id: str, actor: Actor) -> OpenTask:
+        """The task exists, is open, and is for the actor's role and agency."""
+        task = self._tasks.get(task_id)
+        if task is None:
+            raise ApplicationError(
+                f"task {task_id} is not a task of application {self._inp.application_id}",
+                type=errors.TASK_NOT_FOUND,
+            )
+        if task.cancelled:
+            raise ApplicationError(f"task {task_id} was withdrawn", type=errors.TASK_NOT_OPEN)
+        if task.view.completed or task.closing:
+            raise ApplicationError(
+                f"task {task_id} was already completed"
+                + (f" with outcome {task.view.outcome!r}" if task.view.outcome else ""),
+                type=errors.TASK_NOT_OPEN,
+            )
+        agency = self._def.agency.code
+        if actor.role != task.view.role or actor.agency != agency:
+            raise ApplicationError(
+                f"task {task_id} is for role {task.view.role!r} of agency {agency}; "
+                f"you act as {actor.role!r} of {actor.agency}",
+                type=errors.ROLE_MISMATCH,
+            )
+        return task
+
+    @workflow.update
+    async def claim_task(self, cmd: ClaimTask) -> CommandResult:
+        """An officer takes a task from the shared inbox; only they may complete it."""
+        task = self._check_claim(cmd)
+        if task.view.claimed_by == cmd.actor.subject:
+            return self._result()  # claiming again is harmless
+        task.view.claimed_by = cmd.actor.subject
+        await self._append(
+            ev.TASK_CLAIMED,
+            {"task_id": cmd.task_id, "step": task.view.step, "by": cmd.actor.subject},
+        )
+        return self._result()
+
+    @claim_task.validator
+    def _validate_claim_task(self, cmd: ClaimTask) -> None:
+        self._check_claim(cmd)
+
+    def _check_claim(self, cmd: ClaimTask) -> OpenTask:
+        task = self._check_open(cmd.task_id, cmd.actor)
+        if task.view.claimed_by not in (None, cmd.actor.subject):
+            raise ApplicationError(
+                f"task {cmd.task_id} is already claimed by {task.view.claimed_by}",
+                type=errors.TASK_NOT_OPEN,
+            )
         return task
 
     def _returns(self, task: OpenTask, outcome: str) -> bool:
@@ -983,7 +1020,6 @@ class ApplicationWorkflow:
             if not w.done:
                 return WAITING_STATUS.get(w.kind, "in_progress")
         return self._status
-
 
     async def _activity(
         self, activity: Any, arg: Any, step: str | None, result_type: type | None = None

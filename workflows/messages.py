@@ -41,6 +41,11 @@ class CompleteTask(BaseModel):
     actor: Actor
 
 
+class ClaimTask(BaseModel):
+    task_id: str
+    actor: Actor
+
+
 class SubmitCorrection(BaseModel):
     actor: Actor
     data: dict[str, Any]
@@ -84,6 +89,7 @@ class TaskView(BaseModel):
     outcomes: list[str]
     completed: bool = False
     outcome: str | None = None
+    claimed_by: str | None = None
 
 
 class Waiting(BaseModel):

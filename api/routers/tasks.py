@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 from api import updates
 from api.deps import Consistent, ModelsDep, Staff, TemporalDep
+from api.security import Principal
 from workflows.application import ApplicationWorkflow
-from workflows.messages import Actor, CommandResult, CompleteTask
+from workflows.messages import Actor, ClaimTask, CommandResult, CompleteTask
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -36,6 +37,23 @@ def inbox(
     return models.tasks(
         agency_code=user.agency, role=user.role, status=status_filter, limit=max(1, min(limit, 500))
     )
+
+
+@router.post("/{task_id}/claim", response_model=CommandResult)
+async def claim(task_id: str, user: Staff, client: TemporalDep) -> CommandResult:
+    """Take a task from the shared inbox: only its claimer may then complete it (until
+    an escalation moves it to another role). 409 when someone else holds it."""
+    m = _TASK_ID.match(task_id)
+    if m is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
+    cmd = ClaimTask(task_id=task_id, actor=_actor(user))
+    return await updates.send(
+        client, m["app"], ApplicationWorkflow.claim_task, cmd, f"task {task_id} is no longer open"
+    )
+
+
+def _actor(user: Principal) -> Actor:
+    return Actor(subject=user.subject, role=user.role, agency=user.agency)
 
 
 @router.post("/{task_id}/complete", response_model=CommandResult)

@@ -252,6 +252,23 @@ async def test_a_service_with_every_step_kind(stack: Stack, dev_env):
     assert view["expected_completion"] is not None  # 14 working days from submission
     assert sorted(t["step"] for t in view["open_tasks"]) == ["legal_review", "technical_review"]
 
+    # An officer claims the legal review: a colleague can neither claim nor complete it.
+    rina = await s.token("rina@banyuwangikab.go.id", "officer", "BWI")
+    r = await s.http.post(f"/tasks/{app}.legal_review.1/claim", headers=officer)
+    assert r.status_code == 200
+    claimed_at = r.json()["position"]
+    r = await s.http.post(f"/tasks/{app}.legal_review.1/claim", headers=rina)
+    assert r.status_code == 409 and "budi@" in r.json()["detail"]
+    r = await s.http.post(
+        f"/tasks/{app}.legal_review.1/complete", headers=rina, json={"outcome": "approve"}
+    )
+    assert r.status_code == 403
+    inbox = (await s.http.get(f"/tasks?min_position={claimed_at}", headers=rina)).json()
+
+    assert [t["claimed_by"] for t in inbox if t["step"] == "legal_review"] == [
+        "budi@banyuwangikab.go.id"
+    ]
+
     # Parallel review: the officer finishes one branch; the other still waits.
     r = await s.http.post(
         f"/tasks/{app}.legal_review.1/complete", headers=officer, json={"outcome": "approve"}
