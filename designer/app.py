@@ -1,103 +1,62 @@
-"""Lincah designer (first page): the service catalogue as the API sees it.
+"""Lincah designer: the entry file `lincah designer` runs.
 
-The full role-based designer (flow editor, simulation, publishing) grows from here;
-it talks to the API only, with the caller's token, never to a database."""
+It logs in through the API's development token endpoint (sidebar) and builds the
+navigation by role: agency admins design services, officers work their inbox, auditors
+watch, and a citizen demo applies. Every page talks to the API only, with the caller's
+token, never to a database."""
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-import httpx
 import streamlit as st
 
-API_URL = os.environ.get("LINCAH_API_URL", "http://127.0.0.1:8000")
+from designer import navigation, session
+from designer.client import ApiError, api_url
+
 ROLES = ["agency_admin", "officer", "supervisor", "auditor", "citizen"]
+ROLE_LABELS = {
+    "agency_admin": "Agency admin (designs services)",
+    "officer": "Officer",
+    "supervisor": "Supervisor",
+    "auditor": "Auditor",
+    "citizen": "Citizen",
+}
+
+st.set_page_config(
+    page_title="Lincah designer", page_icon=":material/account_balance:", layout="wide"
+)
 
 
-def api(method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.request(method, f"{API_URL}{path}", headers=headers, timeout=10, **kw)
+def pages_for(role: str | None) -> dict[str, list[st.Page]]:
+    return {
+        section: [
+            st.Page(p.path, title=p.title, icon=p.icon, default=p is navigation.HOME) for p in specs
+        ]
+        for section, specs in navigation.sections(role).items()
+    }
 
-
-def detail(r: httpx.Response) -> str:
-    """The API's reason, whatever its shape (text, or FastAPI's list of problems)."""
-    try:
-        body = r.json()
-    except ValueError:
-        return f"{r.status_code}: {r.text[:200]}"
-    d = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(d, list):
-        return "; ".join(f"{'.'.join(map(str, p.get('loc', [])))}: {p.get('msg')}" for p in d)
-    return str(d)
-
-
-st.set_page_config(page_title="Lincah designer", page_icon="🏛️", layout="wide")
-st.title("Lincah — MPP Digital service designer")
 
 with st.sidebar:
-    st.subheader("Development login")
-    subject = st.text_input("Subject", value="admin@banyuwangikab.go.id")
-    role = st.selectbox("Role", ROLES)
-    agency = st.text_input("Agency code", value="BWI")
-    if st.button("Log in"):
-        body = {
-            "subject": subject,
-            "role": role,
-            "agency": agency or None if role != "citizen" else None,
-        }
-        try:
-            r = api("POST", "/auth/dev-token", json=body)
-        except httpx.HTTPError as e:
-            st.error(f"The API at {API_URL} is not reachable: {e}")
-        else:
-            if r.status_code == 200:
-                st.session_state["token"] = r.json()["access_token"]
-                st.session_state["who"] = f"{subject} ({role})"
-            else:
-                st.error(detail(r))
-    if "who" in st.session_state:
-        st.caption(f"Logged in as {st.session_state['who']}")
-
-token = st.session_state.get("token")
-if token is None:
-    st.info("Log in from the sidebar to see the service catalogue.")
-    st.stop()
-
-try:
-    response = api("GET", "/services", token)
-except httpx.HTTPError as e:
-    st.error(f"The API at {API_URL} is not reachable: {e}")
-    st.stop()
-if response.status_code != 200:
-    st.error(detail(response))
-    st.stop()
-
-services = response.json()
-st.subheader(f"Service catalogue ({len(services)})")
-if not services:
-    st.write("No services yet.")
-for s in services:
-    with st.expander(f"{s['name']} — {s['agency_code']}"):
-        detail = api("GET", f"/services/{s['service_id']}", token).json()
-        st.write(
-            f"Latest published version: {s['latest_published_version'] or '—'}; "
-            f"draft: {s['draft_version'] or '—'}"
+    user = session.user()
+    if user is None:
+        st.subheader("Development login")
+        subject = st.text_input("Subject", value="admin@banyuwangikab.go.id", key="login.subject")
+        role = st.selectbox(
+            "Role", ROLES, key="login.role", format_func=lambda r: ROLE_LABELS.get(r, r)
         )
-        for v in detail.get("versions", []):
-            d = v["definition"]
-            st.markdown(f"**Version {v['version']}** ({v['status']}, saved by {v['saved_by']})")
-            lines = ["digraph { rankdir=LR; node [shape=box, style=rounded];"]
-            for step in d["steps"]:
-                targets = (
-                    [step["next"]]
-                    if "next" in step
-                    else list(step.get("outcomes", {}).values())
-                    + [b["goto"] for b in step.get("branches", [])]
-                    + ([step["default"]] if step.get("default") else [])
-                )
-                shape = {"decision": "diamond", "end": "doublecircle"}.get(step["kind"], "box")
-                lines.append(f'"{step["id"]}" [label="{step["name"]}", shape={shape}];')
-                lines += [f'"{step["id"]}" -> "{t}";' for t in targets]
-            lines.append("}")
-            st.graphviz_chart("\n".join(lines))
+        agency = st.text_input("Agency code", value="BWI", key="login.agency")
+        if st.button("Log in", key="login.go", type="primary"):
+            try:
+                session.log_in(subject.strip(), role, agency.strip() or None)
+            except ApiError as e:
+                session.show_error(e, "Log in")
+            else:
+                st.rerun()
+        st.caption(f"API: {api_url()}")
+    else:
+        st.caption(f"Logged in as {user['subject']} ({user['role']}"
+                   + (f", {user['agency']})" if user.get("agency") else ")"))  # fmt: skip
+        if st.button("Log out", key="logout"):
+            session.log_out()
+            st.rerun()
+
+st.navigation(pages_for(session.role())).run()

@@ -4,7 +4,7 @@ by service, deadline breaches, and the median processing time per service."""
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -13,56 +13,65 @@ from api.deps import Consistent, CurrentUser, ModelsDep
 
 router = APIRouter(tags=["dashboard"])
 
+OPEN = (
+    "submitted",
+    "in_review",
+    "awaiting_correction",
+    "awaiting_payment",
+    "awaiting_event",
+    "awaiting_subservice",
+    "incident",
+)
 
-@router.get("/dashboard")
-def dashboard(user: CurrentUser, models: ModelsDep, _: Consistent) -> dict[str, Any]:
+
+@router.get("/stats/applications")
+def application_stats(user: CurrentUser, models: ModelsDep, _: Consistent) -> dict[str, Any]:
     """Staff see their agency; auditors see every agency."""
     if not (user.is_staff or user.role == "auditor"):
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "the dashboard is for agency staff and auditors"
+            status.HTTP_403_FORBIDDEN, "the statistics are for agency staff and auditors"
         )
-    agency = None if user.role == "auditor" else user.agency
-    states = models.application_states(agency_code=agency)
-    by_status = Counter(s.status for s in states)
+    states = models.application_states(None if user.role == "auditor" else user.agency)
     services: dict[str, dict[str, Any]] = {}
-    hours: dict[str, list[float]] = defaultdict(list)
+    hours: dict[str, list[float]] = {}
     breaches: list[dict[str, Any]] = []
-
     for s in states:
-        entry = services.setdefault(
+        row = services.setdefault(
             s.service_id,
             {
                 "service_id": s.service_id,
-                "name": s.service_name,
-                "count": 0,
-                "by_status": Counter(),
+                "service_name": s.service_name,
+                "total": 0,
+                "open": 0,
+                "approved": 0,
+                "rejected": 0,
+                "cancelled": 0,
+                "sla_breaches": 0,
             },
         )
-        entry["count"] += 1
-        entry["by_status"][s.status] += 1
+        row["total"] += 1
+        row["open" if s.status in OPEN else s.status] += 1
+        row["sla_breaches"] += len(s.breaches)
         if s.completed_at is not None:
-            hours[s.service_id].append((s.completed_at - s.submitted_at).total_seconds() / 3600)
+            hours.setdefault(s.service_id, []).append(
+                (s.completed_at - s.submitted_at).total_seconds() / 3600
+            )
         breaches += [
             {
                 "application_id": s.application_id,
                 "service_id": s.service_id,
-                "scope": b.scope,
                 "step": b.step,
+                "scope": b.scope,
                 "due_at": b.due_at,
-                "at": b.at,
+                "breached_at": b.at,
             }
             for b in s.breaches
         ]
-    for sid, entry in services.items():
-        done = hours.get(sid, [])
-        entry["completed"] = len(done)
-        entry["median_processing_hours"] = round(statistics.median(done), 2) if done else None
-        entry["by_status"] = dict(entry["by_status"])
+    for sid, row in services.items():
+        done = hours.get(sid)
+        row["median_processing_hours"] = round(statistics.median(done), 2) if done else None
     return {
-        "agency_code": agency,
-        "applications": len(states),
-        "by_status": dict(by_status),
-        "by_service": sorted(services.values(), key=lambda e: -e["count"]),
-        "sla_breaches": len(breaches),
-        "recent_breaches": sorted(breaches, key=lambda b: b["at"], reverse=True)[:20],
+        "by_status": dict(Counter(s.status for s in states)),
+        "by_service": sorted(services.values(), key=lambda r: -int(r["total"])),
+        "sla_breaches": sorted(breaches, key=lambda b: str(b["breached_at"]), reverse=True),
     }

@@ -1,91 +1,96 @@
-"""Smoke test of the designer's first page with Streamlit's AppTest: without an API, and
-against a real API (uvicorn in a thread) seeded with the demo services."""
+"""Smoke tests of every page of the designer with Streamlit's AppTest: without an API,
+and for every role against a real API seeded with the demo services."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from streamlit.testing.v1 import AppTest
 
-from api.main import create_app
-from eventstore.factory import open_event_store
-from lincah import demo
-from lincah.settings import Settings
-from projections.projector import Projector
-from projections.readmodels import ReadModels
+from designer import navigation
+from tests.designer.conftest import APP, free_port, login
 
-APP = Path(__file__).resolve().parents[2] / "designer" / "app.py"
+ROLES = ["agency_admin", "officer", "supervisor", "auditor", "citizen"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _pages_for(role: str | None) -> list[Path]:
+    return [APP.parent / p.path for specs in navigation.sections(role).values() for p in specs]
 
 
-@pytest.fixture
-def api_url(tmp_path: Path) -> Iterator[str]:
-    """A real API on a free port over a temporary var/, with the demo services seeded and
-    projected (no Temporal: the catalogue needs only the event store and read models)."""
-    settings = Settings(var_dir=tmp_path / "var", jwt_secret="x" * 40, api_port=free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.02)
-        base = f"http://127.0.0.1:{settings.api_port}"
-        assert sorted(demo.seed(base)) == sorted(s["id"] for s in demo.SERVICES)
-        store = open_event_store("sqlite", settings.eventstore_location)
-        models = ReadModels(settings.readmodel_location)
-        try:
-            assert Projector(store, models).catch_up() > 0
-        finally:
-            models.close()
-            store.close()
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def test_without_an_api_the_page_renders_and_login_says_not_reachable(monkeypatch):
+def test_without_an_api_the_home_page_renders_and_login_says_not_reachable(monkeypatch):
     monkeypatch.setenv("LINCAH_API_URL", f"http://127.0.0.1:{free_port()}")
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
     assert any("Log in from the sidebar" in i.value for i in at.info)
     assert not at.error
-
-    at.sidebar.button[0].click().run()
+    at.sidebar.button(key="login.go").click().run()
     assert not at.exception
-    assert [e.value for e in at.error], "no error shown"
     assert any("not reachable" in e.value for e in at.error), [e.value for e in at.error]
-    assert any("Log in from the sidebar" in i.value for i in at.info)
 
 
-def test_agency_admin_sees_the_demo_catalogue(monkeypatch, api_url):
-    monkeypatch.setenv("LINCAH_API_URL", api_url)
-    at = AppTest.from_file(str(APP), default_timeout=30).run()
-    assert not at.exception
+def test_the_navigation_depends_on_the_role():
+    assert [p.name for p in _pages_for(None)] == ["home.py"]
+    admin = {p.name for p in _pages_for("agency_admin")}
+    assert {"catalogue.py", "editor.py", "simulate.py", "versions.py", "transfer.py"} <= admin
+    officer = {p.name for p in _pages_for("officer")}
+    assert "inbox.py" in officer and "editor.py" not in officer
+    auditor = {p.name for p in _pages_for("auditor")}
+    assert "dashboard.py" in auditor and "inbox.py" not in auditor
+    assert {"apply.py", "my_applications.py"} <= {p.name for p in _pages_for("citizen")}
 
-    at.sidebar.selectbox[0].set_value("agency_admin")
-    at.sidebar.button[0].click().run()
-    assert not at.exception
-    assert not at.error, [e.value for e in at.error]
-    assert "Service catalogue (2)" in [h.value for h in at.subheader]
-    labels = [e.label for e in at.expander]
-    for service in demo.SERVICES:
-        assert any(label.startswith(service["name"]) for label in labels), labels
-    assert any("agency_admin" in c.value for c in at.sidebar.caption)
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_of_every_role_renders(app, role):
+    subject = "siti@example.id" if role == "citizen" else f"{role}@banyuwangikab.go.id"
+    login(app, role, subject)
+    assert any(role in c.value for c in app.sidebar.caption)
+    pages = _pages_for(role)
+    assert len(pages) >= 4
+    for page in pages:
+        app.switch_page(str(page.relative_to(APP.parent))).run()
+        assert not app.exception, (page.name, app.exception)
+        assert app.title, page.name
+        errors = [e.value for e in app.error]
+        assert not errors, (page.name, errors)
+
+
+def test_editor_opens_a_demo_service_with_its_diagram_and_no_problems(app):
+    login(app)
+    app.switch_page("views/catalogue.py").run()
+    app.selectbox(key="cat.service").set_value("izin-praktik-nakes")
+    app.button(key="cat.open").click().run()
+    assert not app.exception
+    assert [t.value for t in app.title] == ["Flow editor"]
+    app.switch_page("views/editor.py").run()  # as the browser stays on it
+    assert any("No problems" in s.value for s in app.success), [s.value for s in app.success]
+    (chart,) = app.get("graphviz_chart")
+    spec = chart.proto.spec
+    assert '"experience_check"' in spec and "years_experience < 2" in spec
+    assert "#0969da" in spec  # the selected step is highlighted
+
+
+def test_simulation_page_walks_a_published_service(app):
+    login(app)
+    app.switch_page("views/simulate.py").run()
+    app.selectbox(key="sim.source").set_value(
+        "Published: Izin Praktik Tenaga Kesehatan (izin-praktik-nakes)"
+    ).run()
+    app.number_input(key="sim.f.izin-praktik-nakes.years_experience").set_value(1).run()
+    assert not app.exception
+    assert any("Ends **approved**" in s.value for s in app.success), [s.value for s in app.success]
+    table = app.dataframe[0].value
+    assert "Verifikasi tempat praktik (site_verification)" in list(table["step"])
+    app.selectbox(key="sim.o.izin-praktik-nakes.document_review").set_value("reject").run()
+    assert any("Ends **rejected**" in s.value for s in app.success)
+
+
+def test_standard_page_shows_the_components_and_a_printable_page(app):
+    login(app, "citizen", "siti@example.id")
+    app.switch_page("views/standard.py").run()
+    app.selectbox(key="standard.service").set_value("izin-praktik-nakes").run()
+    text = "\n".join(m.value for m in app.markdown)
+    assert "Izin Praktik Tenaga Kesehatan" in text
+    assert "Sistem, mekanisme dan prosedur" in text and "Pemeriksaan berkas" in text
+    assert "Tidak dipungut biaya" in text
+    assert app.get("download_button"), "no printable page offered"

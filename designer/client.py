@@ -1,0 +1,164 @@
+"""The designer's only way to the data: the Lincah HTTP API, with the caller's token.
+
+Every call raises ``ApiError`` with a message fit to show a person: the API's own reason
+(and its list of problems, each with a path), or why the API could not be reached.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def api_url() -> str:
+    return os.environ.get("LINCAH_API_URL", DEFAULT_URL).rstrip("/")
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    """HTTP status; 0 when the API could not be reached."""
+    message: str
+    problems: list[dict[str, str]] = field(default_factory=list)
+    endpoint: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def endpoint_missing(self) -> bool:
+        """The API has no such endpoint (yet): FastAPI's own 404/405, not a refusal."""
+        return self.status in (404, 405) and self.message in ("Not Found", "Method Not Allowed")
+
+
+class Api:
+    def __init__(self, token: str | None = None, base_url: str | None = None) -> None:
+        self.base_url = base_url or api_url()
+        self.token = token
+
+    # Plumbing ---------------------------------------------------------------
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        endpoint = f"{method} {path}"
+        try:
+            r = httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw)
+        except httpx.HTTPError as e:
+            raise ApiError(
+                0, f"The API at {self.base_url} is not reachable: {e}", [], endpoint
+            ) from None
+        if r.status_code >= 400:
+            message, problems = _reason(r)
+            raise ApiError(r.status_code, message, problems, endpoint)
+        if not r.content:
+            return None
+        try:
+            return r.json()
+        except ValueError:
+            return r.text
+
+    # Auth -------------------------------------------------------------------
+    def dev_token(self, subject: str, role: str, agency: str | None) -> str:
+        body = {"subject": subject, "role": role, "agency": agency}
+        token: str = self.call("POST", "/auth/dev-token", json=body)["access_token"]
+        return token
+
+    # Services ---------------------------------------------------------------
+    def services(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.call("GET", "/services")
+        return found
+
+    def service(self, service_id: str, min_position: int | None = None) -> dict[str, Any]:
+        params = {"min_position": min_position} if min_position else None
+        found: dict[str, Any] = self.call("GET", f"/services/{service_id}", params=params)
+        return found
+
+    def save_draft(self, definition: dict[str, Any]) -> dict[str, Any]:
+        saved: dict[str, Any] = self.call("POST", "/services", json=definition)
+        return saved
+
+    def validate(self, definition: dict[str, Any]) -> list[dict[str, str]]:
+        answer = self.call("POST", "/services/validate", json=definition)
+        problems: list[dict[str, str]] = answer["problems"]
+        return problems
+
+    def publish(self, service_id: str, version: int) -> dict[str, Any]:
+        done: dict[str, Any] = self.call(
+            "POST", f"/services/{service_id}/versions/{version}/publish"
+        )
+        return done
+
+    def archive(self, service_id: str) -> dict[str, Any]:
+        done: dict[str, Any] = self.call("POST", f"/services/{service_id}/archive")
+        return done
+
+    def diff(self, service_id: str, a: int, b: int) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", f"/services/{service_id}/versions/{a}/diff/{b}")
+        return found
+
+    def calendar(self, agency: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", f"/agencies/{agency}/calendar")
+        return found
+
+    # Applications and tasks -------------------------------------------------
+    def submit(self, service_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        body = {"service_id": service_id, "data": data}
+        done: dict[str, Any] = self.call("POST", "/applications", json=body)
+        return done
+
+    def applications(self, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        found: list[dict[str, Any]] = self.call("GET", "/applications", params=params)
+        return found
+
+    def application(self, application_id: str, min_position: int | None = None) -> dict[str, Any]:
+        params = {"min_position": min_position} if min_position else None
+        found: dict[str, Any] = self.call("GET", f"/applications/{application_id}", params=params)
+        return found
+
+    def tasks(self, min_position: int | None = None) -> list[dict[str, Any]]:
+        params = {"min_position": min_position} if min_position else None
+        found: list[dict[str, Any]] = self.call("GET", "/tasks", params=params)
+        return found
+
+    def claim(self, task_id: str) -> dict[str, Any]:
+        done: dict[str, Any] = self.call("POST", f"/tasks/{task_id}/claim")
+        return done
+
+    def complete(self, task_id: str, outcome: str, comment: str) -> dict[str, Any]:
+        body = {"outcome": outcome, "comment": comment}
+        done: dict[str, Any] = self.call("POST", f"/tasks/{task_id}/complete", json=body)
+        return done
+
+    def stats(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", "/stats/applications")
+        return found
+
+
+def _reason(r: httpx.Response) -> tuple[str, list[dict[str, str]]]:
+    """The API's reason, whatever its shape (text, ours with problems, FastAPI's 422)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return f"{r.status_code}: {r.text[:300]}", []
+    if not isinstance(body, dict):
+        return f"{r.status_code}: {str(body)[:300]}", []
+    problems = [
+        {"path": str(p.get("path", "")), "message": str(p.get("message", ""))}
+        for p in body.get("problems") or []
+        if isinstance(p, dict)
+    ]
+    detail = body.get("detail", body.get("message", body))
+    if isinstance(detail, list):  # FastAPI request validation
+        for p in detail:
+            if isinstance(p, dict):
+                loc = ".".join(str(x) for x in p.get("loc", []) if x != "body")
+                problems.append({"path": loc, "message": str(p.get("msg", ""))})
+        return "the request has problems", problems
+    return str(detail), problems

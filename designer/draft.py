@@ -1,0 +1,214 @@
+"""The definition being edited: a raw JSON dict in the session, changed one step at a
+time with an undo stack. The pure helpers below work on plain dicts so that a draft
+with problems (which pydantic would refuse) can still be edited and drawn."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import streamlit as st
+
+from domain.definition import STEP_KINDS
+
+WIDGET_PREFIX = "ed."
+UNDO_LIMIT = 50
+
+KIND_LABELS = {
+    "form": "Form (pengajuan)",
+    "review": "Review by an officer",
+    "decision": "Decision (condition)",
+    "notify": "Notify the citizen",
+    "end": "End",
+    "parallel": "Parallel split",
+    "join": "Join",
+    "correction": "Correction by the citizen (perbaikan)",
+    "payment": "Payment (biaya/tarif)",
+    "document": "Issue a document",
+    "external": "Wait for an external event",
+    "subservice": "Sub-service",
+    "face_verify": "Face verification",
+}
+assert set(KIND_LABELS) == set(STEP_KINDS)
+
+# Keys that hold step ids, per kind (lists and dicts of them handled in ``targets``).
+_TARGET_KEYS = ("next", "default", "join", "resume", "on_abandon", "on_unpaid", "on_timeout",
+                "on_match", "on_mismatch")  # fmt: skip
+
+
+def skeleton(
+    service_id: str, name: str, agency: dict[str, str], description: str = ""
+) -> dict[str, Any]:
+    """A new service that is valid from the start: the citizen's form, then the end."""
+    return {
+        "id": service_id,
+        "name": name,
+        "agency": agency,
+        "description": description,
+        "fields": [],
+        "steps": [
+            {"kind": "form", "id": "pengajuan", "name": "Pengajuan", "next": "selesai"},
+            {"kind": "end", "id": "selesai", "name": "Selesai", "result": "approved"},
+        ],
+    }
+
+
+def new_step(kind: str, step_id: str, name: str, fallback: str) -> dict[str, Any]:
+    """A step of ``kind`` with sensible defaults; its ways out lead to ``fallback``."""
+    base: dict[str, Any] = {"kind": kind, "id": step_id, "name": name or step_id}
+    extra: dict[str, Any]
+    match kind:
+        case "form" | "notify" | "document" | "subservice":
+            extra = {"next": fallback}
+            if kind == "notify":
+                extra["message"] = "Permohonan Anda sedang diproses."
+            if kind == "document":
+                extra["template"] = {"code": "SK", "title": name or "Surat", "body": "..."}
+            if kind == "subservice":
+                extra["service"] = "layanan-lain"
+        case "review":
+            extra = {"role": "officer", "instructions": "", "outcomes": {"approve": fallback}}
+        case "decision":
+            extra = {"branches": [], "default": fallback}
+        case "end":
+            extra = {"result": "approved"}
+        case "parallel":
+            extra = {"branches": [fallback, fallback], "join": fallback}
+        case "join":
+            extra = {"mode": "all", "next": fallback}
+        case "correction":
+            extra = {"resume": fallback, "on_abandon": fallback, "pause_clock": True}
+        case "payment":
+            extra = {"fee": {"amount": 0, "rules": []}, "next": fallback}
+        case "external":
+            extra = {"event": "event_received", "fields": [], "next": fallback}
+        case "face_verify":
+            extra = {"on_match": fallback, "on_mismatch": fallback}
+        case _:
+            raise ValueError(f"unknown step kind {kind!r}")
+    return {**base, **extra}
+
+
+def targets(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(label, target) for every way out of a raw step, even one with problems."""
+    for key in _TARGET_KEYS:
+        if isinstance(step.get(key), str):
+            yield key, step[key]
+    outcomes = step.get("outcomes")
+    if isinstance(outcomes, dict):
+        for outcome, target in outcomes.items():
+            if isinstance(target, str):
+                yield outcome, target
+    for i, b in enumerate(step.get("branches") or []):
+        if isinstance(b, dict) and isinstance(b.get("goto"), str):
+            yield str(b.get("when", f"branch {i + 1}")), b["goto"]
+        elif isinstance(b, str):
+            yield "", b
+
+
+def rename_references(definition: dict[str, Any], old: str, new: str) -> None:
+    """Point every way out that led to step ``old`` at ``new``."""
+    for step in definition.get("steps", []):
+        for key in _TARGET_KEYS:
+            if step.get(key) == old:
+                step[key] = new
+        if isinstance(step.get("outcomes"), dict):
+            step["outcomes"] = {k: new if v == old else v for k, v in step["outcomes"].items()}
+        branches = step.get("branches")
+        if isinstance(branches, list):
+            for i, b in enumerate(branches):
+                if isinstance(b, dict) and b.get("goto") == old:
+                    b["goto"] = new
+                elif b == old:
+                    branches[i] = new
+    if definition.get("start") == old:
+        definition["start"] = new
+    if definition.get("cancellable_until") == old:
+        definition["cancellable_until"] = new
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9_]+", "_", base.lower()).strip("_") or "step"
+    if not base[0].isalpha():
+        base = f"s_{base}"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    return candidate
+
+
+def step_index(path: str) -> int | None:
+    m = re.match(r"^steps\[(\d+)\]", path)
+    return int(m.group(1)) if m else None
+
+
+def field_index(path: str) -> int | None:
+    m = re.match(r"^fields\[(\d+)\]", path)
+    return int(m.group(1)) if m else None
+
+
+def fingerprint(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, sort_keys=True, default=str)
+
+
+# --- the session's draft ------------------------------------------------------------
+
+
+def current() -> dict[str, Any] | None:
+    found: dict[str, Any] | None = st.session_state.get("draft")
+    return found
+
+
+def load(definition: dict[str, Any], origin: str) -> None:
+    """Start editing ``definition`` (a copy); the undo stack starts empty."""
+    clean = copy.deepcopy(definition)
+    clean.pop("version", None)
+    clean.pop("schema_version", None)
+    st.session_state["draft"] = clean
+    st.session_state["draft_origin"] = origin
+    st.session_state["undo"] = []
+    st.session_state["selected"] = clean["steps"][0]["id"] if clean.get("steps") else None
+    reset_widgets()
+
+
+def change(mutate: Callable[[dict[str, Any]], None], what: str, *, reset: bool = False) -> None:
+    """Apply one edit to the draft, remembering the state before it for undo."""
+    d = current()
+    if d is None:
+        return
+    before = copy.deepcopy(d)
+    mutate(d)
+    if d == before:
+        return
+    stack: list[tuple[str, dict[str, Any]]] = st.session_state.setdefault("undo", [])
+    stack.append((what, before))
+    del stack[:-UNDO_LIMIT]
+    if reset:
+        reset_widgets()
+
+
+def undo() -> None:
+    stack: list[tuple[str, dict[str, Any]]] = st.session_state.get("undo", [])
+    if not stack:
+        return
+    _, before = stack.pop()
+    st.session_state["draft"] = before
+    ids = [s.get("id") for s in before.get("steps", [])]
+    if st.session_state.get("selected") not in ids:
+        st.session_state["selected"] = ids[0] if ids else None
+    reset_widgets()
+
+
+def last_change() -> str | None:
+    stack: list[tuple[str, dict[str, Any]]] = st.session_state.get("undo", [])
+    return stack[-1][0] if stack else None
+
+
+def reset_widgets() -> None:
+    """Forget the editor's widget values so they show the draft again (after undo or a
+    change that moved things)."""
+    for key in [k for k in st.session_state if str(k).startswith(WIDGET_PREFIX)]:
+        del st.session_state[key]

@@ -1,0 +1,458 @@
+"""One form per step kind. Each form draws widgets initialised from the draft and
+returns the step as the widgets now say; the editor page commits the difference as one
+undoable change. Adding or removing rows (outcomes, branches, fee rules) are changes of
+their own, made by button callbacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from designer import draft
+from domain.definition import STAFF_ROLES, DurationUnit, FieldType
+
+ROLES = sorted(STAFF_ROLES)
+OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
+UNITS = [u.value for u in DurationUnit]
+FIELD_TYPES = [t.value for t in FieldType]
+
+
+@dataclass(frozen=True)
+class Context:
+    index: int
+    step_ids: list[str]
+    step_names: dict[str, str]
+    field_ids: list[str]
+    condition_names: list[str]
+    number_names: set[str]
+    services: list[str]
+
+    def key(self, *parts: object) -> str:
+        return draft.WIDGET_PREFIX + f"{self.index}." + ".".join(str(p) for p in parts)
+
+
+def _init(key: str, value: Any) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def text(label: str, key: str, value: str, area: bool = False, **kw: Any) -> str:
+    _init(key, value)
+    widget = st.text_area if area else st.text_input
+    return str(widget(label, key=key, **kw))
+
+
+def number(label: str, key: str, value: float, **kw: Any) -> float | int:
+    _init(key, float(value))
+    v = float(st.number_input(label, key=key, **kw))
+    return int(v) if v == int(v) else v
+
+
+def choose(label: str, key: str, options: list[str], value: str, **kw: Any) -> str:
+    opts = list(options)
+    if value not in opts:
+        opts.append(value)
+    _init(key, value)
+    if st.session_state[key] not in opts:
+        st.session_state[key] = value
+    return str(st.selectbox(label, opts, key=key, **kw))
+
+
+def check(label: str, key: str, value: bool, **kw: Any) -> bool:
+    _init(key, value)
+    return bool(st.checkbox(label, key=key, **kw))
+
+
+def target(label: str, key: str, value: str, ctx: Context) -> str:
+    def show(sid: str) -> str:
+        if sid not in ctx.step_names:
+            return f"⚠ missing step: {sid}" if sid else "— choose a step —"
+        return f"{ctx.step_names[sid]} ({sid})"
+
+    return choose(label, key, ctx.step_ids, value, format_func=show)
+
+
+def optional_target(label: str, key: str, value: str | None, ctx: Context) -> str | None:
+    def show(sid: str) -> str:
+        if not sid:
+            return "— none —"
+        return f"{ctx.step_names[sid]} ({sid})" if sid in ctx.step_names else f"⚠ {sid}"
+
+    found = choose(label, key, ["", *ctx.step_ids], value or "", format_func=show)
+    return found or None
+
+
+def duration(label: str, key: str, value: dict[str, Any] | None) -> dict[str, Any]:
+    value = value or {"amount": 1, "unit": "working_days"}
+    a, b = st.columns([1, 1])
+    with a:
+        amount = number(label, f"{key}.amount", value.get("amount", 1), min_value=0.0, step=1.0)
+    with b:
+        unit = choose("unit", f"{key}.unit", UNITS, str(value.get("unit", "working_days")))
+    return {"amount": amount, "unit": unit}
+
+
+def optional_duration(label: str, key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not check(label, f"{key}.on", value is not None):
+        return None
+    return duration("amount", key, value)
+
+
+def deadline(key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not check("Deadline", f"{key}.on", value is not None):
+        return None
+    value = value or {"within": {"amount": 3, "unit": "working_days"}}
+    out: dict[str, Any] = {"within": duration("within", f"{key}.within", value.get("within"))}
+    remind = optional_duration("Remind before", f"{key}.remind", value.get("remind_before"))
+    if remind:
+        out["remind_before"] = remind
+    escalate = choose(
+        "On breach, move the task to",
+        f"{key}.escalate",
+        ["", *ROLES],
+        value.get("escalate_to") or "",
+        format_func=lambda r: r or "(keep the role)",
+    )
+    if escalate:
+        out["escalate_to"] = escalate
+    return out
+
+
+def literal(raw: str, numeric: bool) -> str:
+    """A value typed into the condition builder, as a literal of the condition language."""
+    raw = raw.strip()
+    if numeric:
+        try:
+            float(raw)
+            return raw
+        except ValueError:
+            pass
+    if raw in ("true", "false", "null"):
+        return raw
+    return json.dumps(raw, ensure_ascii=False)
+
+
+def compose(name: str, op: str, raw: str, numeric: bool) -> str:
+    """``name op value`` in the safe condition syntax; ``in`` takes a comma list."""
+    if op in ("in", "not in"):
+        items = [literal(v, numeric) for v in raw.split(",") if v.strip()]
+        return f"{name} {op} [{', '.join(items)}]"
+    return f"{name} {op} {literal(raw, numeric)}"
+
+
+def condition(label: str, key: str, value: str, ctx: Context) -> str:
+    """A condition: the text, and a builder that writes it (and/or another clause)."""
+    written = text(label, key, value, placeholder="e.g. years_experience < 2")
+    with st.expander("Condition builder", expanded=not written):
+        if not ctx.condition_names:
+            st.caption("Add form fields (or review steps) first: conditions read their values.")
+            return written
+        c1, c2, c3 = st.columns([2, 1, 2])
+        with c1:
+            name = choose("Name", f"{key}.b.name", ctx.condition_names, ctx.condition_names[0])
+        with c2:
+            op = choose("Operator", f"{key}.b.op", OPERATORS, "==")
+        with c3:
+            raw = text("Value", f"{key}.b.value", "", help="For in / not in: a, b, c")
+        choose("Combine with the condition so far", f"{key}.b.join", ["replace", "and", "or"],
+               "replace")  # fmt: skip
+        clause = compose(name, op, raw, name in ctx.number_names)
+
+        def write() -> None:
+            # Callbacks run before the next rerun: read the builder's widgets now.
+            ss = st.session_state
+            name, op, how = ss[f"{key}.b.name"], ss[f"{key}.b.op"], ss[f"{key}.b.join"]
+            made = compose(name, op, str(ss[f"{key}.b.value"]), name in ctx.number_names)
+            current = str(ss.get(key, "")).strip()
+            ss[key] = f"({current}) {how} {made}" if current and how != "replace" else made
+
+        st.caption(f"Writes: `{clause}`")
+        st.button("Write condition", key=f"{key}.b.write", on_click=write)
+    return written
+
+
+def row_buttons(ctx: Context, name: str, add: Callable[[dict[str, Any]], None], label: str) -> None:
+    st.button(
+        label,
+        key=ctx.key(name, "add"),
+        on_click=draft.change,
+        args=(add, label),
+        kwargs={"reset": True},
+    )
+
+
+def _step_of(d: dict[str, Any], i: int) -> dict[str, Any]:
+    step: dict[str, Any] = d["steps"][i]
+    return step
+
+
+def _remover(i: int, attr: str, k: int | str) -> Callable[[dict[str, Any]], None]:
+    def mutate(d: dict[str, Any]) -> None:
+        container = _step_of(d, i)
+        for part in attr.split("."):
+            container = container[part]
+        if isinstance(container, dict):
+            container.pop(str(k), None)
+        elif isinstance(container, list) and isinstance(k, int) and k < len(container):
+            container.pop(k)
+
+    return mutate
+
+
+# --- the forms --------------------------------------------------------------------
+
+
+def edit_step(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Draw the form of ``step``; returns the step as the widgets say."""
+    kind = str(step.get("kind"))
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        sid = text("Step id", ctx.key("id"), str(step.get("id", "")),
+                   help="lower_snake_case; conditions use review ids as names")  # fmt: skip
+    with c2:
+        name = text("Name", ctx.key("name"), str(step.get("name", "")))
+    out: dict[str, Any] = {"kind": kind, "id": sid.strip(), "name": name}
+    body = _FORMS[kind](step, ctx)
+    out.update(body)
+    # Keys this form does not edit stay as they were (e.g. from an imported file).
+    return {**{k: v for k, v in step.items() if k not in out}, **out}
+
+
+def _form(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    st.caption("The citizen's form (see the Form fields tab) is submitted here.")
+    return {"next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+
+
+def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    i = ctx.index
+    role = choose("Role that works the task", ctx.key("role"), ROLES, step.get("role", "officer"))
+    instructions = text("Instructions", ctx.key("instructions"), step.get("instructions", ""),
+                        area=True)  # fmt: skip
+    st.markdown("**Outcomes** — what the officer can answer, and where each leads")
+    outcomes: dict[str, str] = {}
+    for k, (outcome, goto) in enumerate(dict(step.get("outcomes") or {}).items()):
+        a, b, c = st.columns([2, 3, 1])
+        with a:
+            oname = text(f"Outcome {k + 1}", ctx.key("out", k, "name"), outcome)
+        with b:
+            otarget = target("leads to", ctx.key("out", k, "target"), goto, ctx)
+        with c:
+            st.button("✕", key=ctx.key("out", k, "del"), help=f"Remove outcome {outcome}",
+                      on_click=draft.change, args=(_remover(i, "outcomes", outcome),
+                      f"remove outcome {outcome}"), kwargs={"reset": True})  # fmt: skip
+        outcomes[oname.strip()] = otarget
+
+    def add(d: dict[str, Any]) -> None:
+        found = _step_of(d, i).setdefault("outcomes", {})
+        found[draft.unique_id("outcome", set(found))] = ctx.step_ids[0] if ctx.step_ids else ""
+
+    row_buttons(ctx, "out", add, "Add outcome")
+    out: dict[str, Any] = {"role": role, "instructions": instructions, "outcomes": outcomes}
+    out["deadline"] = deadline(ctx.key("deadline"), step.get("deadline"))
+    return out
+
+
+def _decision(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    i = ctx.index
+    st.markdown("**Branches** — the first whose condition holds is taken")
+    branches = []
+    for k, b in enumerate(step.get("branches") or []):
+        with st.container(border=True):
+            when = condition(f"Condition {k + 1}", ctx.key("br", k, "when"), b.get("when", ""),
+                             ctx)  # fmt: skip
+            a, c = st.columns([4, 1])
+            with a:
+                goto = target("then go to", ctx.key("br", k, "goto"), b.get("goto", ""), ctx)
+            with c:
+                st.button("✕", key=ctx.key("br", k, "del"), help="Remove this branch",
+                          on_click=draft.change, args=(_remover(i, "branches", k),
+                          "remove branch"), kwargs={"reset": True})  # fmt: skip
+        branches.append({"when": when, "goto": goto})
+
+    def add(d: dict[str, Any]) -> None:
+        _step_of(d, i).setdefault("branches", []).append(
+            {"when": "", "goto": ctx.step_ids[0] if ctx.step_ids else ""}
+        )
+
+    row_buttons(ctx, "br", add, "Add branch")
+    default = optional_target("Otherwise (default)", ctx.key("default"), step.get("default"), ctx)
+    return {"branches": branches, "default": default}
+
+
+def _notify(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or "none yet"
+    message = text("Message to the citizen", ctx.key("message"), step.get("message", ""),
+                   area=True, help=f"Placeholders: {names}")  # fmt: skip
+    return {"message": message, "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+
+
+def _end(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    result = choose("Result", ctx.key("result"), ["approved", "rejected", "cancelled"],
+                    step.get("result", "approved"))  # fmt: skip
+    return {"result": result}
+
+
+def _parallel(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    key = ctx.key("branches")
+    current = [b for b in step.get("branches") or [] if isinstance(b, str)]
+    _init(key, [b for b in current if b in ctx.step_ids])
+    branches = st.multiselect("Branches that start at once", ctx.step_ids, key=key)
+    join = target("They meet at (a join step)", ctx.key("join"), step.get("join", ""), ctx)
+    return {"branches": list(branches), "join": join}
+
+
+def _join(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    mode = choose("Wait for", ctx.key("mode"), ["all", "first"], step.get("mode", "all"),
+                  format_func=lambda m: {"all": "all branches", "first": "the first branch "
+                  "(the others are withdrawn)"}[m])  # fmt: skip
+    return {"mode": mode, "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+
+
+def _correction(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return {
+        "resume": target("After the correction, resume at", ctx.key("resume"),
+                         step.get("resume", ""), ctx),
+        "abandon_after": duration("Abandoned after", ctx.key("abandon"),
+                                  step.get("abandon_after") or {"amount": 14, "unit": "days"}),
+        "on_abandon": target("If abandoned, go to", ctx.key("on_abandon"),
+                             step.get("on_abandon", ""), ctx),
+        "pause_clock": check("Pause the service time limit meanwhile", ctx.key("pause"),
+                             bool(step.get("pause_clock", True))),
+    }  # fmt: skip
+
+
+def _payment(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    i = ctx.index
+    fee = step.get("fee") or {}
+    amount = number("Fee (Rp)", ctx.key("fee"), fee.get("amount", 0), min_value=0.0, step=1000.0)
+    st.markdown("**Fee rules** — the first rule that holds sets the fee")
+    rules = []
+    for k, r in enumerate(fee.get("rules") or []):
+        with st.container(border=True):
+            when = condition(f"Rule {k + 1} applies when", ctx.key("rule", k, "when"),
+                             r.get("when", ""), ctx)  # fmt: skip
+            a, c = st.columns([4, 1])
+            with a:
+                ramount = number("amount (Rp)", ctx.key("rule", k, "amount"), r.get("amount", 0),
+                                 min_value=0.0, step=1000.0)  # fmt: skip
+            with c:
+                st.button("✕", key=ctx.key("rule", k, "del"), help="Remove this rule",
+                          on_click=draft.change, args=(_remover(i, "fee.rules", k),
+                          "remove fee rule"), kwargs={"reset": True})  # fmt: skip
+        rules.append({"when": when, "amount": int(ramount)})
+
+    def add(d: dict[str, Any]) -> None:
+        _step_of(d, i).setdefault("fee", {"amount": 0}).setdefault("rules", []).append(
+            {"when": "", "amount": 0}
+        )
+
+    row_buttons(ctx, "rule", add, "Add fee rule")
+    out: dict[str, Any] = {"fee": {"amount": int(amount), "rules": rules}}
+    out["next"] = target("When paid, go to", ctx.key("next"), step.get("next", ""), ctx)
+    out["deadline"] = deadline(ctx.key("deadline"), step.get("deadline"))
+    out["on_unpaid"] = optional_target("Unpaid at the deadline: go to", ctx.key("unpaid"),
+                                       step.get("on_unpaid"), ctx)  # fmt: skip
+    return out
+
+
+def _document(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    t = step.get("template") or {}
+    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or "none yet"
+    template = {
+        "code": text("Number code (e.g. SKD)", ctx.key("code"), t.get("code", "")),
+        "title": text("Title", ctx.key("title"), t.get("title", "")),
+        "body": text("Body", ctx.key("body"), t.get("body", ""), area=True,
+                     help=f"Placeholders: {names}"),
+        "signatory": text("Signed by", ctx.key("signatory"), t.get("signatory", "Kepala Dinas")),
+    }  # fmt: skip
+    return {"template": template, "next": target("Then", ctx.key("next"), step.get("next", ""),
+                                                 ctx)}  # fmt: skip
+
+
+def _external(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    event = text("Event id (posted by the other system)", ctx.key("event"), step.get("event", ""))
+    fields_json = json.dumps(step.get("fields") or [], ensure_ascii=False)
+    raw = text("Fields it brings (JSON list of form fields)", ctx.key("fields"), fields_json,
+               area=True)  # fmt: skip
+    try:
+        fields = json.loads(raw) if raw.strip() else []
+    except ValueError:
+        st.error("The fields are not valid JSON; the last valid list is kept.")
+        fields = step.get("fields") or []
+    out: dict[str, Any] = {"event": event, "fields": fields}
+    out["timeout"] = optional_duration("Time-out", ctx.key("timeout"), step.get("timeout"))
+    out["on_timeout"] = optional_target("On time-out go to", ctx.key("on_timeout"),
+                                        step.get("on_timeout"), ctx)  # fmt: skip
+    out["next"] = target("When received, go to", ctx.key("next"), step.get("next", ""), ctx)
+    return out
+
+
+def _subservice(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    service = choose("Service to run as a child application", ctx.key("service"), ctx.services,
+                     step.get("service", ""))  # fmt: skip
+    lines = "\n".join(f"{k}={v}" for k, v in (step.get("inputs") or {}).items())
+    raw = text("Inputs (child field=this field, one a line)", ctx.key("inputs"), lines, area=True)
+    inputs = {
+        a.strip(): b.strip()
+        for a, _, b in (line.partition("=") for line in raw.splitlines())
+        if a.strip() and b.strip()
+    }
+    return {"service": service, "inputs": inputs,
+            "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}  # fmt: skip
+
+
+def _face(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return {
+        "on_match": target("Face matches: go to", ctx.key("match"), step.get("on_match", ""), ctx),
+        "on_mismatch": target("No match (or unusable): go to", ctx.key("mismatch"),
+                              step.get("on_mismatch", ""), ctx),
+    }  # fmt: skip
+
+
+_FORMS: dict[str, Callable[[dict[str, Any], Context], dict[str, Any]]] = {
+    "form": _form,
+    "review": _review,
+    "decision": _decision,
+    "notify": _notify,
+    "end": _end,
+    "parallel": _parallel,
+    "join": _join,
+    "correction": _correction,
+    "payment": _payment,
+    "document": _document,
+    "external": _external,
+    "subservice": _subservice,
+    "face_verify": _face,
+}
+assert set(_FORMS) == set(draft.KIND_LABELS)
+
+
+def drop_empty(step: dict[str, Any]) -> dict[str, Any]:
+    """Optional settings switched off are left out rather than sent as null."""
+    return {k: v for k, v in step.items() if v is not None}
+
+
+# --- form fields ------------------------------------------------------------------
+
+
+def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
+    key = f"{draft.WIDGET_PREFIX}f{i}."
+    a, b, c, d = st.columns([2, 3, 2, 1])
+    with a:
+        fid = text("Field id", key + "id", str(f.get("id", "")))
+    with b:
+        label = text("Label", key + "label", str(f.get("label", "")))
+    with c:
+        ftype = choose("Type", key + "type", FIELD_TYPES, str(f.get("type", "text")))
+    with d:
+        required = check("Required", key + "required", bool(f.get("required", True)))
+    out: dict[str, Any] = {**f, "id": fid.strip(), "label": label, "type": ftype,
+                           "required": required}  # fmt: skip
+    if ftype == "choice" or f.get("choices"):
+        raw = text("Choices (comma separated)", key + "choices", ", ".join(f.get("choices") or []))
+        out["choices"] = [c.strip() for c in raw.split(",") if c.strip()]
+    return out

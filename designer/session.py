@@ -1,0 +1,105 @@
+"""Who is logged in, and small helpers every page shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from designer.client import Api, ApiError
+
+STAFF = ("officer", "supervisor", "agency_admin")
+
+
+def user() -> dict[str, Any] | None:
+    found: dict[str, Any] | None = st.session_state.get("user")
+    return found
+
+
+def role() -> str | None:
+    u = user()
+    return str(u["role"]) if u else None
+
+
+def api() -> Api:
+    return Api(st.session_state.get("token"))
+
+
+def citizen_api() -> Api | None:
+    """The citizen demo's own token (or the user's, when the user is a citizen)."""
+    if role() == "citizen":
+        return api()
+    token = st.session_state.get("citizen_token")
+    return Api(token) if token else None
+
+
+def log_in(subject: str, role_name: str, agency: str | None) -> None:
+    agency = agency if role_name in STAFF or role_name == "auditor" else None
+    if role_name == "auditor":
+        agency = None
+    token = Api().dev_token(subject, role_name, agency)
+    st.session_state["token"] = token
+    st.session_state["user"] = {"subject": subject, "role": role_name, "agency": agency}
+
+
+def log_out() -> None:
+    for key in ("token", "user", "citizen_token", "citizen"):
+        st.session_state.pop(key, None)
+
+
+def show_error(e: ApiError, doing: str = "") -> None:
+    """The API's reason, with every problem it listed."""
+    prefix = f"{doing}: " if doing else ""
+    if e.endpoint_missing:
+        st.warning(
+            f"{prefix}the API has no endpoint {e.endpoint} yet (it answered {e.status}); "
+            "this part of the designer works once the API offers it."
+        )
+        return
+    lines = [f"{prefix}{e.message}"]
+    lines += [f"- `{p['path'] or '(definition)'}`: {p['message']}" for p in e.problems]
+    st.error("\n".join(lines))
+
+
+def services_or_stop() -> list[dict[str, Any]]:
+    """The catalogue, or an error and the end of the page."""
+    try:
+        return api().services()
+    except ApiError as e:
+        show_error(e, "Loading the service catalogue")
+        st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+def require_login() -> dict[str, Any]:
+    u = user()
+    if u is None:
+        st.info("Log in from the sidebar first.")
+        st.stop()
+    assert u is not None
+    return u
+
+
+def latest_version(detail: dict[str, Any]) -> dict[str, Any] | None:
+    """The version to edit: the open draft, else the latest published one."""
+    versions = sorted(detail.get("versions", []), key=lambda v: v["version"])
+    drafts = [v for v in versions if v["status"] == "draft"]
+    found = drafts[-1] if drafts else (versions[-1] if versions else None)
+    return found
+
+
+def open_in_editor(service_id: str) -> None:
+    """Load a service's latest version into the editor and go there."""
+    from designer import draft
+
+    try:
+        detail = api().service(service_id)
+    except ApiError as e:
+        show_error(e, f"Loading {service_id}")
+        return
+    v = latest_version(detail)
+    if v is None:
+        st.error(f"Service {service_id} has no version you may see.")
+        return
+    draft.load(v["definition"], f"{service_id} v{v['version']} ({v['status']})")
+    st.switch_page("views/editor.py")

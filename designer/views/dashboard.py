@@ -1,0 +1,67 @@
+"""Dashboard: applications by status and by service, SLA breaches, median processing
+time per service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from designer import session
+from designer.client import ApiError
+from designer.dashboard import from_applications
+
+st.title("Dashboard")
+session.require_login()
+api = session.api()
+stats: dict[str, Any]
+try:
+    stats = api.stats()
+except ApiError as e:
+    if not e.endpoint_missing:
+        session.show_error(e, "Loading the statistics")
+        st.stop()
+    st.warning(
+        f"The API has no statistics endpoint yet ({e.endpoint} answered {e.status}): the "
+        "figures below are computed from the latest 500 applications, without SLA breaches."
+    )
+    try:
+        stats = from_applications(api.applications(limit=500))
+    except ApiError as e2:
+        session.show_error(e2, "Loading the applications")
+        st.stop()
+
+by_status: dict[str, int] = stats.get("by_status") or {}
+by_service: list[dict[str, Any]] = stats.get("by_service") or []
+total = sum(by_status.values())
+c1, c2, c3 = st.columns(3)
+c1.metric("Applications", total)
+c2.metric("Open", sum(v for k, v in by_status.items() if k not in ("approved", "rejected",
+          "cancelled")))  # fmt: skip
+breaches = stats.get("sla_breaches")
+c3.metric("SLA breaches", "—" if breaches is None else len(breaches))
+if not total:
+    st.info("No applications yet.")
+    st.stop()
+left, right = st.columns(2)
+with left:
+    st.subheader("By status")
+    st.bar_chart(pd.DataFrame({"applications": by_status}), horizontal=True)
+with right:
+    st.subheader("By service")
+    frame = pd.DataFrame(by_service).set_index("service_name")
+    st.bar_chart(frame[["total"]], horizontal=True)
+st.subheader("Median processing time per service (hours, finished applications)")
+medians = frame["median_processing_hours"].dropna() if "median_processing_hours" in frame else []
+if len(medians):
+    st.bar_chart(medians)
+else:
+    st.caption("No finished applications yet.")
+st.subheader("SLA breaches")
+if breaches is None:
+    st.caption("Not available until the API offers its statistics endpoint.")
+elif not breaches:
+    st.success("No SLA breaches.")
+else:
+    st.dataframe(breaches, hide_index=True, width="stretch")

@@ -1,0 +1,298 @@
+"""Flow editor: steps of every kind, the citizen's form fields, the service's standard;
+live checks pointing at the step or field concerned; a live diagram; undo."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from designer import checks, draft, forms, session
+from designer.client import ApiError
+from designer.diagram import dot
+from designer.standard import COMPONENTS
+from domain.interpreter import condition_names
+
+st.title("Flow editor")
+user = session.require_login()
+if user["role"] != "agency_admin":
+    st.warning("Only agency admins edit service flows.")
+    st.stop()
+flash = st.session_state.pop("flash", None)
+if flash:
+    st.success(flash)
+
+d = draft.current()
+if d is None:
+    st.info("Open a service to edit, or create one in the Service catalogue.")
+    services = session.services_or_stop()
+    if services:
+        names = {s["service_id"]: s["name"] for s in services}
+        chosen = st.selectbox("Service", list(names), format_func=lambda i: f"{names[i]} ({i})",
+                              key="editor.open")  # fmt: skip
+        if st.button("Open in the editor", key="editor.open.go", type="primary"):
+            session.open_in_editor(chosen)
+    st.stop()
+assert d is not None
+
+steps: list[dict[str, Any]] = d.setdefault("steps", [])
+ids = [str(s.get("id")) for s in steps]
+if st.session_state.get("selected") not in ids:
+    st.session_state["selected"] = ids[0] if ids else None
+selected: str | None = st.session_state.get("selected")
+
+
+def select(step_id: str | None) -> None:
+    st.session_state["selected"] = step_id
+    st.session_state["sel_gen"] = st.session_state.get("sel_gen", 0) + 1
+
+
+# --- header: undo, save -----------------------------------------------------------
+found, source = checks.problems(d)
+bad_steps = checks.problem_steps(found, d)
+top = st.columns([3, 1, 1, 1])
+origin = st.session_state.get("draft_origin", "a new draft")
+top[0].caption(f"Editing **{d.get('name')}** (`{d.get('id')}`) — from {origin}")
+last = draft.last_change()
+top[1].button("↶ Undo", key="editor.undo", on_click=draft.undo, disabled=last is None,
+              help=f"Undo: {last}" if last else "Nothing to undo")  # fmt: skip
+if top[2].button("Save draft", key="editor.save", type="primary"):
+    try:
+        saved = session.api().save_draft(d)
+    except ApiError as e:
+        session.show_error(e, "Saving the draft")
+    else:
+        st.session_state["draft_origin"] = f"{d['id']} v{saved['version']} (draft, saved)"
+        st.session_state["saved_version"] = saved["version"]
+        st.success(f"Saved as draft version {saved['version']}. Publish it on the Versions page.")
+if top[3].button("Close", key="editor.close"):
+    st.session_state.pop("draft", None)
+    st.rerun()
+
+if found:
+    st.error(f"{len(found)} problem(s) — {source}")
+else:
+    st.success(f"No problems — {source}")
+
+# --- context for the forms ----------------------------------------------------------
+parsed = checks.parsed(d)
+fields = [f for f in d.get("fields", []) if isinstance(f, dict)]
+names_in_conditions = sorted(condition_names(parsed)) if parsed else sorted(
+    [str(f.get("id")) for f in fields]
+    + [str(s.get("id")) for s in steps if s.get("kind") in ("review", "subservice", "face_verify")]
+)  # fmt: skip
+numbers = {str(f.get("id")) for f in fields if f.get("type") == "number"}
+try:
+    catalogue_ids = [s["service_id"] for s in session.api().services()]
+except ApiError:
+    catalogue_ids = []
+
+
+def context(i: int) -> forms.Context:
+    return forms.Context(
+        index=i,
+        step_ids=ids,
+        step_names={str(s.get("id")): str(s.get("name") or s.get("id")) for s in steps},
+        field_ids=[str(f.get("id")) for f in fields],
+        condition_names=names_in_conditions,
+        number_names=numbers,
+        services=catalogue_ids,
+    )
+
+
+def commit(new: dict[str, Any], i: int, old: dict[str, Any]) -> None:
+    def mutate(dd: dict[str, Any]) -> None:
+        dd["steps"][i] = new
+        if new.get("id") and new["id"] != old.get("id"):
+            draft.rename_references(dd, str(old.get("id")), str(new["id"]))
+
+    draft.change(mutate, f"edit step {old.get('id')}")
+    if new.get("id") and new["id"] != old.get("id"):
+        select(str(new["id"]))
+    st.rerun()
+
+
+# --- structural edits (button callbacks) --------------------------------------------
+def add_step() -> None:
+    kind = st.session_state.get("add.kind", "review")
+    raw_id = str(st.session_state.get("add.id", "")).strip() or kind
+    name = str(st.session_state.get("add.name", "")).strip()
+    new_id = draft.unique_id(raw_id, set(ids) | {str(f.get("id")) for f in fields})
+    at = ids.index(selected) if selected in ids else len(ids) - 1
+    current = steps[at] if steps else {}
+    ends = [str(s.get("id")) for s in steps if s.get("kind") == "end"]
+    # Splice into the chain: the new step takes over where the selected one led.
+    fallback = (
+        current.get("next")
+        or next(iter((current.get("outcomes") or {}).values()), None)
+        or current.get("default")
+        or (ends[0] if ends else new_id)
+    )
+
+    def mutate(dd: dict[str, Any]) -> None:
+        s = dd["steps"][at] if dd["steps"] else {}
+        if kind != "end" and isinstance(s.get("next"), str):
+            s["next"] = new_id
+        elif kind != "end" and isinstance(s.get("outcomes"), dict) and s["outcomes"]:
+            first = next(iter(s["outcomes"]))
+            s["outcomes"][first] = new_id
+        dd["steps"].insert(at + 1, draft.new_step(kind, new_id, name, str(fallback)))
+
+    draft.change(mutate, f"add {kind} step {new_id}", reset=True)
+    select(new_id)
+    for key in ("add.id", "add.name"):
+        st.session_state[key] = ""
+
+
+def move(delta: int) -> None:
+    at = ids.index(selected) if selected in ids else -1
+    to = at + delta
+    if at < 0 or not 0 <= to < len(ids):
+        return
+
+    def mutate(dd: dict[str, Any]) -> None:
+        dd["steps"].insert(to, dd["steps"].pop(at))
+
+    draft.change(mutate, f"move {selected}", reset=True)
+
+
+def remove() -> None:
+    if selected not in ids:
+        return
+    at = ids.index(selected)
+    draft.change(lambda dd: dd["steps"].pop(at), f"remove {selected}", reset=True)
+    select(ids[at - 1] if at > 0 else None)
+
+
+# --- page -------------------------------------------------------------------------
+tab_steps, tab_fields, tab_service, tab_json = st.tabs(
+    ["Steps", "Form fields", "Service & standard", "JSON"]
+)
+
+with tab_steps:
+    left, right = st.columns([5, 6])
+    with left:
+
+        def label(sid: str) -> str:
+            s = steps[ids.index(sid)]
+            mark = "⚠️ " if sid in bad_steps else ""
+            return f"{mark}{s.get('name') or sid} ({sid}) · {s.get('kind')}"
+
+        if ids:
+            gen = st.session_state.get("sel_gen", 0)
+            choice = st.selectbox("Step being edited", ids, index=ids.index(selected)
+                                  if selected in ids else 0, format_func=label,
+                                  key=f"sel.{gen}")  # fmt: skip
+            if choice != selected:
+                st.session_state["selected"] = selected = choice
+        b1, b2, b3 = st.columns(3)
+        b1.button("↑ Move up", key="editor.up", on_click=move, args=(-1,))
+        b2.button("↓ Move down", key="editor.down", on_click=move, args=(1,))
+        b3.button("Remove step", key="editor.remove", on_click=remove)
+        with st.expander("Add a step after this one", expanded=len(steps) <= 2):
+            kinds = list(draft.KIND_LABELS)
+            st.selectbox("Kind", kinds, format_func=lambda k: draft.KIND_LABELS[k], key="add.kind")
+            st.text_input("Step id", key="add.id", placeholder="e.g. verifikasi_berkas")
+            st.text_input("Name", key="add.name", placeholder="e.g. Verifikasi berkas")
+            st.button("Add step", key="add.go", on_click=add_step, type="primary")
+        if selected in ids:
+            i = ids.index(selected)
+            step = steps[i]
+            mine = [p for p in found if draft.step_index(p["path"]) == i]
+            st.subheader(f"{draft.KIND_LABELS.get(str(step.get('kind')), step.get('kind'))}")
+            for p in mine:
+                st.error(f"**{checks.where(p, d)}**: {p['message']}")
+            new = forms.drop_empty(forms.edit_step(step, context(i)))
+            if new != step:
+                commit(new, i, step)
+    with right:
+        st.graphviz_chart(dot(d, selected, bad_steps))
+        st.caption("Blue: the step being edited. Red: steps with problems. Dashed: time-outs.")
+        if found:
+            st.markdown("**Problems**")
+            for k, p in enumerate(found):
+                c1, c2 = st.columns([5, 1])
+                c1.markdown(f"- **{checks.where(p, d)}**: {p['message']}")
+                si = draft.step_index(p["path"])
+                if si is not None and si < len(ids):
+                    c2.button("Show", key=f"problem.{k}", on_click=select, args=(ids[si],))
+
+with tab_fields:
+    st.caption("What the citizen fills in when applying. Ids are names in conditions and "
+               "{placeholders} in messages.")  # fmt: skip
+    field_problems = [p for p in found if draft.field_index(p["path"]) is not None]
+    for p in field_problems:
+        st.error(f"**{checks.where(p, d)}**: {p['message']}")
+    for j, f in enumerate(fields):
+        with st.container(border=True):
+            new_field = forms.edit_field(j, f)
+            c1, c2 = st.columns([1, 5])
+            c1.button("Remove", key=f"field.{j}.del", on_click=draft.change,
+                      args=(lambda dd, j=j: dd["fields"].pop(j), f"remove field {f.get('id')}"),
+                      kwargs={"reset": True})  # fmt: skip
+            if new_field != f:
+
+                def set_field(dd: dict[str, Any], j: int = j, nf: dict[str, Any] = new_field
+                              ) -> None:  # fmt: skip
+                    dd["fields"][j] = nf
+
+                draft.change(set_field, f"edit field {f.get('id')}")
+                st.rerun()
+
+    def add_field() -> None:
+        taken = {str(f.get("id")) for f in fields} | set(ids)
+        fid = draft.unique_id(str(st.session_state.get("field.new", "")) or "field", taken)
+        draft.change(
+            lambda dd: dd.setdefault("fields", []).append(
+                {"id": fid, "label": fid.replace("_", " ").capitalize(), "type": "text"}
+            ),
+            f"add field {fid}",
+            reset=True,
+        )
+        st.session_state["field.new"] = ""
+
+    st.text_input("New field id", key="field.new", placeholder="e.g. jumlah_peserta")
+    st.button("Add field", key="field.add", on_click=add_field)
+
+with tab_service:
+    key = draft.WIDGET_PREFIX + "svc."
+    name = forms.text("Service name", key + "name", str(d.get("name", "")))
+    description = forms.text("Description", key + "description", str(d.get("description", "")),
+                             area=True)  # fmt: skip
+    limit = forms.optional_duration("Time limit (jangka waktu, enforced)", key + "limit",
+                                    d.get("time_limit"))  # fmt: skip
+    ctx0 = context(-1)
+    cancellable = forms.optional_target(
+        "Citizen may cancel until the flow reaches",
+        key + "cancel",
+        d.get("cancellable_until"),
+        ctx0,
+    )
+    start = forms.optional_target("Start step (default: the first)", key + "start",
+                                  d.get("start"), ctx0)  # fmt: skip
+    st.markdown("**Standar Pelayanan**")
+    std: dict[str, Any] = dict(d.get("standard") or {})
+    new_std: dict[str, Any] = {}
+    for attr, label_text, is_list in COMPONENTS:
+        if is_list:
+            raw = forms.text(f"{label_text} (one a line)", key + "std." + attr,
+                             "\n".join(std.get(attr) or []), area=True)  # fmt: skip
+            new_std[attr] = [line.strip() for line in raw.splitlines() if line.strip()]
+        else:
+            new_std[attr] = forms.text(label_text, key + "std." + attr, str(std.get(attr, "")),
+                                       area=True)  # fmt: skip
+    updated = {**d, "name": name, "description": description, "time_limit": limit,
+               "cancellable_until": cancellable, "start": start, "standard": new_std}  # fmt: skip
+    updated = {k: v for k, v in updated.items() if v is not None}
+    if updated != d:
+
+        def set_service(dd: dict[str, Any]) -> None:
+            dd.clear()
+            dd.update(updated)
+
+        draft.change(set_service, "edit the service")
+        st.rerun()
+
+with tab_json:
+    st.code(json.dumps(d, indent=2, ensure_ascii=False), language="json")
