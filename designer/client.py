@@ -131,8 +131,13 @@ class Api:
         done: dict[str, Any] = self.call("POST", f"/tasks/{task_id}/claim")
         return done
 
-    def complete(self, task_id: str, outcome: str, comment: str) -> dict[str, Any]:
-        body = {"outcome": outcome, "comment": comment}
+    def complete(
+        self, task_id: str, outcome: str, comment: str, fields: list[str] | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": outcome, "comment": comment}
+        if fields:
+            body["fields"] = fields  # what the citizen must fix, for a return
+
         done: dict[str, Any] = self.call("POST", f"/tasks/{task_id}/complete", json=body)
         return done
 

@@ -67,10 +67,15 @@ with right:
     with st.form("inbox.complete"):
         outcome = st.selectbox("Outcome", task.get("outcomes", []), key="inbox.outcome")
         comment = st.text_area("Comment", key="inbox.comment")
+        fix = st.multiselect(
+            "Fields the citizen must fix (when the outcome returns the application)",
+            sorted(app.get("data", {})), key="inbox.fields",
+        )  # fmt: skip
         done = st.form_submit_button("Complete task", type="primary")
     if done:
         try:
-            result = api.complete(task_id, str(outcome), comment)
+            result = api.complete(task_id, str(outcome), comment, fix)
+
         except ApiError as e:
             session.show_error(e, "Completing the task")
         else:
