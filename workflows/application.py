@@ -140,9 +140,17 @@ class ApplicationWorkflow:
         except Withdrawn:
             result, end_step = await self._compensate(), None
         self._status = result
-        self._finished = True
-        await self._append(ev.APPLICATION_COMPLETED, {"step": end_step, "result": result})
+        completed = {"step": end_step, "result": result}
+        if workflow.patched("answer-after-completion-event"):
+            # A command waiting for the end (a cancellation) answers with the position
+            # of ApplicationCompleted, so reading at it shows the final status.
+            await self._append(ev.APPLICATION_COMPLETED, completed)
+            self._finished = True
+        else:  # histories recorded before 2026-11-28 answered before the append
+            self._finished = True
+            await self._append(ev.APPLICATION_COMPLETED, completed)
         self._rests += 1
+
         if watcher is not None:
             await watcher
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -951,7 +959,8 @@ class ApplicationWorkflow:
                 "only the citizen who applied (or the agency's administrator) can cancel",
                 type=errors.NOT_ALLOWED,
             )
-        if self._finished or self._cancel is not None:
+        if self._finished or self._cancel is not None or self._status in TERMINAL:
+
             raise ApplicationError(
                 f"application {self._inp.application_id} is already {self._status}",
                 type=errors.NOT_WAITING,
