@@ -8,8 +8,11 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# PostgreSQL 15 binaries for the PostgreSQL event-store tests (a throw-away cluster).
+	@test -x /usr/lib/postgresql/15/bin/initdb || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; else echo "no PostgreSQL 15 binaries and not root: the PostgreSQL tests will be skipped"; fi; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,face]'
+	$(BIN)/python -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +30,7 @@ lint: install
 	$(BIN)/mypy .
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/lincah bench eventstore
 
 clean:

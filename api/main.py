@@ -12,6 +12,7 @@ from api import errors
 from api.routers import (
     agencies,
     applications,
+    audit,
     auth,
     dashboard,
     documents,
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     app.include_router(documents.router)
     app.include_router(face.router)
+    app.include_router(audit.router)
     return app

@@ -5,7 +5,11 @@ write lock before reading anything, so the idempotency check, the expected-versi
 check and the inserts see one consistent state and writers (threads of this process,
 other processes on the same file) are serialised. Because writers are serialised and
 positions come from ``AUTOINCREMENT``, a reader never sees position N+1 committed
-before N: ``read_all(after=...)`` is safe for catch-up subscriptions without gaps.
+before N: ``read_all(after=...)`` is safe for catch-up subscriptions without gaps, and
+positions are dense (a rolled-back append rolls back ``sqlite_sequence`` too).
+
+Each row stores its ``prev_hash`` and ``hash`` (``eventstore.chain``); schema version 2
+added them, and opening a version-1 file chains its existing events once.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import uuid
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,25 +26,24 @@ from typing import Any, Final
 
 import orjson
 
+from eventstore import chain
+from eventstore.common import MAX_EVENT_TYPE, Stored, idempotent_result, validate
 from eventstore.port import (
     ANY,
-    MAX_EVENT_BYTES,
-    MAX_STREAM_NAME,
     NO_STREAM,
     AppendResult,
-    DuplicateEventIds,
     EventStore,
     EventStoreError,
-    InvalidEvent,
     NewEvent,
     RecordedEvent,
     WrongExpectedVersion,
 )
 
-SCHEMA_VERSION: Final = 1
+__all__ = ["MAX_EVENT_TYPE", "SCHEMA_VERSION", "SqliteEventStore"]
+
+SCHEMA_VERSION: Final = 2
 """Stored in ``PRAGMA user_version``; bump it and add a migration step when the schema changes."""
 
-MAX_EVENT_TYPE: Final = 200
 BUSY_TIMEOUT_S: Final = 10.0
 _ID_CHUNK: Final = 500
 """Ids per ``IN (...)`` lookup, well under SQLite's bound-parameter limit."""
@@ -56,21 +58,37 @@ CREATE TABLE IF NOT EXISTS events (
     data        BLOB    NOT NULL,
     metadata    BLOB    NOT NULL,
     recorded_at TEXT    NOT NULL,
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL,
     UNIQUE (stream, version)
 );
 """
+_MIGRATE_V1_V2: Final = (
+    "ALTER TABLE events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT ''",
+)
+_COLUMNS: Final = (
+    "event_id, stream, version, position, type, data, metadata, recorded_at, hash, prev_hash"
+)
 
 _READ_FORWARDS: Final = (
-    "SELECT event_id, stream, version, position, type, data, metadata, recorded_at"
-    " FROM events WHERE stream = ? AND version >= ? ORDER BY version ASC LIMIT ?"
+    f"SELECT {_COLUMNS} FROM events"  # noqa: S608 - constant column list
+    " WHERE stream = ? AND version >= ? ORDER BY version ASC LIMIT ?"
 )
 _READ_BACKWARDS: Final = (
-    "SELECT event_id, stream, version, position, type, data, metadata, recorded_at"
-    " FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?"
+    f"SELECT {_COLUMNS} FROM events"  # noqa: S608 - constant column list
+    " WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?"
 )
 _READ_ALL: Final = (
-    "SELECT event_id, stream, version, position, type, data, metadata, recorded_at"
-    " FROM events WHERE position > ? ORDER BY position ASC LIMIT ?"
+    f"SELECT {_COLUMNS} FROM events"  # noqa: S608 - constant column list
+    " WHERE position > ? ORDER BY position ASC LIMIT ?"
+)
+_STREAM_HEAD: Final = (
+    "SELECT version, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1"
+)
+_INSERT: Final = (
+    "INSERT INTO events (event_id, stream, version, type, data, metadata, recorded_at,"
+    " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _LOOKUP_IDS: Final = (
     "SELECT event_id, stream, version, position, type, data FROM events WHERE event_id IN"
@@ -94,7 +112,20 @@ def _write_lock_for(path: str) -> threading.Lock:
         return _write_locks.setdefault(path, threading.Lock())
 
 
+# Subscribers in this process wake on this process's appends at once; appends of other
+# processes are seen at the subscriber's next poll (its wait timeout).
+_appended: dict[str, threading.Condition] = {}
+
+
+def _appended_for(path: str) -> threading.Condition:
+    with _write_locks_guard:
+        return _appended.setdefault(path, threading.Condition())
+
+
 class SqliteEventStore(EventStore):
+    backend = "sqlite"
+    dense_positions = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         raw = os.fspath(path)
         if not raw or raw == ":memory:" or raw.startswith("file:"):
@@ -109,6 +140,7 @@ class SqliteEventStore(EventStore):
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._connections_guard = threading.Lock()
         self._write_lock = _write_lock_for(self._path)
+        self._appended = _appended_for(self._path)
         self._closed = False
         try:
             self._create_schema()
@@ -173,6 +205,11 @@ class SqliteEventStore(EventStore):
                 )
             if version < 1:
                 tx.execute(_SCHEMA_V1)
+            elif version < 2:
+                for statement in _MIGRATE_V1_V2:
+                    tx.execute(statement)
+                _chain_existing(tx)
+            if version < SCHEMA_VERSION:
                 tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -188,48 +225,70 @@ class SqliteEventStore(EventStore):
     def append(
         self, stream: str, events: list[NewEvent], expected_version: int = ANY
     ) -> AppendResult:
-        rows = _validate(stream, events, expected_version)
-        ids = [row[0] for row in rows]
+        rows = validate(stream, events, expected_version)
+        ids = [row.event_id for row in rows]
         with self._transaction() as tx:
             stored = self._lookup_ids(tx, ids)
             if stored:
-                return _idempotent_result(stream, rows, stored)
+                return idempotent_result(stream, rows, stored)
 
-            found = tx.execute(
-                "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
-            ).fetchone()[0]
-            current = NO_STREAM if found is None else int(found)
+            head = tx.execute(_STREAM_HEAD, (stream,)).fetchone()
+            current, prev_hash = (NO_STREAM, chain.GENESIS) if head is None else head
             if expected_version == NO_STREAM and current != NO_STREAM:
                 raise WrongExpectedVersion(stream, expected_version, current)
             if expected_version >= 0 and expected_version != current:
                 raise WrongExpectedVersion(stream, expected_version, current)
 
-            recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
-            positions: list[int] = []
+            recorded_at = chain.timestamp(datetime.now(UTC))
+            params: list[tuple[str, str, int, str, bytes, bytes, str, str, str]] = []
             version = current
             for event_id, event_type, data, metadata in rows:
                 version += 1
-                cursor = tx.execute(
-                    "INSERT INTO events"
-                    " (event_id, stream, version, type, data, metadata, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (event_id, stream, version, event_type, data, metadata, recorded_at),
+                event_hash = chain.link(
+                    prev_hash, event_id, stream, version, event_type, recorded_at, data, metadata
                 )
-                assert cursor.lastrowid is not None
-                positions.append(cursor.lastrowid)
-            return AppendResult(stream_version=version, positions=positions)
+                params.append(
+                    (
+                        event_id,
+                        stream,
+                        version,
+                        event_type,
+                        data,
+                        metadata,
+                        recorded_at,
+                        prev_hash,
+                        event_hash,
+                    )
+                )
+                prev_hash = event_hash
+            tx.executemany(_INSERT, params)
+            # Writers are serialised and positions come from AUTOINCREMENT, so the batch
+            # got consecutive positions ending at the last rowid.
+            last = int(tx.execute("SELECT last_insert_rowid()").fetchone()[0])
+        self._notify_subscribers()
+        return AppendResult(
+            stream_version=version, positions=list(range(last - len(rows) + 1, last + 1))
+        )
+
+    def _notify_subscribers(self) -> None:
+        with self._appended:
+            self._appended.notify_all()
+
+    def wait_for_append(self, after: int, timeout: float) -> None:
+        with self._appended:
+            if self.head_position() > after:
+                return
+            self._appended.wait(timeout)
 
     @staticmethod
-    def _lookup_ids(
-        tx: sqlite3.Connection, ids: Sequence[str]
-    ) -> dict[str, tuple[str, int, int, str, bytes]]:
-        stored: dict[str, tuple[str, int, int, str, bytes]] = {}
+    def _lookup_ids(tx: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Stored]:
+        stored: dict[str, Stored] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
             marks = ", ".join("?" * len(chunk))  # placeholders only, never values
             sql = f"{_LOOKUP_IDS} ({marks})"
             for event_id, stream, version, position, event_type, data in tx.execute(sql, chunk):
-                stored[event_id] = (stream, version, position, event_type, data)
+                stored[event_id] = Stored(stream, version, position, event_type, data)
         return stored
 
     # -- reading -----------------------------------------------------------------
@@ -251,13 +310,13 @@ class SqliteEventStore(EventStore):
         else:
             bottom = 0 if from_version is None else from_version
             cursor = self._conn().execute(_READ_FORWARDS, (stream, bottom, sql_limit))
-        return [_recorded(row) for row in cursor]
+        return list(map(_recorded, cursor))
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
         cursor = self._conn().execute(_READ_ALL, (after, limit))
-        return [_recorded(row) for row in cursor]
+        return list(map(_recorded, cursor))
 
     def head_position(self) -> int:
         found = self._conn().execute("SELECT MAX(position) FROM events").fetchone()[0]
@@ -274,123 +333,38 @@ class SqliteEventStore(EventStore):
 
 # -- helpers -----------------------------------------------------------------------
 
-_Row = tuple[str, str, bytes, bytes]
-"""event id, type, serialised data, serialised metadata."""
 
-
-def _validate(stream: object, events: object, expected_version: object) -> list[_Row]:
-    if not isinstance(stream, str) or not stream:
-        raise InvalidEvent(f"stream name must be a non-empty string, got {stream!r}")
-    if len(stream) > MAX_STREAM_NAME:
-        raise InvalidEvent(
-            f"stream name is {len(stream)} characters, the limit is {MAX_STREAM_NAME}: "
-            f"{stream[:40]!r}..."
+def _chain_existing(tx: sqlite3.Connection) -> None:
+    """Migration to schema 2: chain the events a version-1 file holds, stream by stream."""
+    last: dict[str, str] = {}
+    rows = tx.execute(
+        "SELECT position, event_id, stream, version, type, data, metadata, recorded_at"
+        " FROM events ORDER BY stream, version"
+    ).fetchall()
+    for position, event_id, stream, version, event_type, data, metadata, recorded_at in rows:
+        prev_hash = last.get(stream, chain.GENESIS)
+        event_hash = chain.link(
+            prev_hash,
+            event_id,
+            stream,
+            version,
+            event_type,
+            recorded_at,
+            canonical(data),
+            canonical(metadata),
         )
-    if "\x00" in stream:
-        raise InvalidEvent(f"stream name must not contain NUL characters: {stream!r}")
-    if (
-        not isinstance(expected_version, int)
-        or isinstance(expected_version, bool)
-        or expected_version < ANY
-    ):
-        raise InvalidEvent(
-            "expected_version must be ANY (-2), NO_STREAM (-1) or a stream version >= 0, "
-            f"got {expected_version!r}"
+        tx.execute(
+            "UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?",
+            (prev_hash, event_hash, position),
         )
-    if not isinstance(events, list | tuple) or not events:
-        raise InvalidEvent(f"an append needs a non-empty list of events (stream {stream!r})")
-
-    rows: list[_Row] = []
-    seen: set[str] = set()
-    for index, event in enumerate(events):
-        where = f"event #{index} of the batch for stream {stream!r}"
-        if not isinstance(event, NewEvent):
-            raise InvalidEvent(f"{where} is a {type(event).__name__}, not a NewEvent")
-        if not isinstance(event.id, uuid.UUID):
-            raise InvalidEvent(f"{where} has id {event.id!r}, which is not a uuid.UUID")
-        event_id = str(event.id)
-        if event_id in seen:
-            raise InvalidEvent(f"{where} repeats event id {event_id} within the batch")
-        seen.add(event_id)
-        if not isinstance(event.type, str) or not event.type:
-            raise InvalidEvent(f"{where} ({event_id}) has an empty event type")
-        if len(event.type) > MAX_EVENT_TYPE:
-            raise InvalidEvent(
-                f"{where} ({event_id}) has a {len(event.type)}-character event type; "
-                f"the limit is {MAX_EVENT_TYPE}"
-            )
-        data = _serialise(event.data, f"data of {where} ({event_id}, {event.type})")
-        metadata = _serialise(event.metadata, f"metadata of {where} ({event_id}, {event.type})")
-        size = len(data) + len(metadata)
-        if size > MAX_EVENT_BYTES:
-            raise InvalidEvent(
-                f"{where} ({event_id}, {event.type}) serialises to {size} bytes of data and "
-                f"metadata; the limit is {MAX_EVENT_BYTES} (keep large files in the "
-                "document store and put a reference in the event)"
-            )
-        rows.append((event_id, event.type, data, metadata))
-    return rows
+        last[stream] = event_hash
 
 
-def _serialise(value: object, what: str) -> bytes:
-    if not isinstance(value, dict):
-        raise InvalidEvent(f"{what} must be a dict, got {type(value).__name__}")
-    try:
-        # Sorted keys make the bytes canonical, so an idempotent retry whose dict was
-        # built in another order still matches the stored event.
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
-        raise InvalidEvent(f"{what} is not JSON-serialisable: {exc}") from exc
-
-
-def _idempotent_result(
-    stream: str, rows: list[_Row], stored: dict[str, tuple[str, int, int, str, bytes]]
-) -> AppendResult:
-    """The stored result when every id of the batch is stored as this very event;
-    DuplicateEventIds otherwise. The expected version is deliberately not checked: a
-    retry of an append that succeeded must succeed again, whatever was appended since.
-    Metadata is not compared (a retry may carry a new trace or attempt number)."""
-    new = [row[0] for row in rows if row[0] not in stored]
-    if new:
-        raise DuplicateEventIds(
-            f"the batch for stream {stream!r} mixes stored and new event ids: "
-            f"stored {_id_list([row[0] for row in rows if row[0] in stored])}, "
-            f"new {_id_list(new)}; a retry must resend exactly the stored events"
-        )
-    conflicts: list[str] = []
-    for event_id, event_type, data, _metadata in rows:
-        other_stream, _version, _position, other_type, other_data = stored[event_id]
-        if other_stream != stream:
-            conflicts.append(f"{event_id} is stored in stream {other_stream!r}")
-        elif other_type != event_type:
-            conflicts.append(f"{event_id} is stored with type {other_type!r}, not {event_type!r}")
-        elif bytes(other_data) != data:
-            conflicts.append(f"{event_id} is stored with different data")
-    if conflicts:
-        raise DuplicateEventIds(
-            f"event ids of the batch for stream {stream!r} are already used by other "
-            f"events: {'; '.join(conflicts)}"
-        )
-    return AppendResult(
-        stream_version=stored[rows[-1][0]][1],
-        positions=[stored[row[0]][2] for row in rows],
-    )
-
-
-def _id_list(ids: list[str], shown: int = 10) -> str:
-    text = ", ".join(ids[:shown])
-    return text if len(ids) <= shown else f"{text} and {len(ids) - shown} more"
+def canonical(raw: bytes) -> bytes:
+    return chain.canonical_json(orjson.loads(raw))
 
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    event_id, stream, version, position, event_type, data, metadata, recorded_at = row
-    return RecordedEvent(
-        id=uuid.UUID(event_id),
-        stream=stream,
-        version=version,
-        position=position,
-        type=event_type,
-        data=orjson.loads(data),
-        metadata=orjson.loads(metadata),
-        recorded_at=datetime.fromisoformat(recorded_at),
-    )
+    # The row's columns are RecordedEvent's fields in order; JSON, id and time decode
+    # when read.
+    return RecordedEvent.from_row(row)

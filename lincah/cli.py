@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from lincah import face_cli
 from lincah.settings import get_settings
 
 
@@ -112,7 +113,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from lincah import bench
 
-    return bench.main()
+    return bench.main(args)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from lincah import audit
+
+    return audit.main(args, get_settings(), sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks, each beside its anchor")
     bench.add_argument("target", choices=["eventstore"])
+    from lincah.bench import add_arguments as bench_arguments
+
+    bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+    audit = sub.add_parser("audit", help="verify the hash chains; replay an application")
+    from lincah.audit import add_arguments as audit_arguments
+
+    audit_arguments(audit)
+    audit.set_defaults(func=cmd_audit)
+    face_cli.register(sub)
     return p
 
 

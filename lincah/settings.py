@@ -84,6 +84,25 @@ class Settings(BaseSettings):
     """Ed25519 key that signs issued documents; default ``var/document-signing-key.pem``,
     generated on first use."""
 
+    # Face verification (activities/face/; README "Face verification") ----------
+    face_backend: str = "auto"
+    """Embedding backend: ``facenet``, ``dlib``, or ``auto`` (facenet where its weights
+    are found, else dlib)."""
+    face_weights: Path | None = None
+    """InceptionResnetV1 vggface2 weights (``LINCAH_FACE_WEIGHTS``); default: facenet-pytorch's
+    download cache, ``$TORCH_HOME/checkpoints/20180402-114759-vggface2.pt``."""
+    face_key: str = ""
+    """Key that encrypts face embeddings and uploaded photos at rest; generated once into
+    ``var/face-key`` if empty."""
+    face_threshold_dlib: float = 0.09
+    """Cosine distance at or under which two dlib descriptors are the same person."""
+    face_threshold_facenet: float = 0.30
+    """Cosine distance at or under which two facenet embeddings are the same person."""
+    face_max_upload_bytes: int = 10 * 1024 * 1024
+    """Largest photo upload; larger ones are refused with 413 before decoding."""
+    face_selfie_ttl_s: int = 24 * 3600
+    """How long an uploaded selfie waits for its check before it is deleted."""
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -126,6 +145,9 @@ class Settings(BaseSettings):
 
     def webhook_secret(self) -> str:
         return self.payment_webhook_secret or self.generated_secret("payment-webhook-secret")
+
+    def face_secret(self) -> str:
+        return self.face_key or self.generated_secret("face-key")
 
     def generated_secret(self, name: str) -> str:
         """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""

@@ -1,7 +1,19 @@
-"""The projector: reads the global log from its checkpoint and updates the read models.
+"""The projector: a catch-up subscription from its checkpoint into the read models.
 
-Each batch of view-row changes and the new checkpoint commit in one transaction, so
-after a crash the projector resumes exactly where the last commit left it.
+Exactly-once effects: each batch of view-row changes and the new checkpoint commit in
+one transaction of the read-model database, and a batch read before another projector
+(or a rebuild) moved the checkpoint is refused rather than applied twice. After a crash
+the projector resumes from the committed checkpoint, i.e. exactly where it stopped.
+
+Poison events. An event the views cannot apply (a malformed payload, a view bug) must
+not stop the projections forever. A batch is first applied in one go; if an event
+fails, the batch is rolled back and applied again event by event, each inside a
+SAVEPOINT: the failing event's own row changes roll back, the event is parked
+(position, stream, type and the error, in ``parked_events``, in the same transaction)
+and skipped, and the other events commit. The log line names position, stream, type and
+the error's class only: errors can quote payloads, and payloads hold personal data.
+Errors of the read-model database itself (disk, locks: ``INFRASTRUCTURE``) are not the
+event's fault: the batch rolls back and ``run_forever`` retries it later.
 """
 
 from __future__ import annotations
@@ -9,14 +21,30 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
 
-from eventstore.port import EventStore, RecordedEvent
+from pydantic import ValidationError
+
+from eventstore.port import EventStore, RecordedEvent, Subscription
 from projections import views
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+INFRASTRUCTURE: Final = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    sqlite3.InternalError,
+    MemoryError,
+)
+"""Failures of the read-model database, not of an event: never parked."""
+MAX_BACKOFF_S: Final = 5.0
+_ERROR_CHARS: Final = 1000
+_UNCOUNTED_LAG: Final = 10_000
+"""On stores with sparse positions the lag is counted up to this many events."""
 
 
 class Projector:
@@ -25,22 +53,58 @@ class Projector:
         self.models = models
 
     def run_once(self, limit: int = BATCH) -> int:
-        """Apply the next batch; returns how many events it applied."""
+        """Apply the next batch; returns how many events it consumed (parked ones
+        included)."""
         checkpoint = self.models.checkpoint()
         batch = self.store.read_all(after=checkpoint, limit=limit)
         if not batch:
             return 0
+        return self.apply_batch(checkpoint, batch)
+
+    def apply_batch(self, checkpoint: int, batch: list[RecordedEvent]) -> int:
+        """Apply ``batch`` (read after ``checkpoint``) with the new checkpoint in one
+        transaction; 0 when the checkpoint has moved meanwhile (a stale batch)."""
+        try:
+            with self.models.transaction() as db:
+                # Another projector (or a rebuild) may have committed since we read the
+                # checkpoint: then this batch is stale, and applying it would double events.
+                if self.models.checkpoint() != checkpoint:
+                    return 0
+                for event in batch:
+                    _apply(db, event)
+                _save_checkpoint(db, batch[-1].position)
+            return len(batch)
+        except INFRASTRUCTURE:
+            raise
+        except Exception:  # noqa: S110 - a poison event: the careful pass finds and parks it
+            pass
+        return self._apply_event_by_event(checkpoint, batch)
+
+    def _apply_event_by_event(self, checkpoint: int, batch: list[RecordedEvent]) -> int:
+        parked: list[tuple[RecordedEvent, BaseException]] = []
         with self.models.transaction() as db:
-            # Another projector (or a rebuild) may have committed since we read the
-            # checkpoint: then this batch is stale, and applying it would double events.
             if self.models.checkpoint() != checkpoint:
                 return 0
             for event in batch:
-                _apply(db, event)
-            db.execute(
-                "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (CHECKPOINT, batch[-1].position),
+                db.execute("SAVEPOINT lincah_event")
+                try:
+                    _apply(db, event)
+                except INFRASTRUCTURE:
+                    raise
+                except Exception as exc:
+                    db.execute("ROLLBACK TO SAVEPOINT lincah_event")
+                    _park(db, event, exc)
+                    parked.append((event, exc))
+                db.execute("RELEASE SAVEPOINT lincah_event")
+            _save_checkpoint(db, batch[-1].position)
+        for event, error in parked:
+            log.warning(
+                "parked event at position %d (stream %s, type %s): the views could not "
+                "apply it (%s); skipped, see the parked_events table",
+                event.position,
+                event.stream,
+                event.type,
+                type(error).__name__,
             )
         return len(batch)
 
@@ -51,19 +115,115 @@ class Projector:
         return total
 
     def run_forever(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
-        log.info("projector running from position %d", self.models.checkpoint())
-        while not stop.is_set():
-            if self.run_once() == 0:
-                stop.wait(idle_sleep_s)
+        """Follow the store with a catch-up subscription until ``stop`` is set.
+        ``idle_sleep_s`` bounds each wait for new events (backends that notify wake
+        sooner) and so how long ``stop`` takes to be noticed."""
+        checkpoint = self.models.checkpoint()
+        log.info("projector running from position %d", checkpoint)
+        sub: Subscription | None = None
+        backoff = idle_sleep_s
+        try:
+            while not stop.is_set():
+                try:
+                    if sub is None:
+                        sub = self.store.subscribe(after=self.models.checkpoint(), batch_size=BATCH)
+                    before = sub.position
+                    batch = sub.next_batch(timeout=idle_sleep_s)
+                    if batch and self.apply_batch(before, batch) == 0:
+                        sub.seek(self.models.checkpoint())  # someone else moved on
+                    backoff = idle_sleep_s
+                except Exception as exc:
+                    log.error(
+                        "projector failed after position %d (%s); retrying from the "
+                        "checkpoint in %.1f s",
+                        self.models.checkpoint(),
+                        type(exc).__name__,
+                        backoff,
+                    )
+                    if sub is not None:
+                        sub.close()
+                        sub = None
+                    stop.wait(backoff)
+                    backoff = min(max(backoff, 0.05) * 2, MAX_BACKOFF_S)
+        finally:
+            if sub is not None:
+                sub.close()
 
     def rebuild(self) -> int:
-        """Drop every view row and the checkpoint, then replay from position 0."""
+        """Drop every view row, the parked events and the checkpoint, then replay from
+        position 0 (parked events get another chance)."""
         with self.models.transaction() as db:
             for table in VIEW_TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+            db.execute("DELETE FROM parked_events")
             db.execute("DELETE FROM checkpoints WHERE name = ?", (CHECKPOINT,))
         return self.catch_up()
 
 
+@dataclass(frozen=True)
+class Lag:
+    checkpoint: int
+    head: int
+    events: int
+    """Events stored but not applied yet."""
+    seconds: float
+    """How long the oldest event not applied yet has been waiting; 0 when caught up."""
+    parked: int
+
+
+def lag(store: EventStore, models: ReadModels) -> Lag:
+    """How far the read models are behind the store."""
+    checkpoint = models.checkpoint()
+    head = store.head_position()
+    pending = store.read_all(after=checkpoint, limit=1) if head > checkpoint else []
+    if not pending:
+        events = 0
+    elif store.dense_positions:
+        events = head - checkpoint
+    else:
+        events = len(store.read_all(after=checkpoint, limit=_UNCOUNTED_LAG))
+    seconds = (
+        max(0.0, (datetime.now(UTC) - pending[0].recorded_at).total_seconds()) if pending else 0.0
+    )
+    return Lag(checkpoint, head, events, seconds, models.parked_count())
+
+
 def _apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
     views.apply(db, event)
+
+
+def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:
+    db.execute(
+        "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        (CHECKPOINT, position),
+    )
+
+
+def _park(db: sqlite3.Connection, event: RecordedEvent, exc: BaseException) -> None:
+    db.execute(
+        "INSERT INTO parked_events (position, stream, type, error, parked_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO UPDATE SET"
+        " error = excluded.error, parked_at = excluded.parked_at",
+        (
+            event.position,
+            event.stream,
+            event.type,
+            describe(exc),
+            datetime.now(UTC).isoformat(timespec="microseconds"),
+        ),
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """The error for the parked_events table: pydantic's errors without their input
+    values (which are payload data); other errors as raised, shortened."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        text = f"{type(exc).__name__}: {problems}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:_ERROR_CHARS]

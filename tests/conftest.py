@@ -12,6 +12,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from eventstore.pgcluster import Cluster, ClusterUnavailable, throwaway_cluster
 from lincah import devserver
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
 from lincah.settings import Settings, TemporalSettings
@@ -76,3 +77,18 @@ def domisili() -> dict:
 @pytest.fixture
 def izin_praktik() -> dict:
     return dict(IZIN_PRAKTIK)
+
+
+# -- a throw-away PostgreSQL cluster ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One cluster for the session (eventstore/pgcluster.py: Debian's postgresql-15
+    binaries, a temporary directory, a unix socket only); tests take a fresh schema
+    each with ``postgres_cluster.fresh_schema()``."""
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))

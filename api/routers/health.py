@@ -4,18 +4,21 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep
+from projections.projector import lag
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
 async def health(rt: RuntimeDep) -> dict[str, Any]:
-    """Liveness of each part and how far the projections lag behind the event store."""
-    head = await run_in_threadpool(rt.store.head_position)
-    checkpoint = await run_in_threadpool(rt.models.checkpoint)
+    """Liveness of each part and how far the projections lag behind the event store:
+    ``lag_events`` stored but not applied yet, ``seconds_behind`` how long the oldest of
+    them has waited, ``parked_events`` events the views could not apply and skipped."""
+    behind = await run_in_threadpool(lag, rt.store, rt.models)
     temporal = "ok"
     try:
         client = await rt.temporal()
@@ -24,7 +27,30 @@ async def health(rt: RuntimeDep) -> dict[str, Any]:
         temporal = "unreachable"
     return {
         "status": "ok" if temporal == "ok" else "degraded",
-        "eventstore": {"backend": rt.settings.eventstore, "head_position": head},
-        "projections": {"checkpoint": checkpoint, "lag_events": head - checkpoint},
+        "eventstore": {"backend": rt.settings.eventstore, "head_position": behind.head},
+        "projections": {
+            "checkpoint": behind.checkpoint,
+            "lag_events": behind.events,
+            "seconds_behind": round(behind.seconds, 3),
+            "parked_events": behind.parked,
+        },
         "temporal": {"address": rt.settings.temporal.address, "status": temporal},
     }
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(rt: RuntimeDep) -> str:
+    """The projection lag in the Prometheus text format."""
+    behind = await run_in_threadpool(lag, rt.store, rt.models)
+    lines = [
+        ("lincah_eventstore_head_position", "Position of the last stored event.", behind.head),
+        ("lincah_projection_checkpoint", "Position the read models include.", behind.checkpoint),
+        ("lincah_projection_lag_events", "Events not applied yet.", behind.events),
+        (
+            "lincah_projection_lag_seconds",
+            "How long the oldest event not applied yet has waited.",
+            round(behind.seconds, 3),
+        ),
+        ("lincah_projection_parked_events", "Events the views could not apply.", behind.parked),
+    ]
+    return "".join(f"# HELP {n} {h}\n# TYPE {n} gauge\n{n} {v}\n" for n, h, v in lines)

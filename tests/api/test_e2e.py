@@ -19,7 +19,8 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from eventstore.sqlite import SqliteEventStore
+from eventstore.factory import open_event_store
+from eventstore.port import EventStore
 from lincah.settings import TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from projections.projector import Projector
@@ -48,7 +49,7 @@ NAKES = {
 
 
 class Stack:
-    def __init__(self, base: str, store: SqliteEventStore, models: ReadModels):
+    def __init__(self, base: str, store: EventStore, models: ReadModels):
         self.base = base
         self.store = store
         self.models = models
@@ -62,17 +63,30 @@ class Stack:
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def eventstore_backend(request, tmp_path):
+    """(kind, url) of the event store the stack runs on: every e2e test runs on both."""
+    if request.param == "sqlite":
+        yield "sqlite", str(tmp_path / "var" / "events.db")
+    else:
+        with request.getfixturevalue("postgres_cluster").fresh_schema() as url:
+            yield "postgres", url
+
+
 @pytest.fixture
-async def stack(dev_env, settings, tmp_path):
+async def stack(dev_env, settings, tmp_path, eventstore_backend):
+    kind, url = eventstore_backend
     settings = settings.model_copy(
         update={
             "temporal": TemporalSettings(
                 address=dev_env.client.service_client.config.target_host,
                 task_queues=TaskQueues(applications=f"tq-{uuid.uuid4()}"),
-            )
+            ),
+            "eventstore": kind,
+            "eventstore_url": url,
         }
     )
-    store = SqliteEventStore(settings.eventstore_location)
+    store = open_event_store(settings.eventstore, settings.eventstore_location)
     models = ReadModels(settings.readmodel_location)
     stop = threading.Event()
     projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
@@ -99,6 +113,7 @@ async def stack(dev_env, settings, tmp_path):
     stop.set()
     projector.join(10)
     executor.shutdown()
+    store.close()
 
 
 async def publish(s: Stack, definition: dict) -> int:

@@ -19,14 +19,17 @@ from types import ModuleType
 
 import pytest
 
+from eventstore import chain
 from eventstore.factory import open_event_store
 from eventstore.port import (
     ANY,
     MAX_EVENT_BYTES,
     MAX_STREAM_NAME,
     NO_STREAM,
+    AppendResult,
     DuplicateEventIds,
     EventStore,
+    EventStoreError,
     InvalidEvent,
     NewEvent,
     RecordedEvent,
@@ -51,8 +54,8 @@ backends = _load_backends()
 
 
 @pytest.fixture(params=list(backends.BACKENDS))
-def backend(request, tmp_path):
-    with backends.BACKENDS[request.param](tmp_path) as target:
+def backend(request):
+    with backends.BACKENDS[request.param](request) as target:
         yield target
 
 
@@ -562,11 +565,197 @@ def test_concurrent_writers_in_separate_processes(backend, store, tmp_path):
     assert store.head_position() == events[-1].position
 
 
+# -- hash chain ------------------------------------------------------------------------
+
+
+def test_every_event_is_chained_to_the_previous_of_its_stream(store):
+    store.append("a", batch(3), expected_version=NO_STREAM)
+    store.append("b", [ev("Other", {"x": "ü🏛"}, actor="u1")])
+    store.append("a", [ev("Later", {"n": 9}, trace="t")], expected_version=2)
+    everything = store.read_all()
+    assert chain.verify(everything) is None
+    a = store.read_stream("a")
+    assert a[0].prev_hash == chain.GENESIS
+    assert [e.prev_hash for e in a[1:]] == [e.hash for e in a[:-1]]
+    assert len({e.hash for e in everything}) == len(everything)
+    for e in everything:
+        # The backend's hash is the documented canonical encoding (on PostgreSQL it is
+        # computed in SQL, so this checks SQL and Python agree).
+        assert e.hash == chain.event_hash(e)
+        assert len(e.hash) == 64 and int(e.hash, 16) >= 0
+    (b,) = store.read_stream("b")
+    assert b.prev_hash == chain.GENESIS
+
+
+def test_chain_detects_a_changed_event():
+    event = RecordedEvent(
+        id=uuid.uuid4(),
+        stream="s",
+        version=0,
+        position=1,
+        type="Filed",
+        data={"a": 1},
+        metadata={},
+        recorded_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    )
+    sealed = event.replace(hash=chain.event_hash(event))
+    second = RecordedEvent(
+        uuid.uuid4(), "s", 1, 2, "Done", {}, {}, sealed.recorded_at, prev_hash=sealed.hash
+    )
+    second = second.replace(hash=chain.event_hash(second))
+    assert chain.verify([sealed, second]) is None
+    for change in (
+        {"data": {"a": 2}},
+        {"type": "Withdrawn"},
+        {"metadata": {"actor": "mallory"}},
+        {"recorded_at": sealed.recorded_at + timedelta(microseconds=1)},
+        {"id": uuid.uuid4()},
+    ):
+        broken = chain.verify([sealed.replace(**change), second])
+        assert broken is not None and (broken.stream, broken.version) == ("s", 0), change
+        assert "changed" in broken.reason
+    # a deleted middle event breaks the next link
+    third = RecordedEvent(uuid.uuid4(), "s", 2, 3, "X", {}, {}, sealed.recorded_at, "", second.hash)
+    third = third.replace(hash=chain.event_hash(third))
+    broken = chain.verify([sealed, third])
+    assert broken is not None and (broken.version, broken.position) == (2, 3)
+    assert "missing" in broken.reason
+
+
+# -- subscriptions -----------------------------------------------------------------------
+
+
+def test_subscription_catches_up_from_a_checkpoint_then_tails(store):
+    first = store.append("a", batch(5))
+    with store.subscribe(after=first.positions[1], batch_size=2) as sub:
+        caught_up: list[RecordedEvent] = []
+        while chunk := sub.next_batch(timeout=0):
+            assert len(chunk) <= 2
+            caught_up.extend(chunk)
+        assert [e.position for e in caught_up] == first.positions[2:]
+        assert sub.position == first.last_position
+
+        writer = threading.Thread(target=lambda: store.append("b", batch(3)))
+        writer.start()
+        live: list[RecordedEvent] = []
+        while len(live) < 3:
+            live.extend(sub.next_batch(timeout=30))
+        writer.join()
+        assert [e.stream for e in live] == ["b"] * 3
+        assert_positions_increase(caught_up + live)
+        assert sub.next_batch(timeout=0) == []
+
+        sub.seek(0)  # e.g. back to the consumer's committed checkpoint
+        again: list[RecordedEvent] = []
+        while chunk := sub.next_batch(timeout=0):
+            again.extend(chunk)
+        assert [e.id for e in again] == [e.id for e in store.read_all()]
+
+
+def test_a_closed_subscription_refuses_to_read(store):
+    sub = store.subscribe()
+    sub.close()
+    with pytest.raises(EventStoreError, match="closed"):
+        sub.next_batch(timeout=0)
+    with pytest.raises(ValueError, match=">= 0"):
+        store.subscribe(after=-1)
+
+
+# -- no reader ever skips an event ------------------------------------------------------
+
+
+def test_a_tailing_reader_never_skips_an_event(backend, store, tmp_path):
+    """The sequence-gap problem: many writers (threads and processes) append while a
+    reader pages through the global log; what the reader saw must be the whole log, in
+    order. A store that hands out positions before commit (a plain sequence) lets a
+    late commit land behind the reader and fails this."""
+    threads, appends, processes, per_process = 8, 40, 2, 30
+    sync = tmp_path / "gap-sync"
+    sync.mkdir()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, backend.kind, backend.url, f"proc-{worker}"]
+            + [str(worker), str(per_process), str(sync)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(processes)
+    ]
+    seen: list[RecordedEvent] = []
+    writing = threading.Event()
+    writing.set()
+    reader_errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            after = 0
+            while True:
+                done = not writing.is_set()
+                chunk = store.read_all(after=after, limit=7)
+                if chunk:
+                    assert chunk[0].position > after
+                    seen.extend(chunk)
+                    after = chunk[-1].position
+                elif done:
+                    return
+        except BaseException as exc:
+            reader_errors.append(exc)
+
+    def write(worker: int) -> None:
+        for i in range(appends):
+            stream = "gap-shared" if i % 4 == 0 else f"gap-{worker}"
+            events = [ev("Wrote", {"worker": worker, "i": i, "k": k}) for k in range(1 + i % 3)]
+            while True:
+                try:
+                    store.append(stream, events, expected_version=store.stream_version(stream))
+                    break
+                except WrongExpectedVersion:
+                    pass
+
+    reader = threading.Thread(target=read)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(sync.glob("ready-*"))) < processes:
+            failed = [c for c in children if c.poll() not in (None, 0)]
+            assert not failed, failed[0].communicate()[1]
+            assert time.monotonic() < deadline, "child processes did not start"
+            time.sleep(0.01)
+        reader.start()
+        (sync / "go").touch()
+        run_threads(threads, write)
+        for child in children:
+            _, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+    finally:
+        writing.clear()
+        if reader.is_alive():
+            reader.join(timeout=120)
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert not reader.is_alive()
+    assert not reader_errors, reader_errors[0]
+    everything = store.read_all(limit=100_000)
+    expected = threads * sum(1 + i % 3 for i in range(appends)) + processes * per_process
+    assert len(everything) == expected
+    assert_positions_increase(seen)
+    assert [e.id for e in seen] == [e.id for e in everything]
+
+
 # -- factory and SQLite specifics ------------------------------------------------------
 
 
 def test_unknown_backend_is_refused():
-    with pytest.raises(ValueError, match="unknown event store backend 'oracle'; choose sqlite"):
+    with pytest.raises(
+        ValueError,
+        match="unknown event store backend 'oracle'; choose sqlite, postgres or kurrentdb",
+    ):
         open_event_store("oracle", "whatever")
 
 
@@ -601,3 +790,121 @@ def test_sqlite_file_is_durable_wal_with_schema_version(tmp_path):
         assert raw_conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw_conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     raw_conn.close()
+
+
+def test_sqlite_version_1_file_is_migrated_and_chained(tmp_path):
+    from eventstore.sqlite import SCHEMA_VERSION, SqliteEventStore
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw_conn:
+        raw_conn.execute(
+            "CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, version INTEGER NOT NULL,"
+            " type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,"
+            " recorded_at TEXT NOT NULL, UNIQUE (stream, version))"
+        )
+        for i, (stream, version) in enumerate([("a", 0), ("b", 0), ("a", 1)]):
+            raw_conn.execute(
+                "INSERT INTO events (event_id, stream, version, type, data, metadata,"
+                " recorded_at) VALUES (?, ?, ?, 'Old', ?, '{}', ?)",
+                (
+                    str(uuid.uuid4()),
+                    stream,
+                    version,
+                    b'{"z": 1, "a": [1, 2]}',
+                    f"2026-01-0{i + 1}T00:00:00.000000+00:00",
+                ),
+            )
+        raw_conn.execute("PRAGMA user_version = 1")
+    raw_conn.close()
+
+    store = SqliteEventStore(path)
+    try:
+        old = store.read_all()
+        assert [(e.stream, e.version) for e in old] == [("a", 0), ("b", 0), ("a", 1)]
+        assert chain.verify(old) is None
+        assert old[2].prev_hash == old[0].hash != chain.GENESIS
+        store.append("a", batch(1), expected_version=1)
+        assert chain.verify(store.read_all()) is None
+        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        store.close()
+
+
+# -- PostgreSQL specifics --------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_url(postgres_cluster):
+    with postgres_cluster.fresh_schema() as url:
+        yield url
+
+
+def test_postgres_late_commit_never_lands_behind_a_reader(pg_url):
+    """A transaction that took its positions and has not committed holds the next
+    writer back: a reader cannot see a later position first."""
+    import psycopg
+
+    from eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(pg_url)
+    slow = psycopg.connect(pg_url)  # a transaction stays open until commit()
+    try:
+        store.append("s", batch(2))
+        slow.execute(
+            "SELECT * FROM lincah_append(%s, -2, %s::uuid[], %s, %s, %s, %s)",
+            ("late", [str(uuid.uuid4())], ["Late"], [b"{}"], [b"{}"], store.channel),
+        )
+        results: dict[str, AppendResult] = {}
+        quick = threading.Thread(target=lambda: results.update(r=store.append("quick", batch(1))))
+        quick.start()
+        deadline = time.monotonic() + 30
+        with psycopg.connect(pg_url, autocommit=True) as observer:
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            while not observer.execute(waiting).fetchone()[0]:  # type: ignore[index]
+                assert time.monotonic() < deadline, "the second writer never queued"
+                time.sleep(0.01)
+        assert store.read_all(after=2) == []  # neither the late nor the quick append
+        assert store.head_position() == 2
+        slow.commit()
+        quick.join(timeout=30)
+        assert not quick.is_alive()
+        events = store.read_all(after=2)
+        assert [(e.stream, e.position) for e in events] == [("late", 3), ("quick", 4)]
+        assert results["r"].positions == [4]
+        assert chain.verify(store.read_all()) is None
+    finally:
+        slow.close()
+        store.close()
+
+
+def test_postgres_append_notifies_listeners_with_the_new_head(pg_url):
+    from eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(pg_url)
+    listener = store.listener()
+    try:
+        result = store.append("s", batch(3))
+        note = next(listener.notifies(timeout=30, stop_after=1))
+        assert note.channel == store.channel
+        assert int(note.payload) == result.last_position == store.head_position()
+    finally:
+        listener.close()
+        store.close()
+
+
+def test_postgres_refuses_a_newer_schema_and_a_bad_url(pg_url):
+    from eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(pg_url)
+    with store._pool.connection() as conn:
+        conn.execute("UPDATE lincah_meta SET value = 99 WHERE name = 'schema_version'")
+    store.close()
+    with pytest.raises(EventStoreError, match="schema version 99"):
+        PostgresEventStore(pg_url)
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_event_store("postgres", "var/events.db")
+    with pytest.raises(ValueError, match=r"lincah:\*\*\*@db"):
+        open_event_store("postgres", "mysql://lincah:secret@db/lincah")
+    with pytest.raises(ValueError, match="kurrentdb://"):
+        open_event_store("kurrentdb", "postgresql://x")

@@ -489,6 +489,8 @@ def test_application_mid_flow_then_finished(store, models):
             "role": "officer",
             "outcomes": ["approve", "reject"],
             "assigned_at": assigned.recorded_at,
+            "due_at": None,
+            "claimed_by": None,
         }
     ]
     assert models.applications(status="in_review")[0]["application_id"] == "BWI-2026-000001"
@@ -638,6 +640,7 @@ def test_service_catalogue_versions(store, models):
         "agency_code": "BWI",
         "latest_published_version": 1,
         "draft_version": 2,
+        "archived": False,
     }
     assert s.versions[2].definition.description == "Now also for Kecamatan Giri."
     assert s.versions[1].definition.description == DOMISILI["description"]
@@ -802,9 +805,11 @@ def test_catch_up_then_tail(store, models):
 @pytest.mark.parametrize(
     ("fault_at", "rows_inside"), [(1, (0, 0)), (3, (2, 0)), (8, (5, 2))], ids=str
 )
-def test_fault_mid_batch_commits_nothing_and_resume_is_clean(
+def test_database_fault_mid_batch_commits_nothing_and_resume_is_clean(
     store, models, tmp_path, monkeypatch, fault_at, rows_inside
 ):
+    """A failure of the read-model database (not of the event) rolls the whole batch
+    back: nothing is parked, the checkpoint stays, and the next try applies it."""
     populate(store)
     log = store.read_all()
     projector = Projector(store, models)
@@ -818,6 +823,7 @@ def test_fault_mid_batch_commits_nothing_and_resume_is_clean(
         "tasks": 0,
         "services": 3,
         "notifications": 0,
+        "documents": 0,
     }
 
     real_apply = projector_module._apply
@@ -833,13 +839,13 @@ def test_fault_mid_batch_commits_nothing_and_resume_is_clean(
                     db.execute("SELECT count(*) FROM tasks").fetchone()[0],
                 )
             )
-            raise RuntimeError("disk on fire")
+            raise sqlite3.OperationalError("disk I/O error")
         real_apply(db, event)
 
     monkeypatch.setattr(projector_module, "_apply", faulty)
     for _ in range(2):
         seen.clear()
-        with pytest.raises(RuntimeError, match="disk on fire"):
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
             projector.run_once(limit=50)
         assert seen == [e.position for e in log[11 : 11 + fault_at]]
         # the rows written inside the transaction before the fault ...
@@ -847,6 +853,7 @@ def test_fault_mid_batch_commits_nothing_and_resume_is_clean(
         # ... are not visible after it, and the checkpoint did not move
         assert models.checkpoint() == log[10].position
         assert models.dump() == after_first
+        assert models.parked_count() == 0
     other = ReadModels(models.path)  # a reader on its own connection sees the same
     try:
         assert other.dump() == after_first
@@ -861,44 +868,96 @@ def test_fault_mid_batch_commits_nothing_and_resume_is_clean(
 
 
 @pytest.mark.parametrize("missing", ["task_id", "agency"])
-def test_malformed_event_rolls_back_its_batch(store, models, missing):
+def test_malformed_event_is_parked_and_the_rest_commits(store, models, missing, caplog):
     """Missing ``task_id`` fails in the fold; missing ``agency`` fails in the tasks insert,
-    after the event's applications row was already upserted: both roll back."""
+    after the event's applications row was already upserted. Either way that event's
+    own row changes roll back (SAVEPOINT), it is parked, and every other event of the
+    batch, before and after it, commits with the checkpoint."""
     write(store, service(DOMISILI, ("draft", 1), ("publish", 1)))
     projector = Projector(store, models)
     projector.run_once()
-    after_services = models.dump()
     checkpoint = models.checkpoint()
     assert checkpoint == 2
 
-    good = application(DOMISILI, "BWI-2026-000001", SITI, SITI_DATA, [])
-    write(store, good)
-    bad = application(DOMISILI, "BWI-2026-000002", DEWI, DEWI_DATA, [])
+    good = application(
+        DOMISILI, "BWI-2026-000001", SITI, SITI_DATA, [("approve", OFFICER, "Alamat sesuai KK")]
+    )
+    write(store, good, 2)
+    bad = application(DOMISILI, "BWI-2026-000002", DEWI, DEWI_DATA, [("reject", OFFICER, "")])
     assigned = bad.events[1]
     assert assigned.type == ev.TASK_ASSIGNED
     bad.events[1] = dataclasses.replace(
         assigned, data={k: v for k, v in assigned.data.items() if k != missing}
     )
-    write(store, bad)
+    write(store, bad, 2)
+    poison = store.read_stream(bad.name)[1]
+    write(store, good)  # the good application goes on after the poison event
 
-    for _ in range(2):  # the event is in the log for good: every try fails the same way
-        with pytest.raises(KeyError, match=missing):
-            projector.run_once()
-        assert models.checkpoint() == checkpoint
-        assert models.dump() == after_services
-        assert models.application("BWI-2026-000001") is None
-        assert models.tasks(agency_code="BWI", role="officer") == []
+    with caplog.at_level("WARNING", logger="projections.projector"):
+        assert projector.run_once() == store.head_position() - checkpoint
+    assert models.checkpoint() == store.head_position()
 
-    # a batch that ends before the malformed event goes through
-    assert projector.run_once(limit=3) == 3
-    assert models.checkpoint() == checkpoint + 3
-    assert [t["task_id"] for t in models.tasks(agency_code="BWI", role="officer")] == [
-        "BWI-2026-000001.verify_residence.1"
-    ]
-    assert models.application("BWI-2026-000002") is not None  # its submission
-    with pytest.raises(KeyError):
-        projector.run_once()
-    assert models.checkpoint() == checkpoint + 3
+    # the poison event is parked, with what an operator needs and no personal data
+    (parked,) = models.parked_events()
+    assert parked["position"] == poison.position
+    assert (parked["stream"], parked["type"]) == (bad.name, ev.TASK_ASSIGNED)
+    assert missing in parked["error"] and parked["error"].startswith(("KeyError", "Integrity"))
+    assert models.parked_count() == 1
+    (record,) = [r for r in caplog.records if "parked" in r.getMessage()]
+    message = record.getMessage()
+    assert str(poison.position) in message and bad.name in message
+    for personal in (DEWI_DATA["nik"], DEWI_DATA["full_name"], DEWI, DEWI_DATA["address"]):
+        assert personal not in message
+
+    # its own changes rolled back: Dewi's application shows only its submission ...
+    dewi = models.application("BWI-2026-000002")
+    assert dewi is not None
+    assert (dewi.status, dewi.open_tasks) == ("submitted", [])
+    assert [e.type for e in dewi.timeline] == [ev.APPLICATION_SUBMITTED]
+    assert models.task("BWI-2026-000002.verify_residence.1") is None
+    # ... while everything around it committed
+    siti = models.application("BWI-2026-000001")
+    assert siti is not None and (siti.status, siti.result) == ("approved", "approved")
+    assert models.task("BWI-2026-000001.verify_residence.1")["status"] == "completed"
+
+    # it stays parked: the next runs do not trip over it again
+    assert projector.run_once() == 0
+    write(store, bad)  # the rest of Dewi's stream still applies
+    assert projector.run_once() == len(bad.events) - 2
+    assert models.parked_count() == 1
+
+    # a rebuild gives parked events another chance (and parks them again)
+    projector.rebuild()
+    assert [p["position"] for p in models.parked_events()] == [poison.position]
+    assert models.checkpoint() == store.head_position()
+
+
+def test_a_poison_event_does_not_stop_the_running_projector(store, models):
+    write(store, service(DOMISILI, ("draft", 1), ("publish", 1)))
+    head = store.head_position()
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=Projector(store, models).run_forever, args=(stop, 0.01), daemon=True
+    )
+    runner.start()
+    try:
+        assert models.wait_for(head, 5.0)
+        bad = application(DOMISILI, "BWI-2026-000003", DEWI, DEWI_DATA, [])
+        bad.events[0] = dataclasses.replace(bad.events[0], data={"application_id": "x"})
+        write(store, bad)
+        later = application(DOMISILI, "BWI-2026-000004", SITI, SITI_DATA, [])
+        write(store, later)
+        assert models.wait_for(store.head_position(), 5.0)
+        assert models.application("BWI-2026-000004") is not None
+        assert runner.is_alive()
+    finally:
+        stop.set()
+        runner.join(5.0)
+    assert not runner.is_alive()
+    parked = models.parked_events()
+    assert [p["stream"] for p in parked] == [bad.name, bad.name]  # submission, then task
+    assert parked[-1]["error"].startswith("KeyError")
+    assert "TaskAssigned before ApplicationSubmitted" in parked[0]["error"]
 
 
 # -- resume after a crash, rebuild ------------------------------------------------------
@@ -932,6 +991,7 @@ def test_resume_after_crash_equals_one_go(store, tmp_path, fraction):
         "tasks": 8,
         "services": 3,
         "notifications": 3,
+        "documents": 0,
     }
 
 
@@ -1041,6 +1101,7 @@ def test_unknown_event_types_are_recorded_and_other_streams_ignored(store, model
         "tasks": 1,
         "services": 0,
         "notifications": 0,
+        "documents": 0,
     }
 
     # the flow goes on after the unknown events
@@ -1098,3 +1159,39 @@ def test_two_projectors_on_one_file_never_apply_an_event_twice(store, tmp_path, 
         a.close()
         b.close()
         other_store.close()
+
+
+def test_running_projector_recovers_from_a_database_fault(store, models, monkeypatch, caplog):
+    """A read-model fault (not the event's) rolls the batch back; the projector logs
+    the error class, backs off, resumes from the checkpoint and parks nothing."""
+    app = application(DOMISILI, "BWI-2026-000001", SITI, SITI_DATA, [])
+    write(store, app)
+    real_apply = projector_module._apply
+    failures: list[int] = []
+
+    def flaky(db: sqlite3.Connection, event: Any) -> None:
+        if not failures:
+            failures.append(event.position)
+            raise sqlite3.OperationalError("database is locked")
+        real_apply(db, event)
+
+    monkeypatch.setattr(projector_module, "_apply", flaky)
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=Projector(store, models).run_forever, args=(stop, 0.01), daemon=True
+    )
+    with caplog.at_level("ERROR", logger="projections.projector"):
+        runner.start()
+        try:
+            assert models.wait_for(store.head_position(), 10.0)
+        finally:
+            stop.set()
+            runner.join(5.0)
+    assert not runner.is_alive()
+    assert failures == [1]
+    assert models.parked_count() == 0
+    s = models.application("BWI-2026-000001")
+    assert s is not None and s.status == "in_review"
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "OperationalError" in record.getMessage()
+    assert SITI_DATA["nik"] not in record.getMessage()

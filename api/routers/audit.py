@@ -1,0 +1,113 @@
+"""Auditors' replay: an application's state at any point of its history, and every
+event with who caused it, when, and whether its hash chain verifies. Only the auditor
+role may call these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from api import security
+from api.deps import StoreDep, require_role
+from domain.state import ApplicationState
+from eventstore.port import RecordedEvent
+from lincah import audit
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+Auditor = Annotated[security.Principal, Depends(require_role("auditor"))]
+
+
+class PointInTime(BaseModel):
+    position: int | None = None
+    time: datetime | None = None
+
+
+class ReplayedState(BaseModel):
+    application_id: str
+    at: PointInTime
+    events_applied: int
+    """Events of the application folded to reach ``state``."""
+    last_position: int | None
+    state: ApplicationState | None
+    """None when ``at`` lies before the application was submitted."""
+
+
+class AuditEvent(BaseModel):
+    position: int
+    version: int
+    type: str
+    recorded_at: datetime
+    actor: str | None
+    summary: str
+    hash: str
+    prev_hash: str
+    verified: bool
+    """The hash chain verifies up to and including this event."""
+
+
+class AuditTrail(BaseModel):
+    application_id: str
+    chain_intact: bool
+    first_break: str | None
+    events: list[AuditEvent]
+
+
+def _events_or_404(store: StoreDep, application_id: str) -> list[RecordedEvent]:
+    events = audit.application_events(store, application_id)
+    if not events:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no application {application_id}")
+    return events
+
+
+@router.get("/applications/{application_id}", response_model=ReplayedState)
+async def replay_application(
+    application_id: str,
+    _: Auditor,
+    store: StoreDep,
+    at: Annotated[
+        str | None,
+        Query(
+            description="An event-store position, or an ISO 8601 timestamp (UTC when "
+            "without offset); default: now",
+            examples=["2026-11-28T08:30:00Z", "42"],
+        ),
+    ] = None,
+) -> ReplayedState:
+    """The application's state at ``at``, rebuilt by folding its events with the same
+    fold the projections use."""
+    try:
+        point = None if at is None else audit.parse_at(at)
+    except audit.BadPointInTime as e:
+        raise HTTPException(422, str(e)) from e
+    events = await run_in_threadpool(_events_or_404, store, application_id)
+    replayed = audit.state_at(events, point)
+    return ReplayedState(
+        application_id=application_id,
+        at=PointInTime(
+            position=point if isinstance(point, int) else None,
+            time=point if isinstance(point, datetime) else None,
+        ),
+        events_applied=replayed.events_applied,
+        last_position=replayed.last_position,
+        state=replayed.state,
+    )
+
+
+@router.get("/applications/{application_id}/events", response_model=AuditTrail)
+async def application_events(application_id: str, _: Auditor, store: StoreDep) -> AuditTrail:
+    """Every event of the application: actor, time, hash, and whether the chain
+    verifies up to it."""
+    events = await run_in_threadpool(_events_or_404, store, application_id)
+    trail, broken = audit.audit_trail(events)
+    return AuditTrail(
+        application_id=application_id,
+        chain_intact=broken is None,
+        first_break=None if broken is None else str(broken),
+        events=[AuditEvent(**asdict(e)) for e in trail],
+    )
