@@ -70,8 +70,10 @@ class Projector:
                 # checkpoint: then this batch is stale, and applying it would double events.
                 if self.models.checkpoint() != checkpoint:
                     return 0
+                folded = views.Batch(db)
                 for event in batch:
-                    _apply(db, event)
+                    _apply(db, event, folded)
+                folded.flush()
                 _save_checkpoint(db, batch[-1].position)
             return len(batch)
         except INFRASTRUCTURE:
@@ -188,8 +190,8 @@ def lag(store: EventStore, models: ReadModels) -> Lag:
     return Lag(checkpoint, head, events, seconds, models.parked_count())
 
 
-def _apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
-    views.apply(db, event)
+def _apply(db: sqlite3.Connection, event: RecordedEvent, batch: views.Batch | None = None) -> None:
+    views.apply(db, event, batch)
 
 
 def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:

@@ -15,20 +15,52 @@ from domain import state as application_fold
 from eventstore.port import RecordedEvent
 
 
-def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
+class Batch:
+    """Application states folded during one projector batch: each is read once, folded
+    in place, and its row written once at ``flush`` (in the same transaction)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.states: dict[str, application_fold.ApplicationState] = {}
+
+    def state(self, app_id: str) -> application_fold.ApplicationState | None:
+        if app_id not in self.states:
+            row = self.db.execute(
+                "SELECT state FROM applications WHERE application_id = ?", (app_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            self.states[app_id] = application_fold.ApplicationState.model_validate(
+                orjson.loads(row[0])
+            )
+        return self.states[app_id]
+
+    def flush(self) -> None:
+        for s in self.states.values():
+            _write_application(self.db, s)
+        self.states.clear()
+
+
+def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = None) -> None:
+    """Apply one event; with a ``batch``, application rows wait for its flush."""
     if event.stream.startswith("application-"):
-        _apply_application(db, event)
+        own = batch or Batch(db)
+        _apply_application(own, event)
+        if batch is None:
+            own.flush()
     elif event.stream.startswith("service-"):
         _apply_service(db, event)
 
 
-def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
+def _apply_application(batch: Batch, event: RecordedEvent) -> None:
+    db = batch.db
     app_id = event.stream.removeprefix("application-")
-    row = db.execute(
-        "SELECT state FROM applications WHERE application_id = ?", (app_id,)
-    ).fetchone()
-    before = application_fold.ApplicationState.model_validate(orjson.loads(row[0])) if row else None
-    s = application_fold.apply(before, event)
+    s = application_fold.apply(batch.state(app_id), event, in_place=True)
+    batch.states[app_id] = s
+    _secondary(db, app_id, s, event)
+
+
+def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationState) -> None:
     db.execute(
         "INSERT INTO applications (application_id, service_id, agency_code, citizen, status,"
         " current_step, submitted_at, updated_at, position, state)"
@@ -49,7 +81,14 @@ def _apply_application(db: sqlite3.Connection, event: RecordedEvent) -> None:
             orjson.dumps(s.model_dump(mode="json")),
         ),
     )
+
+
+def _secondary(
+    db: sqlite3.Connection, app_id: str, s: application_fold.ApplicationState, event: RecordedEvent
+) -> None:
+    """The rows besides the application's own: inbox tasks, notifications, documents."""
     d: dict[str, Any] = event.data
+
     at = event.recorded_at.isoformat()
     if event.type == ev.TASK_ASSIGNED:
         db.execute(
