@@ -5,6 +5,7 @@ stopping and starting again keeps every application."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from lincah.settings import Settings
 
 HEALTH_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
+FACE_MODULES = ("torch", "facenet_pytorch", "dlib")
+"""What the face worker needs: the ``face`` extra and facenet-pytorch (Makefile)."""
 
 
 class StartupError(Exception):
@@ -121,6 +124,14 @@ def plan(settings: Settings, with_designer: bool = True) -> list[Part]:
                 env,
                 _http_ok(f"http://127.0.0.1:{settings.designer_port}/_stcore/health"),
             )
+        )
+    if all(importlib.util.find_spec(m) for m in FACE_MODULES):
+        parts.append(Part("face-worker", _lincah("face-worker"), env, lambda: True))
+    else:
+        print(
+            "lincah up: the face worker is not started: the face extra is not installed "
+            "(make install); applications with a face check take their mismatch branch",
+            file=sys.stderr,
         )
     return parts
 

@@ -552,9 +552,7 @@ class ApplicationWorkflow:
                 "step": step.id,
                 "outcome": outcome,
                 "backend": out.backend,
-                "distance": out.distance,
-                "threshold": out.threshold,
-                "reason": out.reason,
+                "distance": out.distance,  # the outcome, backend and distance only
             },
         )
         return step.on_match if out.match else step.on_mismatch
@@ -960,7 +958,6 @@ class ApplicationWorkflow:
                 type=errors.NOT_ALLOWED,
             )
         if self._finished or self._cancel is not None or self._status in TERMINAL:
-
             raise ApplicationError(
                 f"application {self._inp.application_id} is already {self._status}",
                 type=errors.NOT_WAITING,

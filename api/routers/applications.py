@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from activities.face.store import FaceStore
 from api import commands
 from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep, TemporalDep
 from api.routers.agencies import calendar_of
@@ -56,6 +57,14 @@ async def submit(
     problems = validate_application_data(definition, body.data)
     if problems:
         raise commands.CommandRefused(422, "the application data has problems", problems)
+    if body.selfie_ref and not await run_in_threadpool(
+        FaceStore.from_settings(settings).has_photo, body.selfie_ref, user.subject
+    ):
+        raise commands.CommandRefused(
+            422,
+            "the selfie_ref is unknown, expired or not yours; upload the selfie again "
+            "(POST /me/selfies)",
+        )
     number = await run_in_threadpool(
         commands.reserve_number, store, definition.agency.code, definition.id
     )

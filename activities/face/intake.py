@@ -1,0 +1,56 @@
+"""How the API reaches the face worker: a short workflow on the face task queue that runs
+one activity on a photo waiting in the store (an enrolment photo: store its embedding;
+a selfie: check that it is usable). The photo travels by reference only, so no image
+ever enters Temporal's history.
+
+This module is imported by the workflow sandbox: it must not import torch, numpy or the
+store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+ENROL_FACE: Final = "enrol_face"
+INSPECT_FACE: Final = "inspect_face"
+INTAKE_WORKFLOW: Final = "FaceIntake"
+INTAKE_TIMEOUT: Final = timedelta(seconds=30)
+"""How long the API waits for the face worker before it answers 503."""
+
+
+@dataclass
+class IntakeRequest:
+    activity: str
+    """ENROL_FACE or INSPECT_FACE."""
+    photo_ref: str
+    citizen: str
+
+
+@dataclass
+class IntakeOutcome:
+    ok: bool
+    backend: str
+    code: str = ""
+    """Why the photo was refused (``activities.face.imaging`` codes); empty when ok."""
+    reason: str = ""
+    replaced: bool = False
+    """Enrolment only: an earlier enrolment with this backend was replaced."""
+
+
+@workflow.defn(name=INTAKE_WORKFLOW)
+class FaceIntakeWorkflow:
+    @workflow.run
+    async def run(self, req: IntakeRequest) -> IntakeOutcome:
+        outcome: IntakeOutcome = await workflow.execute_activity(
+            req.activity,
+            req,
+            result_type=IntakeOutcome,
+            start_to_close_timeout=INTAKE_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+        return outcome

@@ -1,0 +1,70 @@
+"""The face worker (``lincah face-worker``): the face activities and the intake workflow on
+the ``face`` task queue, in a process of their own so that the application worker never
+imports torch. Models load once, before the worker polls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.face.activity import FaceActivities
+from activities.face.intake import FaceIntakeWorkflow
+from activities.face.pipeline import FacePipeline, get_pipeline
+from activities.face.store import FaceStore
+from lincah.settings import Settings
+from lincah.temporal import connect
+
+log = logging.getLogger(__name__)
+
+CONCURRENT_CHECKS = 8
+"""Activities in flight at once; their images meet in the pipeline's batches."""
+PURGE_EVERY_S = 600.0
+
+
+def build_face_worker(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    pipeline: FacePipeline | None = None,
+    store: FaceStore | None = None,
+    task_queue: str | None = None,
+) -> Worker:
+    acts = FaceActivities(
+        pipeline or get_pipeline(settings), store or FaceStore.from_settings(settings)
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal.task_queues.face,
+        workflows=[FaceIntakeWorkflow],
+        activities=[acts.verify_face, acts.enrol_face, acts.inspect_face],
+        activity_executor=executor,
+        max_concurrent_activities=CONCURRENT_CHECKS,
+    )
+
+
+async def run_face_worker(settings: Settings, stop: asyncio.Event) -> None:
+    pipeline = await asyncio.to_thread(get_pipeline, settings)
+    store = FaceStore.from_settings(settings)
+    store.purge_expired()
+    client = await connect(settings)
+    queue = settings.temporal.task_queues.face
+    with ThreadPoolExecutor(max_workers=CONCURRENT_CHECKS) as executor:
+        worker = build_face_worker(client, settings, executor, pipeline, store)
+        log.info(
+            "face worker polling %s (backend %s, threshold %s)",
+            queue,
+            pipeline.name,
+            pipeline.threshold,
+        )
+        async with worker:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), PURGE_EVERY_S)
+                except TimeoutError:
+                    n = await asyncio.to_thread(store.purge_expired)
+                    if n:
+                        log.info("deleted %d expired photos", n)
