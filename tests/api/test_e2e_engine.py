@@ -6,6 +6,8 @@ the citizen cancels. Read models and the event stream are checked at each stage.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 
-DAMKAR = {
+DAMKAR: dict[str, Any] = {
     "id": "rekomendasi-damkar",
     "name": "Rekomendasi Proteksi Kebakaran",
     "agency": AGENCY,
@@ -38,7 +40,7 @@ DAMKAR = {
     ],
 }
 
-PBG = {
+PBG: dict[str, Any] = {
     "id": "persetujuan-bangunan-gedung",
     "name": "Persetujuan Bangunan Gedung",
     "agency": AGENCY,
