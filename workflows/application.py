@@ -106,8 +106,9 @@ class ApplicationWorkflow:
         self._payments: dict[str, int] = {}  # provider/receipt reference -> amount
         self._cancellable = True  # until the flow reaches cancellable_until
         self._cancel: CancelApplication | None = None
-        self._incident: str | None = None
-        self._incident_retry = False
+        self._incidents: dict[int, str] = {}  # open incidents: number -> what failed
+        self._incident_count = 0
+        self._retries = 0  # how often an administrator has said "retry"
         self._finished = False
         self._service_due: datetime | None = None
         self._clock_paused_at: datetime | None = None
@@ -239,6 +240,9 @@ class ApplicationWorkflow:
     ) -> bool:
         """Wait for ``done``; False once ``until`` passes first. Raises Withdrawn when
         the scope is withdrawn meanwhile."""
+        if done() and workflow.patched("no-rest-when-already-done"):
+            # Nothing to wait for: counting a rest here answered commands too early.
+            return True
         self._busy -= 1
         if self._busy == 0:
             self._rests += 1
@@ -495,6 +499,7 @@ class ApplicationWorkflow:
                 data={c: self._data.get(p) for c, p in step.inputs.items()},
                 calendar=self._inp.calendar,
                 parent=self._inp.application_id,
+                face_task_queue=self._inp.face_task_queue,
             ),
             id=child_id,
         )
@@ -512,6 +517,8 @@ class ApplicationWorkflow:
             await self._wait(scope, lambda: wait.done)
         except Withdrawn:
             await handle.signal(ApplicationWorkflow.withdraw, "parent application withdrawn")
+            # Let the child finish its own cancellation: closing first would terminate it.
+            await watcher
             raise
         finally:
             del self._waits[step.id]
@@ -571,6 +578,7 @@ class ApplicationWorkflow:
             template=step.template.model_dump(),
             values={k: "" if v is None else str(v) for k, v in self._data.items()},
             issued_at=workflow.now().isoformat(),
+            utc_offset_hours=self._inp.calendar.utc_offset_hours,
         )
         doc: IssuedDocument = await self._activity(
             "issue_document", req, step.id, result_type=IssuedDocument
@@ -984,10 +992,11 @@ class ApplicationWorkflow:
             raise ApplicationError(
                 "only the agency's administrator can retry an incident", type=errors.NOT_ALLOWED
             )
-        if self._incident is None:
+        if not self._incidents:
             raise ApplicationError("there is no incident to retry", type=errors.NOT_WAITING)
-        self._incident_retry = True
-        await workflow.wait_condition(lambda: self._incident is None)
+        open_now = set(self._incidents)
+        self._retries += 1
+        await workflow.wait_condition(lambda: not open_now & set(self._incidents))
         return self._result()
 
     @workflow.query
@@ -1001,7 +1010,7 @@ class ApplicationWorkflow:
             outcomes=dict(self._outcomes),
             tasks=[t.view for t in self._tasks.values()],
             waiting=[w.view() for w in self._waits.values() if not w.done],
-            incident=self._incident,
+            incident=self._incident(),
             position=self._position,
         )
 
@@ -1018,7 +1027,7 @@ class ApplicationWorkflow:
         rule as ``domain.state``): a result, an incident, a task, or another wait."""
         if self._finished or self._status in TERMINAL:
             return self._status
-        if self._incident is not None:
+        if self._incidents:
             return "incident"
         if any(not (t.view.completed or t.cancelled) for t in self._tasks.values()):
             return "in_review"
@@ -1044,32 +1053,49 @@ class ApplicationWorkflow:
             except ActivityError as e:
                 await self._raise_incident(step, e)
 
+    def _incident(self) -> str | None:
+        return next(iter(self._incidents.values()), None)
+
     async def _raise_incident(self, step: str | None, error: ActivityError) -> None:
-        reason = str(error.cause or error)[:500]
-        self._incident = reason
-        await self._append_now(
-            ev.INCIDENT_RAISED,
-            {"step": step, "error": reason},
-            EventActivities.append_events,
-            INCIDENT_RETRY,
-        )
-        await workflow.wait_condition(lambda: self._incident_retry)
-        self._incident_retry = False
-        await self._append_now(
-            ev.INCIDENT_RESOLVED, {"step": step}, EventActivities.append_events, INCIDENT_RETRY
-        )
-        self._incident = None
+        """Record the incident, rest until an administrator retries, record that. Several
+        walkers (parallel branches) may be in an incident at once."""
+        self._incident_count += 1
+        number = self._incident_count
+        self._incidents[number] = str(error.cause or error)[:500]
+        async with self._append_lock:
+            await self._append_now(
+                ev.INCIDENT_RAISED,
+                {"step": step, "error": self._incidents[number]},
+                EventActivities.append_events,
+                INCIDENT_RETRY,
+            )
+        retries = self._retries
+        # A rest: a command that ran into the incident answers now, with status incident.
+        self._busy -= 1
+        if self._busy == 0:
+            self._rests += 1
+        try:
+            await workflow.wait_condition(lambda: self._retries > retries)
+        finally:
+            self._busy += 1
+        async with self._append_lock:
+            await self._append_now(
+                ev.INCIDENT_RESOLVED, {"step": step}, EventActivities.append_events, INCIDENT_RETRY
+            )
+        del self._incidents[number]
 
     async def _append(
         self, event_type: str, data: dict[str, Any], activity: Any = EventActivities.append_events
     ) -> int:
-        # One append at a time keeps the stream's versions dense and in workflow order.
-        async with self._append_lock:
-            while True:
+        # One append at a time keeps the stream's versions dense and in workflow order;
+        # the lock is released while an incident waits, so other branches go on.
+        while True:
+            async with self._append_lock:
                 try:
                     return await self._append_now(event_type, data, activity, ACTIVITY_RETRY)
                 except ActivityError as e:
-                    await self._raise_incident(data.get("step"), e)
+                    error = e
+            await self._raise_incident(data.get("step"), error)
 
     async def _append_now(
         self, event_type: str, data: dict[str, Any], activity: Any, retry: RetryPolicy
