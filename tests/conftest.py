@@ -92,3 +92,13 @@ def postgres_cluster() -> Iterator[Cluster]:
             yield cluster
     except ClusterUnavailable as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def eventstore_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(kind, url) of the event store a stack runs on: parametrized tests run on both."""
+    if request.param == "sqlite":
+        yield "sqlite", str(tmp_path / "var" / "events.db")
+    else:
+        with request.getfixturevalue("postgres_cluster").fresh_schema() as url:
+            yield "postgres", url

@@ -73,7 +73,8 @@ async def run_stack(
             )
         }
     )
-    store = store or open_event_store("sqlite", settings.eventstore_location)
+    own_store = store is None
+    store = store or open_event_store(settings.eventstore, settings.eventstore_location)
     models = ReadModels(settings.readmodel_location)
     stop = threading.Event()
     projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
@@ -102,6 +103,8 @@ async def run_stack(
         stop.set()
         projector.join(10)
         executor.shutdown()
+        if own_store:
+            store.close()
 
 
 HISTORIES = Path(__file__).resolve().parent / "histories"

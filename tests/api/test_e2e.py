@@ -7,28 +7,16 @@ tests/histories/ that the Replayer test replays."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
-from api.main import create_app
-from eventstore.factory import open_event_store
-from eventstore.port import EventStore
-from lincah.settings import TaskQueues, TemporalSettings
-from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels
+from tests.support import Stack, record_histories, run_stack
 
 pytestmark = pytest.mark.e2e
 
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 SITI = {
     "nik": "3510154808900003",
     "full_name": "Siti Aminah",
@@ -48,72 +36,12 @@ NAKES = {
 }
 
 
-class Stack:
-    def __init__(self, base: str, store: EventStore, models: ReadModels):
-        self.base = base
-        self.store = store
-        self.models = models
-        self.http = httpx.AsyncClient(base_url=base, timeout=30)
-
-    async def token(self, subject: str, role: str, agency: str | None = None) -> dict:
-        r = await self.http.post(
-            "/auth/dev-token", json={"subject": subject, "role": role, "agency": agency}
-        )
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def eventstore_backend(request, tmp_path):
-    """(kind, url) of the event store the stack runs on: every e2e test runs on both."""
-    if request.param == "sqlite":
-        yield "sqlite", str(tmp_path / "var" / "events.db")
-    else:
-        with request.getfixturevalue("postgres_cluster").fresh_schema() as url:
-            yield "postgres", url
-
-
 @pytest.fixture
-async def stack(dev_env, settings, tmp_path, eventstore_backend):
+async def stack(dev_env, settings, eventstore_backend):
     kind, url = eventstore_backend
-    settings = settings.model_copy(
-        update={
-            "temporal": TemporalSettings(
-                address=dev_env.client.service_client.config.target_host,
-                task_queues=TaskQueues(applications=f"tq-{uuid.uuid4()}"),
-            ),
-            "eventstore": kind,
-            "eventstore_url": url,
-        }
-    )
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
-    models = ReadModels(settings.readmodel_location)
-    stop = threading.Event()
-    projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
-    projector.start()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
-        )
-    )
-    api = threading.Thread(target=server.run)
-    api.start()
-    while not server.started:
-        await asyncio.sleep(0.02)
-    executor = ThreadPoolExecutor(8)
-    worker = build_worker(
-        dev_env.client, store, settings.temporal.task_queues.applications, executor
-    )
-    s = Stack(f"http://127.0.0.1:{settings.api_port}", store, models)
-    async with worker:
+    on_backend = settings.model_copy(update={"eventstore": kind, "eventstore_url": url})
+    async with run_stack(dev_env, on_backend) as s:
         yield s
-    await s.http.aclose()
-    server.should_exit = True
-    api.join(10)
-    stop.set()
-    projector.join(10)
-    executor.shutdown()
-    store.close()
 
 
 async def publish(s: Stack, definition: dict) -> int:
@@ -275,19 +203,14 @@ async def test_applications_run_to_approved_and_rejected(
     Projector(s.store, fresh).rebuild()
     assert fresh.dump() == s.models.dump()
 
-    if os.environ.get("LINCAH_RECORD_HISTORIES"):
-        await record_histories(dev_env.client, app_id, app2, app3)
-
-
-async def record_histories(client, *workflow_ids: str) -> None:
-    HISTORIES.mkdir(exist_ok=True)
-    for name, wid in zip(
-        ["domisili-approved", "domisili-rejected", "izin-praktik-site-visit-approved"],
-        workflow_ids,
-        strict=True,
-    ):
-        history = await client.get_workflow_handle(wid).fetch_history()
-        (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    await record_histories(
+        dev_env.client,
+        {
+            "domisili-approved": app_id,
+            "domisili-rejected": app2,
+            "izin-praktik-site-visit-approved": app3,
+        },
+    )
 
 
 async def test_health_reports_lag_and_temporal(stack: Stack):

@@ -208,9 +208,12 @@ DATA = {
 
 
 @pytest.fixture
-async def stack(dev_env, settings):
-    async with run_stack(dev_env, settings) as s:
+async def stack(dev_env, settings, eventstore_backend):
+    kind, url = eventstore_backend
+    on_backend = settings.model_copy(update={"eventstore": kind, "eventstore_url": url})
+    async with run_stack(dev_env, on_backend) as s:
         yield s
+
 
 
 async def publish(s: Stack, admin: dict, definition: dict) -> None:
