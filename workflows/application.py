@@ -661,14 +661,16 @@ class ApplicationWorkflow:
                     "reason": "application cancelled",
                 },
             )
-        who = (
-            "you"
-            if self._cancel is None or self._cancel.actor.role == "citizen"
-            else ("the agency")
-        )
+        if self._cancel is not None and self._cancel.actor.role == "system":
+            why = f"with application {self._inp.parent} it belongs to"
+        elif self._cancel is not None and self._cancel.actor.role != "citizen":
+            why = "by the agency"
+        else:
+            why = "as you asked"
         await self._notify(
-            "cancelled", f"Application {self._inp.application_id} was cancelled by {who}."
+            "cancelled", f"Application {self._inp.application_id} was cancelled {why}."
         )
+
         return "cancelled"
 
     # Commands ---------------------------------------------------------------

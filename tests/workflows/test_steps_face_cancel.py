@@ -324,7 +324,7 @@ async def test_citizen_cancels_during_review(kit: Kit):
         "reason": "application cancelled",
     }
     notified = kit.one(handle.id, ev.CITIZEN_NOTIFIED)
-    assert notified["message"] == f"Application {handle.id} was cancelled by you."
+    assert notified["message"] == f"Application {handle.id} was cancelled as you asked."
     assert kit.one(handle.id, ev.APPLICATION_COMPLETED) == {"step": None, "result": "cancelled"}
     assert (await state(handle)).status == "cancelled"
 
@@ -480,9 +480,13 @@ async def test_cancelling_a_parent_cancels_its_running_child(own_kit: Kit):
         ev.APPLICATION_COMPLETED,
     ]
     assert kit.one(child.id, ev.TASK_CANCELLED)["reason"] == "application cancelled"
+    assert kit.one(child.id, ev.CITIZEN_NOTIFIED)["message"] == (
+        f"Application {child.id} was cancelled with application {handle.id} it belongs to."
+    )
 
 
 @pytest.mark.e2e
+
 async def test_on_a_real_server_the_child_finishes_its_cancellation(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ):
