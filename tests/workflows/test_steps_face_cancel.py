@@ -486,7 +486,6 @@ async def test_cancelling_a_parent_cancels_its_running_child(own_kit: Kit):
 
 
 @pytest.mark.e2e
-
 async def test_on_a_real_server_the_child_finishes_its_cancellation(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ):
