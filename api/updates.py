@@ -17,7 +17,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors
 from api.commands import CommandRefused
-from workflows.messages import CommandResult
+from api.security import Principal
+from workflows.messages import Actor, CommandResult
 
 UPDATE_WAIT_S = 15.0
 # Application numbers, e.g. BWI-2026-000123; a sub-service's child application adds
@@ -26,7 +27,13 @@ APPLICATION_ID = r"[A-Z]{2,6}-\d{4}-\d{6}(?:-[a-z][a-z0-9_]*)?"
 _APPLICATION = re.compile(rf"^{APPLICATION_ID}$")
 
 
+def actor(user: Principal) -> Actor:
+    """The caller as the workflow's validators see them."""
+    return Actor(subject=user.subject, role=user.role, agency=user.agency)
+
+
 def check_application_id(application_id: str) -> None:
+
     if not _APPLICATION.match(application_id):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id!r}"

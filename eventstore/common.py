@@ -144,3 +144,9 @@ def idempotent_result(stream: str, rows: list[Row], stored: dict[str, Stored]) -
 def id_list(ids: list[str], shown: int = 10) -> str:
     text = ", ".join(ids[:shown])
     return text if len(ids) <= shown else f"{text} and {len(ids) - shown} more"
+
+
+def check_limit(limit: int | None) -> None:
+    """The read limit every backend accepts: none, or zero and up."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")

@@ -37,7 +37,7 @@ from kurrentdbclient import RecordedEvent as KurrentRecordedEvent
 from kurrentdbclient.exceptions import NotFoundError, WrongCurrentVersionError
 
 from eventstore import chain
-from eventstore.common import Row, Stored, idempotent_result, validate
+from eventstore.common import Row, Stored, check_limit, idempotent_result, validate
 from eventstore.port import (
     ANY,
     NO_STREAM,
@@ -151,8 +151,7 @@ class KurrentEventStore(EventStore):
         backwards: bool = False,
         limit: int | None = None,
     ) -> list[RecordedEvent]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         if limit == 0:
             return []
         return [
@@ -169,8 +168,7 @@ class KurrentEventStore(EventStore):
         return {}
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         if limit == 0:
             return []
         # Reading from a commit position includes the event there: ask for one more.

@@ -37,7 +37,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from eventstore.common import Stored, idempotent_result, validate
+from eventstore.common import Stored, check_limit, idempotent_result, validate
 from eventstore.port import (
     ANY,
     NO_STREAM,
@@ -318,8 +318,7 @@ class PostgresEventStore(EventStore):
         backwards: bool = False,
         limit: int | None = None,
     ) -> list[RecordedEvent]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         if backwards:
             top = _MAX_VERSION if from_version is None else from_version
             return self._query(_READ_BACKWARDS, (stream, top, limit))
@@ -327,8 +326,7 @@ class PostgresEventStore(EventStore):
         return self._query(_READ_FORWARDS, (stream, bottom, limit))
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         return self._query(_READ_ALL, (after, limit))
 
     def head_position(self) -> int:

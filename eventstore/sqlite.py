@@ -27,7 +27,7 @@ from typing import Any, Final
 import orjson
 
 from eventstore import chain
-from eventstore.common import MAX_EVENT_TYPE, Stored, idempotent_result, validate
+from eventstore.common import MAX_EVENT_TYPE, Stored, check_limit, idempotent_result, validate
 from eventstore.port import (
     ANY,
     NO_STREAM,
@@ -301,8 +301,7 @@ class SqliteEventStore(EventStore):
         backwards: bool = False,
         limit: int | None = None,
     ) -> list[RecordedEvent]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         sql_limit = -1 if limit is None else limit
         if backwards:
             top = _MAX_VERSION if from_version is None else from_version
@@ -313,8 +312,7 @@ class SqliteEventStore(EventStore):
         return list(map(_recorded, cursor))
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
+        check_limit(limit)
         cursor = self._conn().execute(_READ_ALL, (after, limit))
         return list(map(_recorded, cursor))
 

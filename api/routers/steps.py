@@ -13,7 +13,6 @@ from api import updates
 from api.deps import AgencyAdmin, Citizen, CurrentUser, Staff, TemporalDep
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
-    Actor,
     CancelApplication,
     CommandResult,
     DeliverEvent,
@@ -42,10 +41,6 @@ class ExternalEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-def _actor(user: Any) -> Actor:
-    return Actor(subject=user.subject, role=user.role, agency=user.agency)
-
-
 @router.post("/applications/{application_id}/corrections", response_model=CommandResult)
 async def submit_correction(
     application_id: str, body: Correction, user: Citizen, client: TemporalDep
@@ -57,7 +52,7 @@ async def submit_correction(
         client,
         application_id,
         ApplicationWorkflow.submit_correction,
-        SubmitCorrection(actor=_actor(user), data=body.data),
+        SubmitCorrection(actor=updates.actor(user), data=body.data),
         f"application {application_id} has ended",
     )
 
@@ -73,7 +68,7 @@ async def cancel(
         client,
         application_id,
         ApplicationWorkflow.cancel,
-        CancelApplication(actor=_actor(user), reason=body.reason),
+        CancelApplication(actor=updates.actor(user), reason=body.reason),
         f"application {application_id} has already ended",
     )
 
@@ -85,7 +80,7 @@ async def pay_at_counter(
     """An officer confirms a fee paid at the counter."""
     updates.check_application_id(application_id)
     cmd = RecordPayment(
-        actor=_actor(user), amount=body.amount, method="counter", reference=body.receipt
+        actor=updates.actor(user), amount=body.amount, method="counter", reference=body.receipt
     )
     return await updates.send(
         client,
@@ -102,7 +97,7 @@ async def deliver_event(
 ) -> CommandResult:
     """Deliver an event the flow waits for (e.g. a field inspection result)."""
     updates.check_application_id(application_id)
-    cmd = DeliverEvent(actor=_actor(user), event=event, data=body.data)
+    cmd = DeliverEvent(actor=updates.actor(user), event=event, data=body.data)
     return await updates.send(
         client,
         application_id,
@@ -122,6 +117,6 @@ async def retry_incident(
         client,
         application_id,
         ApplicationWorkflow.retry_incident,
-        RetryIncident(actor=_actor(user)),
+        RetryIncident(actor=updates.actor(user)),
         f"application {application_id} has ended",
     )

@@ -8,9 +8,8 @@ from pydantic import BaseModel, Field
 
 from api import updates
 from api.deps import Consistent, ModelsDep, Staff, TemporalDep
-from api.security import Principal
 from workflows.application import ApplicationWorkflow
-from workflows.messages import Actor, ClaimTask, CommandResult, CompleteTask
+from workflows.messages import ClaimTask, CommandResult, CompleteTask
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -43,17 +42,11 @@ def inbox(
 async def claim(task_id: str, user: Staff, client: TemporalDep) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
-    m = _TASK_ID.match(task_id)
-    if m is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
-    cmd = ClaimTask(task_id=task_id, actor=_actor(user))
+    app = _application_of(task_id)
+    cmd = ClaimTask(task_id=task_id, actor=updates.actor(user))
     return await updates.send(
-        client, m["app"], ApplicationWorkflow.claim_task, cmd, f"task {task_id} is no longer open"
+        client, app, ApplicationWorkflow.claim_task, cmd, f"task {task_id} is no longer open"
     )
-
-
-def _actor(user: Principal) -> Actor:
-    return Actor(subject=user.subject, role=user.role, agency=user.agency)
 
 
 @router.post("/{task_id}/complete", response_model=CommandResult)
@@ -63,15 +56,13 @@ async def complete(
     """Complete a task. 409 when it is already completed; 403 when it is for another
     role or agency; 422 for an outcome the step does not allow. An outcome that returns
     the application for correction needs the reason as ``comment`` and ``fields``."""
-    m = _TASK_ID.match(task_id)
-    if m is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
+    app = _application_of(task_id)
     cmd = CompleteTask(
         task_id=task_id,
         outcome=body.outcome,
         comment=body.comment,
         fields=body.fields,
-        actor=Actor(subject=user.subject, role=user.role, agency=user.agency),
+        actor=updates.actor(user),
     )
     # When the workflow has ended, tell a finished task from an unknown one.
     task = models.task(task_id)
@@ -80,4 +71,11 @@ async def complete(
         if task is not None and task["status"] == "completed"
         else None
     )
-    return await updates.send(client, m["app"], ApplicationWorkflow.complete_task, cmd, closed)
+    return await updates.send(client, app, ApplicationWorkflow.complete_task, cmd, closed)
+
+
+def _application_of(task_id: str) -> str:
+    m = _TASK_ID.match(task_id)
+    if m is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r}")
+    return m["app"]
