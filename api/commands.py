@@ -14,6 +14,7 @@ from typing import Any
 from domain import events as ev
 from domain import services
 from domain.definition import ServiceDefinition, SubserviceStep
+from domain.standard import publish_problems
 from domain.validation import Problem, parse_definition
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 
@@ -91,6 +92,7 @@ def publish(
         )
     _, problems = parse_definition(info.definition.model_dump(mode="json"))
     problems += _subservice_problems(store, info.definition)
+    problems += publish_problems(info.definition)  # Standar Pelayanan (UU 25/2009)
     if problems:
         raise CommandRefused(422, "the draft has problems and cannot be published", problems)
     result = store.append(

@@ -19,6 +19,7 @@ from api.routers import (
     face,
     health,
     payments,
+    public,
     services,
     steps,
     tasks,
@@ -60,4 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(face.router)
     app.include_router(audit.router)
+    app.include_router(public.router)
     return app

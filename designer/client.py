@@ -145,6 +145,10 @@ class Api:
         found: dict[str, Any] = self.call("GET", "/stats/applications")
         return found
 
+    def standard_reviews(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.call("GET", "/stats/standard-reviews")
+        return found
+
 
 def _reason(r: httpx.Response) -> tuple[str, list[dict[str, str]]]:
     """The API's reason, whatever its shape (text, ours with problems, FastAPI's 422)."""

@@ -295,23 +295,63 @@ STEP_KINDS = (
 )
 
 
-class ServiceStandard(_Model):
-    """Standar Pelayanan components (Permenpan RB 15/2014), published with the service."""
+class DeliveryStandard(_Model):
+    """The 6 service-delivery components (komponen penyampaian pelayanan), in the
+    regulation's order. Each holds only the agency's added explanation: the enforced
+    part (requirements, procedure, time limit, fee, product, complaint channel) is
+    generated from the flow by ``domain.standard``, so the text cannot contradict it."""
 
-    legal_basis: list[str] = Field(default_factory=list)  # dasar hukum
-    requirements: list[str] = Field(default_factory=list)  # persyaratan
+    requirements: list[str] = Field(default_factory=list)  # persyaratan (extra items)
     procedure: str = ""  # sistem, mekanisme dan prosedur
-    time_limit: str = ""  # jangka waktu, as published (the enforced one is time_limit)
+    time_limit: str = ""  # jangka waktu penyelesaian
     fee: str = ""  # biaya/tarif
     product: str = ""  # produk pelayanan
     complaints: str = ""  # penanganan pengaduan, saran dan masukan
-    facilities: str = ""  # sarana dan prasarana
+
+
+class ManagementStandard(_Model):
+    """The 8 management components (komponen pengelolaan pelayanan), in the
+    regulation's order; written by the agency, nothing here is enforced by the flow."""
+
+    legal_basis: list[str] = Field(default_factory=list)  # dasar hukum
+    facilities: str = ""  # sarana dan prasarana, dan/atau fasilitas
     staff_competence: str = ""  # kompetensi pelaksana
     supervision: str = ""  # pengawasan internal
     staff_count: str = ""  # jumlah pelaksana
     guarantee: str = ""  # jaminan pelayanan
-    security: str = ""  # jaminan keamanan dan keselamatan
+    security: str = ""  # jaminan keamanan dan keselamatan pelayanan
     evaluation: str = ""  # evaluasi kinerja pelaksana
+
+
+_DELIVERY_KEYS: Final = frozenset(DeliveryStandard.model_fields)
+_MANAGEMENT_KEYS: Final = frozenset(ManagementStandard.model_fields)
+
+
+class ServiceStandard(_Model):
+    """Standar Pelayanan (UU 25/2009, PermenPANRB 15/2014) in the regulation's two
+    groups. ``domain.standard`` renders it with the parts generated from the flow."""
+
+    delivery: DeliveryStandard = Field(default_factory=DeliveryStandard)
+    management: ManagementStandard = Field(default_factory=ManagementStandard)
+    complaint_channel: str = Field(default="", max_length=500)
+    """Where citizens complain (phone, e-mail, URL, desk): the pengaduan component."""
+    review_interval_months: int | None = Field(default=None, ge=1, le=60)
+    """Evaluasi: the standard is due for review this long after its publication."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat(cls, raw: object) -> object:
+        # Definitions stored before the two groups (event stores, Temporal histories)
+        # keep the fourteen components flat at the top level; move them into place.
+        if not isinstance(raw, dict) or not (raw.keys() & (_DELIVERY_KEYS | _MANAGEMENT_KEYS)):
+            return raw
+        out = {k: v for k, v in raw.items() if k not in _DELIVERY_KEYS | _MANAGEMENT_KEYS}
+        for group, keys in (("delivery", _DELIVERY_KEYS), ("management", _MANAGEMENT_KEYS)):
+            moved = {k: v for k, v in raw.items() if k in keys}
+            if moved:
+                nested = out.get(group)
+                out[group] = {**moved, **nested} if isinstance(nested, dict) else moved
+        return out
 
 
 class ServiceDefinition(_Model):

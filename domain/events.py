@@ -49,8 +49,10 @@ SERVICE_DRAFT_SAVED: Final = "ServiceDraftSaved"
 SERVICE_VERSION_PUBLISHED: Final = "ServiceVersionPublished"
 SERVICE_ARCHIVED: Final = "ServiceArchived"
 
-# Agencies (stream ``agency-<CODE>``): the working calendar deadlines are counted on.
+# Agencies (stream ``agency-<CODE>``): the working calendar deadlines are counted on,
+# and the maklumat pelayanan (the agency head's public service promise).
 AGENCY_CALENDAR_SET: Final = "AgencyCalendarSet"
+AGENCY_MAKLUMAT_SET: Final = "AgencyMaklumatSet"
 
 # Application numbers (stream ``appno-<AGENCY>-<YEAR>``): the stream version is the
 # sequence, so optimistic concurrency hands out each number exactly once.

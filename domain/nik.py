@@ -3,6 +3,14 @@
 Layout of the 16 digits: ``PP RR DD ddmmyy SSSS`` -- province, regency (kabupaten/
 kota), district (kecamatan), birth date (women add 40 to the day) and a serial.
 
+The province code is where the number was first issued, and a NIK keeps it for life:
+provinces are split and renamed (Papua in 2022, Kalimantan Utara in 2012) and a
+province can cease to exist (Timor Timur, 54), so Dukcapil's rule is that a code
+missing from today's list does not make a NIK invalid. Any two digits are accepted,
+"00" included (no structural rule excludes it); a code outside ``PROVINCE_CODES`` is
+reported by ``province_warning`` for the officer to check against the KTP, never
+refused.
+
 A NIK is personal data: no message, ``repr`` or exception produced here contains
 its digits, so a rejected value can never leak into logs or API error bodies.
 """
@@ -14,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-# Kemendagri province codes, including the Papua provinces created in 2022 (92-96).
+# Today's Kemendagri province codes, including the Papua provinces created in 2022
+# (92-96). Only for the warning: a code outside it is still a valid NIK.
 PROVINCE_CODES = frozenset(
     {
         *("11", "12", "13", "14", "15", "16", "17", "18", "19", "21"),
@@ -63,8 +72,6 @@ def validate_nik(value: str, today: date | None = None) -> Nik:
     if not isinstance(value, str) or not _DIGITS.fullmatch(value):
         raise NikError("NIK must have exactly 16 digits")
     province, regency, district = value[0:2], value[2:4], value[4:6]
-    if province not in PROVINCE_CODES:
-        raise NikError("NIK province code (first 2 digits) is not a known Indonesian province")
     day, month, year = int(value[6:8]), int(value[8:10]), int(value[10:12])
     sex: Literal["L", "P"] = "P" if day > _FEMALE_DAY_OFFSET else "L"
     if sex == "P":
@@ -85,6 +92,19 @@ def is_valid_nik(value: object, today: date | None = None) -> bool:
     except NikError:
         return False
     return True
+
+
+UNKNOWN_PROVINCE_WARNING = (
+    "NIK province code (first 2 digits) is not in the current list of provinces; it may "
+    "be a retired or renamed province's code (the code is where the NIK was first "
+    "issued). Check it against the KTP; the NIK was accepted."
+)
+
+
+def province_warning(nik: Nik) -> str | None:
+    """A warning for the officer when the province code is not one of today's; never a
+    reason to refuse the NIK. The message contains no digit of the NIK."""
+    return None if nik.province_code in PROVINCE_CODES else UNKNOWN_PROVINCE_WARNING
 
 
 def _birth_date(day: int, month: int, yy: int, today: date) -> date:

@@ -45,7 +45,7 @@ from domain.definition import (
 )
 from domain.expressions import ALIASES, ExpressionError, parse
 from domain.interpreter import condition_names
-from domain.nik import NikError, validate_nik
+from domain.nik import NikError, province_warning, validate_nik
 
 MAX_TEXT = 2000
 MAX_FILE_REF = 500
@@ -707,6 +707,23 @@ def validate_application_data(d: ServiceDefinition, data: Mapping[str, Any]) -> 
     if not isinstance(data, Mapping):
         return [Problem("data", "application data must be an object")]
     return validate_fields(d.fields, data)
+
+
+def application_warnings(d: ServiceDefinition, data: Mapping[str, Any]) -> list[Problem]:
+    """What the officer should check but that does not refuse the data: a NIK whose
+    province code is not in today's list (see ``domain.nik.province_warning``)."""
+    warnings = []
+    for f in d.fields:
+        value = data.get(f.id) if isinstance(data, Mapping) else None
+        if f.type != FieldType.NIK or not isinstance(value, str):
+            continue
+        try:
+            message = province_warning(validate_nik(value))
+        except NikError:
+            continue  # an invalid NIK is a problem, reported by validate_fields
+        if message:
+            warnings.append(Problem(f"data.{f.id}", message))
+    return warnings
 
 
 def validate_fields(

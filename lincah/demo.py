@@ -13,6 +13,23 @@ from lincah.settings import Settings
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
 
+# Standar Pelayanan parts the flow cannot say (the rest is generated from it: see
+# domain/standard.py). The demo flows have no time limit or document step, to keep the
+# walkthrough short, so jangka waktu and produk are the agency's explanation here.
+MANAGEMENT_STANDARD = {
+    "facilities": "Ruang tunggu ber-AC, loket prioritas untuk lansia dan difabel, "
+    "komputer layanan mandiri di MPP Banyuwangi",
+    "staff_competence": "Petugas berpendidikan minimal SMA/sederajat dan telah mengikuti "
+    "pelatihan pelayanan prima",
+    "supervision": "Kepala bidang dan Inspektorat Kabupaten Banyuwangi",
+    "guarantee": "Pelayanan diberikan sesuai standar ini; bila tidak, pemohon dapat "
+    "mengadu melalui saluran pengaduan",
+    "security": "Data pemohon dijaga kerahasiaannya; dokumen hanya diserahkan kepada "
+    "pemohon atau kuasanya",
+    "evaluation": "Kinerja pelaksana dievaluasi setiap tahun oleh Kepala Dinas",
+}
+COMPLAINTS = "SP4N-LAPOR! (www.lapor.go.id), WhatsApp 0811-3000-123, loket pengaduan MPP"
+
 KELURAHAN = [
     "Kepatihan",
     "Penganjuran",
@@ -38,6 +55,24 @@ DOMISILI: dict[str, Any] = {
         {"id": "purpose", "label": "Keperluan", "type": "text"},
         {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
     ],
+    "standard": {
+        "delivery": {
+            "requirements": ["Surat pengantar RT/RW"],
+            "time_limit": "Paling lama 3 hari kerja sejak berkas lengkap",
+            "product": "Surat Keterangan Domisili",
+            "complaints": "Pengaduan dijawab paling lama 5 hari kerja",
+        },
+        "management": {
+            "legal_basis": [
+                "Undang-Undang Nomor 25 Tahun 2009 tentang Pelayanan Publik",
+                "Undang-Undang Nomor 24 Tahun 2013 tentang Administrasi Kependudukan",
+            ],
+            **MANAGEMENT_STANDARD,
+            "staff_count": "2 petugas verifikasi per kelurahan",
+        },
+        "complaint_channel": COMPLAINTS,
+        "review_interval_months": 12,
+    },
     "steps": [
         {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "verify_residence"},
         {
@@ -89,6 +124,22 @@ IZIN_PRAKTIK: dict[str, Any] = {
         {"id": "practice_address", "label": "Alamat tempat praktik", "type": "text"},
         {"id": "years_experience", "label": "Lama pengalaman (tahun)", "type": "number"},
     ],
+    "standard": {
+        "delivery": {
+            "time_limit": "Paling lama 10 hari kerja sejak berkas lengkap",
+            "product": "Surat Izin Praktik (SIP)",
+        },
+        "management": {
+            "legal_basis": [
+                "Undang-Undang Nomor 17 Tahun 2023 tentang Kesehatan",
+                "Peraturan Bupati Banyuwangi tentang Pelayanan Perizinan",
+            ],
+            **MANAGEMENT_STANDARD,
+            "staff_count": "3 petugas dan 1 supervisor",
+        },
+        "complaint_channel": COMPLAINTS,
+        "review_interval_months": 12,
+    },
     "steps": [
         {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "document_review"},
         {

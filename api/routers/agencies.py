@@ -1,28 +1,40 @@
-"""Agencies' working calendars: weekends and public holidays that deadlines in working
-days skip. New applications take the calendar as it is when they start."""
+"""Agencies' working calendars (weekends and public holidays that deadlines in working
+days skip; new applications take the calendar as it is when they start) and their
+maklumat pelayanan, the head's public service promise (UU 25/2009 art. 22)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AgencyAdmin, CurrentUser, StoreDep
+from api.security import Principal
 from domain import events as ev
 from domain.calendar import WorkingCalendar
-from eventstore.port import EventStore, NewEvent
+from eventstore.port import EventStore, NewEvent, RecordedEvent
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 
+def _latest(store: EventStore, agency_code: str, event_type: str) -> RecordedEvent | None:
+    # An agency stream holds a few settings events; the newest of the type wins.
+    for e in store.read_stream(ev.agency_stream(agency_code), backwards=True):
+        if e.type == event_type:
+            return e
+    return None
+
+
 def calendar_of(store: EventStore, agency_code: str) -> WorkingCalendar:
     """The agency's latest calendar; Saturday/Sunday weekends and no holidays if none."""
-    last = store.read_stream(ev.agency_stream(agency_code), backwards=True, limit=1)
-    if not last:
+    last = _latest(store, agency_code, ev.AGENCY_CALENDAR_SET)
+    if last is None:
         return WorkingCalendar()
-    return WorkingCalendar.model_validate(last[0].data["calendar"])
+    return WorkingCalendar.model_validate(last.data["calendar"])
 
 
 @router.get("/{agency_code}/calendar", response_model=WorkingCalendar)
@@ -30,14 +42,18 @@ def get_calendar(agency_code: str, user: CurrentUser, store: StoreDep) -> Workin
     return calendar_of(store, agency_code)
 
 
-@router.put("/{agency_code}/calendar")
-async def set_calendar(
-    agency_code: str, calendar: WorkingCalendar, user: AgencyAdmin, store: StoreDep
-) -> dict[str, Any]:
+def _own_agency(user: Principal, agency_code: str) -> None:
     if user.agency != agency_code:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"you administer agency {user.agency}, not {agency_code}"
         )
+
+
+@router.put("/{agency_code}/calendar")
+async def set_calendar(
+    agency_code: str, calendar: WorkingCalendar, user: AgencyAdmin, store: StoreDep
+) -> dict[str, Any]:
+    _own_agency(user, agency_code)
     result = await run_in_threadpool(
         store.append,
         ev.agency_stream(agency_code),
@@ -54,3 +70,47 @@ async def set_calendar(
         "position": result.last_position,
         "holidays": len(calendar.holidays),
     }
+
+
+Line = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class Maklumat(BaseModel):
+    """Maklumat pelayanan: the promise the agency head signs and displays."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
+    signed_by: Line
+    """The agency head's name, as signed."""
+    position_title: Line = "Kepala Dinas"
+    place: str = ""
+    """Where it was signed (printed beside the date), e.g. Banyuwangi."""
+
+
+def maklumat_of(store: EventStore, agency_code: str) -> dict[str, Any] | None:
+    """The latest maklumat with when it was set, or None if the agency has none yet."""
+    last = _latest(store, agency_code, ev.AGENCY_MAKLUMAT_SET)
+    if last is None:
+        return None
+    set_at: datetime = last.recorded_at
+    return {"agency_code": agency_code, **last.data["maklumat"], "set_at": set_at.isoformat()}
+
+
+@router.put("/{agency_code}/maklumat")
+async def set_maklumat(
+    agency_code: str, maklumat: Maklumat, user: AgencyAdmin, store: StoreDep
+) -> dict[str, Any]:
+    """Set (or replace) the agency's maklumat pelayanan; public at
+    GET /public/agencies/{code}/maklumat."""
+    _own_agency(user, agency_code)
+    result = await run_in_threadpool(
+        store.append,
+        ev.agency_stream(agency_code),
+        [
+            NewEvent(
+                uuid.uuid4(),
+                ev.AGENCY_MAKLUMAT_SET,
+                {"maklumat": maklumat.model_dump(mode="json"), "by": user.subject},
+            )
+        ],
+    )
+    return {"agency_code": agency_code, "position": result.last_position}

@@ -15,7 +15,7 @@ from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, S
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
-from domain.validation import validate_application_data
+from domain.validation import Problem, application_warnings, validate_application_data
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
@@ -98,17 +98,28 @@ async def submit(
     return Submitted(application_id=number, status=result.status, position=result.position)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationState)
+class ApplicationView(ApplicationState):
+    warnings: list[Problem] = Field(default_factory=list)
+    """For staff: what to check that did not refuse the data (e.g. a NIK province code
+    not in today's list). Computed from the application's own service version."""
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationView)
 def get_application(
-    application_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
-) -> ApplicationState:
+    application_id: str, user: CurrentUser, models: ModelsDep, store: StoreDep, _: Consistent
+) -> ApplicationView:
     """Status, current step and timeline. Citizens see only their own applications."""
     app = models.application(application_id)
     if app is None or not _may_see(user, app.citizen, app.agency_code):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )
-    return app
+    view = ApplicationView.model_validate(app.model_dump())
+    service = commands.load_service(store, app.service_id) if user.is_staff else None
+    version = service.versions.get(app.service_version) if service else None
+    if version is not None:
+        view.warnings = application_warnings(version.definition, app.data)
+    return view
 
 
 @router.get("/applications")

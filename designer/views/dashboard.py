@@ -41,6 +41,13 @@ c2.metric("Open", sum(v for k, v in by_status.items() if k not in ("approved", "
           "cancelled")))  # fmt: skip
 breaches = stats.get("sla_breaches")
 c3.metric("SLA breaches", "—" if breaches is None else len(breaches))
+try:
+    overdue = [r for r in api.standard_reviews() if r["overdue"]]
+except ApiError:
+    overdue = []  # an API without the endpoint: nothing to show
+if overdue:
+    st.warning("Standar Pelayanan due for review (evaluasi): " + ", ".join(
+        f"{r['service_name']} (since {r['due']})" for r in overdue))  # fmt: skip
 if not total:
     st.info("No applications yet.")
     st.stop()

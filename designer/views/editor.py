@@ -11,7 +11,7 @@ import streamlit as st
 from designer import checks, draft, forms, session
 from designer.client import ApiError
 from designer.diagram import dot
-from designer.standard import COMPONENTS
+from designer.standard import COMPONENTS, standard_groups
 from domain.interpreter import condition_names
 
 st.title("Flow editor")
@@ -271,17 +271,28 @@ with tab_service:
     )
     start = forms.optional_target("Start step (default: the first)", key + "start",
                                   d.get("start"), ctx0)  # fmt: skip
-    st.markdown("**Standar Pelayanan**")
-    std: dict[str, Any] = dict(d.get("standard") or {})
-    new_std: dict[str, Any] = {}
-    for attr, label_text, is_list in COMPONENTS:
+    st.markdown("**Standar Pelayanan**: what the flow enforces is generated (see the "
+                "Standar Pelayanan page); write here only what it cannot say.")  # fmt: skip
+    std = standard_groups(d.get("standard"))
+    new_std: dict[str, Any] = {"delivery": {}, "management": {}}
+    channel = forms.text("Complaint channel (pengaduan: phone, e-mail, URL, desk)",
+                         key + "std.complaint_channel",
+                         str(std.get("complaint_channel", "")))  # fmt: skip
+    new_std["complaint_channel"] = channel
+    months = forms.number("Review the standard every ... months (0: not set)",
+                          key + "std.review_interval_months",
+                          std.get("review_interval_months") or 0, min_value=0.0,
+                          max_value=60.0, step=1.0)  # fmt: skip
+    new_std["review_interval_months"] = int(months) or None
+    for group, attr, label_text, is_list in COMPONENTS:
+        old = (std.get(group) or {}).get(attr)
         if is_list:
             raw = forms.text(f"{label_text} (one a line)", key + "std." + attr,
-                             "\n".join(std.get(attr) or []), area=True)  # fmt: skip
-            new_std[attr] = [line.strip() for line in raw.splitlines() if line.strip()]
+                             "\n".join(old or []), area=True)  # fmt: skip
+            new_std[group][attr] = [line.strip() for line in raw.splitlines() if line.strip()]
         else:
-            new_std[attr] = forms.text(label_text, key + "std." + attr, str(std.get(attr, "")),
-                                       area=True)  # fmt: skip
+            new_std[group][attr] = forms.text(label_text, key + "std." + attr, str(old or ""),
+                                              area=True)  # fmt: skip
     updated = {**d, "name": name, "description": description, "time_limit": limit,
                "cancellable_until": cancellable, "start": start, "standard": new_std}  # fmt: skip
     updated = {k: v for k, v in updated.items() if v is not None}

@@ -32,13 +32,19 @@ if version is None:
 if version["status"] != "published":
     st.warning(f"Not published yet: showing draft version {version['version']}.")
 definition = version["definition"]
-st.markdown(standard.markdown(definition))
-st.caption(f"Version {version['version']}" + (f", published {version['published_at'][:10]}"
-           if version.get("published_at") else ""))  # fmt: skip
+published_at = version.get("published_at")
+st.markdown(standard.markdown(definition, published_at))
+st.caption(f"Version {version['version']}" + (f", published {published_at[:10]}"
+           if published_at else "") + f". Public, without login: /public/services/{chosen}"
+           f"/standard?version={version['version']}&format=html")  # fmt: skip
+try:
+    page = standard.page_html(definition, published_at)
+except ValueError:
+    st.stop()  # the markdown above already says the definition does not parse
 st.download_button(
     "Printable page (HTML)",
-    standard.page_html(definition),
-    file_name=f"standar-pelayanan-{chosen}.html",
+    page,
+    file_name=f"standar-pelayanan-{chosen}-v{version['version']}.html",
     mime="text/html",
     key="standard.print",
 )
