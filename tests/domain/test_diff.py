@@ -215,7 +215,7 @@ def test_top_level_attributes():
         r["name"] = "Surat Keterangan Domisili (SKD)"
         r["time_limit"] = {"amount": 3, "unit": "working_days"}
         r["cancellable_until"] = "verify_residence"
-        r["standard"] = {"requirements": ["KTP", "KK"], "fee": "Gratis"}
+        r["standard"]["delivery"].update(requirements=["KTP", "KK"], fee="Gratis")
         r["agency"] = {"code": "BWI", "name": "Pemerintah Kabupaten Banyuwangi"}
         step(r, "verify_residence")["role"] = "supervisor"
 
@@ -226,8 +226,10 @@ def test_top_level_attributes():
         Change("agency.name", "changed", "Kabupaten Banyuwangi", "Pemerintah Kabupaten Banyuwangi"),
         Change("time_limit", "changed", None, {"amount": 3, "unit": "working_days"}),
         Change("cancellable_until", "changed", None, "verify_residence"),
-        Change("standard.requirements", "changed", [], ["KTP", "KK"]),
-        Change("standard.fee", "changed", "", "Gratis"),
+        Change(
+            "standard.delivery.requirements", "changed", ["Surat pengantar RT/RW"], ["KTP", "KK"]
+        ),
+        Change("standard.delivery.fee", "changed", "", "Gratis"),
         Change("steps.verify_residence.role", "changed", "officer", "supervisor"),
     ]
     c = edited(DOMISILI, lambda r: (edit(r), r.update(time_limit={"amount": 5})))

@@ -4,7 +4,17 @@ from datetime import date
 
 import pytest
 
-from domain.nik import Nik, NikError, is_valid_nik, validate_nik
+from domain.definition import ServiceDefinition
+from domain.nik import (
+    PROVINCE_CODES,
+    UNKNOWN_PROVINCE_WARNING,
+    Nik,
+    NikError,
+    is_valid_nik,
+    province_warning,
+    validate_nik,
+)
+from domain.validation import Problem, application_warnings, validate_application_data
 
 TODAY = date(2024, 6, 1)
 
@@ -96,16 +106,53 @@ KEMENDAGRI_PROVINCES = [
 
 @pytest.mark.parametrize("province", KEMENDAGRI_PROVINCES)
 def test_every_province_is_known_including_new_papua_provinces(province: str) -> None:
-    assert is_valid_nik(province + MALE[2:], today=TODAY)
+    assert province_warning(validate_nik(province + MALE[2:], today=TODAY)) is None
+    assert province in PROVINCE_CODES
 
 
-@pytest.mark.parametrize("province", ["00", "10", "20", "22", "30", "37", "50", "54", "97", "99"])
-def test_other_province_codes_are_refused(province: str) -> None:
-    assert not is_valid_nik(province + MALE[2:], today=TODAY)
+# The code is where the NIK was first issued and stays for life (Dukcapil): a retired
+# province's code (Timor Timur, 54) or one not in today's list is accepted, with a
+# warning for the officer, never refused. "00" too: no structural rule excludes it.
+@pytest.mark.parametrize("province", ["54", "00", "10", "20", "22", "30", "37", "50", "97", "99"])
+def test_any_other_province_code_is_accepted_with_a_warning(province: str) -> None:
+    nik = validate_nik(province + MALE[2:], today=TODAY)
+    assert nik.province_code == province and is_valid_nik(nik.value, today=TODAY)
+    warning = province_warning(nik)
+    assert warning == UNKNOWN_PROVINCE_WARNING
+    assert "retired" in warning and "Check it against the KTP" in warning
+    digits = nik.value
+    assert all(digits[i : i + 4] not in warning for i in range(len(digits) - 3))
+
+
+def _service() -> ServiceDefinition:
+    return ServiceDefinition.model_validate(
+        {
+            "id": "surat-keterangan",
+            "name": "Surat keterangan",
+            "agency": {"code": "BWI", "name": "Kabupaten Banyuwangi"},
+            "fields": [
+                {"id": "nik", "label": "NIK", "type": "nik"},
+                {"id": "nik_saksi", "label": "NIK saksi", "type": "nik", "required": False},
+            ],
+            "steps": [{"kind": "end", "id": "selesai", "name": "Selesai", "result": "approved"}],
+        }
+    )
+
+
+def test_the_officer_gets_the_warning_and_the_application_is_not_refused() -> None:
+    retired, unknown, known = "54" + MALE[2:], "99" + FEMALE[2:], MALE
+    data = {"nik": retired, "nik_saksi": unknown}
+    assert validate_application_data(_service(), data) == []
+    assert application_warnings(_service(), data) == [
+        Problem("data.nik", UNKNOWN_PROVINCE_WARNING),
+        Problem("data.nik_saksi", UNKNOWN_PROVINCE_WARNING),
+    ]
+    assert application_warnings(_service(), {"nik": known}) == []
+    # An invalid NIK is a problem, not a warning; a missing optional one is nothing.
+    assert application_warnings(_service(), {"nik": "54" + MALE[2:12] + "0000"}) == []
 
 
 LENGTH = "NIK must have exactly 16 digits"
-PROVINCE = "NIK province code (first 2 digits) is not a known Indonesian province"
 BIRTH = "NIK birth date (digits 7-12, DDMMYY) is not a real calendar date"
 SERIAL = "NIK serial number (last 4 digits) must not be all zeros"
 
@@ -119,10 +166,6 @@ SERIAL = "NIK serial number (last 4 digits) must not be all zeros"
         ("35101515089O0001", LENGTH),  # letter O
         (" " + MALE[1:], LENGTH),
         ("３５" + MALE[2:], LENGTH),  # full-width digits are not ASCII digits
-        ("99" + MALE[2:], PROVINCE),
-        ("00" + MALE[2:], PROVINCE),
-        ("20" + MALE[2:], PROVINCE),
-        ("37" + MALE[2:], PROVINCE),
         ("351015" + "000890" + "0001", BIRTH),  # day 0
         ("351015" + "320890" + "0001", BIRTH),  # day 32
         ("351015" + "400890" + "0001", BIRTH),  # day 40 (= woman, day 0)
@@ -132,6 +175,10 @@ SERIAL = "NIK serial number (last 4 digits) must not be all zeros"
         ("351015" + "310490" + "0001", BIRTH),  # 31 April
         ("351015" + "290201" + "0001", BIRTH),  # 29 Feb in a non-leap year
         ("351015" + "150890" + "0000", SERIAL),
+        # An unknown or retired province code does not lift the structural checks.
+        ("991015" + "320890" + "0001", BIRTH),
+        ("541015" + "150890" + "0000", SERIAL),
+        ("54101515089", LENGTH),
     ],
 )
 def test_invalid_niks_are_refused_without_echoing_the_nik(value: str, message: str) -> None:
