@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal
@@ -41,6 +42,7 @@ from domain.definition import (
     SubserviceStep,
     successors,
 )
+from domain.services import ServiceState
 from domain.validation import Problem
 
 Group = Literal["delivery", "management"]
@@ -234,6 +236,31 @@ def publish_problems(definition: ServiceDefinition) -> list[Problem]:
         if c.missing
     ]
     return problems + contradictions(definition)
+
+
+def reviews(services: Iterable[ServiceState], today: date) -> list[dict[str, Any]]:
+    """The periodic review (evaluasi) of each service taking applications whose standard
+    has a review interval: due that long after its latest version's publication (so
+    publishing a reviewed version starts it again), overdue ones first."""
+    rows = []
+    for s in services:
+        latest = s.latest_published
+        if latest is None or s.archived:
+            continue
+        due = generate(latest.definition, latest.published_at).review_due
+        if due is not None:
+            rows.append(
+                {
+                    "service_id": s.service_id,
+                    "service_name": s.name,
+                    "version": latest.version,
+                    "review_interval_months": latest.definition.standard.review_interval_months,
+                    "published_at": latest.published_at,
+                    "due": due,
+                    "overdue": due < today,
+                }
+            )
+    return sorted(rows, key=lambda r: (not r["overdue"], r["due"], r["service_id"]))
 
 
 # --- generated parts -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import Consistent, CurrentUser, ModelsDep
-from domain.standard import generate
+from domain.standard import reviews
 
 router = APIRouter(tags=["dashboard"])
 
@@ -82,28 +82,10 @@ def application_stats(user: CurrentUser, models: ModelsDep, _: Consistent) -> di
 @router.get("/stats/standard-reviews")
 def standard_reviews(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
     """Each published service whose standard has a review interval, with the date its
-    periodic review (evaluasi) falls due: the latest version's publication date plus the
-    interval (publishing a reviewed version starts it again). Overdue ones first."""
+    periodic review (evaluasi) falls due; overdue ones first."""
     if not (user.is_staff or user.role == "auditor"):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "the statistics are for agency staff and auditors"
         )
-    today = datetime.now(UTC).date()
-    rows = []
-    for s in models.services(None if user.role == "auditor" else user.agency):
-        latest = s.latest_published
-        if latest is None or s.archived:
-            continue
-        due = generate(latest.definition, latest.published_at).review_due
-        if due is not None:
-            rows.append(
-                {
-                    "service_id": s.service_id,
-                    "service_name": s.name,
-                    "version": latest.version,
-                    "review_interval_months": latest.definition.standard.review_interval_months,
-                    "due": due.isoformat(),
-                    "overdue": due < today,
-                }
-            )
-    return sorted(rows, key=lambda r: (not r["overdue"], r["due"]))
+    states = models.services(None if user.role == "auditor" else user.agency)
+    return reviews(states, datetime.now(UTC).date())

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import commands
-from api.deps import ModelsDep, StoreDep
+from api.deps import Consistent, ModelsDep, StoreDep
 from api.routers.agencies import maklumat_of
 from domain import standard
 from domain.services import ServiceState, VersionInfo
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/public", tags=["public"])
 
 
 @router.get("/services")
-def catalogue(models: ModelsDep) -> list[dict[str, Any]]:
+def catalogue(models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
     """Published services that take applications, grouped by agency."""
     agencies: dict[str, dict[str, Any]] = {}
     for s in models.services():

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from domain.definition import ServiceDefinition, ServiceStandard
+from domain.services import ServiceState, VersionInfo
 from domain.standard import (
     DELIVERY,
     FREE,
@@ -20,6 +21,7 @@ from domain.standard import (
     html_page,
     markdown,
     publish_problems,
+    reviews,
 )
 from domain.validation import Problem, parse_definition
 
@@ -403,3 +405,36 @@ def test_the_printable_page_names_agency_version_and_date_and_lists_what_is_miss
     assert "@page" in page and "<script" not in page.replace("&lt;script", "")
     text = markdown(generate(parse(REKLAME), PUBLISHED))
     assert "1. Pengajuan (pemohon" in text and "*Belum diisi*" in text
+
+
+def test_overdue_reviews_come_first_and_a_new_version_starts_the_interval_again() -> None:
+    def service(sid: str, published: datetime, months: int | None, **kw: Any) -> ServiceState:
+        raw = edited(id=sid, name=sid.title())
+        raw["standard"]["review_interval_months"] = months
+        info = VersionInfo(
+            version=1,
+            status="published",
+            definition=parse(raw),
+            saved_at=published,
+            saved_by="admin",
+            published_at=published,
+            published_by="admin",
+        )
+        return ServiceState(
+            service_id=sid, agency_code="BWI", name=sid.title(), versions={1: info}, **kw
+        )
+
+    today = date(2026, 11, 29)
+    rows = reviews(
+        [
+            service("baru", datetime(2026, 6, 1, tzinfo=UTC), 12),
+            service("lama", datetime(2025, 5, 1, tzinfo=UTC), 6),
+            service("tanpa-interval", datetime(2020, 1, 1, tzinfo=UTC), None),
+            service("diarsipkan", datetime(2020, 1, 1, tzinfo=UTC), 6, archived=True),
+        ],
+        today,
+    )
+    assert [(r["service_id"], r["due"], r["overdue"]) for r in rows] == [
+        ("lama", date(2025, 11, 1), True),
+        ("baru", date(2027, 6, 1), False),
+    ]
