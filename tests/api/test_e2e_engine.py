@@ -23,6 +23,10 @@ DAMKAR: dict[str, Any] = {
     "id": "rekomendasi-damkar",
     "name": "Rekomendasi Proteksi Kebakaran",
     "agency": AGENCY,
+    "standard": {
+        "delivery": {"time_limit": "Mengikuti PBG", "product": "Surat rekomendasi"},
+        "complaint_channel": "Loket pengaduan MPP",
+    },
     "fields": [
         {"id": "nik", "label": "NIK", "type": "nik"},
         {"id": "site_address", "label": "Alamat bangunan", "type": "text"},
@@ -46,7 +50,11 @@ PBG: dict[str, Any] = {
     "agency": AGENCY,
     "time_limit": {"amount": 14, "unit": "working_days"},
     "cancellable_until": "retribution",
-    "standard": {"requirements": ["KTP", "Gambar rencana"], "fee": "Retribusi PBG per m²"},
+    "standard": {
+        "requirements": ["KTP", "Gambar rencana"],
+        "fee": "Retribusi PBG per m²",
+        "complaint_channel": "Loket pengaduan MPP",
+    },
     "fields": [
         {"id": "nik", "label": "NIK", "type": "nik"},
         {"id": "full_name", "label": "Nama pemohon", "type": "text"},

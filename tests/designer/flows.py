@@ -132,6 +132,20 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     assert any("No problems" in s.value for s in at.success)
 
 
+def fill_standard(at: AppTest) -> None:
+    """What publication needs of the Standar Pelayanan beyond the flow: the complaint
+    channel, and the time limit and product in words (this flow has neither)."""
+    at.text_input(key="ed.svc.std.complaint_channel").set_value("Loket pengaduan MPP").run()
+    ok(at)
+    at.text_area(key="ed.svc.std.time_limit").set_value("Selesai pada hari yang sama").run()
+    ok(at)
+    at.text_area(key="ed.svc.std.product").set_value("Surat Izin Keramaian").run()
+    ok(at)
+    standard = draft(at)["standard"]
+    assert standard["complaint_channel"] == "Loket pengaduan MPP", standard
+    assert standard["delivery"]["product"] == "Surat Izin Keramaian", standard
+
+
 def save_draft(at: AppTest) -> int:
     at.button(key="editor.save").click().run()
     ok(at)

@@ -71,8 +71,12 @@ def test_standard_components_come_from_the_definition_and_the_flow():
     d = {**DOMISILI, "standard": {"complaints": "SP4N LAPOR!", "legal_basis": ["Perbup 1/2024"]}}
     titles = dict(standard.components(d))
     assert titles["Dasar hukum"] == ["Perbup 1/2024"]
-    assert titles["Sistem, mekanisme dan prosedur"][:2] == ["Pengajuan", "Verifikasi domisili"]
-    assert titles["Biaya/tarif"] == "Tidak dipungut biaya (gratis)"
+    assert titles["Sistem, mekanisme dan prosedur"][:2] == [
+        "Pengajuan (pemohon mengisi formulir dan mengunggah persyaratan)",
+        "Verifikasi domisili (petugas)",
+    ]
+    assert titles["Biaya/tarif"] == ["Tidak dipungut biaya (gratis)"]
+    assert titles["Produk pelayanan"] == []  # missing: no document step, no explanation
     page = standard.page_html({**d, "name": "<script>x</script>"})
     assert "<script>" not in page and "&lt;script&gt;" in page and "@page" in page
 

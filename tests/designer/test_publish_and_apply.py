@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lincah.settings import TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from tests.designer.conftest import APP, Projecting, login, serve, wait_projected
-from tests.designer.flows import build_three_step_service, ok, save_draft
+from tests.designer.flows import build_three_step_service, fill_standard, ok, save_draft
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +75,7 @@ def designer_session(api: str, monkeypatch) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     login(at)
     build_three_step_service(at, "izin-keramaian")
+    fill_standard(at)
     assert save_draft(at) == 1
 
     # Publish, with confirmation; the versions list shows who and when.

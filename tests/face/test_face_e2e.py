@@ -30,6 +30,10 @@ SERVICE = {
     "id": "kartu-pencari-kerja",
     "name": "Kartu Pencari Kerja (AK/1)",
     "agency": AGENCY,
+    "standard": {
+        "delivery": {"time_limit": "Selesai pada hari yang sama", "product": "Kartu AK/1"},
+        "complaint_channel": "Loket pengaduan MPP",
+    },
     "fields": [
         {"id": "nik", "label": "NIK", "type": "nik"},
         {"id": "full_name", "label": "Nama lengkap", "type": "text"},
