@@ -7,7 +7,7 @@ Pure and deterministic.
 Paths:
 
 * top-level attributes by name (``name``, ``description``, ``time_limit.amount``,
-  ``standard.requirements``, ``agency.name`` ...); ``version`` and ``schema_version``
+  ``standard.delivery.requirements``, ``agency.name`` ...); ``version`` and ``schema_version``
   are ignored;
 * ``fields.<id>`` for a form field, ``fields.<id>.<attribute>`` within one;
   ``fields (order)`` when the fields present in both versions are in another order;

@@ -102,6 +102,8 @@ class ApplicationView(ApplicationState):
     warnings: list[Problem] = Field(default_factory=list)
     """For staff: what to check that did not refuse the data (e.g. a NIK province code
     not in today's list). Computed from the application's own service version."""
+    standard_url: str = ""
+    """The public Standar Pelayanan of the version the application was made under."""
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView)
@@ -114,7 +116,13 @@ def get_application(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )
-    view = ApplicationView.model_validate(app.model_dump())
+    view = ApplicationView.model_validate(
+        {
+            **app.model_dump(),
+            "standard_url": f"/public/services/{app.service_id}/standard"
+            f"?version={app.service_version}",
+        }
+    )
     service = commands.load_service(store, app.service_id) if user.is_staff else None
     version = service.versions.get(app.service_version) if service else None
     if version is not None:

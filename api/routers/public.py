@@ -4,6 +4,7 @@ page), and each agency's maklumat pelayanan."""
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import commands
 from api.deps import Consistent, ModelsDep, StoreDep
-from api.routers.agencies import maklumat_of
+from api.routers.agencies import calendar_of, maklumat_of
 from domain import standard
 from domain.services import ServiceState, VersionInfo
 
@@ -92,7 +93,11 @@ async def service_standard(
     printable page with ``?format=html`` or ``Accept: text/html``."""
     state = await run_in_threadpool(commands.load_service, store, service_id)
     info = _published(state, service_id, version)
-    std = standard.generate(info.definition, info.published_at)
+    # The publication date as the agency's own calendar day (WIB, WITA or WIT).
+    calendar = await run_in_threadpool(calendar_of, store, info.definition.agency.code)
+    local = timezone(timedelta(hours=calendar.utc_offset_hours))
+    published_at = info.published_at.astimezone(local) if info.published_at else None
+    std = standard.generate(info.definition, published_at)
     if _wants_html(fmt, accept):
         promise = await run_in_threadpool(maklumat_of, store, std.agency_code)
         return HTMLResponse(standard.html_page(std, promise["text"] if promise else ""))

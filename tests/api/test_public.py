@@ -203,6 +203,10 @@ async def test_an_unknown_province_code_is_accepted_and_the_officer_is_warned(
     assert seen["warnings"] == [{"path": "data.nik", "message": UNKNOWN_PROVINCE_WARNING}]
     own = (await s.http.get(f"/applications/{app}", headers=citizen)).json()
     assert own["warnings"] == []
+    # The standard the application was made under, public.
+    assert own["standard_url"] == f"/public/services/{DOMISILI['id']}/standard?version=1"
+    r = await s.http.get(own["standard_url"])
+    assert r.status_code == 200 and r.json()["version"] == 1
     # Finish it: the Temporal server outlives this test, and a later module's first
     # application (the same number in a fresh event store) must not find it running.
     r = await s.http.post(
