@@ -485,7 +485,7 @@ def tanggal(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def html_page(s: Standard, maklumat: str = "") -> str:
+def html_page(s: Standard, maklumat: str = "", signed_by: str = "") -> str:
     """A self-contained, printable HTML page (A4, inline CSS, no scripts) in Bahasa
     Indonesia: the agency, the service, the version and its publication date, both
     groups of components, and what is still missing."""
@@ -522,6 +522,8 @@ def html_page(s: Standard, maklumat: str = "") -> str:
         parts.append(f"<div class='box'><b>Komponen yang belum dilengkapi:</b> {names}</div>")
     if maklumat:
         parts.append(f"<h2>Maklumat Pelayanan</h2><p>{e(maklumat)}</p>")
+        if signed_by:
+            parts.append(f"<p>{e(signed_by)}</p>")
     parts.append("</body></html>")
     return "".join(parts)
 

@@ -82,7 +82,7 @@ class Maklumat(BaseModel):
     signed_by: Line
     """The agency head's name, as signed."""
     position_title: Line = "Kepala Dinas"
-    place: str = ""
+    place: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] = ""
     """Where it was signed (printed beside the date), e.g. Banyuwangi."""
 
 

@@ -100,7 +100,10 @@ async def service_standard(
     std = standard.generate(info.definition, published_at)
     if _wants_html(fmt, accept):
         promise = await run_in_threadpool(maklumat_of, store, std.agency_code)
-        return HTMLResponse(standard.html_page(std, promise["text"] if promise else ""))
+        if promise is None:
+            return HTMLResponse(standard.html_page(std))
+        signer = f"{promise['position_title']}, {promise['signed_by']}"
+        return HTMLResponse(standard.html_page(std, promise["text"], signer))
     return {
         **std.as_json(),
         "archived": bool(state and state.archived),

@@ -177,6 +177,7 @@ async def test_maklumat_is_set_by_the_agency_admin_and_public(stack: Stack) -> N
     await publish(s, admin, DOMISILI)
     page = await s.http.get(f"/public/services/{DOMISILI['id']}/standard?format=html")
     assert "sanggup menyelenggarakan pelayanan" in page.text
+    assert "Kepala Dinas, Ir. Bambang Setiawan" in page.text
 
 
 async def test_an_unknown_province_code_is_accepted_and_the_officer_is_warned(
