@@ -16,13 +16,12 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oidc.core import CodeIDToken
 from cryptography.fernet import Fernet, InvalidToken
 from joserfc import jwt
@@ -31,6 +30,9 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from lincah.settings import OidcProvider
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 LOGIN_TTL_S = 600
 """How long a person may take at the provider between login and callback."""
@@ -156,6 +158,10 @@ class Providers:
         return KeySet.import_key_set(self._jwks[uri])  # type: ignore[arg-type]
 
     def _client(self, provider: OidcProvider, redirect_uri: str) -> AsyncOAuth2Client:
+        # Imported here: authlib warns on import that it prefers httpx2 over httpx, and
+        # every test that builds the API would print that warning otherwise.
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
         return AsyncOAuth2Client(
             client_id=provider.client_id,
             client_secret=provider.client_secret,
@@ -240,7 +246,26 @@ class Providers:
                 502, f"{provider.name!r} answered without an ID token; is 'openid' in its scopes?"
             )
         claims = await self._verify(provider, meta, id_token, pending.nonce, token)
+        if provider.identity_claim not in claims:
+            claims = {**await self._userinfo(provider, meta, token, claims["sub"]), **claims}
         return VerifiedLogin(subject=str(claims["sub"]), claims=claims)
+
+    async def _userinfo(
+        self, provider: OidcProvider, meta: dict[str, Any], token: dict[str, Any], subject: str
+    ) -> dict[str, Any]:
+        """The UserInfo claims, for a provider that keeps the identity claim out of the ID
+        token (as OIDC Core 5.4 has it when an access token is issued)."""
+        endpoint = meta.get("userinfo_endpoint")
+        access_token = token.get("access_token")
+        if not endpoint or not isinstance(access_token, str):
+            return {}
+        info = await _get_json(provider, endpoint, bearer=access_token)
+        # OIDC Core 5.3.2: UserInfo about another subject must not be used.
+        if info.get("sub") != subject:
+            raise LoginFailed(
+                401, f"the UserInfo of {provider.name!r} is about another subject; log in again"
+            )
+        return info
 
     async def _verify(
         self,
@@ -283,10 +308,13 @@ def _at(token: dict[str, Any]) -> dict[str, Any]:
     return {"access_token": access_token} if isinstance(access_token, str) else {}
 
 
-async def _get_json(provider: OidcProvider, url: str) -> dict[str, Any]:
+async def _get_json(
+    provider: OidcProvider, url: str, *, bearer: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     try:
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
-            r = await http.get(url)
+            r = await http.get(url, headers=headers)
             r.raise_for_status()
             doc = r.json()
     except (httpx.HTTPError, ValueError) as e:
