@@ -15,8 +15,9 @@ import base64
 import hashlib
 import hmac
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import orjson
@@ -31,7 +32,10 @@ from joserfc.jws import JWSRegistry
 
 from lincah.settings import OidcProvider
 
-if TYPE_CHECKING:
+# authlib 1.9 warns on this import that it prefers httpx2 to httpx; Lincah uses httpx and
+# pins authlib below 1.10 (pyproject), so the warning would tell nobody anything new.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 LOGIN_TTL_S = 600
@@ -158,10 +162,6 @@ class Providers:
         return KeySet.import_key_set(self._jwks[uri])  # type: ignore[arg-type]
 
     def _client(self, provider: OidcProvider, redirect_uri: str) -> AsyncOAuth2Client:
-        # Imported here: authlib warns on import that it prefers httpx2 over httpx, and
-        # every test that builds the API would print that warning otherwise.
-        from authlib.integrations.httpx_client import AsyncOAuth2Client
-
         return AsyncOAuth2Client(
             client_id=provider.client_id,
             client_secret=provider.client_secret,
@@ -245,7 +245,7 @@ class Providers:
             raise LoginFailed(
                 502, f"{provider.name!r} answered without an ID token; is 'openid' in its scopes?"
             )
-        claims = await self._verify(provider, meta, id_token, pending.nonce, token)
+        claims = await self.verify_id_token(provider, meta, id_token, pending.nonce, token)
         if provider.identity_claim not in claims:
             claims = {**await self._userinfo(provider, meta, token, claims["sub"]), **claims}
         return VerifiedLogin(subject=str(claims["sub"]), claims=claims)
@@ -267,7 +267,7 @@ class Providers:
             )
         return info
 
-    async def _verify(
+    async def verify_id_token(
         self,
         provider: OidcProvider,
         meta: dict[str, Any],
@@ -275,6 +275,9 @@ class Providers:
         nonce: str,
         token: dict[str, Any],
     ) -> dict[str, Any]:
+        """The claims of ``id_token`` once its signature (the provider's JWKS), ``iss``,
+        ``aud``, ``exp``, ``iat``, ``nonce`` and ``at_hash`` check out; ``token`` is the
+        token endpoint's answer it came in."""
         registry = JWSRegistry(
             algorithms=meta.get("id_token_signing_alg_values_supported") or ["RS256"]
         )

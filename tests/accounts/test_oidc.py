@@ -25,7 +25,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from accounts import federation
-from accounts.oidc import LoginFailed, PendingLogin, Providers
+from accounts.oidc import LoginFailed, PendingLogin, Providers, seal, unseal
 from api import security
 from api.main import create_app
 from eventstore.sqlite import SqliteEventStore
@@ -216,9 +216,10 @@ async def test_a_citizen_logs_in_through_the_provider(api, api_settings, browser
     assert siti.role == "citizen" and siti.agency is None
     assert "siti" not in siti.subject  # the Lincah account id, not the provider's subject
 
-    mine = await httpx.AsyncClient().get(
-        f"{api}/applications", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    async with httpx.AsyncClient() as http:
+        mine = await http.get(
+            f"{api}/applications", headers={"Authorization": f"Bearer {body['access_token']}"}
+        )
     assert mine.status_code == 200, mine.text
     assert mine.json() == []
 
@@ -256,7 +257,8 @@ async def test_a_tampered_state_is_refused(api, browsers):
 
 async def test_a_callback_without_the_login_cookie_is_refused(api, browsers):
     callback = await browser(api, browsers).to_callback(CITIZENS, "siti")
-    r = await httpx.AsyncClient().get(callback)  # another browser, no cookie
+    async with httpx.AsyncClient() as another_browser:  # without the login cookie
+        r = await another_browser.get(callback)
     assert r.status_code == 400, r.text
     assert "no login in progress" in r.json()["detail"]
 
@@ -269,9 +271,8 @@ async def test_a_replayed_code_is_refused(api, browsers):
     assert first.status_code == 200, first.text
     assert "lincah_oidc_login" not in b.http.cookies  # used up
     # An attacker who copied both the callback URL and the cookie still gets nothing.
-    replay = await httpx.AsyncClient().get(
-        callback, headers={"Cookie": f"lincah_oidc_login={cookie}"}
-    )
+    async with httpx.AsyncClient() as attacker:
+        replay = await attacker.get(callback, headers={"Cookie": f"lincah_oidc_login={cookie}"})
     assert replay.status_code == 400, replay.text
     assert "refused the authorization code" in replay.json()["detail"]
 
@@ -302,7 +303,8 @@ async def test_an_unverified_email_is_refused(api, browsers):
 
 
 async def test_an_unknown_provider_is_named(api):
-    r = await httpx.AsyncClient().get(f"{api}/auth/oidc/nowhere/login")
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{api}/auth/oidc/nowhere/login")
     assert r.status_code == 404
     assert f"configured providers: {CITIZENS}, {OFFICERS}" in r.json()["detail"]
 
@@ -340,11 +342,11 @@ async def test_the_id_token_is_checked(idp, overrides, why):
     meta = await providers.metadata(provider)
     token = id_token(idp, **overrides)
     if why is None:
-        claims = await providers._verify(provider, meta, token, "the-nonce", {})
+        claims = await providers.verify_id_token(provider, meta, token, "the-nonce", {})
         assert claims["sub"] == "siti"
         return
     with pytest.raises(LoginFailed) as refused:
-        await providers._verify(provider, meta, token, "the-nonce", {})
+        await providers.verify_id_token(provider, meta, token, "the-nonce", {})
     assert refused.value.status == 401
     assert why in refused.value.message
 
@@ -357,13 +359,11 @@ async def test_an_id_token_signed_by_another_key_is_refused(idp):
     claims = {"iss": idp.issuer, "sub": "siti", "aud": "lincah", "exp": int(time.time()) + 300}
     forged = jwt.encode({"alg": "RS256", "kid": "idp-key"}, {**claims, "iat": 0}, forger)
     with pytest.raises(LoginFailed) as refused:
-        await providers._verify(provider, meta, forged, "the-nonce", {})
+        await providers.verify_id_token(provider, meta, forged, "the-nonce", {})
     assert "not valid" in refused.value.message
 
 
 async def test_a_login_cookie_for_another_provider_is_refused():
-    from accounts.oidc import seal, unseal
-
     sealed = seal(PendingLogin("region", "s", "n", "v"), SECRET)
     assert unseal(sealed, "region", SECRET).state == "s"
     with pytest.raises(LoginFailed, match="not 'bwi-staff'"):
