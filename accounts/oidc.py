@@ -164,7 +164,7 @@ class Providers:
     def _client(self, provider: OidcProvider, redirect_uri: str) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
             client_id=provider.client_id,
-            client_secret=provider.client_secret,
+            client_secret=provider.client_secret.get_secret_value(),
             token_endpoint_auth_method=provider.token_endpoint_auth_method,
             scope=" ".join(provider.scopes),
             redirect_uri=redirect_uri,

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,7 +55,7 @@ class OidcProvider(BaseModel):
     issuer: str
     """Issuer URL; discovery reads ``<issuer>/.well-known/openid-configuration``."""
     client_id: str
-    client_secret: str = ""
+    client_secret: SecretStr = SecretStr("")
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
     identity_claim: str = "email"
     """The ID-token claim that carries the person's e-mail address or NIK."""
