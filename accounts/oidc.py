@@ -132,10 +132,10 @@ class Providers:
             404, f"there is no OIDC provider named {name!r}; configured providers: {known}"
         )
 
-    async def metadata(self, provider: OidcProvider, *, refresh: bool = False) -> dict[str, Any]:
+    async def metadata(self, provider: OidcProvider) -> dict[str, Any]:
         async with self._lock:
             cached = self._discovery.get(provider.name)
-            if cached and not refresh and time.monotonic() - cached.fetched_at < DISCOVERY_TTL_S:
+            if cached and time.monotonic() - cached.fetched_at < DISCOVERY_TTL_S:
                 return cached.value
             url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
             doc = await _get_json(provider, url)
