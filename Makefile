@@ -15,7 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Node tools of the tests (package.json): oidc-provider, the real OpenID Connect provider
+# of tests/accounts. Without node the federation tests are skipped, and this says so.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "no node/npm: the OpenID Connect federation tests (tests/accounts) will be skipped"; fi
+
+install: $(STAMP) $(if $(wildcard package.json),$(NODE_STAMP))
 
 ## Start Temporal, the worker, the projector, the API and the designer; seed the demo.
 run: install

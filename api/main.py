@@ -18,6 +18,7 @@ from api.routers import (
     documents,
     face,
     health,
+    oidc,
     payments,
     public,
     services,
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(face.router)
     app.include_router(audit.router)
     app.include_router(public.router)
+    app.include_router(oidc.router)
     return app

@@ -11,14 +11,17 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from api.security import ROLES, STAFF
 
 
 class TaskQueues(BaseModel):
@@ -41,6 +44,46 @@ class TemporalSettings(BaseModel):
     namespace: str = "default"
     task_queues: TaskQueues = Field(default_factory=TaskQueues)
     dev_server: DevServer = Field(default_factory=DevServer)
+
+
+class OidcProvider(BaseModel):
+    """An OpenID Connect provider citizens (or invited staff) log in with
+    (``accounts/oidc.py``; README "Logging in with a region's identity provider")."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    """Path segment of ``/auth/oidc/{name}/login``; part of the link's stream name."""
+    issuer: str
+    """Issuer URL; discovery reads ``<issuer>/.well-known/openid-configuration``."""
+    client_id: str
+    client_secret: SecretStr = SecretStr("")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
+    identity_claim: str = "email"
+    """The ID-token claim that carries the person's e-mail address or NIK."""
+    role: str = "citizen"
+    """Role of a federated user. A staff role is only given to invited people."""
+    agency: str | None = None
+    """Agency code of a staff role."""
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name
+
+    @model_validator(mode="after")
+    def _coherent(self) -> OidcProvider:
+        host = urlsplit(self.issuer).hostname
+        if not self.issuer.startswith("https://") and host not in ("127.0.0.1", "localhost"):
+            raise ValueError(
+                f"OIDC provider {self.name!r}: the issuer must be an https:// URL "
+                "(plain http only on this machine, for tests)"
+            )
+        if "openid" not in self.scopes:
+            raise ValueError(f"OIDC provider {self.name!r}: scopes must include 'openid'")
+        if self.role not in ROLES:
+            raise ValueError(
+                f"OIDC provider {self.name!r}: role {self.role!r} is not one of {', '.join(ROLES)}"
+            )
+        if self.role in STAFF and not self.agency:
+            raise ValueError(
+                f"OIDC provider {self.name!r}: role {self.role!r} needs an agency code"
+            )
+        return self
 
 
 def _config_file() -> Path:
@@ -74,6 +117,8 @@ class Settings(BaseSettings):
     payment_webhook_secret: str = ""
     """HMAC-SHA256 key the payment provider signs callbacks with; generated once into
     ``var/payment-webhook-secret`` if empty."""
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    """OpenID Connect providers to log in with (``LINCAH_OIDC_PROVIDERS`` as JSON)."""
     read_wait_timeout_s: float = 5.0
     """How long a read with ``min_position`` waits for the projections before a 504."""
 
