@@ -82,6 +82,10 @@ TERMINAL = ("approved", "rejected", "cancelled")
 
 @workflow.defn(name="ApplicationWorkflow")
 class ApplicationWorkflow:
+    CONDITION_ERRORS_PATCH = "condition-errors-are-incidents"
+    """Since 2026-11-29 a condition that cannot be evaluated is an incident (or the
+    decision's on_error), never a branch or fee rule that does not hold."""
+
     @workflow.init
     def __init__(self, inp: ApplicationInput) -> None:
         self._inp = inp
@@ -193,19 +197,7 @@ class ApplicationWorkflow:
                     )
                     step_id = step.next
                 case DecisionStep():
-                    choice = interpreter.decide(step, self._env())
-                    await self._append(
-                        ev.DECISION_TAKEN,
-                        {
-                            "step": step.id,
-                            "step_name": step.name,
-                            "branch": choice.branch,
-                            "condition": choice.condition,
-                            "target": choice.target,
-                            "errors": list(choice.errors),
-                        },
-                    )
-                    step_id = choice.target
+                    step_id = await self._decide(step)
                 case ReviewStep():
                     automatic = 0
                     outcome = await self._review(step, visit, scope)
@@ -234,6 +226,42 @@ class ApplicationWorkflow:
 
     def _env(self) -> dict[str, object]:
         return interpreter.environment(self._def, self._data, self._outcomes)
+
+    async def _decide(self, step: DecisionStep) -> str:
+        while True:
+            try:
+                choice = interpreter.decide(step, self._env())
+                break
+            except interpreter.ConditionFailed as e:
+                # Only where a condition fails do the two versions issue other commands.
+                if not workflow.patched(self.CONDITION_ERRORS_PATCH):
+                    choice = interpreter.decide_before_errors_failed(step, self._env())
+                    break
+                # Evaluating again gives the same answer unless the engine's limits
+                # changed: the administrator retries after such a fix, or the
+                # application is cancelled. Either way no branch is taken by guesswork.
+                await self._raise_incident(step.id, str(e))
+        data: dict[str, Any] = {
+            "step": step.id,
+            "step_name": step.name,
+            "branch": choice.branch,
+            "condition": choice.condition,
+            "target": choice.target,
+            "errors": list(choice.errors),
+        }
+        if choice.failed:  # only definitions with on_error get here: no patch needed
+            data["on_error"] = True
+        await self._append(ev.DECISION_TAKEN, data)
+        return choice.target
+
+    async def _fee(self, step: PaymentStep) -> int:
+        while True:
+            try:
+                return interpreter.fee_amount(step, self._env())
+            except interpreter.ConditionFailed as e:
+                if not workflow.patched(self.CONDITION_ERRORS_PATCH):
+                    return interpreter.fee_amount_before_errors_failed(step, self._env())
+                await self._raise_incident(step.id, str(e))
 
     async def _wait(
         self, scope: Scope, done: Callable[[], bool], until: datetime | None = None
@@ -432,7 +460,7 @@ class ApplicationWorkflow:
         return step.on_abandon
 
     async def _payment(self, step: PaymentStep, scope: Scope) -> str:
-        amount = interpreter.fee_amount(step, self._env())
+        amount = await self._fee(step)
         if amount == 0:
             await self._append(ev.PAYMENT_WAIVED, {"step": step.id})
             return step.next
@@ -1053,17 +1081,17 @@ class ApplicationWorkflow:
                     retry_policy=ACTIVITY_RETRY,
                 )
             except ActivityError as e:
-                await self._raise_incident(step, e)
+                await self._raise_incident(step, str(e.cause or e))
 
     def _incident(self) -> str | None:
         return next(iter(self._incidents.values()), None)
 
-    async def _raise_incident(self, step: str | None, error: ActivityError) -> None:
+    async def _raise_incident(self, step: str | None, error: str) -> None:
         """Record the incident, rest until an administrator retries, record that. Several
         walkers (parallel branches) may be in an incident at once."""
         self._incident_count += 1
         number = self._incident_count
-        self._incidents[number] = str(error.cause or error)[:500]
+        self._incidents[number] = error[:500]
         async with self._append_lock:
             await self._append_now(
                 ev.INCIDENT_RAISED,
@@ -1097,7 +1125,7 @@ class ApplicationWorkflow:
                     return await self._append_now(event_type, data, activity, ACTIVITY_RETRY)
                 except ActivityError as e:
                     error = e
-            await self._raise_incident(data.get("step"), error)
+            await self._raise_incident(data.get("step"), str(error.cause or error))
 
     async def _append_now(
         self, event_type: str, data: dict[str, Any], activity: Any, retry: RetryPolicy
