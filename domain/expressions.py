@@ -573,7 +573,8 @@ def _binary(op: str, left_sized: _Sized, right_sized: _Sized, budget: _Budget) -
         # Weighed before repeating, so "'a' * 10**9" and "[[1] * 10**4] * 10**4" never
         # allocate: the result's weight counts the items of nested lists in full.
         weight = _grown(weight * max(count, 0), budget)
-        return seq * count, weight
+        # An empty result is built without repeating: "'' * 10**100" overflows Python.
+        return (seq * count if weight else type(seq)()), weight
     # Notably refuses "%" on text: printf-style formatting could allocate without limit.
     raise ExpressionError(
         f"unsupported operand types for '{op}': {_type_name(left)} and {_type_name(right)}"
