@@ -400,7 +400,7 @@ def _bounded(size: int, made_by: str) -> int:
         raise ExpressionError(
             f"{made_by} can build a text or list of up to {_count(size)} characters or items"
             f" with the largest values its fields allow (max {MAX_ITEMS:,}); use smaller"
-            " lists, or give number fields a smaller 'max'"
+            " lists, or give the number fields it repeats by a 'min' and 'max' closer to 0"
         )
     return size
 
