@@ -61,7 +61,7 @@ def test_a_failing_condition_with_on_error_goes_there() -> None:
     choice = interpreter.decide(decision(on_error="manual"), {"jumlah_peserta": "banyak"})
     assert choice.target == "manual" and choice.failed
     assert choice.branch == 0 and choice.condition == "jumlah_peserta * 2 >= 1000"
-    assert choice.errors == ("branches[0]: unsupported operand types for '*': text and number",)
+    assert choice.errors == ("branches[0]: cannot compare text with number using '>='",)
 
 
 def test_a_condition_after_one_that_holds_is_not_evaluated() -> None:
