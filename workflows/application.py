@@ -197,7 +197,7 @@ class ApplicationWorkflow:
                     )
                     step_id = step.next
                 case DecisionStep():
-                    step_id = await self._decide(step)
+                    step_id = await self._decide(step, scope)
                 case ReviewStep():
                     automatic = 0
                     outcome = await self._review(step, visit, scope)
@@ -227,7 +227,7 @@ class ApplicationWorkflow:
     def _env(self) -> dict[str, object]:
         return interpreter.environment(self._def, self._data, self._outcomes)
 
-    async def _decide(self, step: DecisionStep) -> str:
+    async def _decide(self, step: DecisionStep, scope: Scope) -> str:
         while True:
             try:
                 choice = interpreter.decide(step, self._env())
@@ -237,10 +237,7 @@ class ApplicationWorkflow:
                 if not workflow.patched(self.CONDITION_ERRORS_PATCH):
                     choice = interpreter.decide_before_errors_failed(step, self._env())
                     break
-                # Evaluating again gives the same answer unless the engine's limits
-                # changed: the administrator retries after such a fix, or the
-                # application is cancelled. Either way no branch is taken by guesswork.
-                await self._raise_incident(step.id, str(e))
+                await self._condition_incident(step.id, str(e), scope)
         data: dict[str, Any] = {
             "step": step.id,
             "step_name": step.name,
@@ -254,14 +251,22 @@ class ApplicationWorkflow:
         await self._append(ev.DECISION_TAKEN, data)
         return choice.target
 
-    async def _fee(self, step: PaymentStep) -> int:
+    async def _fee(self, step: PaymentStep, scope: Scope) -> int:
         while True:
             try:
                 return interpreter.fee_amount(step, self._env())
             except interpreter.ConditionFailed as e:
                 if not workflow.patched(self.CONDITION_ERRORS_PATCH):
                     return interpreter.fee_amount_before_errors_failed(step, self._env())
-                await self._raise_incident(step.id, str(e))
+                await self._condition_incident(step.id, str(e), scope)
+
+    async def _condition_incident(self, step: str, error: str, scope: Scope) -> None:
+        """A condition that cannot be evaluated: an incident. The same data gives the
+        same answer, so a retry helps only after the engine changed (e.g. its limits);
+        cancelling the application (the citizen or the administrator) also ends it."""
+        await self._raise_incident(step, error, scope)
+        if scope.cancelled:
+            raise Withdrawn
 
     async def _wait(
         self, scope: Scope, done: Callable[[], bool], until: datetime | None = None
@@ -460,7 +465,7 @@ class ApplicationWorkflow:
         return step.on_abandon
 
     async def _payment(self, step: PaymentStep, scope: Scope) -> str:
-        amount = await self._fee(step)
+        amount = await self._fee(step, scope)
         if amount == 0:
             await self._append(ev.PAYMENT_WAIVED, {"step": step.id})
             return step.next
@@ -1086,9 +1091,12 @@ class ApplicationWorkflow:
     def _incident(self) -> str | None:
         return next(iter(self._incidents.values()), None)
 
-    async def _raise_incident(self, step: str | None, error: str) -> None:
-        """Record the incident, rest until an administrator retries, record that. Several
-        walkers (parallel branches) may be in an incident at once."""
+    async def _raise_incident(
+        self, step: str | None, error: str, scope: Scope | None = None
+    ) -> None:
+        """Record the incident, rest until an administrator retries (or ``scope``, if
+        given, is cancelled), record that. Several walkers (parallel branches) may be in
+        an incident at once."""
         self._incident_count += 1
         number = self._incident_count
         self._incidents[number] = error[:500]
@@ -1105,7 +1113,9 @@ class ApplicationWorkflow:
         if self._busy == 0:
             self._rests += 1
         try:
-            await workflow.wait_condition(lambda: self._retries > retries)
+            await workflow.wait_condition(
+                lambda: self._retries > retries or (scope is not None and scope.cancelled)
+            )
         finally:
             self._busy += 1
         async with self._append_lock:
