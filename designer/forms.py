@@ -85,9 +85,7 @@ def target(label: str, key: str, value: str, ctx: Context) -> str:
     return choose(label, key, ctx.step_ids, value, format_func=show)
 
 
-def optional_target(
-    label: str, key: str, value: str | None, ctx: Context, **kw: Any
-) -> str | None:
+def optional_target(label: str, key: str, value: str | None, ctx: Context, **kw: Any) -> str | None:
     def show(sid: str) -> str:
         if not sid:
             return "— none —"
