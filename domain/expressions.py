@@ -19,7 +19,7 @@ runs on a budget (``_Budget``): no value it builds may hold more than ``MAX_ITEM
 characters or items, the items of nested lists counted in full (``[[1] * 100] * 100``
 holds 10,000), and the work it does, counted in elements touched (building, joining,
 repeating, comparing and searching values), may not exceed ``MAX_STEPS``. Both are
-checked before the work is done, so a hostile condition fails in microseconds.
+checked before the work is done, so a hostile condition fails within a millisecond.
 ``check_bounds`` proves statically, from the largest values the names can hold, that a
 condition can never exceed them: the validator refuses a definition whose conditions
 could, so a running application does not find out.
