@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain import events as ev
+from domain.state import fold
 from tests.workflows.stepkit import (
     ADMIN,
     APPROVED,
@@ -112,6 +113,12 @@ async def test_a_failing_condition_takes_on_error(kit: Kit):
     assert decision["errors"] == ["branches[0]: cannot compare text with number using '>'"]
     live = await state(handle)
     assert live.current_step == "manual" and [t.step for t in live.tasks] == ["manual"]
+    # The read model's timeline says why, rather than "condition held".
+    folded = fold(kit.events(handle.id))
+    assert folded is not None
+    assert folded.timeline[1].summary == (
+        "Cek usia: condition 'full_name > 17' could not be evaluated → manual"
+    )
     await replays(kit, handle.id)
 
 
