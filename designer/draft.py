@@ -35,8 +35,8 @@ KIND_LABELS = {
 assert set(KIND_LABELS) == set(STEP_KINDS)
 
 # Keys that hold step ids, per kind (lists and dicts of them handled in ``targets``).
-_TARGET_KEYS = ("next", "default", "join", "resume", "on_abandon", "on_unpaid", "on_timeout",
-                "on_match", "on_mismatch")  # fmt: skip
+_TARGET_KEYS = ("next", "default", "on_error", "join", "resume", "on_abandon", "on_unpaid",
+                "on_timeout", "on_match", "on_mismatch")  # fmt: skip
 
 
 def skeleton(

@@ -52,6 +52,15 @@ def number(label: str, key: str, value: float, **kw: Any) -> float | int:
     return int(v) if v == int(v) else v
 
 
+def optional_number(label: str, key: str, value: float | None, **kw: Any) -> float | int | None:
+    """A number the designer may leave empty (None)."""
+    _init(key, None if value is None else float(value))
+    v = st.number_input(label, key=key, value=None, **kw)
+    if v is None:
+        return None
+    return int(v) if v == int(v) else float(v)
+
+
 def choose(label: str, key: str, options: list[str], value: str, **kw: Any) -> str:
     opts = list(options)
     if value not in opts:
@@ -76,13 +85,13 @@ def target(label: str, key: str, value: str, ctx: Context) -> str:
     return choose(label, key, ctx.step_ids, value, format_func=show)
 
 
-def optional_target(label: str, key: str, value: str | None, ctx: Context) -> str | None:
+def optional_target(label: str, key: str, value: str | None, ctx: Context, **kw: Any) -> str | None:
     def show(sid: str) -> str:
         if not sid:
             return "— none —"
         return f"{ctx.step_names[sid]} ({sid})" if sid in ctx.step_names else f"⚠ {sid}"
 
-    found = choose(label, key, ["", *ctx.step_ids], value or "", format_func=show)
+    found = choose(label, key, ["", *ctx.step_ids], value or "", format_func=show, **kw)
     return found or None
 
 
@@ -280,7 +289,15 @@ def _decision(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
     row_buttons(ctx, "br", add, "Add branch")
     default = optional_target("Otherwise (default)", ctx.key("default"), step.get("default"), ctx)
-    return {"branches": branches, "default": default}
+    on_error = optional_target(
+        "If a condition cannot be evaluated",
+        ctx.key("on_error"),
+        step.get("on_error"),
+        ctx,
+        help="e.g. a text compared with a number. None: the application goes into an"
+        " incident for the administrator; it never counts as a branch that does not hold.",
+    )
+    return {"branches": branches, "default": default, "on_error": on_error}
 
 
 def _notify(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -455,4 +472,13 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
     if ftype == "choice" or f.get("choices"):
         raw = text("Choices (comma separated)", key + "choices", ", ".join(f.get("choices") or []))
         out["choices"] = [c.strip() for c in raw.split(",") if c.strip()]
+    out.pop("min", None)
+    out.pop("max", None)
+    if ftype == "number":  # limits apply to numbers only; empty: up to ±2^53
+        lo, hi = st.columns(2)
+        with lo:
+            low = optional_number("Smallest value (min)", key + "min", f.get("min"))
+        with hi:
+            high = optional_number("Largest value (max)", key + "max", f.get("max"))
+        out |= {k: v for k, v in (("min", low), ("max", high)) if v is not None}
     return out

@@ -90,6 +90,8 @@ def transitions(step: AnyStep) -> list[Transition]:
             found = [Transition(b.goto, b.when, condition=b.when) for b in step.branches]
             if step.default:
                 found.append(Transition(step.default, "default", default=True))
+            if step.on_error:
+                found.append(Transition(step.on_error, "condition error"))
             return found
         case EndStep():
             return []

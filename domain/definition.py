@@ -49,6 +49,10 @@ class FormField(_Model):
     required: bool = True
     choices: list[str] = Field(default_factory=list)
     help: str = ""
+    min: float | None = None
+    """Number fields only: the smallest value accepted (inclusive)."""
+    max: float | None = None
+    """Number fields only: the largest value accepted (inclusive)."""
 
 
 class Agency(_Model):
@@ -121,6 +125,10 @@ class DecisionStep(_Model):
     name: Name
     branches: list[DecisionBranch] = Field(default_factory=list)
     default: Identifier | None = None
+    on_error: Identifier | None = None
+    """Where the flow goes when a condition cannot be evaluated (e.g. a text compared
+    with a number). Without it such an error is an incident for the administrator; it
+    never counts as a branch that does not hold."""
 
 
 class NotifyStep(_Model):
@@ -398,7 +406,9 @@ def successors(step: AnyStep) -> list[str]:
             return list(step.outcomes.values())
         case DecisionStep():
             targets = [b.goto for b in step.branches]
-            return [*targets, step.default] if step.default else targets
+            if step.default:
+                targets.append(step.default)
+            return [*targets, step.on_error] if step.on_error else targets
         case EndStep():
             return []
         case ParallelStep():

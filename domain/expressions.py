@@ -14,7 +14,15 @@ chained), ``+ - * / // %``, unary ``-``/``+`` and ``**`` with a bounded exponent
 Free names are form field ids and review-step ids (whose value is the outcome).
 
 Resource limits keep a hostile condition from exhausting a worker: text length,
-nesting depth, exponent size, number magnitude and string/list size are all capped.
+nesting depth, exponent size and number magnitude are capped, and every evaluation
+runs on a budget (``_Budget``): no value it builds may hold more than ``MAX_ITEMS``
+characters or items, the items of nested lists counted in full (``[[1] * 100] * 100``
+holds 10,000), and the work it does, counted in elements touched (building, joining,
+repeating, comparing and searching values), may not exceed ``MAX_STEPS``. Both are
+checked before the work is done, so a hostile condition fails within a millisecond.
+``check_bounds`` proves statically, from the largest values the names can hold, that a
+condition can never exceed them: the validator refuses a definition whose conditions
+could, so a running application does not find out.
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ MAX_EXPONENT = 64
 MAX_NUMBER = 10**100
 _MAX_NUMBER_TEXT = "10**100"
 MAX_ITEMS = 10_000
+"""Most characters or items one value may hold, nested lists' items counted in full."""
+MAX_STEPS = 100_000
+"""Most elementary steps one evaluation may take (see ``_Budget``)."""
 
 ALIASES: Mapping[str, bool | None] = {"true": True, "false": False, "null": None}
 """Lowercase literal names; they shadow any field of the same name."""
@@ -235,7 +246,7 @@ def _build(node: ast.expr, depth: int) -> _Node:
             binop = _BinOp(_op(_BIN_OPS, op), _build(left, d), _build(right, d))
             if binop.op == "**" and not _names(binop.right):
                 # Refuse "x ** 1000" now rather than when a citizen's case reaches it.
-                _check_exponent(_eval(binop.right, {}))
+                _check_exponent(_run(binop.right, {}))
             return binop
         case ast.Compare(left=left, ops=ops, comparators=comparators):
             names = tuple(_op(_CMP_OPS, o) for o in ops)
@@ -284,7 +295,7 @@ def _check_constants(node: _Node) -> None:
     # Evaluate every maximal name-free subtree once, so "9**9**9", "'a'*10**9" and
     # "1/0" are refused when the definition is validated, not at run time.
     if not _names(node):
-        _eval(node, {})
+        _run(node, {})
         return
     match node:
         case _Seq(items=items) | _BoolOp(values=items):
@@ -300,13 +311,113 @@ def _check_constants(node: _Node) -> None:
                 _check_constants(child)
 
 
+# --- static bounds ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The largest value a name (or a subexpression) can hold: ``size``, the most
+    characters or items it has if it is a text or list (0: it never is one), and
+    ``count``, the largest magnitude it has if it is an integer (0: it never is one),
+    which bounds how often it can repeat a text or list."""
+
+    size: int = 0
+    count: int = 0
+
+
+TEXT_BOUND = Bound(size=MAX_ITEMS)
+"""What ``check_bounds`` assumes of a name it is given no bound for."""
+
+
+def check_bounds(expr: Expression, names: Mapping[str, Bound]) -> None:
+    """Raise ``ExpressionError`` unless ``expr`` stays within ``MAX_ITEMS`` and
+    ``MAX_STEPS`` for every value the names can hold (``names``: each name's largest
+    value; a name not in it may be any text up to ``MAX_ITEMS`` characters). It mirrors
+    the budget's charges with worst-case sizes, so a condition it accepts cannot run out
+    of budget with such values."""
+    steps = [0]
+    _bound(expr._root, names, steps)
+    if steps[0] > MAX_STEPS:
+        raise ExpressionError(
+            f"condition can take up to {steps[0]:,} steps to evaluate (max {MAX_STEPS:,})"
+            " with the largest values its fields allow; compare, search or build smaller"
+            " lists and texts"
+        )
+
+
+def _bound(node: _Node, names: Mapping[str, Bound], steps: list[int]) -> Bound:
+    steps[0] += 1
+    match node:
+        case _Const(value=value):
+            if isinstance(value, str):
+                return Bound(size=len(value))
+            is_int = isinstance(value, int) and not isinstance(value, bool)
+            return Bound(count=abs(value) if is_int else 0)  # type: ignore[arg-type]
+        case _Name(id=name):
+            return Bound() if name in ALIASES else names.get(name, TEXT_BOUND)
+        case _Seq(items=items):
+            steps[0] += len(items)
+            size = sum(max(1, _bound(i, names, steps).size) for i in items)
+            return Bound(size=_bounded(size, "a list literal"))
+        case _BoolOp(values=values):
+            bounds = [_bound(v, names, steps) for v in values]
+            return Bound(max(b.size for b in bounds), max(b.count for b in bounds))
+        case _Unary(op=op, operand=operand):
+            inner = _bound(operand, names, steps)
+            return Bound() if op == "not" else Bound(count=inner.count)
+        case _BinOp(op=op, left=left, right=right):
+            a, b = _bound(left, names, steps), _bound(right, names, steps)
+            match op:
+                case "+":
+                    size = _bounded(a.size + b.size, "'+'")
+                    result = Bound(size, min(a.count + b.count, MAX_NUMBER))
+                case "*":
+                    size = _bounded(max(a.size * b.count, b.size * a.count), "'*'")
+                    result = Bound(size, min(a.count * b.count, MAX_NUMBER))
+                case "-":
+                    result = Bound(count=min(a.count + b.count, MAX_NUMBER))
+                case "//":
+                    result = Bound(count=a.count)  # |a // b| <= |a| for integers b != 0
+                case "%":
+                    result = Bound(count=b.count)  # |a % b| < |b|
+                case "**":
+                    result = Bound(count=min(a.count ** min(b.count, MAX_EXPONENT), MAX_NUMBER))
+                case _:  # "/" always gives a float, which repeats nothing
+                    result = Bound()
+            steps[0] += max(1, result.size)
+            return result
+        case _Compare(left=left, ops=ops, comparators=comparators):
+            current = _bound(left, names, steps)
+            for op, comparator in zip(ops, comparators, strict=True):
+                other = _bound(comparator, names, steps)
+                steps[0] += _compare_cost(op, current.size, other.size)
+                current = other
+            return Bound()
+
+
+def _bounded(size: int, made_by: str) -> int:
+    if size > MAX_ITEMS:
+        raise ExpressionError(
+            f"{made_by} can build a text or list of up to {_count(size)} characters or items"
+            f" with the largest values its fields allow (max {MAX_ITEMS:,}); use smaller"
+            " lists, or give the number fields it repeats by a 'min' and 'max' closer to 0"
+        )
+    return size
+
+
+def _count(n: int) -> str:
+    # Bounds can be astronomically large; a person needs the order of magnitude.
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
 # --- evaluation -------------------------------------------------------------------
 
 
 def evaluate(expr: Expression | str, env: Mapping[str, object]) -> object:
-    """Evaluate ``expr`` with names looked up in ``env``; errors are ExpressionError."""
+    """Evaluate ``expr`` with names looked up in ``env``; errors are ExpressionError,
+    including a condition that would exceed ``MAX_ITEMS`` or ``MAX_STEPS``."""
     parsed = _parse_cached(expr) if isinstance(expr, str) else expr
-    return _eval(parsed._root, env)
+    return _run(parsed._root, env)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -320,38 +431,95 @@ def truthy(expr: Expression | str, env: Mapping[str, object]) -> bool:
     return bool(evaluate(expr, env))
 
 
-def _eval(node: _Node, env: Mapping[str, object]) -> object:
+_TOO_MANY_STEPS = (
+    f"condition takes too many steps to evaluate (max {MAX_STEPS}); "
+    "compare, search or build smaller lists and texts"
+)
+
+
+class _Budget:
+    """Steps left to one evaluation. Every node costs one step; building, joining and
+    repeating a value cost its weight (see ``_weight``); comparing costs the weights of
+    both sides, ``in`` twice the weight of the right side (each item is compared once).
+    The cost is charged before the work, so an over-budget condition does none of it."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_STEPS
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise ExpressionError(_TOO_MANY_STEPS)
+
+
+# A value travels with its weight, so that nested lists are never walked to be measured.
+_Sized = tuple[object, int]
+
+
+def _run(node: _Node, env: Mapping[str, object]) -> object:
+    return _eval(node, env, _Budget())[0]
+
+
+def _weight(value: object, budget: _Budget) -> int:
+    """Characters of a text, items of a list with nested lists' items counted in full
+    (an empty item counts one), 1 for anything else. Only values from ``env`` are
+    measured here, each element charged to the budget; built values carry theirs."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, list | tuple):
+        return 1
+    budget.spend(len(value))
+    return sum(max(1, _weight(item, budget)) for item in value)
+
+
+def _eval(node: _Node, env: Mapping[str, object], budget: _Budget) -> _Sized:
+    budget.spend(1)
     match node:
         case _Const(value=value):
-            return value
+            return value, _weight(value, budget)
         case _Name(id=name):
             if name in ALIASES:
-                return ALIASES[name]
+                return ALIASES[name], 1
             if name not in env:
                 raise ExpressionError(f"unknown name '{name}'")
-            return env[name]
+            found = env[name]
+            weight = _weight(found, budget)
+            _check_size(weight if isinstance(found, str | list | tuple) else 0)
+            return found, weight
         case _Seq(items=items, is_list=is_list):
-            values = [_eval(i, env) for i in items]
-            return values if is_list else tuple(values)
+            budget.spend(len(items))
+            sized = [_eval(i, env, budget) for i in items]
+            weight = sum(max(1, w) for _, w in sized)
+            _check_size(weight)
+            values = [v for v, _ in sized]
+            return (values if is_list else tuple(values)), weight
         case _BoolOp(op=op, values=values):
-            result: object = None
+            result: _Sized = (None, 1)
             for value_node in values:
-                result = _eval(value_node, env)
-                if bool(result) == (op == "or"):
+                result = _eval(value_node, env, budget)
+                if bool(result[0]) == (op == "or"):
                     return result  # short-circuit, with Python's and/or semantics
             return result
         case _Unary(op=op, operand=operand):
-            return _unary(op, _eval(operand, env))
+            return _unary(op, _eval(operand, env, budget)[0]), 1
         case _BinOp(op=op, left=left, right=right):
-            return _binary(op, _eval(left, env), _eval(right, env))
+            return _binary(op, _eval(left, env, budget), _eval(right, env, budget), budget)
         case _Compare(left=left, ops=ops, comparators=comparators):
-            current = _eval(left, env)
+            current = _eval(left, env, budget)
             for op, comparator in zip(ops, comparators, strict=True):
-                other = _eval(comparator, env)
-                if not _compare(op, current, other):
-                    return False
+                other = _eval(comparator, env, budget)
+                budget.spend(_compare_cost(op, current[1], other[1]))
+                if not _compare(op, current[0], other[0]):
+                    return False, 1
                 current = other
-            return True
+            return True, 1
+
+
+def _compare_cost(op: str, left: int, right: int) -> int:
+    left, right = max(1, left), max(1, right)
+    return left + 2 * right + 1 if op in ("in", "not in") else left + right + 1
 
 
 def _type_name(value: object) -> str:
@@ -382,29 +550,42 @@ def _unary(op: str, value: object) -> object:
     return -value if op == "-" else +value
 
 
-def _binary(op: str, left: object, right: object) -> object:
+def _binary(op: str, left_sized: _Sized, right_sized: _Sized, budget: _Budget) -> _Sized:
+    (left, left_weight), (right, right_weight) = left_sized, right_sized
     if _is_number(left) and _is_number(right):
         assert isinstance(left, int | float) and isinstance(right, int | float)
-        return _check_number(_arithmetic(op, left, right))
+        return _check_number(_arithmetic(op, left, right)), 1
     if op == "+" and isinstance(left, str) and isinstance(right, str):
-        _check_size(len(left) + len(right))
-        return left + right
+        weight = _grown(len(left) + len(right), budget)
+        return left + right, weight
     if op == "+" and isinstance(left, list | tuple) and type(left) is type(right):
         assert isinstance(right, list | tuple)
-        _check_size(len(left) + len(right))
-        return [*left, *right] if isinstance(left, list) else (*left, *right)
+        weight = _grown(left_weight + right_weight, budget)
+        return ([*left, *right] if isinstance(left, list) else (*left, *right)), weight
     # Repetition is commutative; normalise to (sequence, count) to check one case.
-    seq, count = (right, left) if isinstance(right, str | list | tuple) else (left, right)
+    if isinstance(right, str | list | tuple):
+        (seq, weight), count = right_sized, left
+    else:
+        (seq, weight), count = left_sized, right
     is_count = isinstance(count, int) and not isinstance(count, bool)
     if op == "*" and isinstance(seq, str | list | tuple) and is_count:
         assert isinstance(count, int)
-        # Size is checked before repeating, so "'a' * 10**9" never allocates.
-        _check_size(len(seq) * max(count, 0))
-        return seq * count
+        # Weighed before repeating, so "'a' * 10**9" and "[[1] * 10**4] * 10**4" never
+        # allocate: the result's weight counts the items of nested lists in full.
+        weight = _grown(weight * max(count, 0), budget)
+        # An empty result is built without repeating: "'' * 10**100" overflows Python.
+        return (seq * count if weight else type(seq)()), weight
     # Notably refuses "%" on text: printf-style formatting could allocate without limit.
     raise ExpressionError(
         f"unsupported operand types for '{op}': {_type_name(left)} and {_type_name(right)}"
     )
+
+
+def _grown(weight: int, budget: _Budget) -> int:
+    """Check the weight of a value about to be built and charge building it."""
+    _check_size(weight)
+    budget.spend(weight)
+    return weight
 
 
 def _arithmetic(op: str, left: int | float, right: int | float) -> int | float:

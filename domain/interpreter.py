@@ -28,11 +28,22 @@ _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 class Choice:
     target: str
     branch: int | None
-    """Index of the branch taken; None for the default."""
+    """Index of the branch taken (or of the one that failed, for ``on_error``); None
+    for the default."""
     condition: str | None
     errors: tuple[str, ...] = ()
-    """Conditions that could not be evaluated (e.g. a number compared with a text);
-    such a branch counts as not taken, and the event records why."""
+    """Conditions that could not be evaluated (e.g. a number compared with a text)."""
+    failed: bool = False
+    """The target is the step's ``on_error``: a condition could not be evaluated."""
+
+
+class ConditionFailed(Exception):
+    """A condition that cannot be evaluated where the definition names no way out for
+    it: the workflow raises an incident rather than guess (never "does not hold")."""
+
+    def __init__(self, step: str, path: str, error: expressions.ExpressionError) -> None:
+        super().__init__(f"step '{step}', {path}: the condition cannot be evaluated: {error}")
+        self.step = step
 
 
 VALUE_STEPS = (ReviewStep, SubserviceStep, FaceVerifyStep)
@@ -61,6 +72,26 @@ def environment(
 
 
 def decide(step: DecisionStep, env: dict[str, object]) -> Choice:
+    """The first branch that holds, else the default. A condition that cannot be
+    evaluated stops the decision there: it goes to ``on_error`` if the step has one,
+    else raises ``ConditionFailed``."""
+    for i, branch in enumerate(step.branches):
+        try:
+            holds = expressions.truthy(branch.when, env)
+        except expressions.ExpressionError as e:
+            if step.on_error is None:
+                raise ConditionFailed(step.id, f"branches[{i}]", e) from None
+            return Choice(step.on_error, i, branch.when, (f"branches[{i}]: {e}",), failed=True)
+        if holds:
+            return Choice(branch.goto, i, branch.when)
+    if step.default is None:  # the validator refuses this; kept as a runtime guard
+        raise ValueError(f"decision {step.id!r} has no branch that holds and no default")
+    return Choice(step.default, None, None)
+
+
+def decide_before_errors_failed(step: DecisionStep, env: dict[str, object]) -> Choice:
+    """How ``decide`` worked until 2026-11-29: a condition that could not be evaluated
+    counted as not holding. Only for replaying applications that decided so."""
     errors: list[str] = []
     for i, branch in enumerate(step.branches):
         try:
@@ -68,14 +99,27 @@ def decide(step: DecisionStep, env: dict[str, object]) -> Choice:
                 return Choice(branch.goto, i, branch.when, tuple(errors))
         except expressions.ExpressionError as e:
             errors.append(f"branches[{i}]: {e}")
-    if step.default is None:  # the validator refuses this; kept as a runtime guard
+    if step.default is None:
         raise ValueError(f"decision {step.id!r} has no branch that holds and no default")
     return Choice(step.default, None, None, tuple(errors))
 
 
 def fee_amount(step: PaymentStep, env: dict[str, object]) -> int:
     """The fee in rupiah: the first rule that holds, else the flat amount. A rule that
-    cannot be evaluated counts as not holding (the validator catches most such rules)."""
+    cannot be evaluated raises ``ConditionFailed``: no fee is charged by guesswork."""
+    for i, rule in enumerate(step.fee.rules):
+        try:
+            holds = expressions.truthy(rule.when, env)
+        except expressions.ExpressionError as e:
+            raise ConditionFailed(step.id, f"fee.rules[{i}]", e) from None
+        if holds:
+            return rule.amount
+    return step.fee.amount
+
+
+def fee_amount_before_errors_failed(step: PaymentStep, env: dict[str, object]) -> int:
+    """How ``fee_amount`` worked until 2026-11-29: a rule that could not be evaluated
+    counted as not holding. Only for replaying applications that charged so."""
     for rule in step.fee.rules:
         try:
             if expressions.truthy(rule.when, env):

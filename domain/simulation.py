@@ -11,10 +11,10 @@ agency's working calendar (``domain.calendar``), against the service's time limi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from domain import expressions, interpreter
 from domain.calendar import WorkingCalendar, add, working_days_between
@@ -37,6 +37,9 @@ from domain.definition import (
     SubserviceStep,
     successors,
 )
+
+_S = TypeVar("_S", DecisionStep, PaymentStep)
+_T = TypeVar("_T")
 
 WIB = timezone(timedelta(hours=7), "WIB")
 DEFAULT_START = datetime(2026, 1, 5, 8, 0, tzinfo=WIB)
@@ -266,10 +269,12 @@ def _walk(
                 run.documents.append(f"{step.template.title}: {body}")
                 target, detail = step.next, f"document issued: {step.template.title}"
             case DecisionStep():
-                choice = interpreter.decide(step, run.env())
+                choice = _failing(run, step, interpreter.decide, clock, lane)
                 for error in choice.errors:
                     run.warnings.append(f"{step.id}.{error}")
-                if choice.branch is None:
+                if choice.failed:
+                    detail = f"branch {(choice.branch or 0) + 1} cannot be evaluated: on_error"
+                elif choice.branch is None:
                     detail = "no branch holds: the default is taken"
                 else:
                     detail = f"branch {choice.branch + 1} holds: {choice.condition}"
@@ -282,7 +287,7 @@ def _walk(
                 how = "scripted" if scripted else "first outcome, not scripted"
                 detail = f"{step.role} answers '{outcome}' ({how})"
             case PaymentStep():
-                fee = interpreter.fee_amount(step, run.env())
+                fee = _failing(run, step, interpreter.fee_amount, clock, lane)
                 value, _ = run.scripted(step)
                 allowed = step.deadline.within if step.deadline else None
                 if fee == 0:
@@ -368,6 +373,24 @@ def _walk(
         step_id = target
 
 
+def _failing(
+    run: _Run,
+    step: _S,
+    rule: Callable[[_S, dict[str, object]], _T],
+    clock: datetime,
+    lane: str,
+) -> _T:
+    """``rule(step, env)``; a condition that cannot be evaluated stops the walk where the
+    engine would raise an incident."""
+    try:
+        return rule(step, run.env())
+    except interpreter.ConditionFailed as e:
+        detail = f"incident: {e}"
+        visit = Visit(step.id, step.kind, step.name, detail, None, clock, clock, lane=lane)
+        run.visits.append(visit)
+        raise _Stop(f"{e}; the application would wait in an incident") from None
+
+
 def _branches(
     run: _Run, split: ParallelStep, clock: datetime, lane: str
 ) -> tuple[EndStep | None, datetime]:
@@ -409,6 +432,8 @@ def _possible_targets(step: AnyStep) -> Iterator[str]:
     if not isinstance(step, DecisionStep):
         yield from successors(step)
         return
+    if step.on_error is not None and any(_constant(b.when) is None for b in step.branches):
+        yield step.on_error  # a condition that reads inputs may fail on some of them
     for branch in step.branches:
         constant = _constant(branch.when)
         if constant is False:

@@ -171,6 +171,8 @@ def apply(
         case ev.DECISION_TAKEN:
             s.current_step = d["target"]
             why = f"condition {d['condition']!r} held" if d.get("condition") else "default"
+            if d.get("on_error"):
+                why = f"condition {d['condition']!r} could not be evaluated"
             summary = f"{d.get('step_name', step)}: {why} → {d['target']}"
         case ev.CITIZEN_NOTIFIED:
             summary = f"Citizen notified: {d['message']}"

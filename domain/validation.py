@@ -43,12 +43,18 @@ from domain.definition import (
     SubserviceStep,
     successors,
 )
-from domain.expressions import ALIASES, ExpressionError, parse
-from domain.interpreter import condition_names
+from domain.expressions import ALIASES, Bound, ExpressionError, check_bounds, parse
+from domain.interpreter import VALUE_STEPS, condition_names
 from domain.nik import NikError, province_warning, validate_nik
 
 MAX_TEXT = 2000
 MAX_FILE_REF = 500
+MAX_NUMBER: Final = 2**53
+"""Largest magnitude of a number field's value: every integer up to it is exact as a
+float, in JSON parsers everywhere, and in the event store's 64-bit integers."""
+_NUMBER_TEXT: Final = f"{MAX_NUMBER:,}"
+_OUTCOME_BOUND: Final = Bound(size=63)
+"""A value step's value: an outcome id or a result word, at most 63 characters."""
 
 DOCUMENT_BUILTINS: Final = (
     "application_id",
@@ -197,6 +203,19 @@ def _check_field(at: str, f: FormField) -> Iterator[Problem]:
         yield Problem(f"{at}.choices", "a choice field needs at least one choice")
     if f.type is not FieldType.CHOICE and f.choices:
         yield Problem(f"{at}.choices", f"only choice fields have choices (type is '{f.type}')")
+    for limit in ("min", "max"):
+        value = getattr(f, limit)
+        if value is None:
+            continue
+        if f.type is not FieldType.NUMBER:
+            message = f"only number fields have a {limit} (type is '{f.type}')"
+            yield Problem(f"{at}.{limit}", message)
+        elif not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            yield Problem(f"{at}.{limit}", f"must be between -{_NUMBER_TEXT} and {_NUMBER_TEXT}")
+    if f.min is not None and f.max is not None and f.min > f.max:
+        yield Problem(
+            f"{at}.max", f"max ({_number(f.max)}) must not be less than min ({_number(f.min)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -207,6 +226,7 @@ class _Names:
     fields: list[str]  # form field ids, in order
     declared: Mapping[str, str]  # form or external field id -> path of its first declaration
     conditions: set[str]  # names a condition may use
+    bounds: Mapping[str, Bound]  # name in conditions -> the largest value it can hold
     steps: Mapping[str, AnyStep]  # step id -> its first declaration
     first_step: Mapping[str, int]  # step id -> index of its first declaration
     events: Mapping[str, int]  # external event -> index of the first step awaiting it
@@ -228,11 +248,51 @@ def _names(
         fields=[f.id for f in d.fields],
         declared=declared,
         conditions=condition_names(d),
+        bounds=_bounds(d),
         steps=steps,
         first_step=first_step,
         events=events,
         ids=[s.id for s in d.steps],
     )
+
+
+def _bounds(d: ServiceDefinition) -> dict[str, Bound]:
+    """The largest value each name in conditions can hold, given the checks of
+    ``validate_fields``; for a name declared twice, the larger of both."""
+    found: dict[str, Bound] = {}
+
+    def add(name: str, bound: Bound) -> None:
+        old = found.get(name, Bound())
+        found[name] = Bound(max(old.size, bound.size), max(old.count, bound.count))
+
+    for f in d.fields:
+        add(f.id, _field_bound(f))
+    for s in d.steps:
+        if isinstance(s, ExternalStep):
+            for f in s.fields:
+                add(f.id, _field_bound(f))
+        elif isinstance(s, VALUE_STEPS):
+            add(s.id, _OUTCOME_BOUND)
+    return found
+
+
+def _field_bound(f: FormField) -> Bound:
+    match f.type:
+        case FieldType.NUMBER:
+            low = -MAX_NUMBER if f.min is None or not math.isfinite(f.min) else f.min
+            high = MAX_NUMBER if f.max is None or not math.isfinite(f.max) else f.max
+            return Bound(count=math.floor(min(max(abs(low), abs(high)), MAX_NUMBER)))
+        case FieldType.TEXT:
+            return Bound(size=MAX_TEXT)
+        case FieldType.DATE:
+            return Bound(size=len("YYYY-MM-DD"))
+        case FieldType.CHOICE:
+            return Bound(size=max((len(c) for c in f.choices), default=0))
+        case FieldType.NIK:
+            return Bound(size=16)
+        case FieldType.FILE:
+            return Bound(size=MAX_FILE_REF)
+    return Bound(size=MAX_TEXT)
 
 
 def _check_step(i: int, step: AnyStep, names: _Names) -> Iterator[Problem]:
@@ -278,6 +338,8 @@ def _check_step(i: int, step: AnyStep, names: _Names) -> Iterator[Problem]:
                 )
             else:
                 yield from target("default", step.default)
+            if step.on_error is not None:
+                yield from target("on_error", step.on_error)
         case EndStep():
             pass
         case ParallelStep():
@@ -429,12 +491,18 @@ def _check_condition(path: str, text: str, names: _Names) -> Iterator[Problem]:
     except ExpressionError as exc:
         yield Problem(path, str(exc))
         return
-    for name in sorted(expression.names - names.conditions):
+    unknown = sorted(expression.names - names.conditions)
+    for name in unknown:
         yield Problem(
             path,
             f"unknown name '{name}': not a declared field id, external-step field"
             " or review/sub-service/face-check step id",
         )
+    if not unknown:
+        try:  # the limits every evaluation runs under, checked with the largest values
+            check_bounds(expression, names.bounds)
+        except ExpressionError as exc:
+            yield Problem(path, str(exc))
 
 
 # --- parallel branches ---------------------------------------------------------------
@@ -756,22 +824,41 @@ def validate_fields(
     declared = {f.id for f in fields}
     for key in data:
         if key not in declared:
-            shown = str(key)[:100]  # the key is client input: keep paths bounded
+            # The key is client input: keep paths bounded and encodable as UTF-8.
+            shown = _printable(str(key)[:100])
             problems.append(Problem(f"{prefix}.{shown}", f"unknown field '{shown}'"))
     return problems
 
 
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates (which no UTF-8 answer can carry) as \\udxxx."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _is_unicode(text: str) -> bool:
+    # JSON's "\ud800" decodes to a str holding a lone surrogate: not text any system
+    # downstream (the event store, PDFs, other services) can encode.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
 def _check_value(f: FormField, value: object) -> str | None:
+    if isinstance(value, str) and not _is_unicode(value):
+        return "must be valid Unicode text (it contains a lone surrogate code point)"
     match f.type:
         case FieldType.TEXT:
             if not isinstance(value, str):
                 return "must be text"
             return f"must be at most {MAX_TEXT} characters" if len(value) > MAX_TEXT else None
         case FieldType.NUMBER:
-            # bool is an int subclass, and NaN/infinity are not numbers a person enters.
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return "must be a number"
-            return None if math.isfinite(value) else "must be a number"
+            return _check_number(f, value)
         case FieldType.DATE:
             return _check_date(value)
         case FieldType.CHOICE:
@@ -789,6 +876,22 @@ def _check_value(f: FormField, value: object) -> str | None:
                 return None
             return f"must be a file reference (text, at most {MAX_FILE_REF} characters)"
     return f"unsupported field type '{f.type}'"
+
+
+def _check_number(f: FormField, value: object) -> str | None:
+    # bool is an int subclass, and NaN/infinity are not numbers a person enters.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    # Never math.isfinite on an int: a 400-digit one does not fit a float.
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a number"
+    if abs(value) > MAX_NUMBER:
+        return f"must be between -{_NUMBER_TEXT} and {_NUMBER_TEXT}"
+    if f.min is not None and value < f.min:
+        return f"must be at least {_number(f.min)}"
+    if f.max is not None and value > f.max:
+        return f"must be at most {_number(f.max)}"
+    return None
 
 
 def _check_date(value: object) -> str | None:

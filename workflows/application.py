@@ -82,6 +82,10 @@ TERMINAL = ("approved", "rejected", "cancelled")
 
 @workflow.defn(name="ApplicationWorkflow")
 class ApplicationWorkflow:
+    CONDITION_ERRORS_PATCH = "condition-errors-are-incidents"
+    """Since 2026-11-29 a condition that cannot be evaluated is an incident (or the
+    decision's on_error), never a branch or fee rule that does not hold."""
+
     @workflow.init
     def __init__(self, inp: ApplicationInput) -> None:
         self._inp = inp
@@ -193,19 +197,7 @@ class ApplicationWorkflow:
                     )
                     step_id = step.next
                 case DecisionStep():
-                    choice = interpreter.decide(step, self._env())
-                    await self._append(
-                        ev.DECISION_TAKEN,
-                        {
-                            "step": step.id,
-                            "step_name": step.name,
-                            "branch": choice.branch,
-                            "condition": choice.condition,
-                            "target": choice.target,
-                            "errors": list(choice.errors),
-                        },
-                    )
-                    step_id = choice.target
+                    step_id = await self._decide(step, scope)
                 case ReviewStep():
                     automatic = 0
                     outcome = await self._review(step, visit, scope)
@@ -234,6 +226,47 @@ class ApplicationWorkflow:
 
     def _env(self) -> dict[str, object]:
         return interpreter.environment(self._def, self._data, self._outcomes)
+
+    async def _decide(self, step: DecisionStep, scope: Scope) -> str:
+        while True:
+            try:
+                choice = interpreter.decide(step, self._env())
+                break
+            except interpreter.ConditionFailed as e:
+                # Only where a condition fails do the two versions issue other commands.
+                if not workflow.patched(self.CONDITION_ERRORS_PATCH):
+                    choice = interpreter.decide_before_errors_failed(step, self._env())
+                    break
+                await self._condition_incident(step.id, str(e), scope)
+        data: dict[str, Any] = {
+            "step": step.id,
+            "step_name": step.name,
+            "branch": choice.branch,
+            "condition": choice.condition,
+            "target": choice.target,
+            "errors": list(choice.errors),
+        }
+        if choice.failed:  # only definitions with on_error get here: no patch needed
+            data["on_error"] = True
+        await self._append(ev.DECISION_TAKEN, data)
+        return choice.target
+
+    async def _fee(self, step: PaymentStep, scope: Scope) -> int:
+        while True:
+            try:
+                return interpreter.fee_amount(step, self._env())
+            except interpreter.ConditionFailed as e:
+                if not workflow.patched(self.CONDITION_ERRORS_PATCH):
+                    return interpreter.fee_amount_before_errors_failed(step, self._env())
+                await self._condition_incident(step.id, str(e), scope)
+
+    async def _condition_incident(self, step: str, error: str, scope: Scope) -> None:
+        """A condition that cannot be evaluated: an incident. The same data gives the
+        same answer, so a retry helps only after the engine changed (e.g. its limits);
+        cancelling the application (the citizen or the administrator) also ends it."""
+        await self._raise_incident(step, error, scope)
+        if scope.cancelled:
+            raise Withdrawn
 
     async def _wait(
         self, scope: Scope, done: Callable[[], bool], until: datetime | None = None
@@ -432,7 +465,7 @@ class ApplicationWorkflow:
         return step.on_abandon
 
     async def _payment(self, step: PaymentStep, scope: Scope) -> str:
-        amount = interpreter.fee_amount(step, self._env())
+        amount = await self._fee(step, scope)
         if amount == 0:
             await self._append(ev.PAYMENT_WAIVED, {"step": step.id})
             return step.next
@@ -1053,17 +1086,20 @@ class ApplicationWorkflow:
                     retry_policy=ACTIVITY_RETRY,
                 )
             except ActivityError as e:
-                await self._raise_incident(step, e)
+                await self._raise_incident(step, str(e.cause or e))
 
     def _incident(self) -> str | None:
         return next(iter(self._incidents.values()), None)
 
-    async def _raise_incident(self, step: str | None, error: ActivityError) -> None:
-        """Record the incident, rest until an administrator retries, record that. Several
-        walkers (parallel branches) may be in an incident at once."""
+    async def _raise_incident(
+        self, step: str | None, error: str, scope: Scope | None = None
+    ) -> None:
+        """Record the incident, rest until an administrator retries (or ``scope``, if
+        given, is cancelled), record that. Several walkers (parallel branches) may be in
+        an incident at once."""
         self._incident_count += 1
         number = self._incident_count
-        self._incidents[number] = str(error.cause or error)[:500]
+        self._incidents[number] = error[:500]
         async with self._append_lock:
             await self._append_now(
                 ev.INCIDENT_RAISED,
@@ -1077,7 +1113,9 @@ class ApplicationWorkflow:
         if self._busy == 0:
             self._rests += 1
         try:
-            await workflow.wait_condition(lambda: self._retries > retries)
+            await workflow.wait_condition(
+                lambda: self._retries > retries or (scope is not None and scope.cancelled)
+            )
         finally:
             self._busy += 1
         async with self._append_lock:
@@ -1097,7 +1135,7 @@ class ApplicationWorkflow:
                     return await self._append_now(event_type, data, activity, ACTIVITY_RETRY)
                 except ActivityError as e:
                     error = e
-            await self._raise_incident(data.get("step"), error)
+            await self._raise_incident(data.get("step"), str(error.cause or error))
 
     async def _append_now(
         self, event_type: str, data: dict[str, Any], activity: Any, retry: RetryPolicy

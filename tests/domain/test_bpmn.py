@@ -326,3 +326,22 @@ def test_miwg_a4_picks_the_larger_pool_and_lists_the_rest():
     assert [s["name"] for s in other.definition["steps"]][:2] == ["Task 1", "Task 2"]
     with pytest.raises(BpmnError, match="WFP-6-1, WFP-6-2"):
         from_bpmn(_miwg("A.4.0.bpmn"), process_id="nope")
+
+
+def test_on_error_and_number_limits_survive_the_round_trip():
+    raw = {**IZIN_PRAKTIK, "fields": [dict(f) for f in IZIN_PRAKTIK["fields"]]}
+    raw["steps"] = [dict(s) for s in IZIN_PRAKTIK["steps"]]
+    decision = next(s for s in raw["steps"] if s["kind"] == "decision")
+    decision["on_error"] = "notify_refused"
+    years = next(f for f in raw["fields"] if f["type"] == "number")
+    years |= {"min": 0, "max": 80}
+    definition, problems = parse_definition(raw)
+    assert definition is not None and problems == []
+    step = definition.step(decision["id"])
+    ways = transitions(step)
+    assert [t.target for t in ways] == successors(step)
+    assert (ways[-1].target, ways[-1].label) == ("notify_refused", "condition error")
+    xml = to_bpmn(definition)
+    back = ServiceDefinition.model_validate(from_bpmn(xml).definition)
+    assert back.step(decision["id"]) == step
+    assert back.field("years_experience").min == 0 and back.field("years_experience").max == 80

@@ -56,6 +56,8 @@ def test_add_and_remove_fields():
                 "required": False,
                 "choices": [],
                 "help": "",
+                "min": None,
+                "max": None,
             },
         ),
         Change(
@@ -68,6 +70,8 @@ def test_add_and_remove_fields():
                 "required": True,
                 "choices": [],
                 "help": "",
+                "min": None,
+                "max": None,
             },
             None,
         ),
@@ -205,7 +209,7 @@ def test_change_the_kind_of_a_step():
                 "outcomes": {"approve": "notify_issued", "reject": "notify_refused"},
                 "deadline": None,
             },
-            decision,
+            {**decision, "on_error": None},
         )
     ]
 

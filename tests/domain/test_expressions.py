@@ -2,6 +2,7 @@
 
 import ast
 import inspect
+import time
 from typing import NoReturn
 
 import pytest
@@ -189,3 +190,102 @@ def test_module_never_uses_eval_exec_or_compile() -> None:
     tree = ast.parse(inspect.getsource(expressions))
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert not used & {"eval", "exec", "compile", "__import__", "getattr"}
+
+
+# --- budget: sizes of nested values and steps -------------------------------------
+
+HOSTILE = "[[[1]*10000]*10000]*100 == [[[1]*10000]*10000]*100"
+
+
+def test_the_hostile_comparison_of_nested_repetitions_is_refused_in_milliseconds() -> None:
+    # It used to be evaluated in full at parse time: 15-19 s of a frozen API.
+    started = time.perf_counter()
+    with pytest.raises(ExpressionError, match=r"result too large \(max 10000"):
+        parse(HOSTILE)
+    with pytest.raises(ExpressionError, match=r"result too large \(max 10000"):
+        evaluate(parse(HOSTILE.replace("[1]", "[x]")), {"x": 1})
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Nested lists count their items in full: 101 * 100 items.
+        ("[[1] * 100] * 101", "result too large (max 10000 characters or items)"),
+        ("[[0] * 5000, [0] * 5001]", "result too large (max 10000 characters or items)"),
+        ("[[0] * 5000] + [[0] * 5001]", "result too large (max 10000 characters or items)"),
+        ("['aaaa'] * 2501", "result too large (max 10000 characters or items)"),
+        # Within the sizes, but five lists built and compared is too much work.
+        (" == ".join(["[0] * 10000"] * 5), expressions._TOO_MANY_STEPS),
+    ],
+)
+def test_nested_sizes_and_total_work_are_bounded(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse(text)
+    assert str(caught.value) == message
+
+
+def test_within_the_budget_big_values_still_work() -> None:
+    assert evaluate("[[1] * 100] * 100 == [[1] * 100] * 100", {}) is True
+    assert evaluate("x in [0] * 9999 + [x]", {"x": 7}) is True
+    assert evaluate("'' * 10**9 == ''", {}) is True  # an empty result costs nothing
+    assert len(evaluate("x * 10000", {"x": "a"})) == 10000  # type: ignore[arg-type]
+
+
+def test_values_from_the_environment_are_measured_and_charged() -> None:
+    with pytest.raises(ExpressionError, match="too large"):
+        evaluate("x == 1", {"x": [[0] * 200] * 200})
+    with pytest.raises(ExpressionError, match="too large"):
+        evaluate("x == 1", {"x": "a" * 10001})
+
+
+B53 = expressions.Bound(count=2**53)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("n * 2 >= 1000 and n // 3 < n ** 2", {"n": B53}),
+        ("'-' * n == s", {"n": expressions.Bound(count=100), "s": expressions.Bound(size=2000)}),
+        ("s + ' ' + s in [s, s, s]", {"s": expressions.Bound(size=2000)}),
+        ("review == 'approve'", {"review": expressions.Bound(size=63)}),
+        ("[n] * 10000 == [n] * 10000", {"n": B53}),
+        (HOSTILE.replace("[1]*10000]*10000]*100", "[1]*10]*10]*10"), {}),
+    ],
+)
+def test_static_bounds_accept_conditions_that_stay_within_the_budget(
+    text: str, names: dict[str, expressions.Bound]
+) -> None:
+    expressions.check_bounds(parse(text), names)
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "message"),
+    [
+        ("'-' * n == s", {"n": B53}, "'*' can build a text or list of up to about 10^15"),
+        ("[[[x]*10000]*10000]*100 == 1", {"x": B53}, "'*' can build a text or list of up to"),
+        ("[x] * 10 == 1", {}, "'*' can build a text or list of up to 100,000 characters"),
+        ("s + s + s + s + s + s == s", {"s": expressions.Bound(size=2000)}, "'+' can build"),
+        ("[s, s, s, s, s, s] == 1", {"s": expressions.Bound(size=2000)}, "a list literal can"),
+        (
+            " == ".join(["[n] * 10000"] * 5),
+            {"n": B53},
+            "condition can take up to 130,030 steps to evaluate (max 100,000)",
+        ),
+        ("'-' * (n ** 2) == ''", {"n": expressions.Bound(count=1000)}, "up to 1,000,000"),
+    ],
+)
+def test_static_bounds_refuse_conditions_that_could_exceed_the_budget(
+    text: str, names: dict[str, expressions.Bound], message: str
+) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        expressions.check_bounds(parse(text), names)
+    assert message in str(caught.value)
+
+
+def test_repeating_an_empty_text_or_list_any_number_of_times_is_empty() -> None:
+    # Found by the property tests: Python itself overflows on "'' * 10**100".
+    assert evaluate("'' * (10**50 * 10**50)", {}) == ""
+    assert evaluate("[] * (10**50 * 10**50)", {}) == []
+    assert evaluate("() * (10**50 * 10**50)", {}) == ()
+    assert evaluate("x * (10**50 * 10**50)", {"x": ""}) == ""

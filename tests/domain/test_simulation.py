@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -51,10 +52,23 @@ def test_decision_uses_the_interpreter_and_names_the_branch():
     assert interpreter.decide(check_step, env).target == "head_approval"
 
 
-def test_a_condition_that_cannot_be_evaluated_warns_and_falls_to_the_default():
+def test_a_condition_that_cannot_be_evaluated_stops_where_the_engine_raises_an_incident():
     d = ServiceDefinition.model_validate(IZIN_PRAKTIK)
     run = simulate(d, Scenario(data={"years_experience": "lots"}))
+    assert run.result is None  # never the default (or any branch) by guesswork
     assert "site_verification" not in run.path
+    assert run.path[-1] == "experience_check"
+    assert "experience_check" in (run.stopped or "") and "incident" in (run.stopped or "")
+    assert "cannot compare text with number" in (run.stopped or "")
+
+
+def test_a_condition_that_cannot_be_evaluated_takes_on_error():
+    raw = json.loads(json.dumps(IZIN_PRAKTIK))
+    decision = next(s for s in raw["steps"] if s["id"] == "experience_check")
+    decision["on_error"] = decision["default"]
+    run = simulate(ServiceDefinition.model_validate(raw), Scenario(data={"years_experience": "x"}))
+    check = next(v for v in run.visits if v.step == "experience_check")
+    assert check.target == decision["on_error"] and "on_error" in check.detail
     assert run.warnings and "experience_check.branches[0]" in run.warnings[0]
 
 
@@ -114,7 +128,8 @@ def test_durations_on_the_working_calendar_against_the_time_limit():
     assert run.deadline is not None and run.deadline.astimezone(WIB).date() == date(2026, 1, 15)
     assert run.within_time_limit is True
     tight = definition(steps, fields=fields, time_limit={"amount": 2, "unit": "working_days"})
-    assert simulate(tight, Scenario(start=friday, calendar=cal)).within_time_limit is False
+    late = simulate(tight, Scenario(data={"luas": 250}, start=friday, calendar=cal))
+    assert late.within_time_limit is False
 
 
 def test_parallel_branches_join_at_the_latest_and_first_wins():

@@ -1,6 +1,8 @@
 """Definition and application-data validation: every problem, with its exact path."""
 
 import copy
+import json
+import time
 from typing import Any
 
 import pytest
@@ -1409,4 +1411,194 @@ def test_validate_fields_partial_for_a_correction(definition: ServiceDefinition)
     ]
     assert validate_fields(fields, {"nik": None}, "correction", partial=True) == [
         Problem("correction.nik", "required field is missing")
+    ]
+
+
+# --- bounded conditions and input (issue 9) -----------------------------------------
+
+HOSTILE = "[[[1]*10000]*10000]*100 == [[[1]*10000]*10000]*100"
+
+
+def test_a_condition_building_huge_nested_lists_is_refused_in_milliseconds(
+    raw: dict[str, Any],
+) -> None:
+    # It used to be evaluated in full while validating: 15-19 s, then "valid".
+    started = time.perf_counter()
+    step(raw, "profession_check")["branches"][0]["when"] = HOSTILE
+    assert problems_of(raw) == [
+        Problem("steps[2].branches[0].when", "result too large (max 10000 characters or items)")
+    ]
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("name", ["years_experience", "full_name", "document_review"])
+def test_the_same_condition_over_a_field_is_refused_with_a_reason(
+    raw: dict[str, Any], name: str
+) -> None:
+    # Published, each application reaching it froze the worker for minutes.
+    step(raw, "profession_check")["branches"][0]["when"] = HOSTILE.replace("[1]", f"[{name}]")
+    [problem] = problems_of(raw)
+    assert problem.path == "steps[2].branches[0].when"
+    assert problem.message.startswith("'*' can build a text or list of up to ")
+    assert "with the largest values its fields allow (max 10,000)" in problem.message
+
+
+def test_repeating_by_a_number_field_is_bounded_by_its_max(raw: dict[str, Any]) -> None:
+    step(raw, "profession_check")["branches"][0]["when"] = "'*' * years_experience == 'x'"
+    [problem] = problems_of(raw)
+    assert "up to about 10^15 characters or items" in problem.message
+    assert "a 'min' and 'max' closer to 0" in problem.message
+    raw["fields"][3]["max"] = 60
+    assert len(problems_of(raw)) == 1  # -2**53 is as far from 0
+    raw["fields"][3]["min"] = 0
+    assert problems_of(raw) == []
+
+
+def test_a_condition_that_can_take_too_many_steps_is_refused(raw: dict[str, Any]) -> None:
+    step(raw, "profession_check")["branches"][0]["when"] = " == ".join(
+        ["[years_experience] * 10000"] * 5
+    )
+    [problem] = problems_of(raw)
+    assert problem.message.startswith(
+        "condition can take up to 130,030 steps to evaluate (max 100,000)"
+    )
+
+
+def test_fee_rules_get_the_same_bounds(pbg: dict[str, Any]) -> None:
+    pay = next(s for s in pbg["steps"] if s["kind"] == "payment")
+    index = pbg["steps"].index(pay)
+    pay["fee"]["rules"][0]["when"] = HOSTILE
+    assert Problem(
+        f"steps[{index}].fee.rules[0].when", "result too large (max 10000 characters or items)"
+    ) in problems_of(pbg)
+
+
+def test_on_error_must_lead_to_a_step(raw: dict[str, Any]) -> None:
+    step(raw, "profession_check")["on_error"] = "end_rejected"
+    assert problems_of(raw) == []
+    step(raw, "profession_check")["on_error"] = "nowhere"
+    assert problems_of(raw) == [Problem("steps[2].on_error", "leads to unknown step 'nowhere'")]
+
+
+def test_on_error_alone_makes_a_step_reachable(raw: dict[str, Any]) -> None:
+    raw["steps"].append(
+        {"kind": "end", "id": "end_incident", "name": "Diperiksa manual", "result": "cancelled"}
+    )
+    assert problems_of(raw) == [
+        Problem("steps[7]", "step 'end_incident' is not reachable from the start step 'submit'")
+    ]
+    step(raw, "profession_check")["on_error"] = "end_incident"
+    assert problems_of(raw) == []
+
+
+def test_number_field_limits(raw: dict[str, Any]) -> None:
+    raw["fields"][3] |= {"min": 0, "max": 60}
+    assert problems_of(raw) == []
+    raw["fields"][3] |= {"min": 61}
+    raw["fields"][0] |= {"max": 5}
+    raw["fields"][4] |= {"min": 2**60}
+    assert problems_of(raw) == [
+        Problem("fields[0].max", "only number fields have a max (type is 'text')"),
+        Problem("fields[3].max", "max (60) must not be less than min (61)"),
+        Problem("fields[4].min", "only number fields have a min (type is 'date')"),
+    ]
+    raw["fields"][3] |= {"min": -(2**60), "max": float("inf")}
+    assert problems_of(raw) == [
+        Problem("fields[0].max", "only number fields have a max (type is 'text')"),
+        Problem(
+            "fields[3].min",
+            "must be between -9,007,199,254,740,992 and 9,007,199,254,740,992",
+        ),
+        Problem(
+            "fields[3].max",
+            "must be between -9,007,199,254,740,992 and 9,007,199,254,740,992",
+        ),
+        Problem("fields[4].min", "only number fields have a min (type is 'date')"),
+    ]
+
+
+BEYOND = "must be between -9,007,199,254,740,992 and 9,007,199,254,740,992"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (2**64, BEYOND),  # gave 201, then an incident no retry could clear
+        (18446744073709551616, BEYOND),
+        (10**400, BEYOND),  # a 400-digit number: 500 (OverflowError in math.isfinite)
+        (-(10**400), BEYOND),
+        (2**53 + 1, BEYOND),
+        (1e200, BEYOND),  # passed a ">= 1000" rejection rule whose arithmetic overflowed
+        (-1e16, BEYOND),
+        (float("-inf"), "must be a number"),
+    ],
+)
+def test_numbers_beyond_2_to_the_53_are_refused(
+    definition: ServiceDefinition, data: dict[str, Any], value: object, message: str
+) -> None:
+    data["years_experience"] = value
+    assert validate_application_data(definition, data) == [
+        Problem("data.years_experience", message)
+    ]
+
+
+def test_the_largest_numbers_within_2_to_the_53_are_accepted(
+    definition: ServiceDefinition, data: dict[str, Any]
+) -> None:
+    for value in (2**53, -(2**53), 9.007199254740992e15, 0, 0.5):
+        assert validate_application_data(definition, data | {"years_experience": value}) == []
+
+
+def test_declared_min_and_max_are_enforced(raw: dict[str, Any], data: dict[str, Any]) -> None:
+    raw["fields"][3] |= {"min": 0, "max": 60.5}
+    definition, problems = parse_definition(raw)
+    assert definition is not None and problems == []
+    check = validate_application_data
+    assert check(definition, data | {"years_experience": 60.5}) == []
+    assert check(definition, data | {"years_experience": 0}) == []
+    assert check(definition, data | {"years_experience": -1}) == [
+        Problem("data.years_experience", "must be at least 0")
+    ]
+    assert check(definition, data | {"years_experience": 61}) == [
+        Problem("data.years_experience", "must be at most 60.5")
+    ]
+
+
+LONE = "must be valid Unicode text (it contains a lone surrogate code point)"
+
+
+@pytest.mark.parametrize(
+    "field", ["full_name", "nik", "profession", "birth_date", "str_document", "notes"]
+)
+def test_lone_surrogates_are_refused_in_every_text_field(
+    definition: ServiceDefinition, data: dict[str, Any], field: str
+) -> None:
+    # JSON "\ud800" decodes to a str no UTF-8 encoder (the event store's) accepts.
+    data[field] = json.loads('"Siti \\ud800"')
+    problems = validate_application_data(definition, data)
+    assert problems == [Problem(f"data.{field}", LONE)]
+    json.dumps([p.__dict__ for p in problems], ensure_ascii=False).encode("utf-8")
+
+
+def test_an_unknown_key_with_a_lone_surrogate_is_reported_encodably(
+    definition: ServiceDefinition, data: dict[str, Any]
+) -> None:
+    data[json.loads('"x\\udc00"')] = 1
+    assert validate_application_data(definition, data) == [
+        Problem("data.x\\udc00", "unknown field 'x\\udc00'")
+    ]
+
+
+def test_valid_unicode_beyond_the_basic_plane_is_fine(
+    definition: ServiceDefinition, data: dict[str, Any]
+) -> None:
+    data["full_name"] = json.loads('"Siti \\ud83d\\ude00 Aminah"')  # a proper pair: 😀
+    assert validate_application_data(definition, data) == []
+
+
+def test_corrections_and_external_events_get_the_same_checks() -> None:
+    fields = [FormField(id="luas", label="Luas", type="number", max=1000)]
+    assert validate_fields(fields, {"luas": 2**64}, "payload") == [Problem("payload.luas", BEYOND)]
+    assert validate_fields(fields, {"luas": 1001}, partial=True) == [
+        Problem("data.luas", "must be at most 1,000")
     ]
