@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
+from api import idempotency
+from api.commands import stored_event
 from api.deps import AgencyAdmin, CurrentUser, StoreDep
+from api.idempotency import IdempotencyKey, Key
 from domain import events as ev
 from domain.calendar import WorkingCalendar
 from eventstore.port import EventStore, NewEvent
@@ -32,25 +35,36 @@ def get_calendar(agency_code: str, user: CurrentUser, store: StoreDep) -> Workin
 
 @router.put("/{agency_code}/calendar")
 async def set_calendar(
-    agency_code: str, calendar: WorkingCalendar, user: AgencyAdmin, store: StoreDep
+    agency_code: str,
+    calendar: WorkingCalendar,
+    user: AgencyAdmin,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     if user.agency != agency_code:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"you administer agency {user.agency}, not {agency_code}"
         )
-    result = await run_in_threadpool(
-        store.append,
-        ev.agency_stream(agency_code),
-        [
-            NewEvent(
-                uuid.uuid4(),
-                ev.AGENCY_CALENDAR_SET,
-                {"calendar": calendar.model_dump(mode="json"), "by": user.subject},
-            )
-        ],
-    )
-    return {
-        "agency_code": agency_code,
-        "position": result.last_position,
-        "holidays": len(calendar.holidays),
-    }
+    request = {"agency_code": agency_code, "calendar": calendar}
+    key = Key.of(idempotency_key, user.subject, "set-calendar", request)
+    stream = ev.agency_stream(agency_code)
+
+    def write() -> int:
+        done = stored_event(store, stream, key.event_id if key else None)
+        if done is not None:
+            return done.position
+        event = NewEvent(
+            key.event_id if key else uuid.uuid4(),
+            ev.AGENCY_CALENDAR_SET,
+            {"calendar": calendar.model_dump(mode="json"), "by": user.subject},
+        )
+        return store.append(stream, [event]).last_position
+
+    async def run() -> dict[str, Any]:
+        return {
+            "agency_code": agency_code,
+            "position": await run_in_threadpool(write),
+            "holidays": len(calendar.holidays),
+        }
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)

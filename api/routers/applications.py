@@ -6,12 +6,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.face.store import FaceStore
-from api import commands
-from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep, TemporalDep
+from api import commands, idempotency, temporal_errors
+from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep
+from api.idempotency import IdempotencyKey, Key
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
@@ -20,8 +22,6 @@ from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
 router = APIRouter(tags=["applications"])
-
-START_WAIT_S = 15.0
 
 
 class NewApplication(BaseModel):
@@ -40,19 +40,26 @@ class Submitted(BaseModel):
     position: int | None
     """Pass as ``min_position`` to a read to see this submission; null when the worker
     has not confirmed yet (answered 202)."""
+    detail: str | None = None
+    """With 202: what happened and where to look."""
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=Submitted)
 async def submit(
     body: NewApplication,
     user: Citizen,
-    store: StoreDep,
-    client: TemporalDep,
-    settings: SettingsDep,
+    rt: RuntimeDep,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Submitted:
     """Apply for a service: the data is checked against the latest published version,
-    which the application keeps to its end."""
+    which the application keeps to its end. Send an Idempotency-Key: a retry with it
+    answers the same application and never creates a second one."""
+    store, settings = rt.store, rt.settings
+    key = Key.of(idempotency_key, user.subject, "submit", body)
+    before = await run_in_threadpool(idempotency.earlier, store, key) if key else None
+    if before is not None and before.answer is not None:
+        return Submitted.model_validate(before.answer)
     definition = await run_in_threadpool(commands.published_definition, store, body.service_id)
     problems = validate_application_data(definition, body.data)
     if problems:
@@ -65,10 +72,18 @@ async def submit(
             "the selfie_ref is unknown, expired or not yours; upload the selfie again "
             "(POST /me/selfies)",
         )
-    number = await run_in_threadpool(
-        commands.reserve_number, store, definition.agency.code, definition.id
-    )
+
+    def reserve() -> str:
+        return commands.reserve_number(
+            store, definition.agency.code, definition.id, key_digest=key.digest if key else None
+        )
+
+    if key is None:
+        number = await run_in_threadpool(reserve)
+    else:
+        number = await run_in_threadpool(idempotency.submission_number, store, key, before, reserve)
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
+    client = await rt.temporal()
     start = WithStartWorkflowOperation(
         ApplicationWorkflow.run,
         ApplicationInput(
@@ -82,20 +97,60 @@ async def submit(
         ),
         id=number,
         task_queue=settings.temporal.task_queues.applications,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        # A retry with the same key joins the workflow its first request started, and
+        # its update id makes Temporal answer the first request's result; a closed one
+        # is never started again under the same number.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
+    wait_s = settings.command_wait_s
     try:
         result: CommandResult = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
-                ApplicationWorkflow.submission, start_workflow_operation=start
+                ApplicationWorkflow.submission,
+                start_workflow_operation=start,
+                id=key.update_id if key else None,
             ),
-            timeout=START_WAIT_S,
+            timeout=wait_s,
         )
-    except TimeoutError:
-        # Started and durable in Temporal; the worker will record it when it is back.
+    except WorkflowAlreadyStartedError:
+        # Only a retry gets here: its application ran to its end before the retry came.
         response.status_code = status.HTTP_202_ACCEPTED
-        return Submitted(application_id=number, status="accepted", position=None)
-    return Submitted(application_id=number, status=result.status, position=result.position)
+        return Submitted(
+            application_id=number,
+            status="accepted",
+            position=None,
+            detail=f"the application {number} was created earlier; "
+            f"GET /applications/{number} shows where it is",
+        )
+    except temporal_errors.FAILURES as e:
+        if await _started(client, number):
+            # Started and durable in Temporal; the worker records it when it is back.
+            response.status_code = status.HTTP_202_ACCEPTED
+            return Submitted(
+                application_id=number,
+                status="accepted",
+                position=None,
+                detail=f"the application {number} is created; {temporal_errors.reason(e, wait_s)}, "
+                f"and it shows in GET /applications/{number} once the worker has recorded it",
+            )
+        raise temporal_errors.may_have_been_recorded(
+            f"the application {number}", e, wait_s, f"GET /applications/{number}", key is not None
+        ) from e
+    answer = Submitted(application_id=number, status=result.status, position=result.position)
+    if key is not None:
+        await run_in_threadpool(idempotency.record, store, key, answer.model_dump(mode="json"))
+    return answer
+
+
+async def _started(client: Client, number: str) -> bool:
+    """Whether Temporal holds the application's workflow (False also when it cannot
+    tell)."""
+    try:
+        await asyncio.wait_for(client.get_workflow_handle(number).describe(), timeout=2)
+    except (*temporal_errors.FAILURES, RuntimeError):
+        return False
+    return True
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationState)
