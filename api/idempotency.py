@@ -181,15 +181,18 @@ async def once(
 
 def submission_number(
     store: EventStore, key: Key, before: Earlier | None, reserve: Callable[[], str]
-) -> str:
-    """The application number of a submission with this key: the one reserved for an
-    earlier request with it, else a new one. Of two racing requests one claims the key
-    and both use its number (the other's reservation stays unused)."""
+) -> tuple[str, bool]:
+    """The application number of a submission with this key, and whether an earlier
+    request with the key reserved it (so its workflow may exist). Of two racing
+    requests one claims the key and both use its number (the other's reservation stays
+    unused)."""
     if before is not None:
-        return str(before.claim["application_id"])
+        return str(before.claim["application_id"]), True
     number = reserve()
     first = claim(store, key, application_id=number)
-    return number if first is None else str(first.claim["application_id"])
+    if first is None:
+        return number, False
+    return str(first.claim["application_id"]), True
 
 
 def as_dict(body: Any) -> dict[str, Any]:

@@ -73,17 +73,20 @@ async def submit(
             "(POST /me/selfies)",
         )
 
+    client = await rt.temporal()  # before the number: unreachable records nothing
+
     def reserve() -> str:
         return commands.reserve_number(
             store, definition.agency.code, definition.id, key_digest=key.digest if key else None
         )
 
     if key is None:
-        number = await run_in_threadpool(reserve)
+        number, retry = await run_in_threadpool(reserve), False
     else:
-        number = await run_in_threadpool(idempotency.submission_number, store, key, before, reserve)
+        number, retry = await run_in_threadpool(
+            idempotency.submission_number, store, key, before, reserve
+        )
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
-    client = await rt.temporal()
     start = WithStartWorkflowOperation(
         ApplicationWorkflow.run,
         ApplicationInput(
@@ -97,11 +100,15 @@ async def submit(
         ),
         id=number,
         task_queue=settings.temporal.task_queues.applications,
-        # A retry with the same key joins the workflow its first request started, and
-        # its update id makes Temporal answer the first request's result; a closed one
-        # is never started again under the same number.
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # A retry with the same key joins the workflow its first request started (its
+        # update id makes Temporal answer the first request's result), and never starts
+        # a closed one again. A new number joins nothing.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+        if retry
+        else WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+        if retry
+        else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
     wait_s = settings.command_wait_s
     try:
@@ -113,8 +120,15 @@ async def submit(
             ),
             timeout=wait_s,
         )
-    except WorkflowAlreadyStartedError:
-        # Only a retry gets here: its application ran to its end before the retry came.
+    except WorkflowAlreadyStartedError as e:
+        if not retry:
+            raise commands.CommandRefused(
+                409,
+                f"Temporal already runs a workflow {number} that the event store did not "
+                "number (was one of them reset?), so no application was created for this "
+                "submission; tell the operator",
+            ) from e
+        # The first request's application ran to its end before this retry came.
         response.status_code = status.HTTP_202_ACCEPTED
         return Submitted(
             application_id=number,
