@@ -56,9 +56,14 @@ def reason(error: BaseException, waited_s: float) -> str:
 
 
 def may_have_been_recorded(
-    what: str, error: BaseException, waited_s: float, check: str, keyed: bool
+    what: str,
+    error: BaseException,
+    waited_s: float,
+    check: str,
+    keyed: bool,
+    verb: str = "recorded",
 ) -> TemporalUnavailable:
-    """``what`` (e.g. "the completion of task X") may have been recorded; ``check`` is
+    """``what`` (e.g. "the completion of task X") may have been ``verb``; ``check`` is
     the read that tells (e.g. "GET /applications/X")."""
     retry = (
         f"or retry with the same {HEADER}: you get the first answer if it was recorded, "
@@ -67,7 +72,7 @@ def may_have_been_recorded(
         else f"send an {HEADER} header with commands, so that a retry can never record one twice."
     )
     return TemporalUnavailable(
-        f"{what[0].upper()}{what[1:]} may have been recorded: {reason(error, waited_s)}. "
+        f"{what[0].upper()}{what[1:]} may have been {verb}: {reason(error, waited_s)}. "
         f"{check} tells whether it was; {retry} Try again in {RETRY_AFTER_S} seconds."
     )
 

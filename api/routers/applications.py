@@ -141,15 +141,22 @@ async def submit(
         if await _started(client, number):
             # Started and durable in Temporal; the worker records it when it is back.
             response.status_code = status.HTTP_202_ACCEPTED
+            retry_hint = "; a retry with the same Idempotency-Key answers it" if key else ""
             return Submitted(
                 application_id=number,
                 status="accepted",
                 position=None,
-                detail=f"the application {number} is created; {temporal_errors.reason(e, wait_s)}, "
-                f"and it shows in GET /applications/{number} once the worker has recorded it",
+                detail=f"the application {number} is created; "
+                f"{temporal_errors.reason(e, wait_s)}, and it shows in "
+                f"GET /applications/{number} once the worker has recorded it{retry_hint}",
             )
         raise temporal_errors.may_have_been_recorded(
-            f"the application {number}", e, wait_s, f"GET /applications/{number}", key is not None
+            f"the application {number}",
+            e,
+            wait_s,
+            f"GET /applications/{number}",
+            key is not None,
+            verb="created",
         ) from e
     answer = Submitted(application_id=number, status=result.status, position=result.position)
     if key is not None:

@@ -215,7 +215,7 @@ async def test_b_temporal_stopped_under_a_connected_api_is_a_503_that_says_what_
             assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
             detail = r.json()["detail"]
             second = ev.application_number("BWI", int(number.split("-")[1]), 2)
-            assert f"The application {second} may have been recorded" in detail, detail
+            assert f"The application {second} may have been created" in detail, detail
             assert f"GET /applications/{second} tells" in detail
             assert "nothing was recorded" not in detail
     finally:
