@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api import temporal_errors
 from eventstore.factory import open_event_store
@@ -30,7 +31,7 @@ class Runtime:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(connect(self.settings), timeout=5)
-                except (OSError, RuntimeError, TimeoutError) as e:
+                except (OSError, RuntimeError, TimeoutError, RPCError) as e:
                     raise temporal_errors.unreachable(self.settings.temporal.address) from e
             return self._client
 

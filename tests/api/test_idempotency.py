@@ -117,6 +117,13 @@ async def test_a_submission_retried_with_its_key_once_the_worker_is_back_is_one_
         # The client retries while the worker is still away: the same application.
         r = await s.http.post("/applications", json=body, headers=siti)
         assert r.status_code == 202 and r.json()["application_id"] == number, r.text
+        # An officer who completes its task meanwhile is told it may have been recorded.
+        officer = keyed(await s.token("budi@banyuwangikab.go.id", "officer", "BWI"), "done-1")
+        complete = f"/tasks/{number}.verify_residence.1/complete"
+        approve = {"outcome": "approve", "comment": "Alamat sesuai KK"}
+        r = await s.http.post(complete, json=approve, headers=officer)
+        assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
+        assert "may have been recorded" in r.json()["detail"], r.text
 
         async with worker_for(dev_env, s):
             r = await s.http.post("/applications", json=body, headers=siti)
@@ -126,8 +133,11 @@ async def test_a_submission_retried_with_its_key_once_the_worker_is_back_is_one_
             # Answered from the recorded answer from now on.
             r = await s.http.post("/applications", json=body, headers=siti)
             assert r.status_code == 201 and r.json() == done
-            # Later tests on this Temporal server number their applications from 1 again.
-            await dev_env.client.get_workflow_handle(number).terminate("test over")
+            # The officer's retry with the same key completes the task, once (and the
+            # application ends: later tests on this server number theirs from 1 again).
+            r = await s.http.post(complete, json=approve, headers=officer)
+            assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+            assert of_type(s.store, ev.TASK_COMPLETED) == [f"application-{number}"]
 
         # The same key with other data is refused, and creates nothing.
         other = {"service_id": SERVICE, "data": {**SITI, "purpose": "Lain"}}
