@@ -13,7 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.face.store import FaceStore
 from api import commands, idempotency, temporal_errors
 from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep
-from api.idempotency import IdempotencyKey, Key
+from api.idempotency import HEADER, IdempotencyKey, Key
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
@@ -122,11 +122,20 @@ async def submit(
         )
     except WorkflowAlreadyStartedError as e:
         if not retry:
+            # A new number that Temporal already knows: Temporal and the event store
+            # disagree (one was reset), or, rarer, a request with the same key raced
+            # this one and started the workflow first.
+            raced = (
+                f" (if you sent this submission twice at once with the same {HEADER}, "
+                "retry with it: it answers the application)"
+                if key
+                else ""
+            )
             raise commands.CommandRefused(
                 409,
-                f"Temporal already runs a workflow {number} that the event store did not "
-                "number (was one of them reset?), so no application was created for this "
-                "submission; tell the operator",
+                f"Temporal already runs a workflow {number} that this submission did not "
+                f"start, so none was created for it{raced}; if this persists, tell the "
+                "operator: Temporal and the event store disagree (was one of them reset?)",
             ) from e
         # The first request's application ran to its end before this retry came.
         response.status_code = status.HTTP_202_ACCEPTED
