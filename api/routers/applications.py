@@ -13,7 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.face.store import FaceStore
 from api import commands, idempotency, temporal_errors
 from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep
-from api.idempotency import HEADER, IdempotencyKey, Key
+from api.idempotency import IdempotencyKey, Key
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
@@ -22,6 +22,10 @@ from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
 router = APIRouter(tags=["applications"])
+
+KEY_MEMO = "idempotency_key"
+"""Memo of an application's workflow: the digest of the Idempotency-Key it was
+submitted with, so a request with that key can tell its workflow from another's."""
 
 
 class NewApplication(BaseModel):
@@ -87,31 +91,33 @@ async def submit(
             idempotency.submission_number, store, key, before, reserve
         )
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
-    start = WithStartWorkflowOperation(
-        ApplicationWorkflow.run,
-        ApplicationInput(
-            application_id=number,
-            definition=definition,
-            data=body.data,
-            citizen=user.subject,
-            calendar=calendar,
-            selfie_ref=body.selfie_ref,
-            face_task_queue=settings.temporal.task_queues.face,
-        ),
-        id=number,
-        task_queue=settings.temporal.task_queues.applications,
-        # A retry with the same key joins the workflow its first request started (its
-        # update id makes Temporal answer the first request's result), and never starts
-        # a closed one again. A new number joins nothing.
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
-        if retry
-        else WorkflowIDConflictPolicy.FAIL,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
-        if retry
-        else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    )
     wait_s = settings.command_wait_s
-    try:
+
+    async def attempt(retry: bool) -> CommandResult:
+        start = WithStartWorkflowOperation(
+            ApplicationWorkflow.run,
+            ApplicationInput(
+                application_id=number,
+                definition=definition,
+                data=body.data,
+                citizen=user.subject,
+                calendar=calendar,
+                selfie_ref=body.selfie_ref,
+                face_task_queue=settings.temporal.task_queues.face,
+            ),
+            id=number,
+            task_queue=settings.temporal.task_queues.applications,
+            # A retry with the same key joins the workflow its first request started
+            # (its update id makes Temporal answer the first request's result), and
+            # never starts a closed one again. A new number joins nothing.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+            if retry
+            else WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+            if retry
+            else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            memo={KEY_MEMO: key.digest} if key else None,
+        )
         result: CommandResult = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
                 ApplicationWorkflow.submission,
@@ -120,22 +126,26 @@ async def submit(
             ),
             timeout=wait_s,
         )
+        return result
+
+    try:
+        try:
+            result = await attempt(retry)
+        except WorkflowAlreadyStartedError:
+            # A request with the same key, racing this one, started it first: join it.
+            if retry or key is None or not await _started_for(client, number, key):
+                raise
+            retry = True
+            result = await attempt(retry)
     except WorkflowAlreadyStartedError as e:
         if not retry:
             # A new number that Temporal already knows: Temporal and the event store
-            # disagree (one was reset), or, rarer, a request with the same key raced
-            # this one and started the workflow first.
-            raced = (
-                f" (if you sent this submission twice at once with the same {HEADER}, "
-                "retry with it: it answers the application)"
-                if key
-                else ""
-            )
+            # disagree (one of them was reset).
             raise commands.CommandRefused(
                 409,
                 f"Temporal already runs a workflow {number} that this submission did not "
-                f"start, so none was created for it{raced}; if this persists, tell the "
-                "operator: Temporal and the event store disagree (was one of them reset?)",
+                "start, so none was created for it; tell the operator: Temporal and the "
+                "event store disagree (was one of them reset?)",
             ) from e
         # The first request's application ran to its end before this retry came.
         response.status_code = status.HTTP_202_ACCEPTED
@@ -171,6 +181,16 @@ async def submit(
     if key is not None:
         await run_in_threadpool(idempotency.record, store, key, answer.model_dump(mode="json"))
     return answer
+
+
+async def _started_for(client: Client, number: str, key: Key) -> bool:
+    """Whether the workflow ``number`` was started by a request with ``key``."""
+    try:
+        description = await client.get_workflow_handle(number).describe()
+        memo: object = await description.memo_value(KEY_MEMO, None)
+    except (*temporal_errors.FAILURES, RuntimeError):
+        return False
+    return memo == key.digest
 
 
 async def _started(client: Client, number: str) -> bool:

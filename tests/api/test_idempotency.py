@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import httpx
 import pytest
@@ -18,7 +19,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api import commands
+from api.idempotency import Key
 from api.main import create_app
+from api.routers.applications import KEY_MEMO, NewApplication
 from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
@@ -30,6 +33,8 @@ from projections.readmodels import ReadModels
 from tests.api.test_e2e import SITI, publish
 from tests.conftest import free_port
 from tests.support import Stack, run_stack
+from workflows.application import ApplicationWorkflow
+from workflows.messages import ApplicationInput
 
 pytestmark = pytest.mark.e2e
 
@@ -78,6 +83,14 @@ async def api_without_worker(settings: Settings) -> AsyncIterator[Stack]:
         store.close()
 
 
+@pytest.fixture
+async def s(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    """The API and the projector on the session's Temporal server, no worker."""
+    address = dev_env.client.service_client.config.target_host
+    async with api_without_worker(on(address, settings)) as stack:
+        yield stack
+
+
 @asynccontextmanager
 async def worker_for(env: WorkflowEnvironment, s: Stack) -> AsyncIterator[None]:
     with ThreadPoolExecutor(4) as executor:
@@ -99,58 +112,103 @@ def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
 
 
 async def test_a_submission_retried_with_its_key_once_the_worker_is_back_is_one_application(
-    dev_env, settings, domisili
+    s, dev_env, domisili
 ):
-    async with api_without_worker(
-        on(dev_env.client.service_client.config.target_host, settings)
-    ) as s:
-        await publish(s, domisili)
-        siti = keyed(await s.token("siti@example.id", "citizen"), "submit-1")
-        body = {"service_id": SERVICE, "data": SITI}
+    await publish(s, domisili)
+    siti = keyed(await s.token("siti@example.id", "citizen"), "submit-1")
+    body = {"service_id": SERVICE, "data": SITI}
 
-        # No worker polls the queue: Temporal holds the application, nobody records it.
+    # No worker polls the queue: Temporal holds the application, nobody records it.
+    r = await s.http.post("/applications", json=body, headers=siti)
+    assert r.status_code == 202, r.text
+    number = r.json()["application_id"]
+    assert r.json()["position"] is None
+    assert f"GET /applications/{number}" in r.json()["detail"], r.text
+    # The client retries while the worker is still away: the same application.
+    r = await s.http.post("/applications", json=body, headers=siti)
+    assert r.status_code == 202 and r.json()["application_id"] == number, r.text
+    # An officer who completes its task meanwhile is told it may have been recorded.
+    officer = keyed(await s.token("budi@banyuwangikab.go.id", "officer", "BWI"), "done-1")
+    complete = f"/tasks/{number}.verify_residence.1/complete"
+    approve = {"outcome": "approve", "comment": "Alamat sesuai KK"}
+    r = await s.http.post(complete, json=approve, headers=officer)
+    assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
+    assert "may have been recorded" in r.json()["detail"], r.text
+
+    async with worker_for(dev_env, s):
         r = await s.http.post("/applications", json=body, headers=siti)
-        assert r.status_code == 202, r.text
-        number = r.json()["application_id"]
-        assert r.json()["position"] is None
-        assert f"GET /applications/{number}" in r.json()["detail"], r.text
-        # The client retries while the worker is still away: the same application.
+        assert r.status_code == 201, r.text
+        done = r.json()
+        assert done["application_id"] == number and done["status"] == "in_review"
+        # Answered from the recorded answer from now on.
         r = await s.http.post("/applications", json=body, headers=siti)
-        assert r.status_code == 202 and r.json()["application_id"] == number, r.text
-        # An officer who completes its task meanwhile is told it may have been recorded.
-        officer = keyed(await s.token("budi@banyuwangikab.go.id", "officer", "BWI"), "done-1")
-        complete = f"/tasks/{number}.verify_residence.1/complete"
-        approve = {"outcome": "approve", "comment": "Alamat sesuai KK"}
+        assert r.status_code == 201 and r.json() == done
+        # The officer's retry with the same key completes the task, once (and the
+        # application ends: later tests on this server number theirs from 1 again).
         r = await s.http.post(complete, json=approve, headers=officer)
-        assert r.status_code == 503 and r.headers["Retry-After"].isdigit(), r.text
-        assert "may have been recorded" in r.json()["detail"], r.text
+        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+        assert of_type(s.store, ev.TASK_COMPLETED) == [f"application-{number}"]
 
-        async with worker_for(dev_env, s):
-            r = await s.http.post("/applications", json=body, headers=siti)
-            assert r.status_code == 201, r.text
-            done = r.json()
-            assert done["application_id"] == number and done["status"] == "in_review"
-            # Answered from the recorded answer from now on.
-            r = await s.http.post("/applications", json=body, headers=siti)
-            assert r.status_code == 201 and r.json() == done
-            # The officer's retry with the same key completes the task, once (and the
-            # application ends: later tests on this server number theirs from 1 again).
-            r = await s.http.post(complete, json=approve, headers=officer)
-            assert r.status_code == 200 and r.json()["status"] == "approved", r.text
-            assert of_type(s.store, ev.TASK_COMPLETED) == [f"application-{number}"]
-
-        # The same key with other data is refused, and creates nothing.
-        other = {"service_id": SERVICE, "data": {**SITI, "purpose": "Lain"}}
-        r = await s.http.post("/applications", json=other, headers=siti)
-        assert r.status_code == 422 and "Idempotency-Key 'submit-1'" in r.text, r.text
-
-        assert of_type(s.store, ev.APPLICATION_SUBMITTED) == [f"application-{number}"]
-        assert len(of_type(s.store, ev.APPLICATION_NUMBER_RESERVED)) == 1
-        apps = await s.http.get(
-            f"/applications?min_position={done['position']}",
-            headers=await s.token("siti@example.id", "citizen"),
+        # Two submissions with one key at once: one application, one answer.
+        race = keyed(await s.token("siti@example.id", "citizen"), "submit-race")
+        both = await asyncio.gather(
+            *(s.http.post("/applications", json=body, headers=race) for _ in range(2))
         )
-        assert [a["application_id"] for a in apps.json()] == [number], apps.text
+        assert [r.status_code for r in both] == [201, 201], [r.text for r in both]
+        raced = both[0].json()["application_id"]
+        assert both[1].json()["application_id"] == raced != number
+        await dev_env.client.get_workflow_handle(raced).terminate("the test is over")
+
+    # The same key with other data is refused, and creates nothing.
+    other = {"service_id": SERVICE, "data": {**SITI, "purpose": "Lain"}}
+    r = await s.http.post("/applications", json=other, headers=siti)
+    assert r.status_code == 422 and "Idempotency-Key 'submit-1'" in r.text, r.text
+
+    submitted = of_type(s.store, ev.APPLICATION_SUBMITTED)
+    assert submitted == [f"application-{number}", f"application-{raced}"]
+    apps = await s.http.get(
+        f"/applications?min_position={s.store.head_position()}",
+        headers=await s.token("siti@example.id", "citizen"),
+    )
+    assert sorted(a["application_id"] for a in apps.json()) == [number, raced], apps.text
+
+
+async def test_a_workflow_under_a_new_number_is_joined_only_when_its_key_started_it(
+    s, dev_env, domisili
+):
+    """Two requests with one key race and the one that lost the key's claim starts the
+    workflow first (simulated here by starting it directly): the claimer joins it. A
+    workflow nobody with this key started is never joined: 409, not a 500."""
+    await publish(s, domisili)
+    siti = await s.token("siti@example.id", "citizen")
+    body = {"service_id": SERVICE, "data": SITI}
+    queue = s.settings.temporal.task_queues.applications
+    key = Key.of("race-1", "siti@example.id", "submit", NewApplication(**body))
+    assert key is not None
+
+    async def start_before_the_api(sequence: int, memo: dict[str, str]) -> str:
+        number = ev.application_number("BWI", datetime.now(commands.WIB).year, sequence)
+        definition = commands.published_definition(s.store, SERVICE)
+        inp = ApplicationInput(
+            application_id=number, definition=definition, data=SITI, citizen="siti@example.id"
+        )
+        await dev_env.client.start_workflow(
+            ApplicationWorkflow.run, inp, id=number, task_queue=queue, memo=memo
+        )
+        return number
+
+    async with worker_for(dev_env, s):
+        ours = await start_before_the_api(1, {KEY_MEMO: key.digest})
+        r = await s.http.post("/applications", json=body, headers=keyed(siti, "race-1"))
+        assert r.status_code == 201 and r.json()["application_id"] == ours, r.text
+
+        foreign = await start_before_the_api(2, {})
+        r = await s.http.post("/applications", json=body, headers=keyed(siti, "race-2"))
+        assert r.status_code == 409 and "Temporal and the event store disagree" in r.text
+        r = await s.http.post("/applications", json=body, headers=siti)
+        assert r.status_code == 201, r.text  # the next number is free
+        for number in (ours, foreign, r.json()["application_id"]):
+            await dev_env.client.get_workflow_handle(number).terminate("the test is over")
 
 
 # (b) ------------------------------------------------------------------------------------
@@ -281,42 +339,36 @@ async def test_c_a_task_completed_twice_with_one_key_answers_the_same_200(
 # (d) ------------------------------------------------------------------------------------
 
 
-async def test_d_catalogue_commands_retried_with_one_key_write_one_event(
-    dev_env, settings, domisili
-):
-    async with api_without_worker(
-        on(dev_env.client.service_client.config.target_host, settings)
-    ) as s:
-        admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
-        stream = ev.service_stream(SERVICE)
+async def test_d_catalogue_commands_retried_with_one_key_write_one_event(s, domisili):
+    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
+    stream = ev.service_stream(SERVICE)
 
-        drafts = [
-            await s.http.post("/services", json=domisili, headers=keyed(admin, "d-1"))
-            for _ in range(2)
-        ]
-        assert [r.status_code for r in drafts] == [201, 201], drafts[1].text
-        assert drafts[0].json() == drafts[1].json()
-        assert of_type(s.store, ev.SERVICE_DRAFT_SAVED) == [stream]
+    drafts = [
+        await s.http.post("/services", json=domisili, headers=keyed(admin, "d-1")) for _ in range(2)
+    ]
+    assert [r.status_code for r in drafts] == [201, 201], drafts[1].text
+    assert drafts[0].json() == drafts[1].json()
+    assert of_type(s.store, ev.SERVICE_DRAFT_SAVED) == [stream]
 
-        publish_1 = f"/services/{SERVICE}/versions/1/publish"
-        published = [await s.http.post(publish_1, headers=keyed(admin, "d-2")) for _ in range(2)]
-        assert [r.status_code for r in published] == [200, 200], published[1].text
-        assert published[0].json() == published[1].json()
-        r = await s.http.post(publish_1, headers=keyed(admin, "d-3"))
-        assert r.status_code == 409, r.text  # a new key is a new command
-        assert of_type(s.store, ev.SERVICE_VERSION_PUBLISHED) == [stream]
+    publish_1 = f"/services/{SERVICE}/versions/1/publish"
+    published = [await s.http.post(publish_1, headers=keyed(admin, "d-2")) for _ in range(2)]
+    assert [r.status_code for r in published] == [200, 200], published[1].text
+    assert published[0].json() == published[1].json()
+    r = await s.http.post(publish_1, headers=keyed(admin, "d-3"))
+    assert r.status_code == 409, r.text  # a new key is a new command
+    assert of_type(s.store, ev.SERVICE_VERSION_PUBLISHED) == [stream]
 
-        calendar = {"holidays": ["2026-12-25"]}
-        set_twice = [
-            await s.http.put("/agencies/BWI/calendar", json=calendar, headers=keyed(admin, "d-4"))
-            for _ in range(2)
-        ]
-        assert set_twice[0].json() == set_twice[1].json(), set_twice[1].text
-        assert of_type(s.store, ev.AGENCY_CALENDAR_SET) == [ev.agency_stream("BWI")]
+    calendar = {"holidays": ["2026-12-25"]}
+    set_twice = [
+        await s.http.put("/agencies/BWI/calendar", json=calendar, headers=keyed(admin, "d-4"))
+        for _ in range(2)
+    ]
+    assert set_twice[0].json() == set_twice[1].json(), set_twice[1].text
+    assert of_type(s.store, ev.AGENCY_CALENDAR_SET) == [ev.agency_stream("BWI")]
 
-        # A key used for one command cannot run another.
-        r = await s.http.post(f"/services/{SERVICE}/archive", headers=keyed(admin, "d-2"))
-        assert r.status_code == 422 and "another command" in r.text, r.text
+    # A key used for one command cannot run another.
+    r = await s.http.post(f"/services/{SERVICE}/archive", headers=keyed(admin, "d-2"))
+    assert r.status_code == 422 and "another command" in r.text, r.text
 
 
 def test_d_a_catalogue_command_whose_answer_was_lost_answers_from_its_event(settings, domisili):
