@@ -16,7 +16,7 @@ from domain import services
 from domain.definition import ServiceDefinition, SubserviceStep
 from domain.standard import publish_problems
 from domain.validation import Problem, parse_definition
-from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
+from eventstore.port import EventStore, NewEvent, RecordedEvent, WrongExpectedVersion
 
 WIB = timezone(timedelta(hours=7), "WIB")
 """Application numbers take the year in Western Indonesian Time."""
@@ -44,9 +44,30 @@ def load_service(store: EventStore, service_id: str) -> services.ServiceState | 
     return services.fold(store.read_stream(ev.service_stream(service_id)))
 
 
+def stored_event(
+    store: EventStore, stream: str, event_id: uuid.UUID | None
+) -> RecordedEvent | None:
+    """The event ``event_id`` of ``stream``, when a command with an Idempotency-Key
+    (``event_id`` derives from it) already wrote it: its retry answers from it."""
+    if event_id is None:
+        return None
+    return next((e for e in store.read_stream(stream) if e.id == event_id), None)
+
+
 def save_draft(
-    store: EventStore, raw: Mapping[str, Any], actor: str, agency: str | None
+    store: EventStore,
+    raw: Mapping[str, Any],
+    actor: str,
+    agency: str | None,
+    event_id: uuid.UUID | None = None,
 ) -> Written:
+    """``event_id`` (from an Idempotency-Key) makes a retry answer the draft it saved."""
+    service_id = raw.get("id")
+    if isinstance(service_id, str) and service_id:
+        done = stored_event(store, ev.service_stream(service_id), event_id)
+        if done is not None:
+            version = int(done.data["definition"]["version"])
+            return Written(service_id, version, "draft", done.position)
     definition, problems = parse_definition(raw)
     if definition is None or problems:
         raise CommandRefused(422, "the service definition has problems", problems)
@@ -65,7 +86,7 @@ def save_draft(
         ev.service_stream(definition.id),
         [
             NewEvent(
-                uuid.uuid4(),
+                event_id or uuid.uuid4(),
                 ev.SERVICE_DRAFT_SAVED,
                 {"definition": definition.model_dump(mode="json"), "by": actor},
             )
@@ -76,8 +97,16 @@ def save_draft(
 
 
 def publish(
-    store: EventStore, service_id: str, version: int, actor: str, agency: str | None
+    store: EventStore,
+    service_id: str,
+    version: int,
+    actor: str,
+    agency: str | None,
+    event_id: uuid.UUID | None = None,
 ) -> Written:
+    done = stored_event(store, ev.service_stream(service_id), event_id)
+    if done is not None:
+        return Written(service_id, int(done.data["version"]), "published", done.position)
     state = load_service(store, service_id)
     if state is None or version not in state.versions:
         raise CommandRefused(404, f"service {service_id!r} has no version {version}")
@@ -97,7 +126,13 @@ def publish(
         raise CommandRefused(422, "the draft has problems and cannot be published", problems)
     result = store.append(
         ev.service_stream(service_id),
-        [NewEvent(uuid.uuid4(), ev.SERVICE_VERSION_PUBLISHED, {"version": version, "by": actor})],
+        [
+            NewEvent(
+                event_id or uuid.uuid4(),
+                ev.SERVICE_VERSION_PUBLISHED,
+                {"version": version, "by": actor},
+            )
+        ],
         expected_version=state.stream_version,
     )
     return Written(service_id, version, "published", result.last_position)
@@ -130,8 +165,18 @@ def _subservice_problems(store: EventStore, definition: ServiceDefinition) -> li
     return problems
 
 
-def archive(store: EventStore, service_id: str, actor: str, agency: str | None) -> Written:
+def archive(
+    store: EventStore,
+    service_id: str,
+    actor: str,
+    agency: str | None,
+    event_id: uuid.UUID | None = None,
+) -> Written:
     state = load_service(store, service_id)
+    done = stored_event(store, ev.service_stream(service_id), event_id)
+    if state is not None and done is not None:
+        latest = state.latest_published
+        return Written(service_id, latest.version if latest else 0, "archived", done.position)
     if state is None:
         raise CommandRefused(404, f"there is no service {service_id!r}")
     if state.agency_code != agency:
@@ -140,7 +185,7 @@ def archive(store: EventStore, service_id: str, actor: str, agency: str | None) 
         raise CommandRefused(409, f"service {service_id!r} is already archived")
     result = store.append(
         ev.service_stream(service_id),
-        [NewEvent(uuid.uuid4(), ev.SERVICE_ARCHIVED, {"by": actor})],
+        [NewEvent(event_id or uuid.uuid4(), ev.SERVICE_ARCHIVED, {"by": actor})],
         expected_version=state.stream_version,
     )
     latest = state.latest_published
@@ -162,9 +207,16 @@ def published_definition(store: EventStore, service_id: str) -> ServiceDefinitio
 
 
 def reserve_number(
-    store: EventStore, agency_code: str, service_id: str, now: datetime | None = None
+    store: EventStore,
+    agency_code: str,
+    service_id: str,
+    now: datetime | None = None,
+    key_digest: str | None = None,
 ) -> str:
-    """Hand out the next number of the agency's year, e.g. ``BWI-2026-000001``."""
+    """Hand out the next number of the agency's year, e.g. ``BWI-2026-000001``.
+    ``key_digest`` names the submission's Idempotency-Key (``api.idempotency``), so a
+    number left unused by two racing retries can be told from a lost one."""
+    extra = {"idempotency_key": key_digest} if key_digest else {}
     year = (now or datetime.now(WIB)).astimezone(WIB).year
     stream = ev.number_stream(agency_code, year)
     for _ in range(50):
@@ -177,7 +229,7 @@ def reserve_number(
                     NewEvent(
                         uuid.uuid4(),
                         ev.APPLICATION_NUMBER_RESERVED,
-                        {"application_id": number, "service_id": service_id},
+                        {"application_id": number, "service_id": service_id, **extra},
                     )
                 ],
                 expected_version=current,

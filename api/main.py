@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, temporal_errors
 from api.routers import (
     agencies,
     applications,
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
+    temporal_errors.install(app)
     for r in (
         auth.router,
         health.router,

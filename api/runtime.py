@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import HTTPException, status
 from temporalio.client import Client
+from temporalio.service import RPCError
 
+from api import temporal_errors
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from lincah.settings import Settings
@@ -30,12 +31,8 @@ class Runtime:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(connect(self.settings), timeout=5)
-                except (OSError, RuntimeError, TimeoutError) as e:
-                    raise HTTPException(
-                        status.HTTP_503_SERVICE_UNAVAILABLE,
-                        f"Temporal at {self.settings.temporal.address} is not reachable; "
-                        "try again shortly",
-                    ) from e
+                except (OSError, RuntimeError, TimeoutError, RPCError) as e:
+                    raise temporal_errors.unreachable(self.settings.temporal.address) from e
             return self._client
 
     def close(self) -> None:

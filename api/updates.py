@@ -1,5 +1,5 @@
-"""Sending a command to an application's workflow as a Temporal Update, and turning
-its refusals into HTTP answers."""
+"""Sending a command to an application's workflow as a Temporal Update, once per
+Idempotency-Key, and turning its refusals and Temporal's failures into HTTP answers."""
 
 from __future__ import annotations
 
@@ -8,19 +8,16 @@ import re
 from typing import Any
 
 from fastapi import HTTPException, status
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import errors
+from api import errors, idempotency, temporal_errors
 from api.commands import CommandRefused
+from api.idempotency import Key
+from api.runtime import Runtime
 from api.security import Principal
 from workflows.messages import Actor, CommandResult
 
-UPDATE_WAIT_S = 15.0
 # Application numbers, e.g. BWI-2026-000123; a sub-service's child application adds
 # "-<step id>[visit]": BWI-2026-000123-fire_check.
 APPLICATION_ID = r"[A-Z]{2,6}-\d{4}-\d{6}(?:-[a-z][a-z0-9_]*)?"
@@ -41,28 +38,46 @@ def check_application_id(application_id: str) -> None:
 
 
 async def send(
-    client: Client, application_id: str, update: Any, arg: Any, closed_reason: str | None = None
+    rt: Runtime,
+    key: Key | None,
+    application_id: str,
+    update: Any,
+    arg: Any,
+    *,
+    what: str,
+    closed_reason: str | None = None,
 ) -> CommandResult:
-    """Run ``update`` on the application's workflow. ``closed_reason`` is the 409
-    answer when the workflow has already ended (None: answer 404)."""
-    handle = client.get_workflow_handle(application_id)
-    try:
-        result: CommandResult = await asyncio.wait_for(
-            handle.execute_update(update, arg), timeout=UPDATE_WAIT_S
-        )
-    except WorkflowUpdateFailedError as e:
-        raise errors.refusal_from_update(e) from e
-    except RPCError as e:
-        if e.status != RPCStatusCode.NOT_FOUND:
-            raise
-        if closed_reason is not None:
-            raise CommandRefused(409, closed_reason) from e
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
-        ) from e
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the workflow worker did not answer in time; nothing was recorded, try again",
-        ) from e
-    return result
+    """Run ``update`` on the application's workflow, once per Idempotency-Key: a retry
+    with ``key`` answers the first result (recorded in the event store, else Temporal's,
+    which runs an update id once). ``what`` names the command in a 503 ("the completion
+    of task X"); ``closed_reason`` is the 409 answer when the workflow has already
+    ended (None: answer 404)."""
+
+    async def run() -> CommandResult:
+        client = await rt.temporal()
+        handle = client.get_workflow_handle(application_id)
+        wait_s = rt.settings.command_wait_s
+        try:
+            result: CommandResult = await asyncio.wait_for(
+                handle.execute_update(update, arg, id=key.update_id if key else None),
+                timeout=wait_s,
+            )
+        except WorkflowUpdateFailedError as e:
+            raise errors.refusal_from_update(e) from e
+        except RPCError as e:
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise temporal_errors.may_have_been_recorded(
+                    what, e, wait_s, f"GET /applications/{application_id}", key is not None
+                ) from e
+            if closed_reason is not None:
+                raise CommandRefused(409, closed_reason) from e
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
+            ) from e
+        except temporal_errors.FAILURES as e:
+            raise temporal_errors.may_have_been_recorded(
+                what, e, wait_s, f"GET /applications/{application_id}", key is not None
+            ) from e
+        return result
+
+    return await idempotency.once(rt.store, key, run, CommandResult.model_validate)

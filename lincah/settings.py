@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     """OpenID Connect providers to log in with (``LINCAH_OIDC_PROVIDERS`` as JSON)."""
     read_wait_timeout_s: float = 5.0
     """How long a read with ``min_position`` waits for the projections before a 504."""
+    command_wait_s: float = 15.0
+    """How long a command waits for its workflow's answer before it answers 503 (or
+    202 for a submission Temporal has started)."""
 
     public_base_url: str = ""
     """Base URL citizens and third parties reach the API at (the QR code on issued

@@ -12,7 +12,10 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from api import idempotency
+from api.commands import stored_event
 from api.deps import AgencyAdmin, CurrentUser, StoreDep
+from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from domain import events as ev
 from domain.calendar import WorkingCalendar
@@ -49,27 +52,45 @@ def _own_agency(user: Principal, agency_code: str) -> None:
         )
 
 
+async def _append_once(
+    store: EventStore, key: Key | None, agency_code: str, event_type: str, data: dict[str, Any]
+) -> int:
+    """Append one settings event to the agency's stream; a retry with the same
+    Idempotency-Key finds the event it wrote (its id derives from the key)."""
+    stream = ev.agency_stream(agency_code)
+
+    def write() -> int:
+        done = stored_event(store, stream, key.event_id if key else None)
+        if done is not None:
+            return done.position
+        event = NewEvent(key.event_id if key else uuid.uuid4(), event_type, data)
+        return store.append(stream, [event]).last_position
+
+    return await run_in_threadpool(write)
+
+
 @router.put("/{agency_code}/calendar")
 async def set_calendar(
-    agency_code: str, calendar: WorkingCalendar, user: AgencyAdmin, store: StoreDep
+    agency_code: str,
+    calendar: WorkingCalendar,
+    user: AgencyAdmin,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     _own_agency(user, agency_code)
-    result = await run_in_threadpool(
-        store.append,
-        ev.agency_stream(agency_code),
-        [
-            NewEvent(
-                uuid.uuid4(),
-                ev.AGENCY_CALENDAR_SET,
-                {"calendar": calendar.model_dump(mode="json"), "by": user.subject},
-            )
-        ],
-    )
-    return {
-        "agency_code": agency_code,
-        "position": result.last_position,
-        "holidays": len(calendar.holidays),
-    }
+    request = {"agency_code": agency_code, "calendar": calendar}
+    key = Key.of(idempotency_key, user.subject, "set-calendar", request)
+
+    async def run() -> dict[str, Any]:
+        data = {"calendar": calendar.model_dump(mode="json"), "by": user.subject}
+        position = await _append_once(store, key, agency_code, ev.AGENCY_CALENDAR_SET, data)
+        return {
+            "agency_code": agency_code,
+            "position": position,
+            "holidays": len(calendar.holidays),
+        }
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)
 
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -97,20 +118,21 @@ def maklumat_of(store: EventStore, agency_code: str) -> dict[str, Any] | None:
 
 @router.put("/{agency_code}/maklumat")
 async def set_maklumat(
-    agency_code: str, maklumat: Maklumat, user: AgencyAdmin, store: StoreDep
+    agency_code: str,
+    maklumat: Maklumat,
+    user: AgencyAdmin,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Set (or replace) the agency's maklumat pelayanan; public at
     GET /public/agencies/{code}/maklumat."""
     _own_agency(user, agency_code)
-    result = await run_in_threadpool(
-        store.append,
-        ev.agency_stream(agency_code),
-        [
-            NewEvent(
-                uuid.uuid4(),
-                ev.AGENCY_MAKLUMAT_SET,
-                {"maklumat": maklumat.model_dump(mode="json"), "by": user.subject},
-            )
-        ],
-    )
-    return {"agency_code": agency_code, "position": result.last_position}
+    request = {"agency_code": agency_code, "maklumat": maklumat}
+    key = Key.of(idempotency_key, user.subject, "set-maklumat", request)
+
+    async def run() -> dict[str, Any]:
+        data = {"maklumat": maklumat.model_dump(mode="json"), "by": user.subject}
+        position = await _append_once(store, key, agency_code, ev.AGENCY_MAKLUMAT_SET, data)
+        return {"agency_code": agency_code, "position": position}
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)

@@ -6,12 +6,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.face.store import FaceStore
-from api import commands
-from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep, TemporalDep
+from api import commands, idempotency, temporal_errors
+from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep, StoreDep
+from api.idempotency import IdempotencyKey, Key
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
@@ -21,7 +23,9 @@ from workflows.messages import ApplicationInput, CommandResult
 
 router = APIRouter(tags=["applications"])
 
-START_WAIT_S = 15.0
+KEY_MEMO = "idempotency_key"
+"""Memo of an application's workflow: the digest of the Idempotency-Key it was
+submitted with, so a request with that key can tell its workflow from another's."""
 
 
 class NewApplication(BaseModel):
@@ -40,19 +44,26 @@ class Submitted(BaseModel):
     position: int | None
     """Pass as ``min_position`` to a read to see this submission; null when the worker
     has not confirmed yet (answered 202)."""
+    detail: str | None = None
+    """With 202: what happened and where to look."""
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=Submitted)
 async def submit(
     body: NewApplication,
     user: Citizen,
-    store: StoreDep,
-    client: TemporalDep,
-    settings: SettingsDep,
+    rt: RuntimeDep,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Submitted:
     """Apply for a service: the data is checked against the latest published version,
-    which the application keeps to its end."""
+    which the application keeps to its end. Send an Idempotency-Key: a retry with it
+    answers the same application and never creates a second one."""
+    store, settings = rt.store, rt.settings
+    key = Key.of(idempotency_key, user.subject, "submit", body)
+    before = await run_in_threadpool(idempotency.earlier, store, key) if key else None
+    if before is not None and before.answer is not None:
+        return Submitted.model_validate(before.answer)
     definition = await run_in_threadpool(commands.published_definition, store, body.service_id)
     problems = validate_application_data(definition, body.data)
     if problems:
@@ -65,37 +76,131 @@ async def submit(
             "the selfie_ref is unknown, expired or not yours; upload the selfie again "
             "(POST /me/selfies)",
         )
-    number = await run_in_threadpool(
-        commands.reserve_number, store, definition.agency.code, definition.id
-    )
+
+    client = await rt.temporal()  # before the number: unreachable records nothing
+
+    def reserve() -> str:
+        return commands.reserve_number(
+            store, definition.agency.code, definition.id, key_digest=key.digest if key else None
+        )
+
+    if key is None:
+        number, retry = await run_in_threadpool(reserve), False
+    else:
+        number, retry = await run_in_threadpool(
+            idempotency.submission_number, store, key, before, reserve
+        )
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
-    start = WithStartWorkflowOperation(
-        ApplicationWorkflow.run,
-        ApplicationInput(
-            application_id=number,
-            definition=definition,
-            data=body.data,
-            citizen=user.subject,
-            calendar=calendar,
-            selfie_ref=body.selfie_ref,
-            face_task_queue=settings.temporal.task_queues.face,
-        ),
-        id=number,
-        task_queue=settings.temporal.task_queues.applications,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-    )
-    try:
+    wait_s = settings.command_wait_s
+
+    async def attempt(retry: bool) -> CommandResult:
+        start = WithStartWorkflowOperation(
+            ApplicationWorkflow.run,
+            ApplicationInput(
+                application_id=number,
+                definition=definition,
+                data=body.data,
+                citizen=user.subject,
+                calendar=calendar,
+                selfie_ref=body.selfie_ref,
+                face_task_queue=settings.temporal.task_queues.face,
+            ),
+            id=number,
+            task_queue=settings.temporal.task_queues.applications,
+            # A retry with the same key joins the workflow its first request started
+            # (its update id makes Temporal answer the first request's result), and
+            # never starts a closed one again. A new number joins nothing.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+            if retry
+            else WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+            if retry
+            else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            memo={KEY_MEMO: key.digest} if key else None,
+        )
         result: CommandResult = await asyncio.wait_for(
             client.execute_update_with_start_workflow(
-                ApplicationWorkflow.submission, start_workflow_operation=start
+                ApplicationWorkflow.submission,
+                start_workflow_operation=start,
+                id=key.update_id if key else None,
             ),
-            timeout=START_WAIT_S,
+            timeout=wait_s,
         )
-    except TimeoutError:
-        # Started and durable in Temporal; the worker will record it when it is back.
+        return result
+
+    try:
+        try:
+            result = await attempt(retry)
+        except WorkflowAlreadyStartedError:
+            # A request with the same key, racing this one, started it first: join it.
+            if retry or key is None or not await _started_for(client, number, key):
+                raise
+            retry = True
+            result = await attempt(retry)
+    except WorkflowAlreadyStartedError as e:
+        if not retry:
+            # A new number that Temporal already knows: Temporal and the event store
+            # disagree (one of them was reset).
+            raise commands.CommandRefused(
+                409,
+                f"Temporal already runs a workflow {number} that this submission did not "
+                "start, so none was created for it; tell the operator: Temporal and the "
+                "event store disagree (was one of them reset?)",
+            ) from e
+        # The first request's application ran to its end before this retry came.
         response.status_code = status.HTTP_202_ACCEPTED
-        return Submitted(application_id=number, status="accepted", position=None)
-    return Submitted(application_id=number, status=result.status, position=result.position)
+        return Submitted(
+            application_id=number,
+            status="accepted",
+            position=None,
+            detail=f"the application {number} was created earlier; "
+            f"GET /applications/{number} shows where it is",
+        )
+    except temporal_errors.FAILURES as e:
+        if await _started(client, number):
+            # Started and durable in Temporal; the worker records it when it is back.
+            response.status_code = status.HTTP_202_ACCEPTED
+            retry_hint = "; a retry with the same Idempotency-Key answers it" if key else ""
+            return Submitted(
+                application_id=number,
+                status="accepted",
+                position=None,
+                detail=f"the application {number} is created; "
+                f"{temporal_errors.reason(e, wait_s)}, and it shows in "
+                f"GET /applications/{number} once the worker has recorded it{retry_hint}",
+            )
+        raise temporal_errors.may_have_been_recorded(
+            f"the application {number}",
+            e,
+            wait_s,
+            f"GET /applications/{number}",
+            key is not None,
+            verb="created",
+        ) from e
+    answer = Submitted(application_id=number, status=result.status, position=result.position)
+    if key is not None:
+        await run_in_threadpool(idempotency.record, store, key, answer.model_dump(mode="json"))
+    return answer
+
+
+async def _started_for(client: Client, number: str, key: Key) -> bool:
+    """Whether the workflow ``number`` was started by a request with ``key``."""
+    try:
+        description = await client.get_workflow_handle(number).describe()
+        memo: object = await description.memo_value(KEY_MEMO, None)
+    except (*temporal_errors.FAILURES, RuntimeError):
+        return False
+    return memo == key.digest
+
+
+async def _started(client: Client, number: str) -> bool:
+    """Whether Temporal holds the application's workflow (False also when it cannot
+    tell)."""
+    try:
+        await asyncio.wait_for(client.get_workflow_handle(number).describe(), timeout=2)
+    except (*temporal_errors.FAILURES, RuntimeError):
+        return False
+    return True
 
 
 class ApplicationView(ApplicationState):

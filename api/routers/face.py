@@ -11,6 +11,7 @@ a refused photo leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -36,7 +37,10 @@ from activities.face.intake import (
     IntakeRequest,
 )
 from activities.face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
+from api import idempotency
 from api.deps import Citizen, RuntimeDep
+from api.idempotency import IdempotencyKey, Key
+from api.temporal_errors import TemporalUnavailable
 
 MULTIPART_SLACK: Final = 64 * 1024
 """Bytes a multipart body may carry beyond the photo itself (boundaries, headers)."""
@@ -148,6 +152,8 @@ async def _read_photo(photo: UploadFile, max_bytes: int) -> bytes:
 async def _on_face_worker(rt: RuntimeDep, req: IntakeRequest) -> IntakeOutcome:
     client = await rt.temporal()
     late = "the face service did not answer in time; try again in a few minutes"
+    if req.activity == ENROL_FACE:
+        late += " (it may still enrol you: GET /me/face tells)"
     try:
         return await asyncio.wait_for(
             client.execute_workflow(
@@ -161,13 +167,12 @@ async def _on_face_worker(rt: RuntimeDep, req: IntakeRequest) -> IntakeOutcome:
         )
     except WorkflowFailureError as e:
         if isinstance(e.cause, temporal_errors.TimeoutError):
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, late) from e
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the face service could not check the photo; try again in a few minutes",
+            raise TemporalUnavailable(late) from e
+        raise TemporalUnavailable(
+            "the face service could not check the photo; try again in a few minutes"
         ) from e
     except (RPCError, TimeoutError) as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, late) from e
+        raise TemporalUnavailable(late) from e
 
 
 def _refused(out: IntakeOutcome) -> HTTPException:
@@ -198,21 +203,31 @@ class Selfie(BaseModel):
     "/me/face", status_code=status.HTTP_201_CREATED, response_model=Enrolled, responses=REFUSALS
 )
 async def enrol_face(
-    photo: UploadFile, user: Citizen, rt: RuntimeDep, store: FaceStoreDep
+    photo: UploadFile,
+    user: Citizen,
+    rt: RuntimeDep,
+    store: FaceStoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Enrolled:
     """Enrol your face from a photo showing it alone, facing the camera. Only an
     encrypted face embedding is kept, never the photo; enrolling again replaces it."""
     data = await _read_photo(photo, rt.settings.face_max_upload_bytes)
-    ref, _ = await run_in_threadpool(
-        store.put_photo, user.subject, ENROLMENT, data, ENROLMENT_PHOTO_TTL_S
-    )
-    try:
-        out = await _on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, user.subject))
-    finally:
-        await run_in_threadpool(store.delete_photo, ref, user.subject)
-    if not out.ok:
-        raise _refused(out)
-    return Enrolled(enrolled=True, backend=out.backend, replaced=out.replaced)
+    photo_sha = hashlib.sha256(data).hexdigest()
+    key = Key.of(idempotency_key, user.subject, "enrol-face", {"photo_sha256": photo_sha})
+
+    async def run() -> Enrolled:
+        ref, _ = await run_in_threadpool(
+            store.put_photo, user.subject, ENROLMENT, data, ENROLMENT_PHOTO_TTL_S
+        )
+        try:
+            out = await _on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, user.subject))
+        finally:
+            await run_in_threadpool(store.delete_photo, ref, user.subject)
+        if not out.ok:
+            raise _refused(out)
+        return Enrolled(enrolled=True, backend=out.backend, replaced=out.replaced)
+
+    return await idempotency.once(rt.store, key, run, Enrolled.model_validate)
 
 
 @router.get("/me/face", response_model=FaceEnrolment)
@@ -243,21 +258,31 @@ def forget_face(user: Citizen, store: FaceStoreDep) -> Response:
     "/me/selfies", status_code=status.HTTP_201_CREATED, response_model=Selfie, responses=REFUSALS
 )
 async def upload_selfie(
-    photo: UploadFile, user: Citizen, rt: RuntimeDep, store: FaceStoreDep
+    photo: UploadFile,
+    user: Citizen,
+    rt: RuntimeDep,
+    store: FaceStoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Selfie:
     """Upload a selfie for an application with a face check. It is checked for exactly
     one clear face now, kept encrypted, and deleted right after the check (or when it
-    expires)."""
+    expires). A retry with the same Idempotency-Key answers the same selfie_ref."""
     data = await _read_photo(photo, rt.settings.face_max_upload_bytes)
-    ref, expires_at = await run_in_threadpool(
-        store.put_photo, user.subject, SELFIE, data, rt.settings.face_selfie_ttl_s
-    )
-    try:
-        out = await _on_face_worker(rt, IntakeRequest(INSPECT_FACE, ref, user.subject))
-    except HTTPException:
-        await run_in_threadpool(store.delete_photo, ref, user.subject)
-        raise
-    if not out.ok:
-        await run_in_threadpool(store.delete_photo, ref, user.subject)
-        raise _refused(out)
-    return Selfie(selfie_ref=ref, expires_at=datetime.fromtimestamp(expires_at, UTC))
+    photo_sha = hashlib.sha256(data).hexdigest()
+    key = Key.of(idempotency_key, user.subject, "upload-selfie", {"photo_sha256": photo_sha})
+
+    async def run() -> Selfie:
+        ref, expires_at = await run_in_threadpool(
+            store.put_photo, user.subject, SELFIE, data, rt.settings.face_selfie_ttl_s
+        )
+        try:
+            out = await _on_face_worker(rt, IntakeRequest(INSPECT_FACE, ref, user.subject))
+        except HTTPException:
+            await run_in_threadpool(store.delete_photo, ref, user.subject)
+            raise
+        if not out.ok:
+            await run_in_threadpool(store.delete_photo, ref, user.subject)
+            raise _refused(out)
+        return Selfie(selfie_ref=ref, expires_at=datetime.fromtimestamp(expires_at, UTC))
+
+    return await idempotency.once(rt.store, key, run, Selfie.model_validate)

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from api import updates
-from api.deps import ModelsDep, RuntimeDep, TemporalDep
+from api.deps import ModelsDep, RuntimeDep
+from api.idempotency import IdempotencyKey, Key
 from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, CommandResult, RecordPayment
 
@@ -35,7 +36,7 @@ def sign(body: bytes, secret: str) -> str:
 
 @router.post("/webhook")
 async def webhook(
-    request: Request, rt: RuntimeDep, client: TemporalDep, models: ModelsDep
+    request: Request, rt: RuntimeDep, models: ModelsDep, idempotency_key: IdempotencyKey = None
 ) -> dict[str, object]:
     body = await request.body()
     if len(body) > MAX_BODY:
@@ -64,11 +65,21 @@ async def webhook(
         method="online",
         reference=cb.provider_reference,
     )
+    # The provider's reference is the natural key: a callback the provider repeats
+    # (its answer lost) records the payment once even before the read model shows it.
+    key = Key.of(
+        idempotency_key or f"reference:{cb.provider_reference}",
+        "payment-provider",
+        "payment-callback",
+        cb.model_dump(),
+    )
     result: CommandResult = await updates.send(
-        client,
+        rt,
+        key,
         cb.application_id,
         ApplicationWorkflow.record_payment,
         cmd,
-        f"application {cb.application_id} has ended",
+        what=f"the payment {cb.provider_reference} for application {cb.application_id}",
+        closed_reason=f"application {cb.application_id} has ended",
     )
     return {"recorded": True, **result.model_dump()}

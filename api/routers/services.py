@@ -6,8 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Body, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
-from api import commands
+from api import commands, idempotency
 from api.deps import AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
+from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from domain.diff import diff
 from domain.services import ServiceState
@@ -22,11 +23,26 @@ DefinitionBody = Body(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_draft(
-    user: AgencyAdmin, store: StoreDep, definition: dict[str, Any] = DefinitionBody
+    user: AgencyAdmin,
+    store: StoreDep,
+    definition: dict[str, Any] = DefinitionBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Save a draft: a new service, or the next draft version of an existing one."""
-    w = await run_in_threadpool(commands.save_draft, store, definition, user.subject, user.agency)
-    return asdict(w)
+    key = Key.of(idempotency_key, user.subject, "save-draft", definition)
+
+    async def run() -> dict[str, Any]:
+        w = await run_in_threadpool(
+            commands.save_draft,
+            store,
+            definition,
+            user.subject,
+            user.agency,
+            key.event_id if key else None,
+        )
+        return asdict(w)
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)
 
 
 @router.post("/validate")
@@ -38,12 +54,28 @@ def validate(user: CurrentUser, definition: dict[str, Any] = DefinitionBody) -> 
 
 @router.post("/{service_id}/versions/{version}/publish")
 async def publish(
-    service_id: str, version: int, user: AgencyAdmin, store: StoreDep
+    service_id: str,
+    version: int,
+    user: AgencyAdmin,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    w = await run_in_threadpool(
-        commands.publish, store, service_id, version, user.subject, user.agency
-    )
-    return asdict(w)
+    request = {"service_id": service_id, "version": version}
+    key = Key.of(idempotency_key, user.subject, "publish", request)
+
+    async def run() -> dict[str, Any]:
+        w = await run_in_threadpool(
+            commands.publish,
+            store,
+            service_id,
+            version,
+            user.subject,
+            user.agency,
+            key.event_id if key else None,
+        )
+        return asdict(w)
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)
 
 
 @router.get("")
@@ -75,10 +107,24 @@ def _visible(s: ServiceState, user: Principal) -> bool:
 
 
 @router.post("/{service_id}/archive")
-async def archive(service_id: str, user: AgencyAdmin, store: StoreDep) -> dict[str, Any]:
+async def archive(
+    service_id: str, user: AgencyAdmin, store: StoreDep, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Stop taking new applications; running ones finish on their version."""
-    w = await run_in_threadpool(commands.archive, store, service_id, user.subject, user.agency)
-    return asdict(w)
+    key = Key.of(idempotency_key, user.subject, "archive", {"service_id": service_id})
+
+    async def run() -> dict[str, Any]:
+        w = await run_in_threadpool(
+            commands.archive,
+            store,
+            service_id,
+            user.subject,
+            user.agency,
+            key.event_id if key else None,
+        )
+        return asdict(w)
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)
 
 
 @router.get("/{service_id}/versions/{a}/diff/{b}")

@@ -10,7 +10,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api import updates
-from api.deps import AgencyAdmin, Citizen, CurrentUser, Staff, TemporalDep
+from api.deps import AgencyAdmin, Citizen, CurrentUser, RuntimeDep, Staff
+from api.idempotency import IdempotencyKey, Key
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
     CancelApplication,
@@ -43,80 +44,111 @@ class ExternalEvent(BaseModel):
 
 @router.post("/applications/{application_id}/corrections", response_model=CommandResult)
 async def submit_correction(
-    application_id: str, body: Correction, user: Citizen, client: TemporalDep
+    application_id: str,
+    body: Correction,
+    user: Citizen,
+    rt: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Perbaikan berkas: send the corrected fields; the flow resumes where the service
     definition says."""
     updates.check_application_id(application_id)
+    request = {"application_id": application_id, **body.model_dump()}
     return await updates.send(
-        client,
+        rt,
+        Key.of(idempotency_key, user.subject, "submit-correction", request),
         application_id,
         ApplicationWorkflow.submit_correction,
         SubmitCorrection(actor=updates.actor(user), data=body.data),
-        f"application {application_id} has ended",
+        what=f"the correction of application {application_id}",
+        closed_reason=f"application {application_id} has ended",
     )
 
 
 @router.post("/applications/{application_id}/cancel", response_model=CommandResult)
 async def cancel(
-    application_id: str, body: Cancellation, user: CurrentUser, client: TemporalDep
+    application_id: str,
+    body: Cancellation,
+    user: CurrentUser,
+    rt: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Cancel an application (its citizen, or the agency's administrator), allowed
     until the step the definition marks; a paid fee is refunded."""
     updates.check_application_id(application_id)
+    request = {"application_id": application_id, **body.model_dump()}
     return await updates.send(
-        client,
+        rt,
+        Key.of(idempotency_key, user.subject, "cancel", request),
         application_id,
         ApplicationWorkflow.cancel,
         CancelApplication(actor=updates.actor(user), reason=body.reason),
-        f"application {application_id} has already ended",
+        what=f"the cancellation of application {application_id}",
+        closed_reason=f"application {application_id} has already ended",
     )
 
 
 @router.post("/applications/{application_id}/payments", response_model=CommandResult)
 async def pay_at_counter(
-    application_id: str, body: CounterPayment, user: Staff, client: TemporalDep
+    application_id: str,
+    body: CounterPayment,
+    user: Staff,
+    rt: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """An officer confirms a fee paid at the counter."""
     updates.check_application_id(application_id)
     cmd = RecordPayment(
         actor=updates.actor(user), amount=body.amount, method="counter", reference=body.receipt
     )
+    request = {"application_id": application_id, **body.model_dump()}
     return await updates.send(
-        client,
+        rt,
+        Key.of(idempotency_key, user.subject, "record-payment", request),
         application_id,
         ApplicationWorkflow.record_payment,
         cmd,
-        f"application {application_id} has ended",
+        what=f"the payment with receipt {body.receipt} for application {application_id}",
+        closed_reason=f"application {application_id} has ended",
     )
 
 
 @router.post("/applications/{application_id}/events/{event}", response_model=CommandResult)
 async def deliver_event(
-    application_id: str, event: str, body: ExternalEvent, user: Staff, client: TemporalDep
+    application_id: str,
+    event: str,
+    body: ExternalEvent,
+    user: Staff,
+    rt: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Deliver an event the flow waits for (e.g. a field inspection result)."""
     updates.check_application_id(application_id)
     cmd = DeliverEvent(actor=updates.actor(user), event=event, data=body.data)
+    request = {"application_id": application_id, "event": event, **body.model_dump()}
     return await updates.send(
-        client,
+        rt,
+        Key.of(idempotency_key, user.subject, "deliver-event", request),
         application_id,
         ApplicationWorkflow.deliver_event,
         cmd,
-        f"application {application_id} has ended",
+        what=f"the event {event!r} for application {application_id}",
+        closed_reason=f"application {application_id} has ended",
     )
 
 
 @router.post("/admin/applications/{application_id}/incidents/retry", response_model=CommandResult)
 async def retry_incident(
-    application_id: str, user: AgencyAdmin, client: TemporalDep
+    application_id: str, user: AgencyAdmin, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> CommandResult:
     """Retry the step whose activity failed past its retries."""
     updates.check_application_id(application_id)
     return await updates.send(
-        client,
+        rt,
+        Key.of(idempotency_key, user.subject, "retry-incident", {"application_id": application_id}),
         application_id,
         ApplicationWorkflow.retry_incident,
         RetryIncident(actor=updates.actor(user)),
-        f"application {application_id} has ended",
+        what=f"the retry of application {application_id}'s incident",
+        closed_reason=f"application {application_id} has ended",
     )

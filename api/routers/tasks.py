@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api import updates
-from api.deps import Consistent, ModelsDep, Staff, TemporalDep
+from api.deps import Consistent, ModelsDep, RuntimeDep, Staff
+from api.idempotency import IdempotencyKey, Key
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ClaimTask, CommandResult, CompleteTask
 
@@ -39,19 +40,33 @@ def inbox(
 
 
 @router.post("/{task_id}/claim", response_model=CommandResult)
-async def claim(task_id: str, user: Staff, client: TemporalDep) -> CommandResult:
+async def claim(
+    task_id: str, user: Staff, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
+) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
     app = _application_of(task_id)
     cmd = ClaimTask(task_id=task_id, actor=updates.actor(user))
+    key = Key.of(idempotency_key, user.subject, "claim-task", {"task_id": task_id})
     return await updates.send(
-        client, app, ApplicationWorkflow.claim_task, cmd, f"task {task_id} is no longer open"
+        rt,
+        key,
+        app,
+        ApplicationWorkflow.claim_task,
+        cmd,
+        what=f"the claim of task {task_id}",
+        closed_reason=f"task {task_id} is no longer open",
     )
 
 
 @router.post("/{task_id}/complete", response_model=CommandResult)
 async def complete(
-    task_id: str, body: Completion, user: Staff, client: TemporalDep, models: ModelsDep
+    task_id: str,
+    body: Completion,
+    user: Staff,
+    rt: RuntimeDep,
+    models: ModelsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Complete a task. 409 when it is already completed; 403 when it is for another
     role or agency; 422 for an outcome the step does not allow. An outcome that returns
@@ -71,7 +86,17 @@ async def complete(
         if task is not None and task["status"] == "completed"
         else None
     )
-    return await updates.send(client, app, ApplicationWorkflow.complete_task, cmd, closed)
+    request = {"task_id": task_id, **body.model_dump()}
+    key = Key.of(idempotency_key, user.subject, "complete-task", request)
+    return await updates.send(
+        rt,
+        key,
+        app,
+        ApplicationWorkflow.complete_task,
+        cmd,
+        what=f"the completion of task {task_id}",
+        closed_reason=closed,
+    )
 
 
 def _application_of(task_id: str) -> str:
