@@ -97,6 +97,7 @@ async def run_stack(
         async with worker:
             yield s
     finally:
+        await _terminate_running(env.client, settings.temporal.task_queues.applications)
         await s.http.aclose()
         server.should_exit = True
         api.join(10)
@@ -105,6 +106,19 @@ async def run_stack(
         executor.shutdown()
         if own_store:
             store.close()
+
+
+async def _terminate_running(client: Client, task_queue: str) -> None:
+    """Every test's event store starts numbering at BWI-2026-000001 while the dev server
+    is shared by the session: end what a stack left running so that the next stack's
+    numbers are free in Temporal again."""
+    try:
+        async for wf in client.list_workflows(
+            f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+        ):
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test ended")
+    except Exception as e:  # a stack whose server is already gone has nothing to end
+        print(f"could not end the workflows of {task_queue}: {e}")
 
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
