@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, limits
 from api.routers import (
     agencies,
     applications,
@@ -39,13 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Lincah API",
         description="Public-service applications for MPP Digital: services, applications, "
         "officer tasks. Log in with POST /auth/dev-token, then use the token "
-        "as a bearer token.",
+        "as a bearer token. Every error answer has the body `Error`: `detail` says what "
+        "happened and what to do, `problems` lists each problem with its path.",
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     errors.install(app)
-    for r in (
+    routers = (
         auth.router,
         health.router,
         agencies.router,
@@ -55,9 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks.router,
         payments.router,
         dashboard.router,
-    ):
+        documents.router,
+        face.router,
+        audit.router,
+    )
+    for r in routers:
         app.include_router(r)
-    app.include_router(documents.router)
-    app.include_router(face.router)
-    app.include_router(audit.router)
+    errors.document(app, routers)
+    limits.install(app, runtime.settings)
     return app

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
+from api import errors
 from api.deps import AgencyAdmin, CurrentUser, StoreDep
 from domain import events as ev
 from domain.calendar import WorkingCalendar
@@ -30,7 +31,7 @@ def get_calendar(agency_code: str, user: CurrentUser, store: StoreDep) -> Workin
     return calendar_of(store, agency_code)
 
 
-@router.put("/{agency_code}/calendar")
+@router.put("/{agency_code}/calendar", responses=errors.answers(403))
 async def set_calendar(
     agency_code: str, calendar: WorkingCalendar, user: AgencyAdmin, store: StoreDep
 ) -> dict[str, Any]:

@@ -10,8 +10,17 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.face.store import FaceStore
-from api import commands
-from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep, TemporalDep
+from api import commands, errors
+from api.deps import (
+    MAX_POSITION,
+    Citizen,
+    Consistent,
+    CurrentUser,
+    ModelsDep,
+    SettingsDep,
+    StoreDep,
+    TemporalDep,
+)
 from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
@@ -42,7 +51,24 @@ class Submitted(BaseModel):
     has not confirmed yet (answered 202)."""
 
 
-@router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=Submitted)
+@router.post(
+    "/applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Submitted,
+    responses={
+        202: {
+            "model": Submitted,
+            "description": "Started, but the worker has not confirmed yet (position null)",
+        },
+        **errors.answers(
+            404,
+            409,
+            503,
+            _404="There is no such service",
+            _409="The service is not published or archived",
+        ),
+    },
+)
 async def submit(
     body: NewApplication,
     user: Citizen,
@@ -98,7 +124,9 @@ async def submit(
     return Submitted(application_id=number, status=result.status, position=result.position)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationState)
+@router.get(
+    "/applications/{application_id}", response_model=ApplicationState, responses=errors.answers(404)
+)
 def get_application(
     application_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
 ) -> ApplicationState:
@@ -117,11 +145,10 @@ def list_applications(
     models: ModelsDep,
     _: Consistent,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
 ) -> list[dict[str, Any]]:
     """A citizen's own applications; staff see their agency's; auditors see all."""
-    limit = max(1, min(limit, 500))
     if user.role == "citizen":
         return models.applications(
             citizen=user.subject, status=status_filter, limit=limit, offset=offset

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
-from api import updates
+from api import errors, limits, updates
 from api.deps import ModelsDep, RuntimeDep, TemporalDep
 from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, CommandResult, RecordPayment
@@ -33,7 +33,11 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    dependencies=[limits.PaymentWebhook],
+    responses=errors.answers(401, 404, 409, 413, 422, 503),
+)
 async def webhook(
     request: Request, rt: RuntimeDep, client: TemporalDep, models: ModelsDep
 ) -> dict[str, object]:

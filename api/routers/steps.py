@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api import updates
 from api.deps import AgencyAdmin, Citizen, CurrentUser, Staff, TemporalDep
+from api.routers.tasks import UPDATE_ANSWERS
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
     CancelApplication,
@@ -41,7 +42,11 @@ class ExternalEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.post("/applications/{application_id}/corrections", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/corrections",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def submit_correction(
     application_id: str, body: Correction, user: Citizen, client: TemporalDep
 ) -> CommandResult:
@@ -57,7 +62,9 @@ async def submit_correction(
     )
 
 
-@router.post("/applications/{application_id}/cancel", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/cancel", response_model=CommandResult, responses=UPDATE_ANSWERS
+)
 async def cancel(
     application_id: str, body: Cancellation, user: CurrentUser, client: TemporalDep
 ) -> CommandResult:
@@ -73,7 +80,11 @@ async def cancel(
     )
 
 
-@router.post("/applications/{application_id}/payments", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/payments",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def pay_at_counter(
     application_id: str, body: CounterPayment, user: Staff, client: TemporalDep
 ) -> CommandResult:
@@ -91,7 +102,11 @@ async def pay_at_counter(
     )
 
 
-@router.post("/applications/{application_id}/events/{event}", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/events/{event}",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def deliver_event(
     application_id: str, event: str, body: ExternalEvent, user: Staff, client: TemporalDep
 ) -> CommandResult:
@@ -107,7 +122,11 @@ async def deliver_event(
     )
 
 
-@router.post("/admin/applications/{application_id}/incidents/retry", response_model=CommandResult)
+@router.post(
+    "/admin/applications/{application_id}/incidents/retry",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def retry_incident(
     application_id: str, user: AgencyAdmin, client: TemporalDep
 ) -> CommandResult:
