@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from typing import Any, Final, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, params
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -138,7 +138,7 @@ def install(app: FastAPI) -> None:
 # -- the OpenAPI declaration ------------------------------------------------------------
 
 _DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "The request cannot be read",
+    400: "The body cannot be parsed (e.g. broken multipart data)",
     401: "No bearer token, or an invalid or expired one (POST /auth/dev-token gives one)",
     403: "The caller's role or agency may not do this; the detail says which is needed",
     404: "Nothing with this id that the caller may see",
@@ -217,6 +217,8 @@ def route_answers(route: APIRoute) -> set[int]:
         has_params |= any((d.path_params, d.query_params, d.header_params, d.cookie_params))
     if has_params:
         codes.add(422)
+    if route.body_field is not None and isinstance(route.body_field.field_info, params.Form):
+        codes.add(400)  # FastAPI's answer to a multipart body it cannot parse
     if (route.methods or set()) & {"POST", "PUT", "PATCH"}:
         codes.update((413, 415))
     return codes

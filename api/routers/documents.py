@@ -163,7 +163,7 @@ def public_key(settings: SettingsDep) -> Response:
     "/documents/verify",
     response_model=Verification,
     dependencies=[limits.PublicDocuments],
-    responses=errors.answers(413, 415, 422, 503),
+    responses=errors.answers(400, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -210,8 +210,21 @@ async def verify_file(request: Request, models: ModelsDep, settings: SettingsDep
     response_model=Verification,
     dependencies=[limits.PublicDocuments],
     responses={
-        404: {"model": Verification, "description": "No document has this number"},
         **errors.answers(503),
+        404: {
+            "description": "No document has this number: the verdict, or the Error body "
+            "when the path is no document number at all",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/Verification"},
+                            {"$ref": errors.ERROR_REF},
+                        ]
+                    }
+                }
+            },
+        },
     },
 )
 def verify_number(
