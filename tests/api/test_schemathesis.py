@@ -29,6 +29,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.result import Err
 
 from tests.api.test_e2e import SITI, apply, publish
 from tests.support import run_stack
@@ -61,6 +62,8 @@ def exercise(base: str, callers: list[dict[str, str]]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     deadline = time.monotonic() + BUDGET_S
     for result in schema.get_all_operations():
+        if isinstance(result, Err):  # an operation schemathesis cannot read is a failure
+            raise result.err()
         operation = result.ok()
         outcome = Outcome(operation.label)
         outcomes.append(outcome)
