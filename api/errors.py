@@ -104,6 +104,16 @@ async def _raced(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette logs the exception with its traceback after this answer; the answer
+    # itself says nothing of it (it may quote data).
+    return error_response(
+        500,
+        "something went wrong inside Lincah; it has been logged. If it happens again, "
+        "report the time of the request to the operators",
+    )
+
+
 MAX_LISTED: Final = 3
 
 
@@ -133,6 +143,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(WrongExpectedVersion, _raced)
+    app.add_exception_handler(Exception, _unexpected)
 
 
 # -- the OpenAPI declaration ------------------------------------------------------------

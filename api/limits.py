@@ -6,7 +6,8 @@ A JSON body is read by :class:`JsonBodyGuard` before FastAPI sees it: larger tha
 body without one passes it); not JSON, or JSON Lincah could not store (a lone surrogate
 such as ``\\ud800``, an integer beyond 64 bits, a number too large for a double) answers
 422 naming the problem, so none of it reaches the event store, SQLite or Temporal.
-Uploads (photos, PDFs) are not JSON routes and keep their own limits.
+Every other body of a POST, PUT or PATCH is bounded the same way and answers 415 unless
+it is JSON; the upload paths (photos, PDFs) keep their own limits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 import orjson
@@ -36,29 +37,29 @@ _LONG_DIGITS: Final = re.compile(rb"\d{19}")
 _WHERE: Final = re.compile(r": (line \d+ column \d+) \(char \d+\)$")
 
 
-UPLOADS: Final = ("multipart/", "application/pdf", "application/octet-stream")
-"""Media types of uploads (photos, PDFs): their routes keep their own, larger limits."""
 WITH_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
 
 
 class JsonBodyGuard:
-    """ASGI middleware: bounds every request body that is not an upload, and checks
-    JSON bodies strictly before FastAPI parses them."""
+    """ASGI middleware: bounds every request body except those of the upload paths
+    (which check their own, larger limits), and checks JSON bodies strictly before
+    FastAPI parses them."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, uploads: frozenset[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if (
             scope["type"] != "http"
             or scope["method"] not in WITH_BODY
-            or media_type.startswith(UPLOADS)
+            or scope["path"] in self.uploads
         ):
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         declared = headers.get("content-length", "")
         # Refused by its declared length before a byte is read, else while it streams.
         too_large = declared.isdigit() and int(declared) > self.max_bytes
@@ -226,7 +227,10 @@ DevLogin = Depends(rate_limited("dev_login"))
 PaymentWebhook = Depends(rate_limited("payment_webhook"))
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the body guard and the rate limits."""
+def install(app: FastAPI, settings: Settings, uploads: Iterable[str]) -> None:
+    """Add the body guard and the rate limits. ``uploads``: the paths that take photos
+    or PDFs, and bound their bodies themselves."""
     app.state.rate_limits = RateLimits(settings)
-    app.add_middleware(JsonBodyGuard, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(
+        JsonBodyGuard, max_bytes=settings.max_json_body_bytes, uploads=frozenset(uploads)
+    )

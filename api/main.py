@@ -26,6 +26,10 @@ from api.routers import (
 from api.runtime import Runtime
 from lincah.settings import Settings, get_settings
 
+UPLOADS = ("/me/face", "/me/selfies", "/documents/verify")
+"""Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
+MAX_PDF_BYTES) rather than by max_json_body_bytes."""
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
@@ -63,5 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for r in routers:
         app.include_router(r)
     errors.document(app, routers)
-    limits.install(app, runtime.settings)
+    limits.install(app, runtime.settings, uploads=UPLOADS)
     return app

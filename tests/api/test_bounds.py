@@ -125,6 +125,18 @@ async def test_a_json_body_past_the_limit_answers_413(stack: Stack):
     assert r.status_code == 413, r.text
     assert_error_shape(r)
 
+    # Another media type on a JSON route is bounded too, and refused as not JSON.
+    r = await s.http.post("/services/validate", headers=admin, files={"f": ("a.bin", big)})
+    assert r.status_code == 413, r.text
+    r = await s.http.post("/services/validate", headers=admin, files={"f": ("a.bin", b"{}")})
+    assert r.status_code == 415 and "application/json" in assert_error_shape(r)["detail"]
+
+    # A photo upload keeps its own, larger limit: refused for what it is, not its size.
+    siti = await s.token("siti@example.id", "citizen")
+    photo = {"photo": ("selfie.png", b"\x89PNG" + b"0" * (100 * 1024), "image/png")}
+    r = await s.http.post("/me/selfies", headers=siti, files=photo)
+    assert r.status_code == 422 and "larger" not in assert_error_shape(r)["detail"], r.text
+
 
 async def test_integer_query_parameters_are_bounded(stack: Stack):
     s = stack
