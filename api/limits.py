@@ -110,11 +110,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _refusal(media_type: str, body: bytes) -> ASGIApp | None:
-    if not body or not media_type:
-        # FastAPI answers 422 for a missing body, or one sent without a media type
-        # (the payment webhook reads its raw body itself, strictly).
-        return None
-    if media_type != "application/json" and not (
+    if not body:
+        return None  # FastAPI answers 422 where a body is required
+    # No media type is read as JSON: the payment webhook's callers may send none.
+    if media_type and media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")
     ):
         return errors.error_response(

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from api.main import create_app
+from api.routers.payments import SIGNATURE_HEADER, sign
 from eventstore.port import NewEvent
 from lincah.settings import TemporalSettings
 from tests.api.test_e2e import NAKES, SITI, publish
@@ -87,6 +88,15 @@ async def test_json_that_lincah_cannot_store_answers_422_naming_the_problem(stac
         assert r.status_code == 422, (name, r.status_code, r.text)
         assert reason in assert_error_shape(r)["detail"], name
     assert s.store.head_position() == head  # nothing was written
+
+    # The payment webhook reads its raw body, sent with or without a media type.
+    callback = (
+        b'{"provider_reference": "PAY-1", "application_id": "BWI-2026-000001", '
+        b'"amount": 1' + b"0" * 30 + b', "status": "paid"}'
+    )
+    signed = {SIGNATURE_HEADER: sign(callback, s.settings.webhook_secret())}
+    r = await s.http.post("/payments/webhook", headers=signed, content=callback)
+    assert r.status_code == 422 and "too large" in assert_error_shape(r)["detail"], r.text
 
     r = await s.http.post(
         "/applications",
