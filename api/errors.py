@@ -246,8 +246,10 @@ def document(app: FastAPI, routers: Iterable[APIRouter]) -> None:
         schema = get_openapi(
             title=app.title,
             version=app.version,
+            openapi_version=app.openapi_version,
             description=app.description,
             routes=app.routes,
+            servers=app.servers,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(

@@ -113,8 +113,10 @@ def _refusal(media_type: str, body: bytes) -> ASGIApp | None:
     if not body:
         return None  # FastAPI answers 422 where a body is required
     # No media type is read as JSON: the payment webhook's callers may send none.
-    if media_type and media_type != "application/json" and not (
-        media_type.startswith("application/") and media_type.endswith("+json")
+    if (
+        media_type
+        and media_type != "application/json"
+        and not (media_type.startswith("application/") and media_type.endswith("+json"))
     ):
         return errors.error_response(
             415,
