@@ -165,8 +165,9 @@ def _explain(error: str) -> str:
 
 
 def _int64(text: str) -> int:
-    if len(text) <= 18 or INT64[0] <= int(text) <= INT64[1]:
-        return int(text)
+    value = int(text) if len(text) <= 20 else None  # 64 bits need at most 20 characters
+    if value is not None and INT64[0] <= value <= INT64[1]:
+        return value
     shown = text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
     raise OverflowError(
         f"the number {shown} is too large; integers must lie between {INT64[0]} and {INT64[1]}"

@@ -12,6 +12,7 @@ import uuid
 import httpx
 import pytest
 
+from api.limits import json_problem
 from api.main import create_app
 from api.routers.payments import SIGNATURE_HEADER, sign
 from eventstore.port import NewEvent
@@ -256,3 +257,24 @@ def test_the_openapi_document_declares_the_error_body_for_every_error(settings):
     responses = schema["paths"]["/applications"]["get"]["responses"]
     assert {"401", "409", "422", "504"} <= set(responses)
     assert "429" in schema["paths"]["/documents/{number}/verify"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[9223372036854775807, -9223372036854775808]", None),
+        (b"9223372036854775808", "too large"),
+        (b"-9223372036854775809", "too large"),
+        (b'["123456789012345678901234567890"]', None),  # digits in a string are text
+        (b"1" + b"0" * 300, "too large"),
+        (b"1e400", "too large"),
+        (b'"\\ud83d\\ude00"', None),  # a surrogate pair is one character
+        (b'"\\ude00"', "lone surrogate"),
+        (b'"\xed\xa0\x80"', "not valid UTF-8"),
+        (b"[NaN]", "not valid JSON"),
+        (b"[" * 2000 + b"]" * 2000, "not valid JSON"),
+    ],
+)
+def test_json_problem_boundaries(body, problem):
+    found = json_problem(body)
+    assert found is None if problem is None else problem in found
