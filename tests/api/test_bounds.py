@@ -277,4 +277,7 @@ def test_the_openapi_document_declares_the_error_body_for_every_error(settings):
 )
 def test_json_problem_boundaries(body, problem):
     found = json_problem(body)
-    assert found is None if problem is None else problem in found
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
