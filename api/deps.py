@@ -1,15 +1,20 @@
-"""Dependency aliases shared by the routers."""
+"""Dependency aliases shared by the routers.
+
+All of them are ``async def``: FastAPI runs a plain ``def`` dependency in its threadpool,
+and a request should take a thread only for the work that needs one (so that waiting
+reads, or a full threadpool, never delay /health). Each declares the statuses it may
+answer with (``errors.may_answer``) for the OpenAPI document."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
-from api import security
+from api import errors, security
 from api.reads import wait_for_position
 from api.runtime import Runtime
 from eventstore.port import EventStore
@@ -19,7 +24,7 @@ from projections.readmodels import ReadModels
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/dev-token")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,18 +32,19 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(rt: RuntimeDep) -> Settings:
+async def get_settings(rt: RuntimeDep) -> Settings:
     return rt.settings
 
 
-def get_store(rt: RuntimeDep) -> EventStore:
+async def get_store(rt: RuntimeDep) -> EventStore:
     return rt.store
 
 
-def get_models(rt: RuntimeDep) -> ReadModels:
+async def get_models(rt: RuntimeDep) -> ReadModels:
     return rt.models
 
 
+@errors.may_answer(503)
 async def get_temporal(rt: RuntimeDep) -> Client:
     return await rt.temporal()
 
@@ -49,7 +55,8 @@ ModelsDep = Annotated[ReadModels, Depends(get_models)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
-def current_user(
+@errors.may_answer(401)
+async def current_user(
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> security.Principal:
@@ -70,8 +77,9 @@ def current_user(
 CurrentUser = Annotated[security.Principal, Depends(current_user)]
 
 
-def require_role(*roles: str) -> Callable[[security.Principal], security.Principal]:
-    def check(user: CurrentUser) -> security.Principal:
+def require_role(*roles: str) -> Callable[[security.Principal], Awaitable[security.Principal]]:
+    @errors.may_answer(403)
+    async def check(user: CurrentUser) -> security.Principal:
         if user.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -87,18 +95,25 @@ Citizen = Annotated[security.Principal, Depends(require_role("citizen"))]
 Staff = Annotated[security.Principal, Depends(require_role(*sorted(security.STAFF)))]
 
 
-def read_after(
+MAX_POSITION = 2**63 - 1
+"""Positions, offsets and versions are SQLite integers: signed 64 bits."""
+
+
+@errors.may_answer(409, 504)
+async def read_after(
     rt: RuntimeDep,
     min_position: Annotated[
         int | None,
         Query(
             ge=0,
+            le=MAX_POSITION,
             description="Wait until the read models include this event-store position "
-            "(from a command's response)",
+            "(from a command's response); 409 when no event has it yet, 504 when the "
+            "read models do not reach it in time",
         ),
     ] = None,
 ) -> None:
-    wait_for_position(rt.models, min_position, rt.settings.read_wait_timeout_s)
+    await wait_for_position(rt.models, rt.store, min_position, rt.settings.read_wait_timeout_s)
 
 
 Consistent = Annotated[None, Depends(read_after)]

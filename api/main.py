@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, temporal_errors
+from api import errors, limits, temporal_errors
 from api.routers import (
     agencies,
     applications,
@@ -28,6 +28,10 @@ from api.routers import (
 from api.runtime import Runtime
 from lincah.settings import Settings, get_settings
 
+UPLOADS = ("/me/face", "/me/selfies", "/documents/verify")
+"""Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
+MAX_PDF_BYTES) rather than by max_json_body_bytes."""
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
@@ -41,14 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Lincah API",
         description="Public-service applications for MPP Digital: services, applications, "
         "officer tasks. Log in with POST /auth/dev-token, then use the token "
-        "as a bearer token.",
+        "as a bearer token. Every error answer has the body `Error`: `detail` says what "
+        "happened and what to do, `problems` lists each problem with its path.",
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     errors.install(app)
     temporal_errors.install(app)
-    for r in (
+    routers = (
         auth.router,
         health.router,
         agencies.router,
@@ -58,11 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks.router,
         payments.router,
         dashboard.router,
-    ):
+        documents.router,
+        face.router,
+        audit.router,
+        public.router,
+        oidc.router,
+    )
+    for r in routers:
         app.include_router(r)
-    app.include_router(documents.router)
-    app.include_router(face.router)
-    app.include_router(audit.router)
-    app.include_router(public.router)
-    app.include_router(oidc.router)
+    errors.document(app, routers)
+    limits.install(app, runtime.settings, uploads=UPLOADS)
     return app

@@ -1,17 +1,33 @@
 """Read-your-writes: a command answers with its event-store position; a read that passes
-it as ``min_position`` waits (bounded) until the projections have applied it."""
+it as ``min_position`` waits (bounded) until the projections have applied it.
+
+The wait holds no thread: it polls the read models' checkpoint between ``await``s, so
+any number of waiting reads leave the threadpool (and /health) free. A position past the
+event store's head answers at once: no command has written it, so waiting cannot help.
+"""
 
 from __future__ import annotations
 
 from fastapi import HTTPException, status
+from starlette.concurrency import run_in_threadpool
 
+from eventstore.port import EventStore
 from projections.readmodels import ReadModels
 
 
-def wait_for_position(models: ReadModels, min_position: int | None, timeout_s: float) -> None:
-    if min_position is None:
+async def wait_for_position(
+    models: ReadModels, store: EventStore, min_position: int | None, timeout_s: float
+) -> None:
+    if min_position is None or models.checkpoint() >= min_position:
         return
-    if not models.wait_for(min_position, timeout_s):
+    head = await run_in_threadpool(store.head_position)
+    if min_position > head:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"position {min_position} does not exist yet: the event store's last position "
+            f"is {head}; pass the position a command answered with",
+        )
+    if not await models.reached(min_position, timeout_s):
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT,
             f"the read models are at position {models.checkpoint()} and did not reach "

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+import limits
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -124,6 +125,16 @@ class Settings(BaseSettings):
     command_wait_s: float = 15.0
     """How long a command waits for its workflow's answer before it answers 503 (or
     202 for a submission Temporal has started)."""
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    """Largest JSON request body; larger ones are refused with 413 (uploads of photos
+    and PDFs have their own limits)."""
+    rate_limit_documents: str = "60/minute"
+    """Requests per client address to the public document endpoints (verification by
+    number or file, the public key), in the ``limits`` notation (``60/minute``)."""
+    rate_limit_dev_login: str = "60/minute"
+    """Requests per client address to POST /auth/dev-token."""
+    rate_limit_payment_webhook: str = "600/minute"
+    """Requests per client address to POST /payments/webhook (the provider's servers)."""
 
     public_base_url: str = ""
     """Base URL citizens and third parties reach the API at (the QR code on issued
@@ -150,6 +161,15 @@ class Settings(BaseSettings):
     """Largest photo upload; larger ones are refused with 413 before decoding."""
     face_selfie_ttl_s: int = 24 * 3600
     """How long an uploaded selfie waits for its check before it is deleted."""
+
+    @field_validator("rate_limit_documents", "rate_limit_dev_login", "rate_limit_payment_webhook")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as e:
+            raise ValueError(f"{value!r} is not a rate; write it like 60/minute or 5/second") from e
+        return value
 
     @classmethod
     def settings_customise_sources(

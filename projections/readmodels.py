@@ -7,6 +7,7 @@ checkpoint, so a crash never applies an event twice or skips one.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -168,6 +169,18 @@ class ReadModels:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
+        return True
+
+    async def reached(self, position: int, timeout_s: float) -> bool:
+        """``wait_for`` for the event loop: polls between ``await``s and holds no
+        thread (each checkpoint read is one indexed row of a WAL database, which the
+        projector's writes never block)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.checkpoint() < position:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
         return True
 
     # Queries ----------------------------------------------------------------

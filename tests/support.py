@@ -61,8 +61,14 @@ class Stack:
 
 @asynccontextmanager
 async def run_stack(
-    env: WorkflowEnvironment, settings: Settings, store: EventStore | None = None
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: EventStore | None = None,
+    *,
+    projector: bool = True,
 ) -> AsyncIterator[Stack]:
+    """``projector=False`` leaves the read models where they are, as when the projector
+    process is down or far behind."""
     settings = settings.model_copy(
         update={
             "temporal": TemporalSettings(
@@ -77,8 +83,9 @@ async def run_stack(
     store = store or open_event_store(settings.eventstore, settings.eventstore_location)
     models = ReadModels(settings.readmodel_location)
     stop = threading.Event()
-    projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
-    projector.start()
+    projecting = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
+    if projector:
+        projecting.start()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
@@ -102,7 +109,8 @@ async def run_stack(
         server.should_exit = True
         api.join(10)
         stop.set()
-        projector.join(10)
+        if projector:
+            projecting.join(10)
         executor.shutdown()
         if own_store:
             store.close()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api import idempotency
+from api import errors, idempotency
 from api.commands import stored_event
 from api.deps import AgencyAdmin, CurrentUser, StoreDep
 from api.idempotency import IdempotencyKey, Key
@@ -69,7 +69,7 @@ async def _append_once(
     return await run_in_threadpool(write)
 
 
-@router.put("/{agency_code}/calendar")
+@router.put("/{agency_code}/calendar", responses=errors.answers(403))
 async def set_calendar(
     agency_code: str,
     calendar: WorkingCalendar,
@@ -116,7 +116,7 @@ def maklumat_of(store: EventStore, agency_code: str) -> dict[str, Any] | None:
     return {"agency_code": agency_code, **last.data["maklumat"], "set_at": set_at.isoformat()}
 
 
-@router.put("/{agency_code}/maklumat")
+@router.put("/{agency_code}/maklumat", responses=errors.answers(403))
 async def set_maklumat(
     agency_code: str,
     maklumat: Maklumat,

@@ -11,8 +11,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.face.store import FaceStore
-from api import commands, idempotency, temporal_errors
-from api.deps import Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep, StoreDep
+from api import commands, errors, idempotency, temporal_errors
+from api.deps import MAX_POSITION, Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.routers.agencies import calendar_of
 from api.security import Principal
@@ -48,7 +48,24 @@ class Submitted(BaseModel):
     """With 202: what happened and where to look."""
 
 
-@router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=Submitted)
+@router.post(
+    "/applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Submitted,
+    responses={
+        202: {
+            "model": Submitted,
+            "description": "Started, but the worker has not confirmed yet (position null)",
+        },
+        **errors.answers(
+            404,
+            409,
+            503,
+            _404="There is no such service",
+            _409="The service is not published or archived",
+        ),
+    },
+)
 async def submit(
     body: NewApplication,
     user: Citizen,
@@ -211,7 +228,9 @@ class ApplicationView(ApplicationState):
     """The public Standar Pelayanan of the version the application was made under."""
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationView)
+@router.get(
+    "/applications/{application_id}", response_model=ApplicationView, responses=errors.answers(404)
+)
 def get_application(
     application_id: str, user: CurrentUser, models: ModelsDep, store: StoreDep, _: Consistent
 ) -> ApplicationView:
@@ -241,11 +260,10 @@ def list_applications(
     models: ModelsDep,
     _: Consistent,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
 ) -> list[dict[str, Any]]:
     """A citizen's own applications; staff see their agency's; auditors see all."""
-    limit = max(1, min(limit, 500))
     if user.role == "citizen":
         return models.applications(
             citizen=user.subject, status=status_filter, limit=limit, offset=offset

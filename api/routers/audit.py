@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api import security
+from api import errors, security
 from api.deps import StoreDep, require_role
 from domain.state import ApplicationState
 from eventstore.port import RecordedEvent
@@ -65,7 +65,9 @@ def _events_or_404(store: StoreDep, application_id: str) -> list[RecordedEvent]:
     return events
 
 
-@router.get("/applications/{application_id}", response_model=ReplayedState)
+@router.get(
+    "/applications/{application_id}", response_model=ReplayedState, responses=errors.answers(404)
+)
 async def replay_application(
     application_id: str,
     _: Auditor,
@@ -76,6 +78,7 @@ async def replay_application(
             description="An event-store position, or an ISO 8601 timestamp (UTC when "
             "without offset); default: now",
             examples=["2026-11-28T08:30:00Z", "42"],
+            max_length=64,
         ),
     ] = None,
 ) -> ReplayedState:
@@ -99,7 +102,11 @@ async def replay_application(
     )
 
 
-@router.get("/applications/{application_id}/events", response_model=AuditTrail)
+@router.get(
+    "/applications/{application_id}/events",
+    response_model=AuditTrail,
+    responses=errors.answers(404),
+)
 async def application_events(application_id: str, _: Auditor, store: StoreDep) -> AuditTrail:
     """Every event of the application: actor, time, hash, and whether the chain
     verifies up to it."""

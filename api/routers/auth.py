@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from api import security
+from api import limits, security
 from api.deps import RuntimeDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,7 +23,7 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-@router.post("/dev-token", response_model=TokenOut)
+@router.post("/dev-token", response_model=TokenOut, dependencies=[limits.DevLogin])
 def dev_token(body: DevLogin, rt: RuntimeDep) -> TokenOut:
     """Development login: any subject, any role. Staff roles need their agency code."""
     if body.role in security.STAFF and body.agency is None:

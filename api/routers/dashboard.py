@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
+from api import errors
 from api.deps import Consistent, CurrentUser, ModelsDep
 from domain.standard import reviews
 
@@ -26,7 +27,7 @@ OPEN = (
 )
 
 
-@router.get("/stats/applications")
+@router.get("/stats/applications", responses=errors.answers(403))
 def application_stats(user: CurrentUser, models: ModelsDep, _: Consistent) -> dict[str, Any]:
     """Staff see their agency; auditors see every agency."""
     if not (user.is_staff or user.role == "auditor"):

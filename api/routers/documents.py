@@ -33,6 +33,7 @@ from activities.documents import (
     signed_payload,
     verify_url,
 )
+from api import errors, limits
 from api.deps import Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from lincah.settings import Settings
@@ -144,7 +145,8 @@ def _may_see(user: Principal, row: dict[str, Any]) -> bool:
 @router.get(
     "/documents/public-key",
     response_class=Response,
-    responses={200: {"content": {"application/x-pem-file": {}}}},
+    dependencies=[limits.PublicDocuments],
+    responses={200: {"content": {"application/x-pem-file": {}}}, **errors.answers(503)},
 )
 def public_key(settings: SettingsDep) -> Response:
     """The Ed25519 public key documents are signed with (PEM); ``X-Key-Id`` is the id
@@ -160,6 +162,8 @@ def public_key(settings: SettingsDep) -> Response:
 @router.post(
     "/documents/verify",
     response_model=Verification,
+    dependencies=[limits.PublicDocuments],
+    responses=errors.answers(400, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -204,7 +208,24 @@ async def verify_file(request: Request, models: ModelsDep, settings: SettingsDep
 @router.get(
     "/documents/{number:path}/verify",
     response_model=Verification,
-    responses={404: {"model": Verification, "description": "No document has this number"}},
+    dependencies=[limits.PublicDocuments],
+    responses={
+        **errors.answers(503),
+        404: {
+            "description": "No document has this number: the verdict, or the Error body "
+            "when the path is no document number at all",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/Verification"},
+                            {"$ref": errors.ERROR_REF},
+                        ]
+                    }
+                }
+            },
+        },
+    },
 )
 def verify_number(
     number: str, models: ModelsDep, settings: SettingsDep, _: Consistent
@@ -231,7 +252,7 @@ def _verdict(v: Verification, code: int) -> JSONResponse:
 @router.get(
     "/documents/{number:path}",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {}}}, **errors.answers(404, 503)},
 )
 def download(
     number: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
@@ -254,7 +275,11 @@ def download(
     )
 
 
-@router.get("/applications/{application_id}/documents", response_model=list[DocumentInfo])
+@router.get(
+    "/applications/{application_id}/documents",
+    response_model=list[DocumentInfo],
+    responses=errors.answers(404),
+)
 def documents_of_application(
     application_id: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
 ) -> list[DocumentInfo]:

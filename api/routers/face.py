@@ -37,7 +37,7 @@ from activities.face.intake import (
     IntakeRequest,
 )
 from activities.face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
-from api import idempotency
+from api import errors, idempotency
 from api.deps import Citizen, RuntimeDep
 from api.idempotency import IdempotencyKey, Key
 from api.temporal_errors import TemporalUnavailable
@@ -115,12 +115,16 @@ def face_store(request: Request, rt: RuntimeDep) -> FaceStore:
 
 FaceStoreDep = Annotated[FaceStore, Depends(face_store)]
 
-REFUSALS: Final[dict[int | str, dict[str, str]]] = {
-    413: {"description": "the upload is larger than the limit (nothing was read or kept)"},
-    415: {"description": "not multipart/form-data, or not a JPEG or PNG photo"},
-    422: {"description": "the photo is unusable; the reason says what to change"},
-    503: {"description": "the face service is not available; try again shortly"},
-}
+REFUSALS: Final = errors.answers(
+    413,
+    415,
+    422,
+    503,
+    _413="the upload is larger than the limit (nothing was read or kept)",
+    _415="not multipart/form-data, or not a JPEG or PNG photo",
+    _422="the photo is unusable; the reason says what to change",
+    _503="the face service is not available; try again shortly",
+)
 
 
 async def _read_photo(photo: UploadFile, max_bytes: int) -> bytes:
@@ -244,7 +248,7 @@ def my_face(user: Citizen, store: FaceStoreDep) -> FaceEnrolment:
 @router.delete(
     "/me/face",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "you have no face enrolment"}},
+    responses=errors.answers(404, _404="you have no face enrolment"),
 )
 def forget_face(user: Citizen, store: FaceStoreDep) -> Response:
     """Delete your face enrolment. Applications with a face check then go to an

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
-from api import updates
+from api import errors, limits, updates
 from api.deps import ModelsDep, RuntimeDep
 from api.idempotency import IdempotencyKey, Key
 from workflows.application import ApplicationWorkflow
@@ -34,7 +34,11 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    dependencies=[limits.PaymentWebhook],
+    responses=errors.answers(401, 404, 409, 413, 422, 503),
+)
 async def webhook(
     request: Request, rt: RuntimeDep, models: ModelsDep, idempotency_key: IdempotencyKey = None
 ) -> dict[str, object]:

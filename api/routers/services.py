@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, Body, HTTPException, Path, status
 from starlette.concurrency import run_in_threadpool
 
-from api import commands, idempotency
-from api.deps import AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
+from api import commands, errors, idempotency
+from api.deps import MAX_POSITION, AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from domain.diff import diff
@@ -16,12 +16,13 @@ from domain.validation import parse_definition
 
 router = APIRouter(prefix="/services", tags=["services"])
 
+Version = Annotated[int, Path(ge=1, le=MAX_POSITION, description="A version number")]
 DefinitionBody = Body(
     description="A service definition (schema version 1); its version is assigned here."
 )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors.answers(409))
 async def create_draft(
     user: AgencyAdmin,
     store: StoreDep,
@@ -52,10 +53,10 @@ def validate(user: CurrentUser, definition: dict[str, Any] = DefinitionBody) -> 
     return {"valid": not problems, "problems": [asdict(p) for p in problems]}
 
 
-@router.post("/{service_id}/versions/{version}/publish")
+@router.post("/{service_id}/versions/{version}/publish", responses=errors.answers(404, 409))
 async def publish(
     service_id: str,
-    version: int,
+    version: Version,
     user: AgencyAdmin,
     store: StoreDep,
     idempotency_key: IdempotencyKey = None,
@@ -83,7 +84,7 @@ def list_services(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[d
     return [s.summary() for s in models.services() if _visible(s, user)]
 
 
-@router.get("/{service_id}")
+@router.get("/{service_id}", responses=errors.answers(404))
 def get_service(
     service_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
 ) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def _visible(s: ServiceState, user: Principal) -> bool:
     return s.latest_published is not None or _sees_drafts(s, user)
 
 
-@router.post("/{service_id}/archive")
+@router.post("/{service_id}/archive", responses=errors.answers(404, 409))
 async def archive(
     service_id: str, user: AgencyAdmin, store: StoreDep, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -127,9 +128,9 @@ async def archive(
     return await idempotency.once(store, key, run, idempotency.as_dict)
 
 
-@router.get("/{service_id}/versions/{a}/diff/{b}")
+@router.get("/{service_id}/versions/{a}/diff/{b}", responses=errors.answers(404))
 def version_diff(
-    service_id: str, a: int, b: int, user: CurrentUser, store: StoreDep
+    service_id: str, a: Version, b: Version, user: CurrentUser, store: StoreDep
 ) -> dict[str, Any]:
     """What changed from version ``a`` to version ``b``, matched by field and step id."""
     state = commands.load_service(store, service_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api import updates
 from api.deps import AgencyAdmin, Citizen, CurrentUser, RuntimeDep, Staff
 from api.idempotency import IdempotencyKey, Key
+from api.routers.tasks import UPDATE_ANSWERS
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
     CancelApplication,
@@ -42,7 +43,11 @@ class ExternalEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.post("/applications/{application_id}/corrections", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/corrections",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def submit_correction(
     application_id: str,
     body: Correction,
@@ -65,7 +70,9 @@ async def submit_correction(
     )
 
 
-@router.post("/applications/{application_id}/cancel", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/cancel", response_model=CommandResult, responses=UPDATE_ANSWERS
+)
 async def cancel(
     application_id: str,
     body: Cancellation,
@@ -88,7 +95,11 @@ async def cancel(
     )
 
 
-@router.post("/applications/{application_id}/payments", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/payments",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def pay_at_counter(
     application_id: str,
     body: CounterPayment,
@@ -113,7 +124,11 @@ async def pay_at_counter(
     )
 
 
-@router.post("/applications/{application_id}/events/{event}", response_model=CommandResult)
+@router.post(
+    "/applications/{application_id}/events/{event}",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def deliver_event(
     application_id: str,
     event: str,
@@ -137,7 +152,11 @@ async def deliver_event(
     )
 
 
-@router.post("/admin/applications/{application_id}/incidents/retry", response_model=CommandResult)
+@router.post(
+    "/admin/applications/{application_id}/incidents/retry",
+    response_model=CommandResult,
+    responses=UPDATE_ANSWERS,
+)
 async def retry_incident(
     application_id: str, user: AgencyAdmin, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> CommandResult:

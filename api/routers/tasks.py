@@ -6,13 +6,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api import updates
+from api import errors, updates
 from api.deps import Consistent, ModelsDep, RuntimeDep, Staff
 from api.idempotency import IdempotencyKey, Key
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ClaimTask, CommandResult, CompleteTask
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+UPDATE_ANSWERS = errors.answers(403, 404, 409, 422, 503)
+"""What a command sent to an application's workflow may answer (api/updates.py)."""
 
 # Task ids are "<application number>.<step id>.<visit>", e.g. BWI-2026-000123.review.1
 _TASK_ID = re.compile(rf"^(?P<app>{updates.APPLICATION_ID})\.[a-z][a-z0-9_]*\.\d+$")
@@ -31,15 +34,13 @@ def inbox(
     models: ModelsDep,
     _: Consistent,
     status_filter: Annotated[str, Query(alias="status")] = "open",
-    limit: int = 100,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Open tasks for the caller's role and agency, oldest first."""
-    return models.tasks(
-        agency_code=user.agency, role=user.role, status=status_filter, limit=max(1, min(limit, 500))
-    )
+    return models.tasks(agency_code=user.agency, role=user.role, status=status_filter, limit=limit)
 
 
-@router.post("/{task_id}/claim", response_model=CommandResult)
+@router.post("/{task_id}/claim", response_model=CommandResult, responses=UPDATE_ANSWERS)
 async def claim(
     task_id: str, user: Staff, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> CommandResult:
@@ -59,7 +60,7 @@ async def claim(
     )
 
 
-@router.post("/{task_id}/complete", response_model=CommandResult)
+@router.post("/{task_id}/complete", response_model=CommandResult, responses=UPDATE_ANSWERS)
 async def complete(
     task_id: str,
     body: Completion,

@@ -223,7 +223,6 @@ async def stack(dev_env, settings, eventstore_backend):
         yield s
 
 
-
 async def publish(s: Stack, admin: dict, definition: dict) -> None:
     r = await s.http.post("/services", json=definition, headers=admin)
     assert r.status_code == 201, r.text
