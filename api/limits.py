@@ -126,7 +126,58 @@ def _refusal(media_type: str, body: bytes) -> ASGIApp | None:
     problem = json_problem(body)
     if problem is None:
         return None
-    return errors.error_response(422, problem, [errors.ProblemOut(path="body", message=problem)])
+    path = _locate(body) or "body"
+    return errors.error_response(422, problem, [errors.ProblemOut(path=path, message=problem)])
+
+
+def _locate(body: bytes) -> str | None:
+    """The path (``data.years_experience``) of the first value ``json_problem`` refused,
+    so the answer names the field; None when the document cannot be read at all."""
+    try:
+        # The standard library takes what orjson refused (surrogates, NaN, any integer);
+        # integers over its digit limit are replaced: they are the problem anyway.
+        tree = json.loads(body, parse_int=lambda t: int(t) if len(t) <= 4000 else _TOO_LONG)
+    except (ValueError, RecursionError):
+        return None
+    found = _first_bad(tree, [])
+    return ".".join(found) if found else None
+
+
+_TOO_LONG = object()
+
+
+def _first_bad(value: object, path: list[str]) -> list[str] | None:
+    if value is _TOO_LONG or (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not INT64[0] <= value <= INT64[1]
+    ):
+        return path
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, str):
+        return None if _is_text(value) else path
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _first_bad(item, [*path, str(i)])
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _is_text(key):
+                return [*path, key.encode("utf-8", "backslashreplace").decode()]
+            found = _first_bad(item, [*path, key])
+            if found is not None:
+                return found
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_problem(body: bytes) -> str | None:

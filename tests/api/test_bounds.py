@@ -16,6 +16,7 @@ from api.limits import json_problem
 from api.main import create_app
 from api.routers.payments import SIGNATURE_HEADER, sign
 from eventstore.port import NewEvent
+from lincah.demo import DOMISILI
 from lincah.settings import TemporalSettings
 from tests.api.test_e2e import NAKES, SITI, publish
 from tests.support import Stack, run_stack
@@ -233,9 +234,18 @@ async def test_unavailable_answers_carry_retry_after(settings):
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://lincah"
     ) as http:
-        r = await http.post("/auth/dev-token", json={"subject": "s@x.id", "role": "citizen"})
-        token = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        r = await http.post("/applications", headers=token, json={"service_id": "x", "data": SITI})
+        async def token(**who: str | None) -> dict[str, str]:
+            r = await http.post("/auth/dev-token", json=who)
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        # The catalogue is written straight to the store, so it works without Temporal.
+        admin = await token(subject="admin@bwi.go.id", role="agency_admin", agency="BWI")
+        assert (await http.post("/services", json=DOMISILI, headers=admin)).status_code == 201
+        r = await http.post(f"/services/{DOMISILI['id']}/versions/1/publish", headers=admin)
+        assert r.status_code == 200, r.text
+        citizen = await token(subject="s@x.id", role="citizen")
+        body = {"service_id": DOMISILI["id"], "data": SITI}
+        r = await http.post("/applications", headers=citizen, json=body)
     assert r.status_code == 503
     assert int(r.headers["Retry-After"]) >= 1
     assert "Temporal" in assert_error_shape(r)["detail"]

@@ -78,29 +78,32 @@ async def test_data_the_engine_cannot_carry_is_422_before_a_number_is_reserved(
         )
         return r.status_code, r.json()
 
+    # The API's JSON guard refuses what no field may hold (beyond 64 bits, infinite,
+    # NaN); the form's own bounds refuse the rest. Either way the field is named.
+    too_large = "is too large"
     for years, message in [
-        ("18446744073709551616", BEYOND),  # was 201, then an incident no retry could clear
-        ("1" + "0" * 400, BEYOND),  # was 500
+        ("18446744073709551616", too_large),  # was 201, then an incident no retry cleared
+        ("1" + "0" * 400, too_large),  # was 500
         ("1e200", BEYOND),
-        ("1e400", "must be a number"),  # Python's JSON reads it as infinity
-        ("NaN", "must be a number"),
+        ("1e400", too_large),  # Python's JSON reads it as infinity
+        ("NaN", "not valid JSON"),
     ]:
         status, body = await apply(years)
         assert status == 422, (years, body)
-        assert body["problems"] == [{"path": "data.years_experience", "message": message}]
+        [problem] = body["problems"]
+        assert problem["path"] == "data.years_experience", (years, body)
+        assert message in problem["message"], (years, body)
 
     # A lone surrogate (was 500), in a value or in a key.
     status, body = await apply("3", full_name="\\ud800")
     assert status == 422, body
-    assert body["problems"] == [
-        {
-            "path": "data.full_name",
-            "message": "must be valid Unicode text (it contains a lone surrogate code point)",
-        }
-    ]
+    [problem] = body["problems"]
+    assert problem["path"] == "data.full_name"
+    assert "lone surrogate" in problem["message"] and "valid Unicode" in problem["message"]
     status, body = await apply('3, "\\udc00": 1')
     assert status == 422, body
-    assert body["problems"] == [{"path": "data.\\udc00", "message": "unknown field '\\udc00'"}]
+    [problem] = body["problems"]
+    assert problem["path"] == "data.\\udc00" and "lone surrogate" in problem["message"]
 
     # None of the refusals reserved a number: the first accepted application is 000001.
     status, body = await apply("9007199254740992")
