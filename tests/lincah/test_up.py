@@ -1,6 +1,8 @@
 """`lincah up` as a user runs it: a subprocess from the repository root, on free ports
 and a temporary var/, started, used through the API, stopped with SIGTERM, started
-again on the same data; and refused cleanly when a port it needs is taken.
+again on the same data; refused cleanly when a port it needs is taken; restarting a
+part killed with SIGKILL while the others keep serving; and giving up, exit 1, on a
+part that can never start.
 
 Every process the test starts carries a marker in its environment, so the test can
 find (and, on failure, kill) exactly its own processes, even those `lincah up` starts
@@ -9,12 +11,15 @@ in their own sessions."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -313,4 +318,157 @@ def test_up_refuses_a_port_in_use_without_a_traceback(launcher):
     assert "LINCAH_API_PORT" in err
     assert "Traceback" not in err
     assert "Lincah is up" not in up.stdout
+    assert marked(run_id) == {}
+
+
+# -- supervision -------------------------------------------------------------------------
+
+RESTART_TIMEOUT_S = 60.0
+
+
+def part_pids(var: Path) -> dict[str, int | None]:
+    """name -> pid of each part, from the var/run/parts.json `up` keeps current."""
+    try:
+        body = json.loads((var / "run" / "parts.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: part["pid"] for name, part in body["parts"].items()}
+
+
+def wait_for_new_pid(var: Path, name: str, old: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = part_pids(var).get(name)
+        if pid is not None and pid != old:
+            return pid
+        time.sleep(0.2)
+    raise AssertionError(f"{name} did not come back within {timeout} s: {part_pids(var)}")
+
+
+def wait_until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except httpx.HTTPError as e:
+            last = e
+        time.sleep(0.3)
+    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
+
+
+def submit(api: httpx.Client) -> str:
+    """Apply as the citizen; retried while a part is coming back (a 503 or a 202 says
+    nothing was lost, and the same request may be sent again)."""
+
+    def attempt():
+        r = api.post("/applications", json=SAMPLE_APPLICATION, headers=headers(api, CITIZEN))
+        if r.status_code == 201:
+            return r.json()["application_id"]
+        assert r.status_code in (202, 503), r.text
+        return None
+
+    return wait_until(attempt, RESTART_TIMEOUT_S, "the application was not accepted")
+
+
+def approve(api: httpx.Client, app_id: str) -> dict:
+    def attempt():
+        r = api.post(
+            f"/tasks/{app_id}.verify_residence.1/complete",
+            json={"outcome": "approve", "comment": "Alamat sesuai KK"},
+            headers=headers(api, OFFICER),
+        )
+        if r.status_code == 200:
+            return r.json()
+        assert r.status_code in (503, 504), r.text
+        return None
+
+    done = wait_until(attempt, RESTART_TIMEOUT_S, f"{app_id}'s task was not completed")
+    assert done["status"] == "approved", done
+    return done
+
+
+def test_up_restarts_a_killed_part_while_the_others_keep_serving(launcher):
+    ports, tmp, run_id, started = launcher
+    env = environment(ports, tmp, run_id)
+    var = tmp / "var"
+    up = Up(env, "--no-designer")
+    started.append(up)
+    assert up.wait_for_stdout("Lincah is up", UP_TIMEOUT_S), up.describe()
+    pids = part_pids(var)
+    assert {"temporal", "worker", "projector", "api"} <= set(pids), pids
+    assert all(isinstance(pid, int) for pid in pids.values()), pids
+    assert set(pids.values()) <= set(marked(run_id)), (pids, marked(run_id))
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{ports.api}", timeout=30) as api:
+        catalogue(api)
+        before = submit(api)  # in review when Temporal dies below
+
+        # (a) The worker, killed with SIGKILL, comes back with a new pid; an application
+        # submitted afterwards goes to its end.
+        os.kill(pids["worker"], signal.SIGKILL)
+        worker = wait_for_new_pid(var, "worker", pids["worker"], RESTART_TIMEOUT_S)
+        assert up.wait_for_stdout(f"worker (pid {pids['worker']}) killed by SIGKILL", 5)
+        assert up.wait_for_stdout(f"worker restarted (pid {worker})", 5), up.describe()
+        app_id = submit(api)
+        approve(api, app_id)
+
+        # (b) The API, killed, answers /health again; the other parts kept their pids.
+        os.kill(pids["api"], signal.SIGKILL)
+        wait_for_new_pid(var, "api", pids["api"], RESTART_TIMEOUT_S)
+        wait_until(
+            lambda: api.get("/health").status_code == 200, RESTART_TIMEOUT_S, "no /health"
+        )
+        now = part_pids(var)
+        assert (now["temporal"], now["projector"], now["worker"]) == (
+            pids["temporal"],
+            pids["projector"],
+            worker,
+        )
+
+        # (c) Temporal itself comes back on its SQLite file: the application in review
+        # since before the kill is still there and can be completed.
+        os.kill(pids["temporal"], signal.SIGKILL)
+        wait_for_new_pid(var, "temporal", pids["temporal"], RESTART_TIMEOUT_S)
+        wait_until(
+            lambda: api.get("/health").json()["temporal"]["status"] == "ok",
+            RESTART_TIMEOUT_S,
+            "the API did not reach Temporal again",
+        )
+        done = approve(api, before)
+        r = api.get(
+            f"/applications/{before}?min_position={done['position']}",
+            headers=headers(api, CITIZEN),
+        )
+        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+
+    log = (var / "logs" / "up.log").read_text()
+    assert f"worker (pid {pids['worker']}) killed by SIGKILL" in log, log
+    assert "api restarted" in log and "temporal restarted" in log, log
+    assert up.proc.poll() is None, up.describe()
+    assert stop(up) == 0, up.describe()
+    assert "Stopped." in up.stdout
+    assert marked(run_id) == {}
+    assert not (var / "run" / "parts.json").exists()
+
+
+def test_up_gives_up_on_a_part_that_can_never_start(launcher):
+    ports, tmp, run_id, started = launcher
+    env = environment(ports, tmp, run_id)
+    env["LINCAH_EVENTSTORE"] = "no-such-backend"  # every part that opens the store exits
+    up = Up(env, "--no-designer", "--no-demo")
+    started.append(up)
+    assert up.wait_exit(UP_TIMEOUT_S + 60) == 1, up.describe()
+    err = up.stderr
+    found = re.search(r"lincah up: ([\w-]+) failed to start 5 times in a row .* See (\S+\.log)", err)
+    assert found, up.describe()
+    part, log = found.groups()
+    assert part in ("worker", "projector", "api"), err
+    assert Path(log) == tmp / "var" / "logs" / f"{part}.log"
+    assert "no-such-backend" in Path(log).read_text()
+    assert "Traceback" not in err
+    assert "Lincah is up" not in up.stdout
+    assert up.stdout.count(f"lincah up: {part} (pid ") >= 4, up.describe()
     assert marked(run_id) == {}
