@@ -212,7 +212,9 @@ def drop_not_null(backend, column: str) -> None:
     if kind == "sqlite":  # SQLite has no ALTER COLUMN: edit the stored schema
         with sqlite3.connect(url) as conn:
             conn.execute("PRAGMA writable_schema = ON")
-            (table,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
+            (table,) = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'events'"
+            ).fetchone()
             loose = re.sub(rf"(\b{column}\s+\w+\s+)NOT NULL", r"\1", table)
             assert loose != table
             conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events'", (loose,))
@@ -233,7 +235,9 @@ def test_verify_reports_unreadable_rows_and_goes_on_to_the_end(backend, store):
         (b'{"nik": "3510154808900003", broken', not_json.position),
     )
     drop_not_null(backend, "metadata")
-    tamper(backend, "UPDATE events SET metadata = NULL WHERE position = %s", (no_metadata.position,))
+    tamper(
+        backend, "UPDATE events SET metadata = NULL WHERE position = %s", (no_metadata.position,)
+    )
     tamper(backend, "UPDATE events SET hash = %s WHERE position = %s", ("xyz", bad_hash.position))
 
     code, text = verify(store)

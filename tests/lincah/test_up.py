@@ -418,9 +418,7 @@ def test_up_restarts_a_killed_part_while_the_others_keep_serving(launcher):
         # (b) The API, killed, answers /health again; the other parts kept their pids.
         os.kill(pids["api"], signal.SIGKILL)
         wait_for_new_pid(var, "api", pids["api"], RESTART_TIMEOUT_S)
-        wait_until(
-            lambda: api.get("/health").status_code == 200, RESTART_TIMEOUT_S, "no /health"
-        )
+        wait_until(lambda: api.get("/health").status_code == 200, RESTART_TIMEOUT_S, "no /health")
         now = part_pids(var)
         assert (now["temporal"], now["projector"], now["worker"]) == (
             pids["temporal"],
@@ -462,7 +460,9 @@ def test_up_gives_up_on_a_part_that_can_never_start(launcher):
     started.append(up)
     assert up.wait_exit(UP_TIMEOUT_S + 60) == 1, up.describe()
     err = up.stderr
-    found = re.search(r"lincah up: ([\w-]+) failed to start 5 times in a row .* See (\S+\.log)", err)
+    found = re.search(
+        r"lincah up: ([\w-]+) failed to start 5 times in a row .* See (\S+\.log)", err
+    )
     assert found, up.describe()
     part, log = found.groups()
     assert part in ("worker", "projector", "api"), err
