@@ -326,7 +326,7 @@ def test_up_refuses_a_port_in_use_without_a_traceback(launcher):
 RESTART_TIMEOUT_S = 60.0
 
 
-def part_pids(var: Path) -> dict[str, int | None]:
+def part_pids(var: Path) -> dict:
     """name -> pid of each part, from the var/run/parts.json `up` keeps current."""
     try:
         body = json.loads((var / "run" / "parts.json").read_text())
