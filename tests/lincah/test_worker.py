@@ -1,7 +1,9 @@
 """A worker killed in the middle of an activity costs its applications seconds, not the
 activity's whole timeout: a real `lincah worker` process against the real Temporal dev
-server is killed with SIGKILL while an append is running, a new one starts, and the
-application reaches its end shortly after."""
+server is killed with SIGKILL while an activity is running (an append, held up by the
+event store's write lock; a document's issue, which heartbeats, held up reading its
+signing key from a named pipe), a new one starts, and the application reaches its end
+shortly after."""
 
 from __future__ import annotations
 
@@ -62,8 +64,35 @@ async def started_activity(handle, timeout: float = 30.0) -> str:
     raise AssertionError("no activity was started")
 
 
-async def test_a_killed_worker_delays_its_application_by_seconds(dev_env, tmp_path, domisili):
+def with_document(domisili: dict) -> dict:
+    """The domisili service issuing its certificate after the officer's approval."""
+    steps = [dict(step) for step in domisili["steps"]]
+    review = next(step for step in steps if step["id"] == "verify_residence")
+    review["outcomes"] = {**review["outcomes"], "approve": "issue"}
+    steps.insert(
+        steps.index(review) + 1,
+        {
+            "kind": "document",
+            "id": "issue",
+            "name": "Penerbitan surat",
+            "template": {
+                "code": "SKD",
+                "title": "Surat Keterangan Domisili",
+                "body": "Menerangkan bahwa {full_name} berdomisili di {address}.",
+                "signatory": "Camat Banyuwangi",
+            },
+            "next": "notify_issued",
+        },
+    )
+    return {**domisili, "steps": steps}
+
+
+@pytest.mark.parametrize("activity", ["append_events", "issue_document"])
+async def test_a_killed_worker_delays_its_application_by_seconds(
+    dev_env, tmp_path, domisili, activity
+):
     events = tmp_path / "events.db"
+    key = tmp_path / "signing-key.pem"
     task_queue = f"tq-{uuid.uuid4()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINCAH_")}
     env.update(
@@ -73,11 +102,13 @@ async def test_a_killed_worker_delays_its_application_by_seconds(dev_env, tmp_pa
             "LINCAH_EVENTSTORE_URL": str(events),
             "LINCAH_TEMPORAL__ADDRESS": dev_env.client.service_client.config.target_host,
             "LINCAH_TEMPORAL__TASK_QUEUES__APPLICATIONS": task_queue,
+            "LINCAH_DOCUMENT_KEY_PATH": str(key),
             "PYTHONUNBUFFERED": "1",
         }
     )
     log = tmp_path / "worker.log"
-    definition, problems = parse_definition(domisili)
+    service = domisili if activity == "append_events" else with_document(domisili)
+    definition, problems = parse_definition(service)
     assert problems == [] and definition is not None
     app_id = f"BWI-2026-{uuid.uuid4().int % 10**6:06d}"
     client = dev_env.client
@@ -97,9 +128,12 @@ async def test_a_killed_worker_delays_its_application_by_seconds(dev_env, tmp_pa
         )
         await handle.execute_update(ApplicationWorkflow.submission)
 
-        # Hold the event store's write lock, so the next append stays in flight.
-        holder = sqlite3.connect(events, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
+        if activity == "append_events":
+            # Hold the event store's write lock, so the next append stays in flight.
+            holder = sqlite3.connect(events, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            os.mkfifo(key)  # reading the key waits for a writer that never comes
         officer = Actor(subject="budi", role="officer", agency="BWI")
         completing = asyncio.create_task(
             handle.execute_update(
@@ -109,11 +143,14 @@ async def test_a_killed_worker_delays_its_application_by_seconds(dev_env, tmp_pa
                 ),
             )
         )
-        assert await started_activity(handle) == "append_events"
+        assert await started_activity(handle) == activity
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
-        holder.execute("ROLLBACK")
-        holder.close()
+        if activity == "append_events":
+            holder.execute("ROLLBACK")
+            holder.close()
+        else:
+            key.unlink()  # the next worker generates a key
 
         began = time.monotonic()
         second = start_worker(env, log)
