@@ -38,9 +38,10 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
 """A part that ran this long since its last start has its backoff reset to the first."""
-START_GRACE_S = 3.0
+START_GRACE_S = 10.0
 """A start counts as failed when the part dies before it is healthy or within this long
-after it started (a worker with a bad setting exits in about a second)."""
+after it started: the worker and the projector have no health check of their own, and
+one with a bad setting exits within seconds (2-7 s on a busy 2-core machine)."""
 MAX_FAILED_STARTS = 5
 """Failed starts in a row after which ``up`` gives up and stops everything."""
 TICK_S = 0.2
