@@ -299,3 +299,9 @@ def test_up_gives_up_on_a_part_that_can_never_start(launcher):
     assert "Lincah is up" not in up.stdout
     assert up.stdout.count(f"lincah up: {part} (pid ") >= 4, up.describe()
     assert marked(run_id) == {}
+
+
+def test_restart_backoff_doubles_from_half_a_second_to_thirty():
+    from lincah.up import backoff
+
+    assert [backoff(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
