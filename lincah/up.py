@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TextIO
@@ -76,9 +76,6 @@ class Part:
     failed_starts: int = 0
     """Starts in a row that failed (see START_GRACE_S)."""
     restarts: int = 0
-    last_exit: str = ""
-    history: list[int] = field(default_factory=list)
-    """Every pid this part has had, oldest first."""
 
 
 def port_free(host: str, port: int) -> bool:
@@ -268,7 +265,6 @@ class Supervisor:
         part.started_at = time.monotonic()
         part.is_healthy = False
         part.restart_at = None
-        part.history.append(part.proc.pid)
         self.write_pids()
 
     # -- watching ------------------------------------------------------------------
@@ -307,8 +303,7 @@ class Supervisor:
         uptime = now - part.started_at
         failed_start = not part.is_healthy or uptime < START_GRACE_S
         part.failed_starts = part.failed_starts + 1 if failed_start else 0
-        part.deaths = 0 if uptime >= STABLE_AFTER_S else part.deaths + 1
-        part.last_exit = how
+        part.deaths = 1 if uptime >= STABLE_AFTER_S else part.deaths + 1
         pid = part.proc.pid
         if part.failed_starts >= MAX_FAILED_STARTS:
             raise PartKeepsFailing(
