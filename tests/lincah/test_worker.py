@@ -19,8 +19,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.testing import ActivityEnvironment
 
+from activities.heartbeat import heartbeating
 from domain.validation import parse_definition
 from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, ApplicationInput, CompleteTask
@@ -164,3 +167,23 @@ async def test_a_killed_worker_delays_its_application_by_seconds(
         stop(first)
         if second is not None:
             stop(second)
+
+
+def test_heartbeating_beats_from_a_thread_while_the_body_runs():
+    env = ActivityEnvironment()
+    beats: list[float] = []
+    env.on_heartbeat = lambda *_: beats.append(time.monotonic())
+
+    @activity.defn
+    def slow() -> str:
+        with heartbeating(every=0.05):
+            time.sleep(0.6)  # one long step, no heartbeat of its own
+        return "done"
+
+    assert env.run(slow) == "done"
+    assert len(beats) >= 5, beats
+    count = len(beats)
+    time.sleep(0.2)
+    assert len(beats) == count  # none after the body ended
+    with heartbeating():  # outside an activity: nothing to do, no error
+        pass
