@@ -46,6 +46,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import heartbeating
 from domain import events as ev
 from domain.definition import DocumentTemplate
 from domain.interpreter import render_message
@@ -450,6 +451,10 @@ class DocumentActivities:
 
     @activity.defn(name="issue_document")
     def issue_document(self, req: IssueRequest) -> IssuedDocument:
+        with heartbeating():
+            return self._issue(req)
+
+    def _issue(self, req: IssueRequest) -> IssuedDocument:
         try:
             template = DocumentTemplate.model_validate(req.template)
         except ValidationError as e:

@@ -32,32 +32,57 @@ PAGE = 2000
 # -- verifying the chains ------------------------------------------------------------
 
 
+SHOWN = 20
+"""Broken links listed by ``describe``; the count says how many more there are."""
+
+
 @dataclass
 class VerifyReport:
     events: int = 0
     streams: int = 0
-    problem: chain.Break | None = None
+    problems: list[chain.Break] = field(default_factory=list)
+    """Every broken link, in the order walked."""
     missing_positions: list[int] = field(default_factory=list)
     """Holes in the global positions of a store whose positions are dense."""
 
     @property
+    def problem(self) -> chain.Break | None:
+        """The first broken link."""
+        return self.problems[0] if self.problems else None
+
+    @property
     def intact(self) -> bool:
-        return self.problem is None and not self.missing_positions
+        return not self.problems and not self.missing_positions
 
     def describe(self) -> str:
-        if self.problem is not None:
-            return f"TAMPERED: {self.problem}"
+        if self.intact:
+            return f"intact: {self.events} events in {self.streams} streams verify"
+        lines: list[str] = []
+        if len(self.problems) == 1:
+            lines.append(f"TAMPERED: {self.problems[0]}")
+        elif self.problems:
+            more = len(self.problems) - SHOWN
+            lines.append(
+                f"TAMPERED: {len(self.problems)} broken links in {self.events} events"
+                + (f" (the first {SHOWN} shown)" if more > 0 else "")
+                + ":"
+            )
+            lines += [f"  {p}" for p in self.problems[:SHOWN]]
         if self.missing_positions:
             missing = self.missing_positions
             shown = ", ".join(str(p) for p in missing[:10])
-            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            what = f"position {shown} is" if len(missing) == 1 else f"positions {shown}{more} are"
-            return f"TAMPERED: {what} missing from the global log: events were deleted"
-        return f"intact: {self.events} events in {self.streams} streams verify"
+            more_text = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            what = (
+                f"position {shown} is" if len(missing) == 1 else f"positions {shown}{more_text} are"
+            )
+            prefix = "" if lines else "TAMPERED: "
+            lines.append(f"{prefix}{what} missing from the global log: events were deleted")
+        return "\n".join(lines)
 
 
 def verify_store(store: EventStore, stream: str | None = None) -> VerifyReport:
-    """Walk one stream, or the whole log (every stream at once), up to the first break."""
+    """Walk one stream, or the whole log (every stream at once), to the end; every
+    broken link is reported, unreadable rows included."""
     walker = chain.ChainWalker()
     report = VerifyReport()
     expected_position = None
@@ -69,8 +94,7 @@ def verify_store(store: EventStore, stream: str | None = None) -> VerifyReport:
             expected_position = event.position + 1
         problem = walker.check(event)
         if problem is not None:
-            report.problem = problem
-            break
+            report.problems.append(problem)
     report.events, report.streams = walker.events, walker.streams
     return report
 
@@ -142,8 +166,13 @@ def audit_trail(events: Sequence[RecordedEvent]) -> tuple[list[AuditedEvent], ch
 
 
 def _actor(event: RecordedEvent) -> str | None:
-    """Who caused the event, where the event says so."""
-    data, metadata = event.data, event.metadata
+    """Who caused the event, where the event says so (None for an unreadable row)."""
+    try:
+        data, metadata = event.data, event.metadata
+    except (ValueError, TypeError):  # reported by the chain check as a broken link
+        return None
+    if not isinstance(data, dict) or not isinstance(metadata, dict):
+        return None
     actor = data.get("actor")
     if isinstance(actor, dict) and isinstance(actor.get("subject"), str):
         return str(actor["subject"])

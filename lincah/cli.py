@@ -36,7 +36,12 @@ def _stop_event_on_signals() -> threading.Event:
 def cmd_up(args: argparse.Namespace) -> int:
     from lincah import up
 
-    return up.run(get_settings(), with_designer=not args.no_designer, seed_demo=not args.no_demo)
+    return up.run(
+        get_settings(),
+        with_designer=not args.no_designer,
+        seed_demo=not args.no_demo,
+        with_face=not args.no_face_worker,
+    )
 
 
 def cmd_worker(_: argparse.Namespace) -> int:
@@ -128,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start everything on embedded defaults")
     up.add_argument("--no-designer", action="store_true", help="do not start the designer")
     up.add_argument("--no-demo", action="store_true", help="do not seed the demo services")
+    up.add_argument("--no-face-worker", action="store_true", help="do not start the face worker")
     up.set_defaults(func=cmd_up)
     sub.add_parser("worker", help="run the application worker").set_defaults(func=cmd_worker)
     sub.add_parser("api", help="serve the HTTP API").set_defaults(func=cmd_api)

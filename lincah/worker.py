@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Final
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -21,6 +23,15 @@ from workflows.application import ApplicationWorkflow
 log = logging.getLogger(__name__)
 
 WORKFLOWS = [ApplicationWorkflow]
+
+SHUTDOWN_GRACE: Final = timedelta(seconds=3)
+"""On SIGTERM, activities in flight get this long to finish (an append takes
+milliseconds) before they are cancelled and left to Temporal's retry; `lincah up` waits
+longer than this before it kills."""
+STICKY_TIMEOUT: Final = timedelta(seconds=3)
+"""How long a workflow task waits on this worker's own (sticky) queue before any worker
+may take it. Temporal's 10 s default is what an application would stall for after this
+worker was killed; a fallback only costs a replay of the history on the other worker."""
 
 
 def build_worker(
@@ -44,6 +55,8 @@ def build_worker(
             documents.issue_document,
         ],
         activity_executor=executor,
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
 
 

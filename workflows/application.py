@@ -62,7 +62,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.waiting import BranchGroup, OpenTask, Scope, Wait, Withdrawn
 
+# A killed worker must hold up its applications for seconds, not a whole timeout: past
+# these, Temporal retries the activity on another worker (ids make retries idempotent).
+# An append takes milliseconds; longer activities heartbeat (activities/heartbeat.py).
+APPEND_TIMEOUT = timedelta(seconds=5)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 # Infrastructure may be briefly down: retry with backoff; past the attempts the
 # application goes into an incident an administrator retries (nothing is lost).
 ACTIVITY_RETRY = RetryPolicy(
@@ -77,6 +82,7 @@ INCIDENT_RETRY = RetryPolicy(
 # A face worker that is down must not stall the flow: after this, the check counts as
 # unusable and the definition's mismatch branch is taken.
 FACE_TIMEOUT = timedelta(minutes=5)
+FACE_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 TERMINAL = ("approved", "rejected", "cancelled")
 
 
@@ -574,6 +580,7 @@ class ApplicationWorkflow:
                 result_type=FaceOutcome,
                 task_queue=self._inp.face_task_queue,
                 schedule_to_close_timeout=FACE_TIMEOUT,
+                heartbeat_timeout=FACE_HEARTBEAT_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
         except ActivityError:
@@ -1083,6 +1090,7 @@ class ApplicationWorkflow:
                     arg,
                     result_type=result_type,
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
                     retry_policy=ACTIVITY_RETRY,
                 )
             except ActivityError as e:
@@ -1150,7 +1158,7 @@ class ApplicationWorkflow:
         out: AppendOutcome = await workflow.execute_activity(
             activity,
             AppendRequest(stream=self._stream, expected_version=index - 1, events=[spec]),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            start_to_close_timeout=APPEND_TIMEOUT,
             retry_policy=retry,
         )
         self._next_index = index + 1

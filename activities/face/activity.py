@@ -18,6 +18,7 @@ from activities.face.intake import ENROL_FACE, INSPECT_FACE, IntakeOutcome, Inta
 from activities.face.pipeline import FacePipeline
 from activities.face.store import ENROLMENT, SELFIE, FaceStore
 from activities.face_contract import VERIFY_FACE, FaceCheck, FaceOutcome
+from activities.heartbeat import heartbeating
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ class FaceActivities:
 
     @activity.defn(name=VERIFY_FACE)
     def verify_face(self, check: FaceCheck) -> FaceOutcome:
-        outcome = self._verify(check)
+        with heartbeating():
+            outcome = self._verify(check)
         state = "match" if outcome.match else "unusable" if outcome.match is None else "mismatch"
         log.info(
             "face check of %s: %s (backend %s, distance %s)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -192,6 +193,88 @@ def test_cli_exit_codes(tmp_path):
     assert bad.returncode == 1
     assert f"{stream!r} at version 3" in bad.stdout
     assert "3510" not in bad.stdout + bad.stderr  # no personal data: none was printed
+
+    # A payload that is no longer JSON: reported at its position, no traceback.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE events SET data = X'7b6e6f' WHERE version = 1")
+    conn.close()
+    broken = run("verify")
+    assert broken.returncode == 1, broken.stderr
+    assert "Traceback" not in broken.stdout + broken.stderr, broken.stderr
+    assert f"{stream!r} at version 1 (position 2)" in broken.stdout
+    assert "data is not valid JSON" in broken.stdout
+    assert f"{stream!r} at version 3 (position 4)" in broken.stdout
+
+
+def drop_not_null(backend, column: str) -> None:
+    """Let a column hold NULL, as someone altering the table could."""
+    kind, url = backend
+    if kind == "sqlite":  # SQLite has no ALTER COLUMN: edit the stored schema
+        with sqlite3.connect(url) as conn:
+            conn.execute("PRAGMA writable_schema = ON")
+            (table,) = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'events'"
+            ).fetchone()
+            loose = re.sub(rf"(\b{column}\s+\w+\s+)NOT NULL", r"\1", table)
+            assert loose != table
+            conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events'", (loose,))
+            version = conn.execute("PRAGMA schema_version").fetchone()[0]
+            conn.execute(f"PRAGMA schema_version = {version + 1}")
+        conn.close()
+    else:
+        tamper(backend, f"ALTER TABLE events ALTER COLUMN {column} DROP NOT NULL", ())
+
+
+def test_verify_reports_unreadable_rows_and_goes_on_to_the_end(backend, store):
+    streams = [write_application(store, k) for k in range(4)]
+    events = [store.read_stream(s) for s in streams]
+    not_json, no_metadata, bad_hash = events[0][1], events[1][2], events[2][3]
+    tamper(
+        backend,
+        "UPDATE events SET data = %s WHERE position = %s",
+        (b'{"nik": "3510154808900003", broken', not_json.position),
+    )
+    drop_not_null(backend, "metadata")
+    tamper(
+        backend, "UPDATE events SET metadata = NULL WHERE position = %s", (no_metadata.position,)
+    )
+    tamper(backend, "UPDATE events SET hash = %s WHERE position = %s", ("xyz", bad_hash.position))
+
+    code, text = verify(store)
+    assert code == 1, text
+    assert "Traceback" not in text
+    assert "3 broken links in 20 events" in text, text
+    assert (
+        f"stream {streams[0]!r} at version 1 (position {not_json.position}): the stored row "
+        "cannot be read as an event: data is not valid JSON"
+    ) in text
+    assert (
+        f"stream {streams[1]!r} at version 2 (position {no_metadata.position}): "
+        "the stored row cannot be read as an event: metadata is missing (NULL)"
+    ) in text
+    assert f"stream {streams[2]!r} at version 3 (position {bad_hash.position})" in text
+    assert "hash is not 64 hex digits" in text
+    assert streams[3] not in text  # the intact stream, walked after the broken ones
+    assert "3510" not in text  # the payload is never quoted
+    code, text = verify(store, streams[0])
+    assert code == 1 and f"position {not_json.position}" in text and "broken links" not in text
+
+
+def test_verify_reports_a_null_version_and_hash(backend, store):
+    stream = write_application(store, 5)
+    victim = store.read_stream(stream)[2]
+    for column in ("version", "hash"):
+        drop_not_null(backend, column)
+    tamper(
+        backend,
+        "UPDATE events SET version = NULL, hash = NULL WHERE position = %s",
+        (victim.position,),
+    )
+    code, text = verify(store)
+    assert code == 1, text
+    assert f"at an unknown version (position {victim.position})" in text, text
+    assert "version is missing (NULL); hash is missing (NULL)" in text, text
+    assert "broken links" not in text  # the events after it still link
 
 
 # -- GET /audit/... ----------------------------------------------------------------------
