@@ -20,6 +20,7 @@ from api.routers import (
     health,
     payments,
     services,
+    staff,
     steps,
     tasks,
 )
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Lincah API",
         description="Public-service applications for MPP Digital: services, applications, "
-        "officer tasks. Log in with POST /auth/dev-token, then use the token "
+        "officer tasks. Log in with POST /auth/login, then use the access token "
         "as a bearer token.",
         version="0.1.0",
         lifespan=lifespan,
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     errors.install(app)
     for r in (
-        auth.router,
+        *auth.routers(runtime.settings),
+        staff.router,
         health.router,
         agencies.router,
         services.router,

@@ -77,7 +77,7 @@ async def cancel(
 async def pay_at_counter(
     application_id: str, body: CounterPayment, user: Staff, client: TemporalDep
 ) -> CommandResult:
-    """An officer confirms a fee paid at the counter."""
+    """Staff of the agency (a cashier, or an officer) confirm a fee paid at the counter."""
     updates.check_application_id(application_id)
     cmd = RecordPayment(
         actor=updates.actor(user), amount=body.amount, method="counter", reference=body.receipt

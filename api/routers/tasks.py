@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 from api import updates
 from api.deps import Consistent, ModelsDep, Staff, TemporalDep
+from api.security import Principal
+from projections.readmodels import ReadModels
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ClaimTask, CommandResult, CompleteTask
 
@@ -32,17 +34,22 @@ def inbox(
     status_filter: Annotated[str, Query(alias="status")] = "open",
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Open tasks for the caller's role and agency, oldest first."""
-    return models.tasks(
+    """Open tasks for the caller's role and agency (and services, for an officer
+    limited to some), oldest first."""
+    rows = models.tasks(
         agency_code=user.agency, role=user.role, status=status_filter, limit=max(1, min(limit, 500))
     )
+    return [r for r in rows if not user.services or r["service_id"] in user.services]
 
 
 @router.post("/{task_id}/claim", response_model=CommandResult)
-async def claim(task_id: str, user: Staff, client: TemporalDep) -> CommandResult:
+async def claim(
+    task_id: str, user: Staff, client: TemporalDep, models: ModelsDep
+) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
     app = _application_of(task_id)
+    _check_service_scope(user, models, task_id)
     cmd = ClaimTask(task_id=task_id, actor=updates.actor(user))
     return await updates.send(
         client, app, ApplicationWorkflow.claim_task, cmd, f"task {task_id} is no longer open"
@@ -57,6 +64,7 @@ async def complete(
     role or agency; 422 for an outcome the step does not allow. An outcome that returns
     the application for correction needs the reason as ``comment`` and ``fields``."""
     app = _application_of(task_id)
+    _check_service_scope(user, models, task_id)
     cmd = CompleteTask(
         task_id=task_id,
         outcome=body.outcome,
@@ -72,6 +80,22 @@ async def complete(
         else None
     )
     return await updates.send(client, app, ApplicationWorkflow.complete_task, cmd, closed)
+
+
+def _check_service_scope(user: Principal, models: ReadModels, task_id: str) -> None:
+    """The workflow checks role and agency; an officer limited to some services is
+    checked here, on the task's service as the inbox shows it."""
+    if not user.services:
+        return
+    task = models.task(task_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r} (yet)")
+    if task["service_id"] not in user.services:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"task {task_id} belongs to service {task['service_id']!r}; you work on "
+            f"{', '.join(user.services)} only",
+        )
 
 
 def _application_of(task_id: str) -> str:
