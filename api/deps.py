@@ -115,7 +115,5 @@ def read_after(
 
 Consistent = Annotated[None, Depends(read_after)]
 """Add to a read endpoint to give it read-your-writes through ``min_position``."""
-Administrator = Annotated[
-    security.Principal, Depends(require_role("agency_admin", "region_admin"))
-]
+Administrator = Annotated[security.Principal, Depends(require_role("agency_admin", "region_admin"))]
 """An agency's or a region's administrator (staff invitations and suspensions)."""

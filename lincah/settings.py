@@ -104,7 +104,6 @@ class Settings(BaseSettings):
     face_selfie_ttl_s: int = 24 * 3600
     """How long an uploaded selfie waits for its check before it is deleted."""
 
-
     # Identity, accounts and sessions (accounts/; README "Accounts and sign-in") -------
     environment: Literal["development", "production"] = "development"
     """``development`` (``make run``, the tests): POST /auth/dev-token exists and missing

@@ -43,9 +43,7 @@ def inbox(
 
 
 @router.post("/{task_id}/claim", response_model=CommandResult)
-async def claim(
-    task_id: str, user: Staff, client: TemporalDep, models: ModelsDep
-) -> CommandResult:
+async def claim(task_id: str, user: Staff, client: TemporalDep, models: ModelsDep) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
     app = _application_of(task_id)

@@ -24,7 +24,7 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
         msg = email.message_from_bytes(envelope.content, policy=default)
-        self.messages.append(msg)  # type: ignore[arg-type]
+        self.messages.append(msg)
         return "250 Message accepted"
 
     async def code(self, to: str, pattern: str, timeout_s: float = 10.0) -> str:
