@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from accounts.limits import Backoff, SignInLimits
 from domain import accounts as acc
@@ -14,15 +15,18 @@ BANYUWANGI = acc.Region("35.10", "Kabupaten Banyuwangi", 0)
 
 
 def account(**kw) -> acc.Account:
-    base = dict(account_id="s-1", kind="staff", role="officer", full_name="Budi",
-                email="budi@x.id", status="active", version=3, agency="BWI",
-                password_hash="h", epoch=2)  # fmt: skip
+    base: dict[str, Any] = dict(
+        account_id="s-1", kind="staff", role="officer", full_name="Budi", email="budi@x.id",
+        status="active", version=3, agency="BWI", password_hash="h", epoch=2,
+    )  # fmt: skip
     return acc.Account(**(base | kw))
 
 
 def session(**kw) -> acc.Session:
-    base = dict(family="f" * 32, account_id="s-1", epoch=2, expires_at=NOW + timedelta(days=1),
-                current_hash="new", version=1, used_hashes=frozenset({"old"}))  # fmt: skip
+    base: dict[str, Any] = dict(
+        family="f" * 32, account_id="s-1", epoch=2, expires_at=NOW + timedelta(days=1),
+        current_hash="new", version=1, used_hashes=frozenset({"old"}),
+    )  # fmt: skip
     return acc.Session(**(base | kw))
 
 
