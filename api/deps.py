@@ -117,3 +117,23 @@ Consistent = Annotated[None, Depends(read_after)]
 """Add to a read endpoint to give it read-your-writes through ``min_position``."""
 Administrator = Annotated[security.Principal, Depends(require_role("agency_admin", "region_admin"))]
 """An agency's or a region's administrator (staff invitations and suspensions)."""
+
+
+def agency_scope(user: security.Principal, rt: Runtime) -> frozenset[str] | None:
+    """The agencies whose applications a member of staff or an auditor may read: their
+    own agency, or every agency of their region (region administrators and region
+    auditors). None, every agency, only for a development token with no scope."""
+    if user.agency:
+        return frozenset({user.agency})
+    if user.region:
+        region = rt.accounts.region(user.region)
+        return frozenset(region.agencies if region else ())
+    return None if user.dev else frozenset()
+
+
+def _agency_scope(user: CurrentUser, rt: RuntimeDep) -> frozenset[str] | None:
+    return agency_scope(user, rt)
+
+
+AgencyScope = Annotated[frozenset[str] | None, Depends(_agency_scope)]
+"""``agency_scope`` of the caller, as a dependency."""

@@ -33,7 +33,7 @@ from activities.documents import (
     signed_payload,
     verify_url,
 )
-from api.deps import Consistent, CurrentUser, ModelsDep, SettingsDep
+from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from lincah.settings import Settings
 
@@ -130,12 +130,10 @@ def _check(row: dict[str, Any], settings: Settings) -> Verification:
     )
 
 
-def _may_see(user: Principal, row: dict[str, Any]) -> bool:
+def _may_see(user: Principal, scope: frozenset[str] | None, row: dict[str, Any]) -> bool:
     if user.role == "citizen":
         return user.subject == str(row["citizen"])
-    if user.role == "auditor":
-        return True
-    return user.is_staff and user.agency == str(row["agency_code"])
+    return scope is None or str(row["agency_code"]) in scope
 
 
 # -- public -----------------------------------------------------------------------------
@@ -234,11 +232,16 @@ def _verdict(v: Verification, code: int) -> JSONResponse:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def download(
-    number: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
+    number: str,
+    user: CurrentUser,
+    scope: AgencyScope,
+    models: ModelsDep,
+    settings: SettingsDep,
+    _: Consistent,
 ) -> Response:
-    """The PDF. The holder, staff of the issuing agency and auditors may download it."""
+    """The PDF. The holder, staff of the issuing agency and its auditors may download it."""
     row = models.document(number)
-    if row is None or not _may_see(user, row):
+    if row is None or not _may_see(user, scope, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no document {number} you may see")
     content = _stored_file(document_path(settings, number))
     if content is None or hashlib.sha256(content).hexdigest() != row["sha256"]:
@@ -256,11 +259,17 @@ def download(
 
 @router.get("/applications/{application_id}/documents", response_model=list[DocumentInfo])
 def documents_of_application(
-    application_id: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
+    application_id: str,
+    user: CurrentUser,
+    scope: AgencyScope,
+    models: ModelsDep,
+    settings: SettingsDep,
+    _: Consistent,
 ) -> list[DocumentInfo]:
     """Documents issued for an application, for whoever may see the application."""
     app = models.application(application_id)
-    if app is None or not _may_see(user, {"citizen": app.citizen, "agency_code": app.agency_code}):
+    seen = {"citizen": app.citizen, "agency_code": app.agency_code} if app else None
+    if seen is None or not _may_see(user, scope, seen):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )

@@ -418,3 +418,50 @@ def test_dev_token_route_exists_in_development_only(settings, prod_settings):
     dev_paths = create_app(settings).openapi()["paths"]
     prod_paths = create_app(prod_settings).openapi()["paths"]
     assert "/auth/dev-token" in dev_paths and "/auth/dev-token" not in prod_paths
+
+
+async def test_auditors_read_their_agency_or_region_only(stack, smtp):
+    s, inbox = stack, smtp[0]
+    bootstrap(s, "create-region", "35.10", "Kabupaten Banyuwangi")
+    bootstrap(s, "create-region", "35.09", "Kabupaten Jember")
+    bootstrap(s, "create-agency", "BWI", "DPMPTSP Kabupaten Banyuwangi", "--region", "35.10")
+    bootstrap(s, "create-agency", "DUK", "Disdukcapil Kabupaten Banyuwangi", "--region", "35.10")
+    bootstrap(s, "create-agency", "JMB", "DPMPTSP Kabupaten Jember", "--region", "35.09")
+    auditors = {
+        "bwi": ("--agency", "BWI"),
+        "duk": ("--agency", "DUK"),
+        "banyuwangi": ("--region", "35.10"),
+        "jember": ("--region", "35.09"),
+    }
+    heads = {}
+    for name, scope in auditors.items():
+        email = f"audit-{name}@inspektorat.go.id"
+        bootstrap(s, "invite", email, "--name", name, "--role", "auditor", *scope)
+        heads[name] = bearer(await join_as_staff(s, inbox, email, "audit-pass-2026"))
+    bootstrap(s, "invite", "admin@banyuwangikab.go.id", "--name", "Ratna", "--agency", "BWI")
+    admin_h = bearer(await join_as_staff(s, inbox, "admin@banyuwangikab.go.id", "admin-pass-2026"))
+    assert (await s.http.post("/services", json=DOMISILI, headers=admin_h)).status_code == 201
+    r = await s.http.post(f"/services/{DOMISILI['id']}/versions/1/publish", headers=admin_h)
+    assert r.status_code == 200
+    r = await s.http.post(
+        "/auth/register",
+        json={"nik": NIK, "full_name": "Siti", "email": "siti@example.id", "password": PASSWORD},
+    )
+    code = await inbox.code("siti@example.id", CONFIRM_CODE)
+    await s.http.post("/auth/confirm", json={"account_id": r.json()["account_id"], "code": code})
+    citizen_h = bearer(await login(s, "siti@example.id", PASSWORD))
+    r = await s.http.post(
+        "/applications", json={"service_id": DOMISILI["id"], "data": SITI}, headers=citizen_h
+    )
+    app, pos = r.json()["application_id"], r.json()["position"]
+
+    for name, sees in [("bwi", True), ("banyuwangi", True), ("duk", False), ("jember", False)]:
+        h = heads[name]
+        listed = (await s.http.get(f"/applications?min_position={pos}", headers=h)).json()
+        assert [a["application_id"] for a in listed] == ([app] if sees else []), name
+        r = await s.http.get(f"/applications/{app}", headers=h)
+        assert r.status_code == (200 if sees else 404), name
+        r = await s.http.get(f"/audit/applications/{app}/events", headers=h)
+        assert r.status_code == (200 if sees else 404), name
+        stats = (await s.http.get("/stats/applications", headers=h)).json()
+        assert bool(stats["by_service"]) == sees, (name, stats)
