@@ -301,9 +301,9 @@ def invitation_refused(
         return f"staff roles are {', '.join(sorted(STAFF_ROLES))}; {role!r} is not one"
     region_scoped = role == REGION_ADMIN or (role == AUDITOR and agency is None)
     if region_scoped and region is None:
-        return f"a {role} belongs to a region; name it"
+        return f"role {role} belongs to a region; name the region"
     if not region_scoped and agency is None:
-        return f"a {role} belongs to an agency; name it"
+        return f"role {role} belongs to an agency; name the agency"
     if inviter.role == "agency_admin":
         if region_scoped:
             return "an agency administrator invites staff of their own agency only"
