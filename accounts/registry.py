@@ -185,6 +185,13 @@ class Registry:
         existing = self.account(claim.account_id) if claim.account_id else None
         if existing is not None and existing.status != "invited":
             raise Refused(409, f"{email} already has an account")
+        target = (agency.code if agency else None, None if agency else region_code)
+        moved = existing is not None and (existing.agency, existing.region) != target
+        if existing is not None and moved and acc.code_usable(existing, _now()):
+            raise Refused(
+                409, f"{email} has an open invitation elsewhere until "
+                f"{existing.code_expires_at:%Y-%m-%d %H:%M} UTC",
+            )  # fmt: skip
         account_id = existing.account_id if existing else f"s-{uuid.uuid4().hex[:24]}"
         if existing is None:
             self._append_claim(email, account_id, claim.version)
@@ -210,7 +217,7 @@ class Registry:
             )
         except WrongExpectedVersion as e:
             raise Refused(409, f"{email} was invited by someone else just now") from e
-        if existing is None:
+        if existing is None or moved:
             roster = (
                 acc.agency_registry_stream(agency.code)
                 if agency
@@ -280,18 +287,25 @@ class Registry:
     def staff(self, manager: acc.Inviter) -> list[acc.Account]:
         """The staff a manager administers: an agency's, or a region's and its agencies'."""
         ids: list[str] = []
+        agencies: set[str] = set()
         if manager.role == "agency_admin" and manager.agency:
-            agency = self.agency(manager.agency)
-            ids = list(agency.members) if agency else []
+            agencies = {manager.agency}
         elif manager.role == acc.REGION_ADMIN and manager.region:
             region = self.region(manager.region)
             ids = list(region.members) if region else []
-            for code in region.agencies if region else ():
-                agency = self.agency(code)
-                ids += agency.members if agency else ()
+            agencies = set(region.agencies) if region else set()
         else:
             raise Refused(403, "only agency and region administrators list staff")
-        return [a for a in map(self.account, ids) if a is not None]
+        for code in sorted(agencies):
+            agency = self.agency(code)
+            ids += agency.members if agency else ()
+        # A lapsed invitation taken over elsewhere stays on its old roster: skip it there.
+        return [
+            a
+            for a in map(self.account, dict.fromkeys(ids))
+            if a is not None
+            and (a.agency in agencies or (a.agency is None and a.region == manager.region))
+        ]
 
     # -- citizens -------------------------------------------------------------------
     def register(
