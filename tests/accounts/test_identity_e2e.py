@@ -360,6 +360,13 @@ async def test_registration_never_echoes_the_nik_and_keeps_one_account_per_nik(s
     bad = await s.http.post("/auth/register", json={**body, "nik": NIK[:-4] + "0000"})
     assert bad.status_code == 422
     bodies.append(bad.text)
+    # Refused by the body's shape (a field missing, a NIK too short): no value quoted.
+    for broken in ({"nik": NIK, "email": "a@b.id"}, {**body, "nik": NIK[:-1]}):
+        bad = await s.http.post("/auth/register", json=broken)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][0] == "body"
+        bodies.append(bad.text)
+    bad = await s.http.post("/staff/accept", json={"email": "a@b.id", "code": 1})
+    assert bad.status_code == 422 and "a@b.id" not in bad.text
     h = bearer(await login(s, "siti@example.id", PASSWORD))
     me = await s.http.get("/auth/me", headers=h)
     assert me.json()["nik"] == "************0003"
