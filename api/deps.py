@@ -21,7 +21,7 @@ from eventstore.port import EventStore
 from lincah.settings import Settings
 from projections.readmodels import ReadModels
 
-_bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/dev-token")
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -60,18 +60,30 @@ async def current_user(
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> security.Principal:
+    """The caller, from a bearer token that is valid now: an account token's account must
+    still be active under the same epoch (so suspension and a password change take effect
+    at once); dev tokens count in development only."""
     if credentials is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a bearer token is required (POST /auth/dev-token)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("a bearer token is required (POST /auth/login)")
     try:
-        return security.verify(credentials.credentials, rt.signing_key)
+        user = security.verify(credentials.credentials, rt.signing_key)
     except security.InvalidToken as e:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, str(e), headers={"WWW-Authenticate": "Bearer"}
-        ) from e
+        raise _unauthorized(str(e)) from e
+    if user.dev:
+        if rt.settings.environment != "development":
+            raise _unauthorized("development tokens are not accepted here; log in")
+        return user
+    account = rt.accounts.account(user.subject)
+    if account is None or not account.can_sign_in or account.epoch != user.epoch:
+        raise _unauthorized("this sign-in has ended (suspended, or the password changed); "
+                            "log in again")  # fmt: skip
+    return user
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 CurrentUser = Annotated[security.Principal, Depends(current_user)]
@@ -118,3 +130,25 @@ async def read_after(
 
 Consistent = Annotated[None, Depends(read_after)]
 """Add to a read endpoint to give it read-your-writes through ``min_position``."""
+Administrator = Annotated[security.Principal, Depends(require_role("agency_admin", "region_admin"))]
+"""An agency's or a region's administrator (staff invitations and suspensions)."""
+
+
+def agency_scope(user: security.Principal, rt: Runtime) -> frozenset[str] | None:
+    """The agencies whose applications a member of staff or an auditor may read: their
+    own agency, or every agency of their region (region administrators and region
+    auditors). None, every agency, only for a development token with no scope."""
+    if user.agency:
+        return frozenset({user.agency})
+    if user.region:
+        region = rt.accounts.region(user.region)
+        return frozenset(region.agencies if region else ())
+    return None if user.dev else frozenset()
+
+
+def _agency_scope(user: CurrentUser, rt: RuntimeDep) -> frozenset[str] | None:
+    return agency_scope(user, rt)
+
+
+AgencyScope = Annotated[frozenset[str] | None, Depends(_agency_scope)]
+"""``agency_scope`` of the caller, as a dependency."""

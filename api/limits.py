@@ -148,9 +148,7 @@ _TOO_LONG = object()
 
 def _first_bad(value: object, path: list[str]) -> list[str] | None:
     if value is _TOO_LONG or (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and not INT64[0] <= value <= INT64[1]
+        isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]
     ):
         return path
     if isinstance(value, float) and not math.isfinite(value):

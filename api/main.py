@@ -22,6 +22,7 @@ from api.routers import (
     payments,
     public,
     services,
+    staff,
     steps,
     tasks,
 )
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Lincah API",
         description="Public-service applications for MPP Digital: services, applications, "
-        "officer tasks. Log in with POST /auth/dev-token, then use the token "
+        "officer tasks. Log in with POST /auth/login, then use the access token "
         "as a bearer token. Every error answer has the body `Error`: `detail` says what "
         "happened and what to do, `problems` lists each problem with its path.",
         version="0.1.0",
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     temporal_errors.install(app)
     routers = (
-        auth.router,
+        *auth.routers(runtime.settings),
+        staff.router,
         health.router,
         agencies.router,
         services.router,

@@ -9,10 +9,13 @@ import asyncio
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from accounts.limits import SignInLimits
+from accounts.registry import Registry
+from accounts.sessions import Sessions
 from api import temporal_errors
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
-from lincah.settings import Settings
+from lincah.settings import Settings, UnsafeSettings, production_problems
 from lincah.temporal import connect
 from projections.readmodels import ReadModels
 
@@ -20,8 +23,13 @@ from projections.readmodels import ReadModels
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.environment == "production" and (problems := production_problems(settings)):
+            raise UnsafeSettings(problems)  # also for settings built with model_copy
         self.signing_key = settings.signing_key()
         self.store: EventStore = open_event_store(settings.eventstore, settings.eventstore_location)
+        self.accounts = Registry(self.store, settings)
+        self.sessions = Sessions(self.store, settings.refresh_token_ttl_s)
+        self.sign_in_limits = SignInLimits()
         self.models = ReadModels(settings.readmodel_location)
         self._client: Client | None = None
         self._lock = asyncio.Lock()

@@ -1,21 +1,35 @@
-"""Development login: HS256 bearer tokens carrying subject, role and agency."""
+"""Access tokens: short-lived HS256 JWTs naming the account (``sub``), its role and its
+scope (agency, region, services). POST /auth/login and /auth/refresh issue them for real
+accounts; in development POST /auth/dev-token issues them for any subject, marked
+``dev`` so that production refuses them even if someone signed one with its key."""
 
 from __future__ import annotations
 
 import time
+import uuid
 
 import jwt
 from pydantic import BaseModel
 
-ROLES = ("citizen", "officer", "supervisor", "agency_admin", "auditor")
-STAFF = frozenset({"officer", "supervisor", "agency_admin"})
-ISSUER = "lincah-dev"
+from domain.accounts import AGENCY_ROLES, ROLES
+
+STAFF = AGENCY_ROLES
+"""Roles that act for one agency (and see its applications)."""
+ISSUER = "lincah"
+AUDIENCE = "lincah-api"
 
 
 class Principal(BaseModel):
     subject: str
+    """The account id (for dev tokens: whatever subject was asked for)."""
     role: str
     agency: str | None = None
+    region: str | None = None
+    services: list[str] = []
+    """For an officer limited to some services: their ids; empty means all."""
+    epoch: int | None = None
+    """The account's epoch when the token was issued; None on dev tokens."""
+    dev: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -32,10 +46,18 @@ def issue(principal: Principal, key: str, ttl_s: int) -> str:
         "sub": principal.subject,
         "role": principal.role,
         "agency": principal.agency,
+        "region": principal.region,
+        "services": principal.services,
         "iss": ISSUER,
+        "aud": AUDIENCE,
         "iat": now,
         "exp": now + ttl_s,
+        "jti": uuid.uuid4().hex,
     }
+    if principal.dev:
+        claims["dev"] = True
+    else:
+        claims["epoch"] = principal.epoch
     return jwt.encode(claims, key, algorithm="HS256")
 
 
@@ -46,12 +68,24 @@ def verify(token: str, key: str) -> Principal:
             key,
             algorithms=["HS256"],
             issuer=ISSUER,
-            options={"require": ["sub", "exp", "iss"]},
+            audience=AUDIENCE,
+            options={"require": ["sub", "exp", "iat", "iss", "aud", "jti"]},
         )
     except jwt.ExpiredSignatureError as e:
-        raise InvalidToken("the token has expired; log in again") from e
+        raise InvalidToken("the token has expired; log in again (or POST /auth/refresh)") from e
     except jwt.PyJWTError as e:
         raise InvalidToken(f"the token is not valid: {e}") from e
     if claims.get("role") not in ROLES:
         raise InvalidToken("the token carries no known role")
-    return Principal(subject=claims["sub"], role=claims["role"], agency=claims.get("agency"))
+    dev = claims.get("dev") is True
+    if not dev and not isinstance(claims.get("epoch"), int):
+        raise InvalidToken("the token is not valid: it names no account epoch")
+    return Principal(
+        subject=claims["sub"],
+        role=claims["role"],
+        agency=claims.get("agency"),
+        region=claims.get("region"),
+        services=list(claims.get("services") or []),
+        epoch=None if dev else claims["epoch"],
+        dev=dev,
+    )

@@ -7,6 +7,7 @@ Every call raises ``ApiError`` with a message fit to show a person: the API's ow
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,20 +38,27 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, token: str | None = None, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        base_url: str | None = None,
+        renew: Callable[[], str | None] | None = None,
+    ) -> None:
+        """``renew`` gives a fresh access token when the API says the current one has
+        expired (an account's sign-in refreshes); None when it cannot."""
         self.base_url = base_url or api_url()
         self.token = token
+        self.renew = renew
 
     # Plumbing ---------------------------------------------------------------
     def call(self, method: str, path: str, **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         endpoint = f"{method} {path}"
-        try:
-            r = httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw)
-        except httpx.HTTPError as e:
-            raise ApiError(
-                0, f"The API at {self.base_url} is not reachable: {e}", [], endpoint
-            ) from None
+        r = self._send(method, path, endpoint, **kw)
+        if r.status_code == 401 and self.token and self.renew:
+            fresh = self.renew()
+            if fresh:
+                self.token = fresh
+                r = self._send(method, path, endpoint, **kw)
         if r.status_code >= 400:
             message, problems = _reason(r)
             raise ApiError(r.status_code, message, problems, endpoint)
@@ -61,8 +69,41 @@ class Api:
         except ValueError:
             return r.text
 
+    def _send(self, method: str, path: str, endpoint: str, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            return httpx.request(
+                method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw
+            )
+        except httpx.HTTPError as e:
+            raise ApiError(
+                0, f"The API at {self.base_url} is not reachable: {e}", [], endpoint
+            ) from None
+
     # Auth -------------------------------------------------------------------
+    def login(self, login: str, password: str) -> dict[str, Any]:
+        """An account's sign-in: ``access_token`` and ``refresh_token``."""
+        tokens: dict[str, Any] = self.call(
+            "POST", "/auth/login", json={"login": login, "password": password}
+        )
+        return tokens
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        tokens: dict[str, Any] = self.call(
+            "POST", "/auth/refresh", json={"refresh_token": refresh_token}
+        )
+        return tokens
+
+    def logout(self, refresh_token: str) -> None:
+        self.call("POST", "/auth/logout", json={"refresh_token": refresh_token})
+
+    def me(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", "/auth/me")
+        return found
+
     def dev_token(self, subject: str, role: str, agency: str | None) -> str:
+        """Development fallback: a token for any subject (the API has this route in
+        development only)."""
         body = {"subject": subject, "role": role, "agency": agency}
         token: str = self.call("POST", "/auth/dev-token", json=body)["access_token"]
         return token

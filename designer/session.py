@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import streamlit as st
 
 from designer.client import Api, ApiError
 
-STAFF = ("officer", "supervisor", "agency_admin")
+STAFF = ("officer", "supervisor", "cashier", "agency_admin")
 
 
 def user() -> dict[str, Any] | None:
@@ -22,7 +23,36 @@ def role() -> str | None:
 
 
 def api() -> Api:
-    return Api(st.session_state.get("token"))
+    return Api(st.session_state.get("token"), renew=_renew)
+
+
+def _renew() -> str | None:
+    """A fresh access token from the sign-in's refresh token (which rotates)."""
+    refresh = st.session_state.get("refresh_token")
+    if not refresh:
+        return None
+    try:
+        tokens = Api().refresh(refresh)
+    except ApiError:
+        st.session_state.pop("refresh_token", None)
+        return None
+    st.session_state["token"] = tokens["access_token"]
+    st.session_state["refresh_token"] = tokens["refresh_token"]
+    return str(tokens["access_token"])
+
+
+def sign_in(login: str, password: str) -> None:
+    """Log in with an account (e-mail or NIK, and password)."""
+    tokens = Api().login(login, password)
+    me = Api(tokens["access_token"]).me()
+    st.session_state["token"] = tokens["access_token"]
+    st.session_state["refresh_token"] = tokens["refresh_token"]
+    st.session_state["user"] = {
+        "subject": me["account_id"],
+        "role": me["role"],
+        "agency": me.get("agency"),
+        "name": me.get("full_name") or me["account_id"],
+    }
 
 
 def citizen_api() -> Api | None:
@@ -43,7 +73,11 @@ def log_in(subject: str, role_name: str, agency: str | None) -> None:
 
 
 def log_out() -> None:
-    for key in ("token", "user", "citizen_token", "citizen"):
+    refresh = st.session_state.get("refresh_token")
+    if refresh:
+        with contextlib.suppress(ApiError):  # it ends with its tokens' lifetime anyway
+            Api().logout(refresh)
+    for key in ("token", "refresh_token", "user", "citizen_token", "citizen"):
         st.session_state.pop(key, None)
 
 

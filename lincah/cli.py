@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from lincah import face_cli
-from lincah.settings import get_settings
+from lincah.settings import UnsafeSettings, get_settings
 
 
 def _exit(code: int) -> NoReturn:
@@ -127,6 +127,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return audit.main(args, get_settings(), sys.stdout)
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    from lincah import admin
+
+    return admin.main(args, get_settings(), sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lincah", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -156,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_arguments(audit)
     audit.set_defaults(func=cmd_audit)
     face_cli.register(sub)
+    admin = sub.add_parser("admin", help="bootstrap regions, agencies and their administrators")
+    from lincah.admin import add_arguments as admin_arguments
+
+    admin_arguments(admin)
+    admin.set_defaults(func=cmd_admin)
     return p
 
 
@@ -163,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per health probe
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except UnsafeSettings as e:
+        print(f"lincah: {e}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -3,11 +3,16 @@ the API, and print the curl commands that walk one application to its end."""
 
 from __future__ import annotations
 
+import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from accounts.mail import Mailer
+from accounts.registry import Registry
+from eventstore.factory import open_event_store
 from lincah.settings import Settings
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
@@ -206,18 +211,88 @@ SAMPLE_APPLICATION = {
 }
 
 
-def token(client: httpx.Client, **who: str) -> str:
-    r = client.post("/auth/dev-token", json=who)
+REGION = {"code": "35.10", "name": "Kabupaten Banyuwangi"}
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    login: str
+    password: str
+    role: str
+    full_name: str
+    nik: str | None = None
+
+
+# Fixed and printed: development only, where POST /auth/dev-token already lets anyone act
+# as anyone; production refuses to run the demo.
+DEMO_ADMIN = DemoAccount("admin@banyuwangikab.go.id", "demo-admin-2026", "agency_admin", "Ratna")
+DEMO_OFFICER = DemoAccount("budi@banyuwangikab.go.id", "demo-budi-2026", "officer", "Budi")
+DEMO_CITIZEN = DemoAccount(
+    "siti@example.id", "demo-siti-2026", "citizen", "Siti Aminah", nik="3510154808900003"
+)
+DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_OFFICER, DEMO_CITIZEN)
+
+
+class _Capture(Mailer):
+    """Keeps the codes the demo's own accounts are sent, instead of mailing them."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.last: dict[str, str] = {}
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.last[to] = body
+
+
+def create_accounts(settings: Settings) -> list[DemoAccount]:
+    """Region, agency and the demo's accounts, each unless it exists; returns those made.
+    Straight on the event store with the registry's own commands, as `lincah admin`."""
+    if settings.environment != "development":
+        raise RuntimeError("the demo's accounts have published passwords: development only")
+    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    mail = _Capture(settings)
+    registry = Registry(store, settings, mail)
+    by = "lincah demo"
+    made = []
+    try:
+        if registry.region(REGION["code"]) is None:
+            registry.create_region(REGION["code"], REGION["name"], by)
+        if registry.agency(AGENCY["code"]) is None:
+            registry.create_agency(AGENCY["code"], AGENCY["name"], REGION["code"], by)
+        for a in DEMO_ACCOUNTS:
+            if registry.for_login(a.login) is not None:
+                continue
+            if a.nik is None:
+                inv = registry.invite(None, by, a.login, a.full_name, a.role, AGENCY["code"])
+                registry.accept_invitation(a.login, inv.code, a.password)
+            else:
+                r = registry.register(a.nik, a.full_name, a.login, None, a.password)
+                code = re.search(r"code: (\d{6})", mail.last[a.login])
+                assert code is not None
+                registry.confirm(r.account_id, code.group(1))
+            made.append(a)
+    finally:
+        store.close()
+    return made
+
+
+def token(client: httpx.Client, account: DemoAccount | None) -> str:
+    """An access token: the account's login, or (``None``, development) a dev token of the
+    demo agency's administrator."""
+    if account is None:
+        r = client.post("/auth/dev-token", json=ADMIN)
+    else:
+        r = client.post("/auth/login", json={"login": account.login, "password": account.password})
     r.raise_for_status()
     access: str = r.json()["access_token"]
     return access
 
 
-def seed(api_url: str) -> list[str]:
+def seed(api_url: str, admin: DemoAccount | None = None) -> list[str]:
     """Create and publish every demo service that is not there yet; returns those made."""
     made = []
     with httpx.Client(base_url=api_url, timeout=30) as client:
-        headers = {"Authorization": f"Bearer {token(client, **ADMIN)}"}
+        headers = {"Authorization": f"Bearer {token(client, admin)}"}
         # Read the catalogue once it includes every event stored so far, so a lagging
         # projection can never make us publish a demo service twice.
         head = client.get("/health").raise_for_status().json()["eventstore"]["head_position"]
@@ -237,8 +312,19 @@ def seed(api_url: str) -> list[str]:
     return made
 
 
+def describe(accounts: tuple[DemoAccount, ...] | list[DemoAccount]) -> str:
+    lines = ["Demo accounts (development only; log in with POST /auth/login):"]
+    lines += [f"  {a.role:<13} {a.login:<27} password {a.password}" for a in accounts]
+    return "\n".join(lines)
+
+
 def seed_if_empty(settings: Settings) -> None:
-    made = seed(settings.api_base_url)
+    if settings.environment != "development":
+        return
+    accounts = create_accounts(settings)
+    made = seed(settings.api_base_url, DEMO_ADMIN)
+    if accounts:
+        print(describe(accounts))
     if made:
         print(f"Seeded demo services for {AGENCY['name']}: {', '.join(made)}")
 
@@ -247,10 +333,10 @@ WALKTHROUGH = r"""
 # Walk one application to its end (bash; needs curl and python3):
 API={api}
 field() {{ python3 -c "import sys, json; print(json.load(sys.stdin)['$1'])"; }}
-tok() {{ curl -s -X POST $API/auth/dev-token -H 'content-type: application/json' -d "$1" \
-  | field access_token; }}
-CITIZEN=$(tok '{{"subject": "siti@example.id", "role": "citizen"}}')
-OFFICER=$(tok '{{"subject": "budi@banyuwangikab.go.id", "role": "officer", "agency": "BWI"}}')
+login() {{ curl -s -X POST $API/auth/login -H 'content-type: application/json' \
+  -d "{{\"login\": \"$1\", \"password\": \"$2\"}}" | field access_token; }}
+CITIZEN=$(login siti@example.id demo-siti-2026)
+OFFICER=$(login budi@banyuwangikab.go.id demo-budi-2026)
 
 # 1. The citizen applies for a Surat Keterangan Domisili:
 SUBMITTED=$(curl -s -X POST $API/applications -H "Authorization: Bearer $CITIZEN" \
@@ -278,8 +364,16 @@ def main(settings: Settings, api_url: str | None = None) -> int:
     import json
 
     url = api_url or settings.api_base_url
+    if settings.environment != "development":
+        print(
+            "lincah demo: the demo has published passwords and runs in development only; "
+            "in production create accounts with `lincah admin`",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        made = seed(url)
+        create_accounts(settings)
+        made = seed(url, DEMO_ADMIN)
     except httpx.HTTPError as e:
         print(
             f"lincah demo: the API at {url} is not reachable ({e}); start it with `lincah up`",
@@ -290,5 +384,6 @@ def main(settings: Settings, api_url: str | None = None) -> int:
         f"Demo agency: {AGENCY['name']} ({AGENCY['code']}); services created now: "
         f"{', '.join(made) or 'none (already there)'}"
     )
+    print(describe(DEMO_ACCOUNTS))
     print(WALKTHROUGH.format(api=url, sample=json.dumps(SAMPLE_APPLICATION)))
     return 0

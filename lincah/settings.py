@@ -11,6 +11,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 import limits
@@ -22,7 +23,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from api.security import ROLES, STAFF
+from domain.accounts import AGENCY_ROLES as STAFF
+from domain.accounts import ROLES
 
 
 class TaskQueues(BaseModel):
@@ -78,7 +80,8 @@ class OidcProvider(BaseModel):
             raise ValueError(f"OIDC provider {self.name!r}: scopes must include 'openid'")
         if self.role not in ROLES:
             raise ValueError(
-                f"OIDC provider {self.name!r}: role {self.role!r} is not one of {', '.join(ROLES)}"
+                f"OIDC provider {self.name!r}: role {self.role!r} is not one of "
+                f"{', '.join(sorted(ROLES))}"
             )
         if self.role in STAFF and not self.agency:
             raise ValueError(
@@ -171,6 +174,40 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate; write it like 60/minute or 5/second") from e
         return value
 
+    # Identity, accounts and sessions (accounts/; README "Accounts and sign-in") -------
+    environment: Literal["development", "production"] = "development"
+    """``development`` (``make run``, the tests): POST /auth/dev-token exists and missing
+    secrets are generated under var/. ``production``: no dev-token route, and Lincah
+    refuses to start while a secret is empty, short or a known default."""
+    lookup_key: str = ""
+    """HMAC key that turns NIKs and e-mail addresses into stream names (so the event
+    store never holds them in the clear); generated once into ``var/lookup-key`` if empty.
+    Never change it once accounts exist: they could no longer be found."""
+    access_token_ttl_s: int = 10 * 60
+    """Life of an access token from POST /auth/login or /auth/refresh."""
+    refresh_token_ttl_s: int = 14 * 24 * 3600
+    """Life of a refresh-token family from its login; each refresh rotates the token."""
+    confirmation_ttl_s: int = 30 * 60
+    """How long an e-mail confirmation code is valid."""
+    invitation_ttl_s: int = 7 * 24 * 3600
+    """How long a staff invitation code is valid."""
+    smtp_host: str = ""
+    """SMTP server that sends confirmation and invitation codes. Empty in development:
+    the messages go to the log instead. Required in production."""
+    smtp_port: int = 25
+    smtp_sender: str = "Lincah <no-reply@lincah.localhost>"
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Self:
+        if self.environment == "production":
+            problems = production_problems(self)
+            if problems:
+                raise UnsafeSettings(problems)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -217,6 +254,9 @@ class Settings(BaseSettings):
     def face_secret(self) -> str:
         return self.face_key or self.generated_secret("face-key")
 
+    def lookup_secret(self) -> str:
+        return self.lookup_key or self.generated_secret("lookup-key")
+
     def generated_secret(self, name: str) -> str:
         """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
         path = self.var_dir / name
@@ -229,6 +269,57 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+MIN_SECRET_CHARS = 32
+_KNOWN_DEFAULTS = frozenset({"changeme", "change-me", "secret", "password", "lincah", "test"})
+
+
+class UnsafeSettings(Exception):
+    """Production settings Lincah refuses to run with; each line names the setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "Lincah will not start in production with these settings:\n  - "
+            + "\n  - ".join(problems)
+        )
+        self.problems = problems
+
+
+def _weak(secret: str) -> str | None:
+    if not secret:
+        return "is empty"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if secret.lower() in _KNOWN_DEFAULTS or len(set(secret)) < 10:
+        return "looks like a placeholder (too few distinct characters)"
+    return None
+
+
+def production_problems(s: Settings) -> list[str]:
+    """What keeps these settings from production: secrets must be set explicitly (never
+    generated), long and not placeholders; the signing key must be an existing file."""
+    problems = []
+    for name in ("jwt_secret", "payment_webhook_secret", "face_key", "lookup_key"):
+        why = _weak(getattr(s, name))
+        if why:
+            problems.append(
+                f"{name} (LINCAH_{name.upper()}) {why}; set a random value of at least "
+                f"{MIN_SECRET_CHARS} characters, e.g. `python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`"
+            )
+    if not s.document_key_location.is_file():
+        problems.append(
+            f"document_key_path (LINCAH_DOCUMENT_KEY_PATH): no signing key at "
+            f"{s.document_key_location}; production does not generate one. Create it once "
+            "(an Ed25519 private key in PEM) and keep it safe"
+        )
+    if not s.smtp_host:
+        problems.append(
+            "smtp_host (LINCAH_SMTP_HOST) is empty; citizens could not confirm their e-mail "
+            "and staff could not receive invitations"
+        )
+    return problems
 
 
 @lru_cache(maxsize=1)

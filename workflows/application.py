@@ -912,7 +912,7 @@ class ApplicationWorkflow:
         wait = self._open_wait("payment", "a payment")
         counter = (
             cmd.method == "counter"
-            and cmd.actor.role in STAFF_ROLES
+            and cmd.actor.role in STAFF_ROLES | {"cashier"}
             and (cmd.actor.agency == self._def.agency.code)
         )
         online = cmd.method == "online" and cmd.actor.role == "payment_provider"

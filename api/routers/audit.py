@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, security
-from api.deps import StoreDep, require_role
+from api.deps import AgencyScope, StoreDep, require_role
 from domain.state import ApplicationState
 from eventstore.port import RecordedEvent
 from lincah import audit
@@ -58,7 +58,12 @@ class AuditTrail(BaseModel):
     events: list[AuditEvent]
 
 
-def _events_or_404(store: StoreDep, application_id: str) -> list[RecordedEvent]:
+def _events_or_404(
+    store: StoreDep, application_id: str, scope: frozenset[str] | None
+) -> list[RecordedEvent]:
+    # Application numbers begin with their agency's code (BWI-2026-000001).
+    if scope is not None and application_id.split("-", 1)[0] not in scope:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no application {application_id}")
     events = audit.application_events(store, application_id)
     if not events:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no application {application_id}")
@@ -71,6 +76,7 @@ def _events_or_404(store: StoreDep, application_id: str) -> list[RecordedEvent]:
 async def replay_application(
     application_id: str,
     _: Auditor,
+    scope: AgencyScope,
     store: StoreDep,
     at: Annotated[
         str | None,
@@ -88,7 +94,7 @@ async def replay_application(
         point = None if at is None else audit.parse_at(at)
     except audit.BadPointInTime as e:
         raise HTTPException(422, str(e)) from e
-    events = await run_in_threadpool(_events_or_404, store, application_id)
+    events = await run_in_threadpool(_events_or_404, store, application_id, scope)
     replayed = audit.state_at(events, point)
     return ReplayedState(
         application_id=application_id,
@@ -107,10 +113,12 @@ async def replay_application(
     response_model=AuditTrail,
     responses=errors.answers(404),
 )
-async def application_events(application_id: str, _: Auditor, store: StoreDep) -> AuditTrail:
+async def application_events(
+    application_id: str, _: Auditor, scope: AgencyScope, store: StoreDep
+) -> AuditTrail:
     """Every event of the application: actor, time, hash, and whether the chain
     verifies up to it."""
-    events = await run_in_threadpool(_events_or_404, store, application_id)
+    events = await run_in_threadpool(_events_or_404, store, application_id, scope)
     trail, broken = audit.audit_trail(events)
     return AuditTrail(
         application_id=application_id,

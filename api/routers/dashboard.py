@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from api import errors
-from api.deps import Consistent, CurrentUser, ModelsDep
+from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep
 from domain.standard import reviews
 
 router = APIRouter(tags=["dashboard"])
@@ -28,13 +28,22 @@ OPEN = (
 
 
 @router.get("/stats/applications", responses=errors.answers(403))
-def application_stats(user: CurrentUser, models: ModelsDep, _: Consistent) -> dict[str, Any]:
-    """Staff see their agency; auditors see every agency."""
-    if not (user.is_staff or user.role == "auditor"):
+def application_stats(
+    user: CurrentUser, scope: AgencyScope, models: ModelsDep, _: Consistent
+) -> dict[str, Any]:
+    """Staff see their agency; auditors and region administrators their agency or
+    region."""
+    if not (user.is_staff or user.role in ("auditor", "region_admin")):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "the statistics are for agency staff and auditors"
         )
-    states = models.application_states(None if user.role == "auditor" else user.agency)
+    states = [
+        s
+        for s in models.application_states(
+            next(iter(scope)) if scope is not None and len(scope) == 1 else None
+        )
+        if scope is None or s.agency_code in scope
+    ]
     services: dict[str, dict[str, Any]] = {}
     hours: dict[str, list[float]] = {}
     breaches: list[dict[str, Any]] = []

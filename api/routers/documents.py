@@ -34,7 +34,7 @@ from activities.documents import (
     verify_url,
 )
 from api import errors, limits
-from api.deps import Consistent, CurrentUser, ModelsDep, SettingsDep
+from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from lincah.settings import Settings
 
@@ -131,12 +131,10 @@ def _check(row: dict[str, Any], settings: Settings) -> Verification:
     )
 
 
-def _may_see(user: Principal, row: dict[str, Any]) -> bool:
+def _may_see(user: Principal, scope: frozenset[str] | None, row: dict[str, Any]) -> bool:
     if user.role == "citizen":
         return user.subject == str(row["citizen"])
-    if user.role == "auditor":
-        return True
-    return user.is_staff and user.agency == str(row["agency_code"])
+    return scope is None or str(row["agency_code"]) in scope
 
 
 # -- public -----------------------------------------------------------------------------
@@ -255,11 +253,16 @@ def _verdict(v: Verification, code: int) -> JSONResponse:
     responses={200: {"content": {"application/pdf": {}}}, **errors.answers(404, 503)},
 )
 def download(
-    number: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
+    number: str,
+    user: CurrentUser,
+    scope: AgencyScope,
+    models: ModelsDep,
+    settings: SettingsDep,
+    _: Consistent,
 ) -> Response:
-    """The PDF. The holder, staff of the issuing agency and auditors may download it."""
+    """The PDF. The holder, staff of the issuing agency and its auditors may download it."""
     row = models.document(number)
-    if row is None or not _may_see(user, row):
+    if row is None or not _may_see(user, scope, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no document {number} you may see")
     content = _stored_file(document_path(settings, number))
     if content is None or hashlib.sha256(content).hexdigest() != row["sha256"]:
@@ -281,11 +284,17 @@ def download(
     responses=errors.answers(404),
 )
 def documents_of_application(
-    application_id: str, user: CurrentUser, models: ModelsDep, settings: SettingsDep, _: Consistent
+    application_id: str,
+    user: CurrentUser,
+    scope: AgencyScope,
+    models: ModelsDep,
+    settings: SettingsDep,
+    _: Consistent,
 ) -> list[DocumentInfo]:
     """Documents issued for an application, for whoever may see the application."""
     app = models.application(application_id)
-    if app is None or not _may_see(user, {"citizen": app.citizen, "agency_code": app.agency_code}):
+    seen = {"citizen": app.citizen, "agency_code": app.agency_code} if app else None
+    if seen is None or not _may_see(user, scope, seen):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )

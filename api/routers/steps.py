@@ -107,7 +107,7 @@ async def pay_at_counter(
     rt: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
-    """An officer confirms a fee paid at the counter."""
+    """Staff of the agency (a cashier, or an officer) confirm a fee paid at the counter."""
     updates.check_application_id(application_id)
     cmd = RecordPayment(
         actor=updates.actor(user), amount=body.amount, method="counter", reference=body.receipt

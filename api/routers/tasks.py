@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from api import errors, updates
 from api.deps import Consistent, ModelsDep, RuntimeDep, Staff
 from api.idempotency import IdempotencyKey, Key
+from api.security import Principal
+from projections.readmodels import ReadModels
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ClaimTask, CommandResult, CompleteTask
 
@@ -36,17 +38,24 @@ def inbox(
     status_filter: Annotated[str, Query(alias="status")] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    """Open tasks for the caller's role and agency, oldest first."""
-    return models.tasks(agency_code=user.agency, role=user.role, status=status_filter, limit=limit)
+    """Open tasks for the caller's role and agency (and services, for an officer
+    limited to some), oldest first."""
+    rows = models.tasks(agency_code=user.agency, role=user.role, status=status_filter, limit=limit)
+    return [r for r in rows if not user.services or r["service_id"] in user.services]
 
 
 @router.post("/{task_id}/claim", response_model=CommandResult, responses=UPDATE_ANSWERS)
 async def claim(
-    task_id: str, user: Staff, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
+    task_id: str,
+    user: Staff,
+    rt: RuntimeDep,
+    models: ModelsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
     app = _application_of(task_id)
+    _check_service_scope(user, models, task_id)
     cmd = ClaimTask(task_id=task_id, actor=updates.actor(user))
     key = Key.of(idempotency_key, user.subject, "claim-task", {"task_id": task_id})
     return await updates.send(
@@ -73,6 +82,7 @@ async def complete(
     role or agency; 422 for an outcome the step does not allow. An outcome that returns
     the application for correction needs the reason as ``comment`` and ``fields``."""
     app = _application_of(task_id)
+    _check_service_scope(user, models, task_id)
     cmd = CompleteTask(
         task_id=task_id,
         outcome=body.outcome,
@@ -98,6 +108,22 @@ async def complete(
         what=f"the completion of task {task_id}",
         closed_reason=closed,
     )
+
+
+def _check_service_scope(user: Principal, models: ReadModels, task_id: str) -> None:
+    """The workflow checks role and agency; an officer limited to some services is
+    checked here, on the task's service as the inbox shows it."""
+    if not user.services:
+        return
+    task = models.task(task_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no task {task_id!r} (yet)")
+    if task["service_id"] not in user.services:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"task {task_id} belongs to service {task['service_id']!r}; you work on "
+            f"{', '.join(user.services)} only",
+        )
 
 
 def _application_of(task_id: str) -> str:

@@ -234,6 +234,7 @@ async def test_unavailable_answers_carry_retry_after(settings):
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://lincah"
     ) as http:
+
         async def token(**who: str | None) -> dict[str, str]:
             r = await http.post("/auth/dev-token", json=who)
             return {"Authorization": f"Bearer {r.json()['access_token']}"}

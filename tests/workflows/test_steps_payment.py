@@ -143,6 +143,17 @@ async def test_counter_payment_by_an_officer(kit: Kit):
     assert await handle.result() == "approved"
 
 
+async def test_a_cashier_of_the_agency_marks_the_fee_paid(kit: Kit):
+    handle, _ = await kit.submit(PAYMENT, {**DATA, "land_area": 500})
+    elsewhere = Actor(subject="kasir-jmb", role="cashier", agency="JMB")
+    e = await refused(record(handle, pay(50_000, elsewhere)))
+    assert e.type == "NotAllowed"
+    cashier = Actor(subject="kasir", role="cashier", agency="BWI")
+    r = await record(handle, pay(50_000, cashier, reference="KW-7"))
+    assert r.status == "in_review"
+    assert kit.one(handle.id, ev.PAYMENT_RECEIVED)["by"] == "kasir"
+
+
 async def test_fee_rule_over_a_number_field_and_provider_payment_is_idempotent(kit: Kit):
     handle, first = await kit.submit(PAYMENT, {**DATA, "land_area": 2500})
     assert kit.one(handle.id, ev.PAYMENT_REQUESTED)["amount"] == 150_000

@@ -1,0 +1,66 @@
+"""``lincah admin``: the bootstrap. Creates regions and agencies and invites their first
+administrators, straight on the event store (nobody can sign in yet to do it through the
+API). Everything else about staff goes through the API (``/staff``)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import TextIO
+
+from accounts.errors import Refused
+from accounts.registry import Registry
+from eventstore.factory import open_event_store
+from lincah.settings import Settings
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    region = sub.add_parser("create-region", help="a kabupaten/kota, by its Kemendagri code")
+    region.add_argument("code", help="e.g. 35.10")
+    region.add_argument("name", help='e.g. "Kabupaten Banyuwangi"')
+    agency = sub.add_parser("create-agency", help="an agency (OPD) of a region")
+    agency.add_argument("code", help="the code in application numbers, e.g. BWI")
+    agency.add_argument("name", help='e.g. "DPMPTSP Kabupaten Banyuwangi"')
+    agency.add_argument("--region", required=True, help="its region's code, e.g. 35.10")
+    invite = sub.add_parser(
+        "invite", help="invite an administrator (or any staff); prints the one-time code"
+    )
+    invite.add_argument("email")
+    invite.add_argument("--name", required=True, help="their full name")
+    invite.add_argument("--role", default="agency_admin", help="default: agency_admin")
+    invite.add_argument("--agency", help="for agency staff: its code")
+    invite.add_argument("--region", help="for a region_admin or region auditor: its code")
+
+
+def actor() -> str:
+    """Bootstrap events name the operating-system user who ran the command."""
+    return f"cli:{getpass.getuser()}"
+
+
+def main(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    registry = Registry(store, settings)
+    try:
+        if args.action == "create-region":
+            region = registry.create_region(args.code, args.name, actor())
+            print(f"region {region.code} {region.name} created", file=out)
+        elif args.action == "create-agency":
+            agency = registry.create_agency(args.code, args.name, args.region, actor())
+            print(f"agency {agency.code} {agency.name} created in region {agency.region}", file=out)
+        else:
+            inv = registry.invite(
+                None, actor(), args.email, args.name, args.role, args.agency, args.region
+            )
+            print(
+                f"invited {inv.email} as {args.role} (account {inv.account_id}).\n"
+                f"One-time code: {inv.code}\n(valid until {inv.expires_at:%Y-%m-%d %H:%M} UTC; "
+                "also sent by e-mail.) Accept it with POST /staff/accept.",
+                file=out,
+            )
+    except Refused as e:
+        print(f"lincah admin: {e.message}", file=out)
+        return 1
+    finally:
+        store.close()
+    return 0
