@@ -5,13 +5,11 @@ there, so production has no such route, not even in its OpenAPI)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,27 +21,7 @@ from api.runtime import Runtime
 from domain import accounts as acc
 from lincah.settings import Settings
 
-
-class NoEcho(APIRoute):
-    """Validation errors without the values they were about: these bodies carry NIKs and
-    passwords, and FastAPI's default answer quotes the input (the whole body, when a field
-    is missing)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def without_input(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as e:
-                quiet = [{k: v for k, v in err.items() if k in ("type", "loc", "msg")}
-                         for err in e.errors()]  # fmt: skip
-                raise RequestValidationError(quiet) from None
-
-        return without_input
-
-
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=NoEcho)
+router = APIRouter(prefix="/auth", tags=["auth"])
 dev_router = APIRouter(prefix="/auth", tags=["auth"])
 
 

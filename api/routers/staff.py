@@ -14,11 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from accounts import passwords
 from accounts.errors import Refused
 from api.deps import Administrator, RuntimeDep
-from api.routers.auth import NoEcho, answering, client_address, refuse_if_limited
+from api.routers.auth import answering, client_address, refuse_if_limited
 from api.security import Principal
 from domain import accounts as acc
 
-router = APIRouter(prefix="/staff", tags=["staff"], route_class=NoEcho)
+router = APIRouter(prefix="/staff", tags=["staff"])
 
 
 def _manager(user: Principal) -> acc.Inviter:

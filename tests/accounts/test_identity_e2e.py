@@ -53,6 +53,13 @@ PUBLIC = {
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
     ("POST", "/staff/accept"),
+    # UU 25/2009: the catalogue, the Standar Pelayanan and the maklumat are public.
+    ("GET", "/public/services"),
+    ("GET", "/public/services/{service_id}/standard"),
+    ("GET", "/public/agencies/{agency_code}/maklumat"),
+    # Signing in through a region's identity provider starts without credentials.
+    ("GET", "/auth/oidc/{provider}/login"),
+    ("GET", "/auth/oidc/{provider}/callback"),
 }
 
 
@@ -380,7 +387,7 @@ async def test_registration_never_echoes_the_nik_and_keeps_one_account_per_nik(s
     # Refused by the body's shape (a field missing, a NIK too short): no value quoted.
     for broken in ({"nik": NIK, "email": "a@b.id"}, {**body, "nik": NIK[:-1]}):
         bad = await s.http.post("/auth/register", json=broken)
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][0] == "body"
+        assert bad.status_code == 422 and bad.json()["problems"][0]["path"].startswith("body")
         bodies.append(bad.text)
     bad = await s.http.post("/staff/accept", json={"email": "a@b.id", "code": 1})
     assert bad.status_code == 422 and "a@b.id" not in bad.text
