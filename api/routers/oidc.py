@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from accounts.federation import FederationRefused, link_or_create
 from accounts.oidc import LOGIN_TTL_S, LoginFailed, Providers, seal, unseal
-from api import security
+from api import errors, security
 from api.deps import RuntimeDep
 from api.routers.auth import TokenOut
 from api.runtime import Runtime
@@ -38,7 +38,12 @@ def _cookie_path(provider: str) -> str:
     return f"/auth/oidc/{provider}"
 
 
-@router.get("/{provider}/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/{provider}/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses=errors.answers(404, 503),
+)
 async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Send the browser to the provider's login page; it comes back to the callback."""
     try:
@@ -61,7 +66,11 @@ async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     return response
 
 
-@router.get("/{provider}/callback", response_model=TokenOut)
+@router.get(
+    "/{provider}/callback",
+    response_model=TokenOut,
+    responses=errors.answers(400, 401, 403, 404, 503),
+)
 async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Where the provider sends the browser back: checks state, exchanges the code,
     verifies the ID token and answers with a Lincah token for the linked account."""
