@@ -1,0 +1,93 @@
+"""What every step kind provides (``StepKind``), and the vocabulary its parts share.
+
+A kind's module (``domain/steps/<kind>.py``) holds its definition model and one
+``StepKind`` naming the rest: its exits, its validation rules, its simulation choices,
+its BPMN mapping and its label. ``domain.steps`` maps kinds to them; the validator, the
+simulation, the BPMN export and the designer dispatch through that map instead of each
+matching on the kinds again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from domain.checks import Names, Problem
+from domain.primitives import Duration, Model
+
+S = TypeVar("S", bound=Model)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One way out of a step, labelled for people (diagrams, BPMN flows)."""
+
+    target: str
+    label: str = ""
+    condition: str | None = None
+    """A Lincah condition that selects this way (decision branches, review outcomes)."""
+    default: bool = False
+    timer: Duration | None = None
+    """Taken when this much time passes (time-outs, abandoned corrections, unpaid fees)."""
+
+
+@dataclass(frozen=True)
+class BpmnElement:
+    """How a step is written in BPMN 2.0: the element, its extra attributes (plain
+    names, in the BPMN namespace), and the human-readable documentation."""
+
+    tag: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    documentation: str = ""
+
+
+@dataclass(frozen=True)
+class StepKind(Generic[S]):
+    """Everything the domain knows about one kind of step."""
+
+    kind: str
+    """The ``kind`` tag of the step in a definition."""
+    label: str
+    """What people call it (the designer's palette)."""
+    model: type[S]
+    exits: Callable[[S], list[Transition]]
+    """Every way out of a step, in definition order (the BPMN flows, the diagram's
+    edges, the validator's graph)."""
+    references: tuple[str, ...]
+    """The keys of a raw step (a draft that may not parse) that hold step ids: a string,
+    a dict whose values are ids (outcomes) or a list of ids or of ``{"goto": id}``."""
+    check: Callable[[S, int, Names], Iterator[Problem]]
+    """The kind's own problems; called with the step, its index and the definition's
+    names, after the checks every step shares (ids)."""
+    bpmn: Callable[[S], BpmnElement]
+    choices: Callable[[S], tuple[str, ...]]
+    """The answers a simulation may script for a step that waits on the outside world;
+    the first is the default. Empty for automatic steps."""
+    waits: Callable[[S], bool]
+    """Whether the flow stops at the step until a person or another system acts, so a
+    loop through it does not spin on the same data."""
+
+
+def no_problems(step: Model, i: int, names: Names) -> Iterator[Problem]:
+    """The rules of a kind with nothing to check beyond the shared ones."""
+    return iter(())
+
+
+def no_choices(step: Model) -> tuple[str, ...]:
+    """An automatic step: a simulation scripts nothing for it."""
+    return ()
+
+
+def never_waits(step: Model) -> bool:
+    return False
+
+
+def words(d: Duration | None) -> str:
+    """A duration as people read it on a diagram: "14 days", "1 working day"."""
+    if d is None:
+        return ""
+    unit = {"working_days": "working day", "days": "day", "hours": "hour"}.get(
+        d.unit.value, d.unit.value.rstrip("s")
+    )
+    return f"{d.amount:g} {unit}{'s' if d.amount != 1 else ''}"
