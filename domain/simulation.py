@@ -4,9 +4,10 @@ The designer's simulation walks a draft with sample form data and scripted outco
 the steps that wait on the outside world (a review's outcome, a payment, an external
 event, a sub-service's result, a face check, a citizen's correction). Every rule the
 workflow applies comes from ``domain.interpreter`` (conditions, fees, messages, the
-names a condition sees) and ``domain.definition.successors``; this module only decides
-the order of the walk and adds up the time each step is allowed to take, on the
-agency's working calendar (``domain.calendar``), against the service's time limit.
+names a condition sees) and ``domain.steps`` (each kind's exits and the answers a
+scenario may script); this module only decides the order of the walk and adds up the
+time each step is allowed to take, on the agency's working calendar
+(``domain.calendar``), against the service's time limit.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from domain.definition import (
     ReviewStep,
     ServiceDefinition,
     SubserviceStep,
-    successors,
 )
+from domain.steps import kind_of, successors
 
 _S = TypeVar("_S", DecisionStep, PaymentStep)
 _T = TypeVar("_T")
@@ -49,30 +50,10 @@ MAX_VISITS = 500
 
 Result = Literal["approved", "rejected", "cancelled"]
 
-# What a scripted step may answer; the first value is the default.
-FACE_VALUES = ("match", "mismatch", "unusable")
-SUBSERVICE_VALUES = ("approved", "rejected", "cancelled")
-PAYMENT_VALUES = ("paid", "unpaid")
-EXTERNAL_VALUES = ("received", "timeout")
-CORRECTION_VALUES = ("resumed", "abandoned")
-
 
 def choices(step: AnyStep) -> tuple[str, ...]:
     """The values a scenario may script for ``step``; empty for automatic steps."""
-    match step:
-        case ReviewStep():
-            return tuple(step.outcomes)
-        case FaceVerifyStep():
-            return FACE_VALUES
-        case SubserviceStep():
-            return SUBSERVICE_VALUES
-        case PaymentStep():
-            return PAYMENT_VALUES if step.on_unpaid else PAYMENT_VALUES[:1]
-        case ExternalStep():
-            return EXTERNAL_VALUES if step.on_timeout else EXTERNAL_VALUES[:1]
-        case CorrectionStep():
-            return CORRECTION_VALUES
-    return ()
+    return kind_of(step).choices(step)
 
 
 @dataclass(frozen=True)
