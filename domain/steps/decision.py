@@ -62,5 +62,5 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
-    bpmn=lambda step: BpmnElement("exclusiveGateway"),
+    bpmn=lambda step: BpmnElement("exclusiveGateway", gateway="exclusive"),
 )

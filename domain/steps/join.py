@@ -32,7 +32,7 @@ def check(step: JoinStep, i: int, names: Names) -> Iterator[Problem]:
 def bpmn(step: JoinStep) -> BpmnElement:
     # "Wait for the first" is not a parallel gateway's meaning: BPMN's complex gateway.
     tag = "complexGateway" if step.mode == "first" else "parallelGateway"
-    return BpmnElement(tag, {"gatewayDirection": "Converging"})
+    return BpmnElement(tag, {"gatewayDirection": "Converging"}, gateway="parallel")
 
 
 KIND = StepKind(

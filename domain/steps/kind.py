@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from domain.checks import Names, Problem
-from domain.primitives import Duration, Model
+from domain.primitives import Duration, Model, StepDeadline
 
 S = TypeVar("S", bound=Model)
 
@@ -40,6 +40,13 @@ class BpmnElement:
     tag: str
     attributes: dict[str, str] = field(default_factory=dict)
     documentation: str = ""
+    gateway: Literal["exclusive", "parallel"] | None = None
+    """The element is itself a gateway. An exclusive one carries its exits' conditions
+    on its flows; a task with several exits (a human's or a check's answer) is followed
+    by a gateway of its own instead."""
+    escalation: StepDeadline | None = None
+    """A deadline that leaves the task where it is (a reminder, then escalation): a
+    non-interrupting timer on the task."""
 
 
 @dataclass(frozen=True)

@@ -57,5 +57,7 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
-    bpmn=lambda step: BpmnElement("parallelGateway", {"gatewayDirection": "Diverging"}),
+    bpmn=lambda step: BpmnElement(
+        "parallelGateway", {"gatewayDirection": "Diverging"}, gateway="parallel"
+    ),
 )

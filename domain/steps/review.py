@@ -42,7 +42,11 @@ def check(step: ReviewStep, i: int, names: Names) -> Iterator[Problem]:
 
 
 def bpmn(step: ReviewStep) -> BpmnElement:
-    return BpmnElement("userTask", documentation=f"Role: {step.role}. {step.instructions}".strip())
+    return BpmnElement(
+        "userTask",
+        documentation=f"Role: {step.role}. {step.instructions}".strip(),
+        escalation=step.deadline,
+    )
 
 
 KIND = StepKind(
