@@ -132,7 +132,8 @@ def successors(step: AnyStep) -> list[str]:
 
 
 def _references(step: Mapping[str, Any]) -> tuple[str, ...]:
-    known = KINDS.get(step.get("kind")) if isinstance(step.get("kind"), str) else None
+    kind = step.get("kind")
+    known = KINDS.get(kind) if isinstance(kind, str) else None
     return known.references if known is not None else _ANY_REFERENCES
 
 
