@@ -9,7 +9,13 @@ from pydantic import StringConstraints
 
 from domain.checks import Names, Problem, check_placeholders
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    never_waits,
+    no_choices,
+    straight_on,
+)
 
 BUILTINS: Final = (
     "application_id",
@@ -40,10 +46,6 @@ class DocumentStep(Model):
     next: Identifier
 
 
-def exits(step: DocumentStep) -> list[Transition]:
-    return [Transition(step.next)]
-
-
 def check(step: DocumentStep, i: int, names: Names) -> Iterator[Problem]:
     at = f"steps[{i}]"
     builtins = ", ".join(BUILTINS)
@@ -66,7 +68,7 @@ KIND = StepKind(
     kind="document",
     label="Issue a document",
     model=DocumentStep,
-    exits=exits,
+    exits=straight_on,
     references=("next",),
     check=check,
     choices=no_choices,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Literal
 
-from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    never_waits,
+    next_exists,
+    no_choices,
+    straight_on,
+)
 
 
 class FormStep(Model):
@@ -19,21 +24,13 @@ class FormStep(Model):
     next: Identifier
 
 
-def exits(step: FormStep) -> list[Transition]:
-    return [Transition(step.next)]
-
-
-def check(step: FormStep, i: int, names: Names) -> Iterator[Problem]:
-    yield from names.target(f"steps[{i}]", "next", step.next)
-
-
 KIND = StepKind(
     kind="form",
     label="Form (pengajuan)",
     model=FormStep,
-    exits=exits,
+    exits=straight_on,
     references=("next",),
-    check=check,
+    check=next_exists,
     choices=no_choices,
     waits=never_waits,
     bpmn=lambda step: BpmnElement("userTask"),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Literal
 
-from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    never_waits,
+    next_exists,
+    no_choices,
+    straight_on,
+)
 
 
 class JoinStep(Model):
@@ -21,14 +26,6 @@ class JoinStep(Model):
     next: Identifier
 
 
-def exits(step: JoinStep) -> list[Transition]:
-    return [Transition(step.next)]
-
-
-def check(step: JoinStep, i: int, names: Names) -> Iterator[Problem]:
-    yield from names.target(f"steps[{i}]", "next", step.next)
-
-
 def bpmn(step: JoinStep) -> BpmnElement:
     # "Wait for the first" is not a parallel gateway's meaning: BPMN's complex gateway.
     tag = "complexGateway" if step.mode == "first" else "parallelGateway"
@@ -39,9 +36,9 @@ KIND = StepKind(
     kind="join",
     label="Join",
     model=JoinStep,
-    exits=exits,
+    exits=straight_on,
     references=("next",),
-    check=check,
+    check=next_exists,
     choices=no_choices,
     waits=never_waits,
     bpmn=bpmn,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from domain.checks import Names, Problem
 from domain.primitives import Duration, Model, StepDeadline
@@ -79,6 +79,21 @@ class StepKind(Generic[S]):
 def no_problems(step: Model, i: int, names: Names) -> Iterator[Problem]:
     """The rules of a kind with nothing to check beyond the shared ones."""
     return iter(())
+
+
+class _StraightOn(Protocol):
+    @property
+    def next(self) -> str: ...
+
+
+def straight_on(step: _StraightOn) -> list[Transition]:
+    """The exits of a step with one way out, ``next``."""
+    return [Transition(step.next)]
+
+
+def next_exists(step: _StraightOn, i: int, names: Names) -> Iterator[Problem]:
+    """The rules of a kind whose only rule is that ``next`` exists."""
+    return names.target(f"steps[{i}]", "next", step.next)
 
 
 def no_choices(step: Model) -> tuple[str, ...]:

@@ -9,7 +9,13 @@ from pydantic import StringConstraints
 
 from domain.checks import Names, Problem, check_placeholders
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    never_waits,
+    no_choices,
+    straight_on,
+)
 
 
 class NotifyStep(Model):
@@ -20,10 +26,6 @@ class NotifyStep(Model):
     name: Name
     message: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     next: Identifier
-
-
-def exits(step: NotifyStep) -> list[Transition]:
-    return [Transition(step.next)]
 
 
 def check(step: NotifyStep, i: int, names: Names) -> Iterator[Problem]:
@@ -38,7 +40,7 @@ KIND = StepKind(
     kind="notify",
     label="Notify the citizen",
     model=NotifyStep,
-    exits=exits,
+    exits=straight_on,
     references=("next",),
     check=check,
     choices=no_choices,

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name, ServiceId
-from domain.steps.kind import BpmnElement, StepKind, Transition
+from domain.steps.kind import BpmnElement, StepKind, straight_on
 
 VALUES = ("approved", "rejected", "cancelled")
 """What a simulation may script: how the child application ends."""
@@ -26,10 +26,6 @@ class SubserviceStep(Model):
     inputs: dict[Identifier, Identifier] = Field(default_factory=dict)
     """Child field id -> this application's field id."""
     next: Identifier
-
-
-def exits(step: SubserviceStep) -> list[Transition]:
-    return [Transition(step.next)]
 
 
 def check(step: SubserviceStep, i: int, names: Names) -> Iterator[Problem]:
@@ -52,7 +48,7 @@ KIND = StepKind(
     kind="subservice",
     label="Sub-service",
     model=SubserviceStep,
-    exits=exits,
+    exits=straight_on,
     references=("next",),
     check=check,
     choices=lambda step: VALUES,
