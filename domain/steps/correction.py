@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.checks import Names, Problem
 from domain.primitives import Duration, DurationUnit, Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, words
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition, words
 
 VALUES = ("resumed", "abandoned")
 """What a simulation may script: the citizen answers, or not in time."""
@@ -56,6 +56,17 @@ def check(step: CorrectionStep, i: int, names: Names) -> Iterator[Problem]:
     yield from names.target(at, "on_abandon", step.on_abandon)
 
 
+def simulate(step: CorrectionStep, run: DryRun) -> Move:
+    value, _ = run.scripted(step)
+    if step.pause_clock:
+        run.paused.append(step.abandon_after)
+    if value == "resumed":
+        move = step.resume, "the citizen corrects the application"
+    else:
+        move = step.on_abandon, "the citizen does not answer in time"
+    return Move(*move, allowed=step.abandon_after, paused=step.pause_clock)
+
+
 KIND = StepKind(
     kind="correction",
     label="Correction by the citizen (perbaikan)",
@@ -65,5 +76,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: VALUES,
     waits=lambda step: True,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("userTask"),
 )

@@ -9,7 +9,15 @@ from pydantic import Field, StringConstraints
 
 from domain.checks import Names, Problem, check_condition
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    DryRun,
+    Move,
+    StepKind,
+    Transition,
+    never_waits,
+    no_choices,
+)
 
 
 class DecisionBranch(Model):
@@ -53,6 +61,19 @@ def check(step: DecisionStep, i: int, names: Names) -> Iterator[Problem]:
         yield from names.target(at, "on_error", step.on_error)
 
 
+def simulate(step: DecisionStep, run: DryRun) -> Move:
+    choice = run.decide(step)
+    for error in choice.errors:
+        run.warnings.append(f"{step.id}.{error}")
+    if choice.failed:
+        detail = f"branch {(choice.branch or 0) + 1} cannot be evaluated: on_error"
+    elif choice.branch is None:
+        detail = "no branch holds: the default is taken"
+    else:
+        detail = f"branch {choice.branch + 1} holds: {choice.condition}"
+    return Move(choice.target, detail)
+
+
 KIND = StepKind(
     kind="decision",
     label="Decision (condition)",
@@ -62,5 +83,6 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("exclusiveGateway", gateway="exclusive"),
 )

@@ -11,6 +11,8 @@ from domain.checks import Names, Problem, check_placeholders
 from domain.primitives import Identifier, Model, Name
 from domain.steps.kind import (
     BpmnElement,
+    DryRun,
+    Move,
     StepKind,
     never_waits,
     no_choices,
@@ -64,6 +66,12 @@ def bpmn(step: DocumentStep) -> BpmnElement:
     return BpmnElement("serviceTask", documentation=signed)
 
 
+def simulate(step: DocumentStep, run: DryRun) -> Move:
+    body = run.render(step.template.body)
+    run.documents.append(f"{step.template.title}: {body}")
+    return Move(step.next, f"document issued: {step.template.title}")
+
+
 KIND = StepKind(
     kind="document",
     label="Issue a document",
@@ -73,5 +81,6 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
+    simulate=simulate,
     bpmn=bpmn,
 )

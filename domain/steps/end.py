@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, never_waits, no_choices, no_problems
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    never_waits,
+    no_choices,
+    no_problems,
+)
 
 
 class EndStep(Model):
@@ -24,5 +30,6 @@ KIND = StepKind(
     check=no_problems,
     choices=no_choices,
     waits=never_waits,
+    simulate=None,
     bpmn=lambda step: BpmnElement("endEvent"),
 )

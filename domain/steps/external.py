@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.checks import Names, Problem, check_field
 from domain.primitives import Duration, FormField, Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, words
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition, words
 
 VALUES = ("received", "timeout")
 """What a simulation may script; ``timeout`` only where the step has ``on_timeout``."""
@@ -68,6 +68,15 @@ def check(step: ExternalStep, i: int, names: Names) -> Iterator[Problem]:
         yield from names.target(at, "on_timeout", step.on_timeout)
 
 
+def simulate(step: ExternalStep, run: DryRun) -> Move:
+    value, _ = run.scripted(step)
+    if value == "received":
+        for f in step.fields:
+            run.data[f.id] = run.sample.get(f.id)
+        return Move(step.next, f"event '{step.event}' received", step.timeout)
+    return Move(step.on_timeout, f"no event '{step.event}' in time", step.timeout)
+
+
 KIND = StepKind(
     kind="external",
     label="Wait for an external event",
@@ -77,5 +86,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: VALUES if step.on_timeout else VALUES[:1],
     waits=lambda step: True,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("receiveTask", documentation=f"Waits for event '{step.event}'"),
 )

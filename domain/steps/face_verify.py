@@ -7,7 +7,7 @@ from typing import Literal
 
 from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition, never_waits
 
 VALUES = ("match", "mismatch", "unusable")
 """What a simulation may script: what the face service answers."""
@@ -38,6 +38,13 @@ def check(step: FaceVerifyStep, i: int, names: Names) -> Iterator[Problem]:
     yield from names.target(at, "on_mismatch", step.on_mismatch)
 
 
+def simulate(step: FaceVerifyStep, run: DryRun) -> Move:
+    value, _ = run.scripted(step)
+    run.outcomes[step.id] = value
+    target = step.on_match if value == "match" else step.on_mismatch
+    return Move(target, f"face check: {value}")
+
+
 KIND = StepKind(
     kind="face_verify",
     label="Face verification",
@@ -47,5 +54,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: VALUES,
     waits=never_waits,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("serviceTask"),
 )

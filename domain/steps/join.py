@@ -7,6 +7,7 @@ from typing import Literal
 from domain.primitives import Identifier, Model, Name
 from domain.steps.kind import (
     BpmnElement,
+    Move,
     StepKind,
     never_waits,
     next_exists,
@@ -41,5 +42,6 @@ KIND = StepKind(
     check=next_exists,
     choices=no_choices,
     waits=never_waits,
+    simulate=lambda step, run: Move(step.next, f"branches joined ({step.mode})"),
     bpmn=bpmn,
 )

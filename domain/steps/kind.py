@@ -9,12 +9,17 @@ matching on the kinds again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from domain.checks import Names, Problem
 from domain.primitives import Duration, Model, StepDeadline
+
+if TYPE_CHECKING:  # the interpreter's rules, which the simulation hands to the kinds
+    from domain.interpreter import Choice
+    from domain.steps.decision import DecisionStep
+    from domain.steps.payment import PaymentStep
 
 S = TypeVar("S", bound=Model)
 
@@ -50,6 +55,57 @@ class BpmnElement:
 
 
 @dataclass(frozen=True)
+class Move:
+    """What a simulated visit of a step did: where the flow goes next, and why."""
+
+    target: str | None
+    """None: the step keeps waiting, it has nowhere to go."""
+    detail: str
+    """What happened there, in words."""
+    allowed: Duration | None = None
+    """The time the step may take (its deadline or time-out); counted in full."""
+    paused: bool = False
+    """The service's clock stops meanwhile."""
+
+
+class DryRun(Protocol):
+    """A simulation in progress, as a step kind's dry run sees it (``domain.simulation``
+    keeps the walk, the clock and the visits; the kind says what its step does)."""
+
+    data: dict[str, Any]
+    """Form data, and external events' fields once received."""
+    outcomes: dict[str, str]
+    """Values of the steps conditions can read (reviews, sub-services, face checks)."""
+    fee: int
+    notifications: list[str]
+    documents: list[str]
+    paused: list[Duration]
+    warnings: list[str]
+
+    @property
+    def sample(self) -> Mapping[str, Any]:
+        """The scenario's data, external steps' fields included."""
+        ...
+
+    def scripted(self, step: Any) -> tuple[str, bool]:
+        """The scenario's answer for this visit of ``step``, and whether it was scripted."""
+        ...
+
+    def render(self, text: str) -> str:
+        """``text`` with its ``{field}`` placeholders filled from the data."""
+        ...
+
+    def decide(self, step: DecisionStep) -> Choice:
+        """The branch the engine would take; a condition that cannot be evaluated stops
+        the run where the engine would raise an incident."""
+        ...
+
+    def fee_of(self, step: PaymentStep) -> int:
+        """The fee the engine would charge; stops the run like ``decide``."""
+        ...
+
+
+@dataclass(frozen=True)
 class StepKind(Generic[S]):
     """Everything the domain knows about one kind of step."""
 
@@ -72,6 +128,9 @@ class StepKind(Generic[S]):
     """The answers a simulation may script for a step that waits on the outside world;
     the first is the default. Empty for automatic steps."""
     waits: Callable[[S], bool]
+    simulate: Callable[[S, DryRun], Move] | None
+    """What a visit of the step does in a dry run; None for the kinds the walk itself
+    handles (an end stops it, a parallel walks its branches)."""
     """Whether the flow stops at the step until a person or another system acts, so a
     loop through it does not spin on the same data."""
 

@@ -11,6 +11,8 @@ from domain.checks import Names, Problem, check_placeholders
 from domain.primitives import Identifier, Model, Name
 from domain.steps.kind import (
     BpmnElement,
+    DryRun,
+    Move,
     StepKind,
     never_waits,
     no_choices,
@@ -36,6 +38,12 @@ def check(step: NotifyStep, i: int, names: Names) -> Iterator[Problem]:
     yield from names.target(at, "next", step.next)
 
 
+def simulate(step: NotifyStep, run: DryRun) -> Move:
+    message = run.render(step.message)
+    run.notifications.append(message)
+    return Move(step.next, f"message to the citizen: {message}")
+
+
 KIND = StepKind(
     kind="notify",
     label="Notify the citizen",
@@ -45,5 +53,6 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("sendTask", documentation=step.message),
 )

@@ -10,7 +10,13 @@ from pydantic import Field
 from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name
 from domain.steps.join import JoinStep
-from domain.steps.kind import BpmnElement, StepKind, Transition, never_waits, no_choices
+from domain.steps.kind import (
+    BpmnElement,
+    StepKind,
+    Transition,
+    never_waits,
+    no_choices,
+)
 
 
 class ParallelStep(Model):
@@ -57,6 +63,7 @@ KIND = StepKind(
     check=check,
     choices=no_choices,
     waits=never_waits,
+    simulate=None,
     bpmn=lambda step: BpmnElement(
         "parallelGateway", {"gatewayDirection": "Diverging"}, gateway="parallel"
     ),

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from domain.checks import Names, Problem, check_condition, check_deadline
 from domain.primitives import Identifier, Model, Name, StepDeadline
-from domain.steps.kind import BpmnElement, StepKind, Transition, words
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition, words
 
 VALUES = ("paid", "unpaid")
 """What a simulation may script; ``unpaid`` only where the step has ``on_unpaid``."""
@@ -76,6 +76,19 @@ def bpmn(step: PaymentStep) -> BpmnElement:
     return BpmnElement("receiveTask", documentation=f"Fee: Rp {step.fee.amount}{rules}")
 
 
+def simulate(step: PaymentStep, run: DryRun) -> Move:
+    fee = run.fee_of(step)
+    value, _ = run.scripted(step)
+    if fee == 0:
+        return Move(step.next, "no fee: the payment is skipped")
+    allowed = step.deadline.within if step.deadline else None
+    if value == "paid":
+        run.fee += fee
+        return Move(step.next, f"Rp {fee:,} paid".replace(",", "."), allowed)
+    unpaid = f"Rp {fee:,} left unpaid past the deadline".replace(",", ".")
+    return Move(step.on_unpaid, unpaid, allowed)
+
+
 KIND = StepKind(
     kind="payment",
     label="Payment (biaya/tarif)",
@@ -85,5 +98,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: VALUES if step.on_unpaid else VALUES[:1],
     waits=waits,
+    simulate=simulate,
     bpmn=bpmn,
 )

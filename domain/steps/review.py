@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.checks import Names, Problem, check_deadline, check_role
 from domain.primitives import Identifier, Model, Name, StepDeadline
-from domain.steps.kind import BpmnElement, StepKind, Transition
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition
 
 
 class ReviewStep(Model):
@@ -49,6 +49,14 @@ def bpmn(step: ReviewStep) -> BpmnElement:
     )
 
 
+def simulate(step: ReviewStep, run: DryRun) -> Move:
+    outcome, scripted = run.scripted(step)
+    run.outcomes[step.id] = outcome
+    how = "scripted" if scripted else "first outcome, not scripted"
+    allowed = step.deadline.within if step.deadline else None
+    return Move(step.outcomes[outcome], f"{step.role} answers '{outcome}' ({how})", allowed)
+
+
 KIND = StepKind(
     kind="review",
     label="Review by an officer",
@@ -58,5 +66,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: tuple(step.outcomes),
     waits=lambda step: True,
+    simulate=simulate,
     bpmn=bpmn,
 )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.checks import Names, Problem
 from domain.primitives import Identifier, Model, Name, ServiceId
-from domain.steps.kind import BpmnElement, StepKind, straight_on
+from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, straight_on
 
 VALUES = ("approved", "rejected", "cancelled")
 """What a simulation may script: how the child application ends."""
@@ -44,6 +44,12 @@ def check(step: SubserviceStep, i: int, names: Names) -> Iterator[Problem]:
     yield from names.target(at, "next", step.next)
 
 
+def simulate(step: SubserviceStep, run: DryRun) -> Move:
+    value, _ = run.scripted(step)
+    run.outcomes[step.id] = value
+    return Move(step.next, f"service '{step.service}' ends {value}")
+
+
 KIND = StepKind(
     kind="subservice",
     label="Sub-service",
@@ -53,5 +59,6 @@ KIND = StepKind(
     check=check,
     choices=lambda step: VALUES,
     waits=lambda step: True,
+    simulate=simulate,
     bpmn=lambda step: BpmnElement("callActivity", {"calledElement": step.service}),
 )

@@ -1,6 +1,6 @@
 """Every step kind is complete: the registry (``domain.steps``) gives each one its model,
-exits, validation rules, simulation choices, BPMN mapping and label, and the parts agree
-with each other. A new kind fails here until it has them all."""
+exits, validation rules, simulation choices and dry run, BPMN mapping and label, and the
+parts agree with each other. A new kind fails here until it has them all."""
 
 from __future__ import annotations
 
@@ -92,6 +92,8 @@ def test_every_kind_is_complete(kind: str) -> None:
     assert isinstance(k.waits(step), bool)
     element = k.bpmn(step)
     assert isinstance(element, BpmnElement) and element.tag in _BPMN_TAGS
+    # The simulation's walk itself stops at an end and walks a parallel's branches.
+    assert (k.simulate is None) == (kind in {"end", "parallel"})
 
 
 def test_labels_are_unique() -> None:
