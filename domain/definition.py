@@ -3,7 +3,8 @@
 A service definition is what an agency designs and publishes: the citizen's input
 form and a graph of typed steps. It is plain pydantic so that it serialises to JSON,
 travels as Temporal workflow input, and is parsed and validated before any workflow
-starts (see ``domain.validation``).
+starts (see ``domain.validation``). Each step kind's model lives with the rest of that
+kind in ``domain.steps``; this module assembles the definition from them.
 """
 
 from __future__ import annotations
