@@ -1,8 +1,8 @@
 """What every step kind provides (``StepKind``), and the vocabulary its parts share.
 
 A kind's module (``domain/steps/<kind>.py``) holds its definition model and one
-``StepKind`` naming the rest: its exits, its validation rules, its simulation choices,
-its BPMN mapping and its label. ``domain.steps`` maps kinds to them; the validator, the
+``StepKind`` naming the rest: its exits, its validation rules, its simulation choices
+and dry run, its BPMN mapping and its label. ``domain.steps`` maps kinds to them; the validator, the
 simulation, the BPMN export and the designer dispatch through that map instead of each
 matching on the kinds again.
 """
