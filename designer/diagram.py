@@ -9,9 +9,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from designer.draft import targets
-from domain.bpmn import transitions
 from domain.definition import Step
+from domain.steps import raw_exits, transitions
 
 _STEP: TypeAdapter[Any] = TypeAdapter(Step)
 
@@ -41,12 +40,12 @@ def _short(text: str, limit: int = 28) -> str:
 
 
 def edges(step: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(target, label, dashed) of a raw step: through the engine's own transitions when
-    the step is well-formed, else read off its keys."""
+    """(target, label, dashed) of a raw step: through its kind's exits when the step is
+    well-formed, else read off the keys its kind keeps step ids in."""
     try:
         parsed = _STEP.validate_python(step)
     except ValidationError:
-        return [(t, "" if k == "next" else k, False) for k, t in targets(step)]
+        return [(t, "" if k == "next" else k, False) for k, t in raw_exits(step)]
     return [(t.target, t.label, t.timer is not None) for t in transitions(parsed)]
 
 

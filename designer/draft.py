@@ -7,36 +7,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from domain.definition import STEP_KINDS
+from domain.steps import KINDS, retarget
 
 WIDGET_PREFIX = "ed."
 UNDO_LIMIT = 50
 
-KIND_LABELS = {
-    "form": "Form (pengajuan)",
-    "review": "Review by an officer",
-    "decision": "Decision (condition)",
-    "notify": "Notify the citizen",
-    "end": "End",
-    "parallel": "Parallel split",
-    "join": "Join",
-    "correction": "Correction by the citizen (perbaikan)",
-    "payment": "Payment (biaya/tarif)",
-    "document": "Issue a document",
-    "external": "Wait for an external event",
-    "subservice": "Sub-service",
-    "face_verify": "Face verification",
-}
-assert set(KIND_LABELS) == set(STEP_KINDS)
-
-# Keys that hold step ids, per kind (lists and dicts of them handled in ``targets``).
-_TARGET_KEYS = ("next", "default", "on_error", "join", "resume", "on_abandon", "on_unpaid",
-                "on_timeout", "on_match", "on_mismatch")  # fmt: skip
+KIND_LABELS = {kind: k.label for kind, k in KINDS.items()}
+"""The palette: every step kind by what people call it, in the registry's order."""
 
 
 def skeleton(
@@ -92,38 +74,11 @@ def new_step(kind: str, step_id: str, name: str, fallback: str) -> dict[str, Any
     return {**base, **extra}
 
 
-def targets(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(label, target) for every way out of a raw step, even one with problems."""
-    for key in _TARGET_KEYS:
-        if isinstance(step.get(key), str):
-            yield key, step[key]
-    outcomes = step.get("outcomes")
-    if isinstance(outcomes, dict):
-        for outcome, target in outcomes.items():
-            if isinstance(target, str):
-                yield outcome, target
-    for i, b in enumerate(step.get("branches") or []):
-        if isinstance(b, dict) and isinstance(b.get("goto"), str):
-            yield str(b.get("when", f"branch {i + 1}")), b["goto"]
-        elif isinstance(b, str):
-            yield "", b
-
-
 def rename_references(definition: dict[str, Any], old: str, new: str) -> None:
     """Point every way out that led to step ``old`` at ``new``."""
     for step in definition.get("steps", []):
-        for key in _TARGET_KEYS:
-            if step.get(key) == old:
-                step[key] = new
-        if isinstance(step.get("outcomes"), dict):
-            step["outcomes"] = {k: new if v == old else v for k, v in step["outcomes"].items()}
-        branches = step.get("branches")
-        if isinstance(branches, list):
-            for i, b in enumerate(branches):
-                if isinstance(b, dict) and b.get("goto") == old:
-                    b["goto"] = new
-                elif b == old:
-                    branches[i] = new
+        if isinstance(step, dict):
+            retarget(step, old, new)
     if definition.get("start") == old:
         definition["start"] = new
     if definition.get("cancellable_until") == old:

@@ -4,9 +4,10 @@ The designer's simulation walks a draft with sample form data and scripted outco
 the steps that wait on the outside world (a review's outcome, a payment, an external
 event, a sub-service's result, a face check, a citizen's correction). Every rule the
 workflow applies comes from ``domain.interpreter`` (conditions, fees, messages, the
-names a condition sees) and ``domain.definition.successors``; this module only decides
-the order of the walk and adds up the time each step is allowed to take, on the
-agency's working calendar (``domain.calendar``), against the service's time limit.
+names a condition sees) and ``domain.steps`` (each kind's exits and the answers a
+scenario may script); this module only decides the order of the walk and adds up the
+time each step is allowed to take, on the agency's working calendar
+(``domain.calendar``), against the service's time limit.
 """
 
 from __future__ import annotations
@@ -20,23 +21,15 @@ from domain import expressions, interpreter
 from domain.calendar import WorkingCalendar, add, working_days_between
 from domain.definition import (
     AnyStep,
-    CorrectionStep,
     DecisionStep,
-    DocumentStep,
     Duration,
     EndStep,
-    ExternalStep,
-    FaceVerifyStep,
-    FormStep,
     JoinStep,
-    NotifyStep,
     ParallelStep,
     PaymentStep,
-    ReviewStep,
     ServiceDefinition,
-    SubserviceStep,
-    successors,
 )
+from domain.steps import kind_of, successors
 
 _S = TypeVar("_S", DecisionStep, PaymentStep)
 _T = TypeVar("_T")
@@ -49,30 +42,10 @@ MAX_VISITS = 500
 
 Result = Literal["approved", "rejected", "cancelled"]
 
-# What a scripted step may answer; the first value is the default.
-FACE_VALUES = ("match", "mismatch", "unusable")
-SUBSERVICE_VALUES = ("approved", "rejected", "cancelled")
-PAYMENT_VALUES = ("paid", "unpaid")
-EXTERNAL_VALUES = ("received", "timeout")
-CORRECTION_VALUES = ("resumed", "abandoned")
-
 
 def choices(step: AnyStep) -> tuple[str, ...]:
     """The values a scenario may script for ``step``; empty for automatic steps."""
-    match step:
-        case ReviewStep():
-            return tuple(step.outcomes)
-        case FaceVerifyStep():
-            return FACE_VALUES
-        case SubserviceStep():
-            return SUBSERVICE_VALUES
-        case PaymentStep():
-            return PAYMENT_VALUES if step.on_unpaid else PAYMENT_VALUES[:1]
-        case ExternalStep():
-            return EXTERNAL_VALUES if step.on_timeout else EXTERNAL_VALUES[:1]
-        case CorrectionStep():
-            return CORRECTION_VALUES
-    return ()
+    return kind_of(step).choices(step)
 
 
 @dataclass(frozen=True)
@@ -157,6 +130,35 @@ class _Run:
     documents: list[str] = field(default_factory=list)
     paused: list[Duration] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    clock: datetime = DEFAULT_START
+    """When the step being visited started (for an incident's visit)."""
+    lane: str = ""
+    """The parallel branch the step being visited runs in."""
+
+    @property
+    def sample(self) -> Mapping[str, Any]:
+        return self.scenario.data
+
+    def render(self, text: str) -> str:
+        return interpreter.render_message(text, self.data)
+
+    def decide(self, step: DecisionStep) -> interpreter.Choice:
+        return self._failing(step, interpreter.decide)
+
+    def fee_of(self, step: PaymentStep) -> int:
+        return self._failing(step, interpreter.fee_amount)
+
+    def _failing(self, step: _S, rule: Callable[[_S, dict[str, object]], _T]) -> _T:
+        """``rule(step, env)``; a condition that cannot be evaluated stops the walk where
+        the engine would raise an incident."""
+        try:
+            return rule(step, self.env())
+        except interpreter.ConditionFailed as e:
+            detail = f"incident: {e}"
+            at = self.clock
+            visit = Visit(step.id, step.kind, step.name, detail, None, at, at, lane=self.lane)
+            self.visits.append(visit)
+            raise _Stop(f"{e}; the application would wait in an incident") from None
 
     def step(self, step_id: str) -> AnyStep:
         try:
@@ -240,9 +242,6 @@ def _walk(
         if sum(run.counts.values()) > MAX_VISITS:
             raise _Stop(f"more than {MAX_VISITS} steps walked: the scripted answers loop")
         started = clock
-        allowed: Duration | None = None
-        paused = False
-        target: str | None
         match step:
             case EndStep():
                 run.visits.append(
@@ -258,73 +257,6 @@ def _walk(
                     )
                 )
                 return step, clock
-            case FormStep():
-                target, detail = step.next, "the citizen's form is submitted"
-            case NotifyStep():
-                message = interpreter.render_message(step.message, run.data)
-                run.notifications.append(message)
-                target, detail = step.next, f"message to the citizen: {message}"
-            case DocumentStep():
-                body = interpreter.render_message(step.template.body, run.data)
-                run.documents.append(f"{step.template.title}: {body}")
-                target, detail = step.next, f"document issued: {step.template.title}"
-            case DecisionStep():
-                choice = _failing(run, step, interpreter.decide, clock, lane)
-                for error in choice.errors:
-                    run.warnings.append(f"{step.id}.{error}")
-                if choice.failed:
-                    detail = f"branch {(choice.branch or 0) + 1} cannot be evaluated: on_error"
-                elif choice.branch is None:
-                    detail = "no branch holds: the default is taken"
-                else:
-                    detail = f"branch {choice.branch + 1} holds: {choice.condition}"
-                target = choice.target
-            case ReviewStep():
-                outcome, scripted = run.scripted(step)
-                run.outcomes[step.id] = outcome
-                target = step.outcomes[outcome]
-                allowed = step.deadline.within if step.deadline else None
-                how = "scripted" if scripted else "first outcome, not scripted"
-                detail = f"{step.role} answers '{outcome}' ({how})"
-            case PaymentStep():
-                fee = _failing(run, step, interpreter.fee_amount, clock, lane)
-                value, _ = run.scripted(step)
-                allowed = step.deadline.within if step.deadline else None
-                if fee == 0:
-                    target, detail, allowed = step.next, "no fee: the payment is skipped", None
-                elif value == "paid":
-                    run.fee += fee
-                    target, detail = step.next, f"Rp {fee:,} paid".replace(",", ".")
-                else:
-                    target = step.on_unpaid
-                    detail = f"Rp {fee:,} left unpaid past the deadline".replace(",", ".")
-            case ExternalStep():
-                value, _ = run.scripted(step)
-                allowed = step.timeout
-                if value == "received":
-                    for f in step.fields:
-                        run.data[f.id] = run.scenario.data.get(f.id)
-                    target, detail = step.next, f"event '{step.event}' received"
-                else:
-                    target, detail = step.on_timeout, f"no event '{step.event}' in time"
-            case SubserviceStep():
-                value, _ = run.scripted(step)
-                run.outcomes[step.id] = value
-                target, detail = step.next, f"service '{step.service}' ends {value}"
-            case FaceVerifyStep():
-                value, _ = run.scripted(step)
-                run.outcomes[step.id] = value
-                target = step.on_match if value == "match" else step.on_mismatch
-                detail = f"face check: {value}"
-            case CorrectionStep():
-                value, _ = run.scripted(step)
-                allowed, paused = step.abandon_after, step.pause_clock
-                if value == "resumed":
-                    target, detail = step.resume, "the citizen corrects the application"
-                else:
-                    target, detail = step.on_abandon, "the citizen does not answer in time"
-                if paused:
-                    run.paused.append(step.abandon_after)
             case ParallelStep():
                 run.visits.append(
                     Visit(
@@ -343,52 +275,30 @@ def _walk(
                     return end, clock
                 step_id = step.join
                 continue
-            case JoinStep():
-                target, detail = step.next, f"branches joined ({step.mode})"
-            case _:
-                raise _Stop(f"step '{step.id}' of kind '{step.kind}' cannot be simulated")
-        if allowed is not None:
-            clock = add(cal, clock, allowed)
-        if target is None:
-            run.visits.append(
-                Visit(
-                    step.id,
-                    step.kind,
-                    step.name,
-                    detail,
-                    None,
-                    started,
-                    clock,
-                    allowed,
-                    paused,
-                    lane,
-                )
-            )
-            raise _Stop(f"step '{step.id}' keeps waiting: it has nowhere to go ({detail})")
-        run.visits.append(
-            Visit(
-                step.id, step.kind, step.name, detail, target, started, clock, allowed, paused, lane
-            )
+        # Every other kind says what a visit does; the walk keeps the clock and the path.
+        simulate = kind_of(step).simulate
+        if simulate is None:
+            raise _Stop(f"step '{step.id}' of kind '{step.kind}' cannot be simulated")
+        run.clock, run.lane = clock, lane
+        move = simulate(step, run)
+        if move.allowed is not None:
+            clock = add(cal, clock, move.allowed)
+        visit = Visit(
+            step.id,
+            step.kind,
+            step.name,
+            move.detail,
+            move.target,
+            started,
+            clock,
+            move.allowed,
+            move.paused,
+            lane,
         )
-        step_id = target
-
-
-def _failing(
-    run: _Run,
-    step: _S,
-    rule: Callable[[_S, dict[str, object]], _T],
-    clock: datetime,
-    lane: str,
-) -> _T:
-    """``rule(step, env)``; a condition that cannot be evaluated stops the walk where the
-    engine would raise an incident."""
-    try:
-        return rule(step, run.env())
-    except interpreter.ConditionFailed as e:
-        detail = f"incident: {e}"
-        visit = Visit(step.id, step.kind, step.name, detail, None, clock, clock, lane=lane)
         run.visits.append(visit)
-        raise _Stop(f"{e}; the application would wait in an incident") from None
+        if move.target is None:
+            raise _Stop(f"step '{step.id}' keeps waiting: it has nowhere to go ({move.detail})")
+        step_id = move.target
 
 
 def _branches(

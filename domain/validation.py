@@ -11,65 +11,54 @@ import math
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from domain.checks import (
+    MAX_NUMBER,
+    NUMBER_TEXT,
+    Names,
+    Problem,
+    check_field,
+    number,
+    reserved,
+)
 from domain.definition import (
-    STAFF_ROLES,
     STEP_KINDS,
     AnyStep,
-    CorrectionStep,
-    DecisionStep,
-    DocumentStep,
-    Duration,
-    DurationUnit,
     EndStep,
     ExternalStep,
-    FaceVerifyStep,
     FieldType,
     FormField,
-    FormStep,
     JoinStep,
-    NotifyStep,
     ParallelStep,
-    PaymentStep,
-    ReviewStep,
     ServiceDefinition,
-    StepDeadline,
-    SubserviceStep,
-    successors,
 )
-from domain.expressions import ALIASES, Bound, ExpressionError, check_bounds, parse
+from domain.expressions import Bound
 from domain.interpreter import VALUE_STEPS, condition_names
 from domain.nik import NikError, province_warning, validate_nik
+from domain.steps import KINDS, successors
+
+__all__ = [
+    "MAX_FILE_REF",
+    "MAX_NUMBER",
+    "MAX_TEXT",
+    "Problem",
+    "application_warnings",
+    "parse_definition",
+    "validate_application_data",
+    "validate_definition",
+    "validate_fields",
+]
 
 MAX_TEXT = 2000
 MAX_FILE_REF = 500
-MAX_NUMBER: Final = 2**53
-"""Largest magnitude of a number field's value: every integer up to it is exact as a
-float, in JSON parsers everywhere, and in the event store's 64-bit integers."""
-_NUMBER_TEXT: Final = f"{MAX_NUMBER:,}"
 _OUTCOME_BOUND: Final = Bound(size=63)
 """A value step's value: an outcome id or a result word, at most 63 characters."""
 
-DOCUMENT_BUILTINS: Final = (
-    "application_id",
-    "document_number",
-    "issued_date",
-    "service_name",
-    "citizen",
-)
-"""Placeholders a document template may use besides the declared field ids."""
-
-WAITING_STEPS: Final = (ReviewStep, CorrectionStep, PaymentStep, ExternalStep, SubserviceStep)
-"""Steps that wait for a person or another system, so a loop through one does not spin
-on the same data (a payment whose every amount is zero never waits: see ``_waits``)."""
-
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Friendlier wording for the id patterns of domain.definition.
 _PATTERN_HINTS = {
@@ -78,27 +67,6 @@ _PATTERN_HINTS = {
     r"^[A-Z]{2,6}$": "must be 2 to 6 upper-case letters",
     r"^[A-Z]{2,10}$": "must be 2 to 10 upper-case letters",
 }
-# Deadlines in different units are compared in hours, a working day counted as 24 hours:
-# the least it can last, so only a reminder that is clearly not shorter is refused.
-_HOURS = {
-    DurationUnit.MINUTES: 1 / 60,
-    DurationUnit.HOURS: 1,
-    DurationUnit.DAYS: 24,
-    DurationUnit.WORKING_DAYS: 24,
-}
-_UNIT_NAMES = {
-    DurationUnit.MINUTES: ("minute", "minutes"),
-    DurationUnit.HOURS: ("hour", "hours"),
-    DurationUnit.DAYS: ("day", "days"),
-    DurationUnit.WORKING_DAYS: ("working day", "working days"),
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
 
 # --- parsing ----------------------------------------------------------------------
 
@@ -180,12 +148,6 @@ def _first_index(ids: Iterable[str]) -> dict[str, int]:
     return first
 
 
-def _reserved(path: str, name: str) -> Iterator[Problem]:
-    # true/false/null are literals in conditions, so such an id could never be read.
-    if name in ALIASES:
-        yield Problem(path, f"'{name}' is reserved in conditions (true, false, null)")
-
-
 def _check_fields(d: ServiceDefinition) -> Iterator[Problem]:
     first = _first_index(f.id for f in d.fields)
     for i, f in enumerate(d.fields):
@@ -193,49 +155,12 @@ def _check_fields(d: ServiceDefinition) -> Iterator[Problem]:
             yield Problem(
                 f"fields[{i}].id", f"duplicate field id '{f.id}' (see fields[{first[f.id]}])"
             )
-        yield from _check_field(f"fields[{i}]", f)
-
-
-def _check_field(at: str, f: FormField) -> Iterator[Problem]:
-    """What a field must satisfy on its own, be it a form field or an external step's."""
-    yield from _reserved(f"{at}.id", f.id)
-    if f.type is FieldType.CHOICE and not f.choices:
-        yield Problem(f"{at}.choices", "a choice field needs at least one choice")
-    if f.type is not FieldType.CHOICE and f.choices:
-        yield Problem(f"{at}.choices", f"only choice fields have choices (type is '{f.type}')")
-    for limit in ("min", "max"):
-        value = getattr(f, limit)
-        if value is None:
-            continue
-        if f.type is not FieldType.NUMBER:
-            message = f"only number fields have a {limit} (type is '{f.type}')"
-            yield Problem(f"{at}.{limit}", message)
-        elif not math.isfinite(value) or abs(value) > MAX_NUMBER:
-            yield Problem(f"{at}.{limit}", f"must be between -{_NUMBER_TEXT} and {_NUMBER_TEXT}")
-    if f.min is not None and f.max is not None and f.min > f.max:
-        yield Problem(
-            f"{at}.max", f"max ({_number(f.max)}) must not be less than min ({_number(f.min)})"
-        )
-
-
-@dataclass(frozen=True)
-class _Names:
-    """The ids a step may refer to, computed once per definition."""
-
-    service: str  # the definition's own id
-    fields: list[str]  # form field ids, in order
-    declared: Mapping[str, str]  # form or external field id -> path of its first declaration
-    conditions: set[str]  # names a condition may use
-    bounds: Mapping[str, Bound]  # name in conditions -> the largest value it can hold
-    steps: Mapping[str, AnyStep]  # step id -> its first declaration
-    first_step: Mapping[str, int]  # step id -> index of its first declaration
-    events: Mapping[str, int]  # external event -> index of the first step awaiting it
-    ids: list[str]  # step ids, in order
+        yield from check_field(f"fields[{i}]", f)
 
 
 def _names(
     d: ServiceDefinition, steps: Mapping[str, AnyStep], first_step: Mapping[str, int]
-) -> _Names:
+) -> Names:
     declared = {f.id: f"fields[{i}]" for i, f in reversed(list(enumerate(d.fields)))}
     events: dict[str, int] = {}
     for i, s in enumerate(d.steps):
@@ -243,7 +168,7 @@ def _names(
             events.setdefault(s.event, i)
             for k, f in enumerate(s.fields):
                 declared.setdefault(f.id, f"steps[{i}].fields[{k}]")
-    return _Names(
+    return Names(
         service=d.id,
         fields=[f.id for f in d.fields],
         declared=declared,
@@ -295,7 +220,7 @@ def _field_bound(f: FormField) -> Bound:
     return Bound(size=MAX_TEXT)
 
 
-def _check_step(i: int, step: AnyStep, names: _Names) -> Iterator[Problem]:
+def _check_step(i: int, step: AnyStep, names: Names) -> Iterator[Problem]:
     at = f"steps[{i}]"
     first_step, field_ids = names.first_step, names.fields
     if first_step[step.id] != i:
@@ -308,201 +233,9 @@ def _check_step(i: int, step: AnyStep, names: _Names) -> Iterator[Problem]:
             f"step id '{step.id}' is also a field id (fields[{field_ids.index(step.id)}]);"
             " names in conditions must be unambiguous",
         )
-    yield from _reserved(f"{at}.id", step.id)
+    yield from reserved(f"{at}.id", step.id)
 
-    def target(path: str, step_id: str) -> Iterator[Problem]:
-        if step_id not in first_step:
-            yield Problem(f"{at}.{path}", f"leads to unknown step '{step_id}'")
-
-    match step:
-        case FormStep() | JoinStep():
-            yield from target("next", step.next)
-        case NotifyStep():
-            yield from _check_placeholders(
-                f"{at}.message", step.message, names.declared, "is not a declared field id"
-            )
-            yield from target("next", step.next)
-        case ReviewStep():
-            yield from _check_role(f"{at}.role", step.role)
-            for outcome, goto in step.outcomes.items():
-                yield from target(f"outcomes.{outcome}", goto)
-            if step.deadline is not None:
-                yield from _check_deadline(f"{at}.deadline", step.deadline)
-        case DecisionStep():
-            for k, branch in enumerate(step.branches):
-                yield from _check_condition(f"{at}.branches[{k}].when", branch.when, names)
-                yield from target(f"branches[{k}].goto", branch.goto)
-            if step.default is None:
-                yield Problem(
-                    f"{at}.default", "decision has no default step (used when no branch matches)"
-                )
-            else:
-                yield from target("default", step.default)
-            if step.on_error is not None:
-                yield from target("on_error", step.on_error)
-        case EndStep():
-            pass
-        case ParallelStep():
-            listed: dict[str, int] = {}
-            for k, start in enumerate(step.branches):
-                if start in listed:
-                    yield Problem(
-                        f"{at}.branches[{k}]",
-                        f"branch '{start}' is listed twice (see branches[{listed[start]}])",
-                    )
-                    continue
-                listed[start] = k
-                yield from target(f"branches[{k}]", start)
-            join = names.steps.get(step.join)
-            if join is None:
-                yield Problem(f"{at}.join", f"join step '{step.join}' does not exist")
-            elif not isinstance(join, JoinStep):
-                yield Problem(
-                    f"{at}.join", f"step '{step.join}' is a {join.kind} step, not a join step"
-                )
-        case CorrectionStep():
-            if step.resume == step.id:
-                yield Problem(
-                    f"{at}.resume",
-                    "a correction cannot resume at itself; resume at the step that checks"
-                    " the corrected data",
-                )
-            else:
-                yield from target("resume", step.resume)
-            yield from target("on_abandon", step.on_abandon)
-        case PaymentStep():
-            for k, rule in enumerate(step.fee.rules):
-                yield from _check_condition(f"{at}.fee.rules[{k}].when", rule.when, names)
-            yield from target("next", step.next)
-            if step.deadline is not None:
-                yield from _check_deadline(f"{at}.deadline", step.deadline)
-            if step.on_unpaid is not None:
-                yield from target("on_unpaid", step.on_unpaid)
-                if step.deadline is None:
-                    yield Problem(
-                        f"{at}.on_unpaid",
-                        "on_unpaid needs a deadline: without one the payment is never overdue",
-                    )
-        case DocumentStep():
-            builtins = ", ".join(DOCUMENT_BUILTINS)
-            yield from _check_placeholders(
-                f"{at}.template.body",
-                step.template.body,
-                {*names.declared, *DOCUMENT_BUILTINS},
-                f"is not a declared field id or a built-in ({builtins})",
-            )
-            yield from target("next", step.next)
-        case ExternalStep():
-            yield from _check_external(at, i, step, names)
-            yield from target("next", step.next)
-            if step.on_timeout is not None:
-                yield from target("on_timeout", step.on_timeout)
-        case SubserviceStep():
-            if step.service == names.service:
-                yield Problem(
-                    f"{at}.service",
-                    f"service '{step.service}' cannot run itself as a sub-service",
-                )
-            for child, parent in step.inputs.items():
-                if parent not in names.declared:
-                    yield Problem(
-                        f"{at}.inputs.{child}",
-                        f"'{parent}' is not a declared field id (form or external-step field)",
-                    )
-            yield from target("next", step.next)
-        case FaceVerifyStep():
-            yield from target("on_match", step.on_match)
-            yield from target("on_mismatch", step.on_mismatch)
-
-
-def _check_role(path: str, role: str) -> Iterator[Problem]:
-    if role not in STAFF_ROLES:
-        allowed = ", ".join(sorted(STAFF_ROLES))
-        yield Problem(path, f"unknown role '{role}'; allowed: {allowed}")
-
-
-def _check_deadline(at: str, deadline: StepDeadline) -> Iterator[Problem]:
-    remind, within = deadline.remind_before, deadline.within
-    if remind is not None:
-        units = {remind.unit, within.unit}
-        if len(units) == 1:
-            too_long, counted = remind.amount >= within.amount, ""
-        else:
-            too_long = remind.amount * _HOURS[remind.unit] >= within.amount * _HOURS[within.unit]
-            counted = ""
-            if DurationUnit.WORKING_DAYS in units:
-                counted = ", counting a working day as 24 hours"
-        if too_long:
-            yield Problem(
-                f"{at}.remind_before",
-                f"must be shorter than within ({_duration(within)}{counted}),"
-                f" but is {_duration(remind)}",
-            )
-    if deadline.escalate_to is not None:
-        yield from _check_role(f"{at}.escalate_to", deadline.escalate_to)
-
-
-def _duration(d: Duration) -> str:
-    one, many = _UNIT_NAMES[d.unit]
-    return f"{d.amount:g} {one if d.amount == 1 else many}"
-
-
-def _check_external(at: str, i: int, step: ExternalStep, names: _Names) -> Iterator[Problem]:
-    first_event = names.events[step.event]
-    if first_event != i:
-        other = names.ids[first_event]
-        yield Problem(
-            f"{at}.event",
-            f"event '{step.event}' is already awaited by step '{other}' (steps[{first_event}]);"
-            " each external step needs its own event name",
-        )
-    for k, f in enumerate(step.fields):
-        path = f"{at}.fields[{k}]"
-        first = names.declared[f.id]
-        if first != path:
-            yield Problem(f"{path}.id", f"duplicate field id '{f.id}' (see {first})")
-        if f.id in names.first_step:
-            yield Problem(
-                f"{path}.id",
-                f"field id '{f.id}' is also a step id (steps[{names.first_step[f.id]}]);"
-                " names in conditions must be unambiguous",
-            )
-        yield from _check_field(path, f)
-    if step.timeout is not None and step.on_timeout is None:
-        yield Problem(f"{at}.timeout", "timeout needs on_timeout: the step to go to when it passes")
-    if step.on_timeout is not None and step.timeout is None:
-        yield Problem(f"{at}.on_timeout", "on_timeout needs a timeout")
-
-
-def _check_placeholders(
-    path: str, text: str, allowed: Iterable[str], problem: str
-) -> Iterator[Problem]:
-    known = set(allowed)
-    seen: set[str] = set()
-    for name in _PLACEHOLDER.findall(text):
-        if name not in known and name not in seen:
-            seen.add(name)
-            yield Problem(path, f"placeholder '{{{name}}}' {problem}")
-
-
-def _check_condition(path: str, text: str, names: _Names) -> Iterator[Problem]:
-    try:
-        expression = parse(text)
-    except ExpressionError as exc:
-        yield Problem(path, str(exc))
-        return
-    unknown = sorted(expression.names - names.conditions)
-    for name in unknown:
-        yield Problem(
-            path,
-            f"unknown name '{name}': not a declared field id, external-step field"
-            " or review/sub-service/face-check step id",
-        )
-    if not unknown:
-        try:  # the limits every evaluation runs under, checked with the largest values
-            check_bounds(expression, names.bounds)
-        except ExpressionError as exc:
-            yield Problem(path, str(exc))
+    yield from KINDS[step.kind].check(step, i, names)
 
 
 # --- parallel branches ---------------------------------------------------------------
@@ -691,7 +424,7 @@ def _check_graph(
     live = sorted(alive, key=first_step.__getitem__)
     for comp in _components(live, {sid: [t for t in edges[sid] if t in alive] for sid in live}):
         cyclic = len(comp) > 1 or comp[0] in edges[comp[0]]
-        if cyclic and not any(_waits(steps[sid]) for sid in comp):
+        if cyclic and not any(KINDS[steps[sid].kind].waits(steps[sid]) for sid in comp):
             comp.sort(key=first_step.__getitem__)
             names = ", ".join(f"'{sid}'" for sid in comp)
             i = first_step[comp[0]]
@@ -703,13 +436,6 @@ def _check_graph(
                 )
             )
     return found
-
-
-def _waits(step: AnyStep) -> bool:
-    """Whether the flow stops at this step until a person or another system acts."""
-    if isinstance(step, PaymentStep):  # a zero fee skips the wait
-        return step.fee.amount > 0 or any(rule.amount > 0 for rule in step.fee.rules)
-    return isinstance(step, WAITING_STEPS)
 
 
 def _closure(roots: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
@@ -845,10 +571,6 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
-
-
 def _check_value(f: FormField, value: object) -> str | None:
     if isinstance(value, str) and not _is_unicode(value):
         return "must be valid Unicode text (it contains a lone surrogate code point)"
@@ -886,11 +608,11 @@ def _check_number(f: FormField, value: object) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a number"
     if abs(value) > MAX_NUMBER:
-        return f"must be between -{_NUMBER_TEXT} and {_NUMBER_TEXT}"
+        return f"must be between -{NUMBER_TEXT} and {NUMBER_TEXT}"
     if f.min is not None and value < f.min:
-        return f"must be at least {_number(f.min)}"
+        return f"must be at least {number(f.min)}"
     if f.max is not None and value > f.max:
-        return f"must be at most {_number(f.max)}"
+        return f"must be at most {number(f.max)}"
     return None
 
 

@@ -16,6 +16,7 @@ from designer.diagram import dot
 from domain import expressions
 from domain.bpmn import to_bpmn
 from domain.definition import ServiceDefinition
+from domain.steps import raw_exits
 from domain.validation import parse_definition
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
 from tests.designer.conftest import ADMIN, login, wait_projected
@@ -36,7 +37,7 @@ def test_new_steps_of_every_kind_parse_and_the_skeleton_is_valid():
 def test_rename_references_repoints_every_way():
     d = copy.deepcopy(IZIN_PRAKTIK)
     draft.rename_references(d, "notify_refused", "tolak")
-    targets = [t for s in d["steps"] for _, t in draft.targets(s)]
+    targets = [t for s in d["steps"] for _, t in raw_exits(s)]
     assert "notify_refused" not in targets and targets.count("tolak") == 3
 
 

@@ -1,498 +1,22 @@
-"""BPMN 2.0 export and import of service flows. Pure: text in, text or data out.
+"""BPMN 2.0 import: Lincah's own exports back to the same definition, other tools'
+files as far as Lincah can follow them.
 
-Export writes a process that Camunda Modeler and bpmn.io open, with its diagram
-(BPMN DI): start event, tasks, exclusive and parallel gateways, sequence flows with
-condition expressions (in Lincah's condition language), timer boundary events. Each
-element also carries its Lincah step as JSON in ``extensionElements``, so a file
-exported by Lincah imports back to the very same definition.
-
-Import reads files from other tools too: the elements Lincah supports become steps,
-with their meaning kept; everything else is listed in the report with its id, type and
-the reason it was left out. Untrusted XML is parsed with expat directly: a DOCTYPE
-(and with it every entity declaration, the door to "billion laughs" and external
-entities) is refused, and so is a file over ``MAX_BYTES``.
+The elements Lincah supports become steps, with their meaning kept; everything else is
+listed in the report with its id, type and the reason it was left out.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET  # building trees only; parsing goes through expat
+import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from xml.parsers import expat
 
-from domain.definition import (
-    STAFF_ROLES,
-    AnyStep,
-    CorrectionStep,
-    DecisionStep,
-    DocumentStep,
-    Duration,
-    DurationUnit,
-    EndStep,
-    ExternalStep,
-    FaceVerifyStep,
-    FormStep,
-    JoinStep,
-    NotifyStep,
-    ParallelStep,
-    PaymentStep,
-    ReviewStep,
-    ServiceDefinition,
-    SubserviceStep,
-)
-
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-DI = "http://www.omg.org/spec/DD/20100524/DI"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-LINCAH = "urn:lincah:bpmn:1"
-MAX_BYTES = 5_000_000
-
-_PREFIXES = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "xsi": XSI, "lincah": LINCAH}
-
-
-class BpmnError(ValueError):
-    """A file that cannot be imported at all (not XML, no process, refused content)."""
-
-
-# --- transitions ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One way out of a step, labelled for people (diagrams, BPMN flows)."""
-
-    target: str
-    label: str = ""
-    condition: str | None = None
-    """A Lincah condition that selects this way (decision branches, review outcomes)."""
-    default: bool = False
-    timer: Duration | None = None
-    """Taken when this much time passes (time-outs, abandoned corrections, unpaid fees)."""
-
-
-def transitions(step: AnyStep) -> list[Transition]:
-    """Every way out of ``step``; the targets are ``definition.successors(step)``."""
-    match step:
-        case FormStep() | NotifyStep() | DocumentStep() | SubserviceStep() | JoinStep():
-            return [Transition(step.next)]
-        case ReviewStep():
-            return [
-                Transition(target, outcome, condition=f'{step.id} == "{outcome}"')
-                for outcome, target in step.outcomes.items()
-            ]
-        case DecisionStep():
-            found = [Transition(b.goto, b.when, condition=b.when) for b in step.branches]
-            if step.default:
-                found.append(Transition(step.default, "default", default=True))
-            if step.on_error:
-                found.append(Transition(step.on_error, "condition error"))
-            return found
-        case EndStep():
-            return []
-        case ParallelStep():
-            return [Transition(b) for b in step.branches]
-        case CorrectionStep():
-            return [
-                Transition(step.resume, "corrected"),
-                Transition(
-                    step.on_abandon,
-                    f"abandoned ({_words(step.abandon_after)})",
-                    timer=step.abandon_after,
-                ),
-            ]
-        case PaymentStep():
-            paid = [Transition(step.next, "paid")]
-            if step.on_unpaid:
-                within = step.deadline.within if step.deadline else None
-                label = f"unpaid ({_words(within)})" if within else "unpaid"
-                paid.append(Transition(step.on_unpaid, label, timer=within))
-            return paid
-        case ExternalStep():
-            got = [Transition(step.next, f"{step.event} received")]
-            if step.on_timeout:
-                label = f"time-out ({_words(step.timeout)})" if step.timeout else "time-out"
-                got.append(Transition(step.on_timeout, label, timer=step.timeout))
-            return got
-        case FaceVerifyStep():
-            return [
-                Transition(step.on_match, "match", condition=f'{step.id} == "match"'),
-                Transition(step.on_mismatch, "mismatch", default=True),
-            ]
-    raise TypeError(f"unknown step {step!r}")
-
-
-def _words(d: Duration | None) -> str:
-    if d is None:
-        return ""
-    unit = {"working_days": "working day", "days": "day", "hours": "hour"}.get(
-        d.unit.value, d.unit.value.rstrip("s")
-    )
-    return f"{d.amount:g} {unit}{'s' if d.amount != 1 else ''}"
-
-
-# --- export -----------------------------------------------------------------------
-
-_TAG = {
-    "form": "userTask",
-    "review": "userTask",
-    "decision": "exclusiveGateway",
-    "notify": "sendTask",
-    "end": "endEvent",
-    "parallel": "parallelGateway",
-    "join": "parallelGateway",
-    "correction": "userTask",
-    "payment": "receiveTask",
-    "document": "serviceTask",
-    "external": "receiveTask",
-    "subservice": "callActivity",
-    "face_verify": "serviceTask",
-}
-_SIZE = {"task": (100.0, 80.0), "gateway": (50.0, 50.0), "event": (36.0, 36.0)}
-_COL, _ROW, _X0, _Y0 = 170.0, 130.0, 80.0, 100.0
-
-
-def _q(prefix: str, local: str) -> str:
-    return f"{{{_PREFIXES[prefix]}}}{local}"
-
-
-def _shape_kind(tag: str) -> str:
-    if tag.endswith("Gateway"):
-        return "gateway"
-    return "event" if tag.endswith("Event") else "task"
-
-
-@dataclass
-class _Node:
-    id: str
-    tag: str
-    name: str
-    element: ET.Element
-    host: str | None = None  # boundary events: the task they sit on
-
-
-@dataclass
-class _Flow:
-    id: str
-    source: str
-    target: str
-    name: str = ""
-    condition: str | None = None
-
-
-def to_bpmn(definition: ServiceDefinition) -> str:
-    """The definition's flow as BPMN 2.0 XML with its diagram."""
-    for prefix, uri in _PREFIXES.items():
-        ET.register_namespace(prefix, uri)
-    root = ET.Element(
-        _q("bpmn", "definitions"),
-        {
-            "id": f"Definitions_{definition.id}",
-            "targetNamespace": f"urn:lincah:service:{definition.id}",
-            "exporter": "Lincah",
-            "exporterVersion": "1",
-        },
-    )
-    process_id = f"Process_{definition.id}"
-    process = ET.SubElement(
-        root,
-        _q("bpmn", "process"),
-        {"id": process_id, "name": definition.name, "isExecutable": "true"},
-    )
-    if definition.description:
-        ET.SubElement(process, _q("bpmn", "documentation")).text = definition.description
-    data = definition.model_dump(mode="json", exclude={"steps"})
-    _lincah(process, "definition", data)
-
-    nodes: dict[str, _Node] = {}
-    flows: list[_Flow] = []
-
-    def node(node_id: str, tag: str, name: str, **attrs: str) -> _Node:
-        el = ET.SubElement(process, _q("bpmn", tag), {"id": node_id, "name": name, **attrs})
-        nodes[node_id] = _Node(node_id, tag, name, el)
-        return nodes[node_id]
-
-    def flow(source: str, target: str, name: str = "", condition: str | None = None) -> _Flow:
-        f = _Flow(f"Flow_{len(flows) + 1}", source, target, name, condition)
-        flows.append(f)
-        return f
-
-    start = node(
-        "StartEvent_1", "startEvent", "Permohonan diterima", **{_q("lincah", "aux"): "true"}
-    )
-    flow(start.id, definition.start_step)
-    for step in definition.steps:
-        tag = _TAG[step.kind]
-        attrs: dict[str, str] = {_q("lincah", "kind"): step.kind}
-        if isinstance(step, ParallelStep | JoinStep):
-            attrs["gatewayDirection"] = (
-                "Diverging" if isinstance(step, ParallelStep) else "Converging"
-            )
-        if isinstance(step, SubserviceStep):
-            attrs["calledElement"] = step.service
-        if isinstance(step, JoinStep) and step.mode == "first":
-            tag = "complexGateway"
-        n = node(step.id, tag, step.name, **attrs)
-        doc = _documentation(step)
-        if doc:
-            ET.SubElement(n.element, _q("bpmn", "documentation")).text = doc
-        _lincah(n.element, "step", step.model_dump(mode="json"))
-        ways = transitions(step)
-        choices = [t for t in ways if t.timer is None]
-        timed = [t for t in ways if t.timer is not None]
-        if isinstance(step, DecisionStep):
-            for t in choices:
-                f = flow(step.id, t.target, t.label, None if t.default else t.condition)
-                if t.default:
-                    n.element.set("default", f.id)
-        elif len(choices) > 1 and not isinstance(step, ParallelStep):
-            # A human's (or a check's) choice: the task, then a gateway on its answer.
-            gw = node(
-                f"Gateway_{step.id}",
-                "exclusiveGateway",
-                f"{step.name}?",
-                gatewayDirection="Diverging",
-                **{_q("lincah", "aux"): "true"},
-            )
-            flow(step.id, gw.id)
-            for t in choices:
-                f = flow(gw.id, t.target, t.label, None if t.default else t.condition)
-                if t.default:
-                    gw.element.set("default", f.id)
-        else:
-            for t in choices:
-                flow(step.id, t.target, t.label)
-        for k, t in enumerate(timed):
-            assert t.timer is not None
-            b = _boundary(process, nodes, step.id, k, t.timer, interrupting=True, name=t.label)
-            flow(b.id, t.target, t.label)
-        deadline = getattr(step, "deadline", None)
-        if isinstance(step, ReviewStep) and deadline is not None:
-            who = f"escalate to {deadline.escalate_to}" if deadline.escalate_to else "overdue"
-            _boundary(
-                process,
-                nodes,
-                step.id,
-                len(timed),
-                deadline.within,
-                interrupting=False,
-                name=f"{who} after {_words(deadline.within)}",
-            )
-    for f in flows:
-        if f.source not in nodes or f.target not in nodes:
-            continue  # a transition to a missing step: the validator reports it
-        attrs = {"id": f.id, "sourceRef": f.source, "targetRef": f.target}
-        if f.name:
-            attrs["name"] = f.name
-        el = ET.SubElement(process, _q("bpmn", "sequenceFlow"), attrs)
-        if f.condition:
-            cond = ET.SubElement(
-                el, _q("bpmn", "conditionExpression"), {_q("xsi", "type"): "bpmn:tFormalExpression"}
-            )
-            cond.text = f.condition
-        _insert_incoming_outgoing(nodes[f.source].element, "outgoing", f.id)
-        _insert_incoming_outgoing(nodes[f.target].element, "incoming", f.id)
-    flows = [f for f in flows if f.source in nodes and f.target in nodes]
-    _diagram(root, process_id, nodes, flows, start.id)
-    ET.indent(root)
-    xml = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n"
-
-
-def _documentation(step: AnyStep) -> str:
-    match step:
-        case ReviewStep():
-            return f"Role: {step.role}. {step.instructions}".strip()
-        case NotifyStep():
-            return step.message
-        case DocumentStep():
-            return (
-                f"{step.template.title} ({step.template.code}), signed by {step.template.signatory}"
-            )
-        case PaymentStep():
-            return f"Fee: Rp {step.fee.amount}" + (" (rules apply)" if step.fee.rules else "")
-        case ExternalStep():
-            return f"Waits for event '{step.event}'"
-    return ""
-
-
-def _lincah(parent: ET.Element, local: str, data: dict[str, Any]) -> None:
-    ext = parent.find(_q("bpmn", "extensionElements"))
-    if ext is None:
-        ext = ET.SubElement(parent, _q("bpmn", "extensionElements"))
-    ET.SubElement(ext, _q("lincah", local)).text = json.dumps(
-        data, ensure_ascii=False, sort_keys=True
-    )
-
-
-def _insert_incoming_outgoing(el: ET.Element, local: str, flow_id: str) -> None:
-    ET.SubElement(el, _q("bpmn", local)).text = flow_id
-
-
-def _boundary(
-    process: ET.Element,
-    nodes: dict[str, _Node],
-    host: str,
-    index: int,
-    duration: Duration,
-    interrupting: bool,
-    name: str,
-) -> _Node:
-    node_id = f"Timer_{host}_{index + 1}"
-    el = ET.SubElement(
-        process,
-        _q("bpmn", "boundaryEvent"),
-        {
-            "id": node_id,
-            "name": name,
-            "attachedToRef": host,
-            "cancelActivity": "true" if interrupting else "false",
-            _q("lincah", "aux"): "true",
-        },
-    )
-    timer = ET.SubElement(el, _q("bpmn", "timerEventDefinition"))
-    iso = ET.SubElement(
-        timer, _q("bpmn", "timeDuration"), {_q("xsi", "type"): "bpmn:tFormalExpression"}
-    )
-    iso.text = _iso_duration(duration)
-    el.set(_q("lincah", "unit"), duration.unit.value)
-    nodes[node_id] = _Node(node_id, "boundaryEvent", name, el, host=host)
-    return nodes[node_id]
-
-
-def _iso_duration(d: Duration) -> str:
-    amount = f"{d.amount:g}"
-    if d.unit == DurationUnit.HOURS:
-        return f"PT{amount}H"
-    if d.unit.value == "minutes":
-        return f"PT{amount}M"
-    return f"P{amount}D"
-
-
-def _diagram(
-    root: ET.Element, process_id: str, nodes: dict[str, _Node], flows: list[_Flow], start: str
-) -> None:
-    """A left-to-right layered layout: each node's column is its distance from the
-    start; boundary events sit on their task's lower edge."""
-    out: dict[str, list[str]] = {n: [] for n in nodes}
-    for f in flows:
-        src = nodes[f.source].host or f.source
-        out[src].append(f.target)
-    column: dict[str, int] = {start: 0}
-    queue = deque([start])
-    while queue:
-        current = queue.popleft()
-        for m in out[current]:
-            if m not in column:
-                column[m] = column[current] + 1
-                queue.append(m)
-    last = max(column.values(), default=0)
-    for n in nodes.values():  # unreachable nodes: a column of their own at the end
-        if n.host is None and n.id not in column:
-            column[n.id] = last + 1
-    rows: dict[int, int] = {}
-    bounds: dict[str, tuple[float, float, float, float]] = {}
-    for n in nodes.values():
-        if n.host is not None:
-            continue
-        col = column[n.id]
-        row = rows.get(col, 0)
-        rows[col] = row + 1
-        w, h = _SIZE[_shape_kind(n.tag)]
-        cx, cy = _X0 + col * _COL + 50, _Y0 + row * _ROW + 40
-        bounds[n.id] = (cx - w / 2, cy - h / 2, w, h)
-    per_host: dict[str, int] = {}
-    for n in nodes.values():
-        if n.host is not None:
-            hx, hy, hw, hh = bounds[n.host]
-            k = per_host.get(n.host, 0)
-            per_host[n.host] = k + 1
-            bounds[n.id] = (hx + hw - 36 - 40 * k, hy + hh - 18, 36, 36)
-    bottom = max((y + h for _, y, _, h in bounds.values()), default=0) + 40
-
-    diagram = ET.SubElement(root, _q("bpmndi", "BPMNDiagram"), {"id": "BPMNDiagram_1"})
-    plane = ET.SubElement(
-        diagram, _q("bpmndi", "BPMNPlane"), {"id": "BPMNPlane_1", "bpmnElement": process_id}
-    )
-    for n in nodes.values():
-        x, y, w, h = bounds[n.id]
-        attrs = {"id": f"{n.id}_di", "bpmnElement": n.id}
-        if n.tag == "exclusiveGateway":
-            attrs["isMarkerVisible"] = "true"
-        shape = ET.SubElement(plane, _q("bpmndi", "BPMNShape"), attrs)
-        ET.SubElement(shape, _q("dc", "Bounds"), _num(x=x, y=y, width=w, height=h))
-    for f in flows:
-        sx, sy, sw, sh = bounds[f.source]
-        tx, ty, tw, th = bounds[f.target]
-        if nodes[f.source].host is not None:  # leave a boundary event downwards
-            start_pt = (sx + sw / 2, sy + sh)
-            points = [start_pt, (start_pt[0], ty + th / 2), (tx, ty + th / 2)]
-            if tx <= start_pt[0]:
-                points = [
-                    start_pt,
-                    (start_pt[0], bottom),
-                    (tx + tw / 2, bottom),
-                    (tx + tw / 2, ty + th),
-                ]
-        elif tx > sx + sw:  # forwards
-            a, b = (sx + sw, sy + sh / 2), (tx, ty + th / 2)
-            mid = (a[0] + b[0]) / 2
-            points = [a, b] if a[1] == b[1] else [a, (mid, a[1]), (mid, b[1]), b]
-        else:  # backwards (a loop): go round underneath
-            a, b = (sx + sw / 2, sy + sh), (tx + tw / 2, ty + th)
-            points = [a, (a[0], bottom), (b[0], bottom), b]
-        edge = ET.SubElement(
-            plane, _q("bpmndi", "BPMNEdge"), {"id": f"{f.id}_di", "bpmnElement": f.id}
-        )
-        for px, py in points:
-            ET.SubElement(edge, _q("di", "waypoint"), _num(x=px, y=py))
-
-
-def _num(**values: float) -> dict[str, str]:
-    return {k: f"{v:g}" for k, v in values.items()}
-
-
-# --- safe parsing -----------------------------------------------------------------
-
-
-def parse_xml(data: str | bytes) -> ET.Element:
-    """Parse untrusted XML into an ElementTree element with expat, refusing any DOCTYPE
-    (so no entity can be declared or fetched) and files over ``MAX_BYTES``."""
-    if len(data) > MAX_BYTES:
-        raise BpmnError(f"the file is larger than {MAX_BYTES // 1_000_000} MB")
-    builder = ET.TreeBuilder()
-    parser = expat.ParserCreate(
-        encoding="utf-8" if isinstance(data, str) else None, namespace_separator="}"
-    )
-
-    def name(raw: str) -> str:
-        return "{" + raw if "}" in raw else raw
-
-    def refuse_doctype(*_: object) -> int:
-        raise BpmnError("the file has a DOCTYPE; BPMN files need none, so it is refused")
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        builder.start(name(tag), {name(k): v for k, v in attrs.items()})
-
-    parser.StartDoctypeDeclHandler = refuse_doctype
-    parser.EntityDeclHandler = refuse_doctype
-    parser.ExternalEntityRefHandler = refuse_doctype
-    parser.StartElementHandler = start
-    parser.EndElementHandler = lambda tag: builder.end(name(tag))
-    parser.CharacterDataHandler = builder.data
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as e:
-        raise BpmnError(f"not well-formed XML: {e}") from None
-    return builder.close()
-
-
-# --- import -----------------------------------------------------------------------
+from domain.bpmn.xml import BPMN, BPMNDI, LINCAH, BpmnError, local, ns, parse_xml
+from domain.definition import STAFF_ROLES
+from domain.steps import raw_exits
 
 
 @dataclass(frozen=True)
@@ -544,14 +68,6 @@ _OUTCOME_CONDITION = re.compile(r"""^\s*([A-Za-z_][\w.-]*)\s*==\s*["']([^"']+)["
 _EXPRESSION_WRAPPER = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _ns(tag: str) -> str:
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
-
-
 def slug(text: str, sep: str = "_", limit: int = 63) -> str:
     """A Lincah id from any text: lower case letters, digits and ``sep``."""
     s = re.sub(r"[^a-z0-9]+", sep, text.lower()).strip(sep)
@@ -577,14 +93,14 @@ class _Importer:
 
     def ignore(self, el: ET.Element, reason: str) -> None:
         self.report.ignored.append(
-            Ignored(el.get("id", "?"), _local(el.tag), el.get("name", ""), reason)
+            Ignored(el.get("id", "?"), local(el.tag), el.get("name", ""), reason)
         )
 
     # Reading ----------------------------------------------------------------
     def read(self) -> None:
         for el in self.process:
-            kind = _local(el.tag)
-            if _ns(el.tag) != BPMN:
+            kind = local(el.tag)
+            if ns(el.tag) != BPMN:
                 continue
             if kind == "sequenceFlow":
                 self._flow(el)
@@ -592,7 +108,7 @@ class _Importer:
                 self.elements[el.get("id", "")] = el
                 if kind == "subProcess" or kind in {"transaction", "adHocSubProcess"}:
                     for inner in el.iter():
-                        if inner is not el and _local(inner.tag) in _FLOW_NODES:
+                        if inner is not el and local(inner.tag) in _FLOW_NODES:
                             self.ignore(inner, f"inside {kind} {el.get('id')}, which is left out")
             elif kind == "laneSet":
                 self._lanes(el)
@@ -651,7 +167,7 @@ class _Importer:
         return self.ids[element_id]
 
     def kind(self, eid: str) -> str:
-        return _local(self.elements[eid].tag)
+        return local(self.elements[eid].tag)
 
     def outs(self, eid: str) -> list[str]:
         return self.out.get(eid, [])
@@ -831,7 +347,7 @@ class _Importer:
         if len(outs) > 1:
             el = self.elements[eid]
             self.report.notes.append(
-                f"{_local(el.tag)} {eid} has {len(outs)} outgoing flows; Lincah follows the "
+                f"{local(el.tag)} {eid} has {len(outs)} outgoing flows; Lincah follows the "
                 "first (use a parallel step to run paths at once)"
             )
         return self.target_step(outs[0]) if outs else self.implicit_end()
@@ -1020,14 +536,14 @@ def from_bpmn(
     out and why. ``process_id`` picks one process of several (default: the largest);
     ``service_id`` and ``agency`` fill what a foreign file cannot say."""
     root = parse_xml(data)
-    if _local(root.tag) != "definitions" or _ns(root.tag) != BPMN:
+    if local(root.tag) != "definitions" or ns(root.tag) != BPMN:
         raise BpmnError("not a BPMN 2.0 file: the root element is not bpmn:definitions")
     processes = [el for el in root if el.tag == f"{{{BPMN}}}process"]
     if not processes:
         raise BpmnError("the file has no process")
 
     def size(p: ET.Element) -> int:
-        return sum(1 for el in p if _local(el.tag) in _FLOW_NODES)
+        return sum(1 for el in p if local(el.tag) in _FLOW_NODES)
 
     if process_id is not None:
         chosen = next((p for p in processes if p.get("id") == process_id), None)
@@ -1050,7 +566,7 @@ def from_bpmn(
                 )
             )
     for el in root:
-        kind = _local(el.tag)
+        kind = local(el.tag)
         if kind in {"process", "BPMNDiagram", "documentation", "extensionElements"}:
             continue
         if kind == "collaboration":
@@ -1058,7 +574,7 @@ def from_bpmn(
                 report.ignored.append(
                     Ignored(
                         part.get("id", "?"),
-                        _local(part.tag),
+                        local(part.tag),
                         part.get("name", ""),
                         "pools and message flows between them are not part of a Lincah flow",
                     )
@@ -1081,7 +597,7 @@ def _from_lincah(process: ET.Element, base: dict[str, Any], report: BpmnImport) 
     steps: list[dict[str, Any]] = []
     for el in process:
         step = _embedded(el, "step")
-        kind = _local(el.tag)
+        kind = local(el.tag)
         if step is not None:
             name = (el.get("name") or "").strip()
             if name and name != step.get("name"):
@@ -1145,24 +661,15 @@ def _reachable_first(steps: list[dict[str, Any]], start: str | None) -> list[dic
         if sid in order or sid not in by_id:
             continue
         order.append(sid)
-        queue.extend(_targets(by_id[sid]))
+        queue.extend(target for _, target in raw_exits(by_id[sid]))
     order += [s["id"] for s in steps if s["id"] not in order]
     return [by_id[s] for s in order]
-
-
-def _targets(step: dict[str, Any]) -> Iterator[str]:
-    for key in ("next", "default", "join", "on_timeout", "resume", "on_abandon"):
-        if isinstance(step.get(key), str):
-            yield step[key]
-    yield from (step.get("outcomes") or {}).values()
-    yield from (b["goto"] for b in step.get("branches") or [] if isinstance(b, dict))
-    yield from (b for b in step.get("branches") or [] if isinstance(b, str))
 
 
 def element_counts(xml: str | bytes) -> dict[str, int]:
     """How many of each BPMN element a file holds (for tests and the import page)."""
     counts: dict[str, int] = {}
     for el in parse_xml(xml).iter():
-        if _ns(el.tag) == BPMN:
-            counts[_local(el.tag)] = counts.get(_local(el.tag), 0) + 1
+        if ns(el.tag) == BPMN:
+            counts[local(el.tag)] = counts.get(local(el.tag), 0) + 1
     return counts
