@@ -162,19 +162,23 @@ def test_a_link_without_its_account_is_completed_by_the_next_login(reg):
 
 
 def test_a_link_whose_address_went_elsewhere_links_again(reg):
-    # The API stopped after a link; before the next login the address became staff's.
-    inv = reg.invite(BWI_ADMIN, "s-admin", "siti@example.id", "Siti", "officer", "BWI")
+    # The API stopped after a link; before the next login the address was registered
+    # and confirmed with a password.
     link = {
-        "provider": "staff",
+        "provider": "region",
         "subject_sha256": federation.subject_digest("s-1"),
         "account_id": "c-lost",
         "new_citizen": {"full_name": "Siti", "email": "siti@example.id", "nik_masked": None},
     }
-    stream = federation.link_stream("staff", "s-1")
+    stream = federation.link_stream("region", "s-1")
     reg.store.append(stream, [NewEvent(uuid.uuid4(), acc.FEDERATED_LINK, link)], NO_STREAM)
-    assert sign_in(reg, STAFF, "s-1", SITI).account_id == inv.account_id
+    registered = reg.register(NIK, "Siti Aminah", "siti@example.id", None, "siti-pass-2026")
+    code = re.search(r"code: (\d{6})", reg.mailer.sent[-1][1])
+    assert code and reg.confirm(registered.account_id, code.group(1)).status == "active"
+    assert sign_in(reg, CITIZENS, "s-1", SITI).account_id == registered.account_id
     assert reg.account("c-lost") is None
-    assert acc.fold_federated(reg.store.read_stream(stream)).account_id == inv.account_id
+    relinked = acc.fold_federated(reg.store.read_stream(stream))
+    assert relinked is not None and relinked.account_id == registered.account_id
 
 
 def test_stream_names_hide_the_subject_the_address_and_the_nik(reg):
@@ -189,7 +193,9 @@ def test_stream_names_hide_the_subject_the_address_and_the_nik(reg):
 def test_staff_sign_in_only_to_the_account_an_administrator_invited(reg):
     budi = {"sub": "b-1", "email": "budi@banyuwangikab.go.id", "email_verified": True}
     no_invitation = refused(sign_in, reg, STAFF, "b-1", budi)
-    assert no_invitation.status == 403 and "ask your administrator to invite" in no_invitation.message
+    assert (
+        no_invitation.status == 403 and "ask your administrator to invite" in no_invitation.message
+    )
     assert reg.store.stream_version(federation.link_stream("staff", "b-1")) == NO_STREAM
 
     inv = reg.invite(BWI_ADMIN, "s-admin", "Budi@BanyuwangiKab.go.id", "Budi", "cashier", "BWI")
