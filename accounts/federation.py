@@ -29,7 +29,6 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from accounts.errors import Refused
@@ -116,10 +115,10 @@ def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> Identity:
             validate_nik(str(nik))
         except NikError as e:
             raise Refused(403, f"{provider.name!r} sent a NIK Lincah cannot use: {e}") from None
-    name = claims.get("name")
     email = normalise_email(email)
-    return Identity(email, name if isinstance(name, str) and name.strip() else email,
-                    None if nik is None else str(nik))  # fmt: skip
+    name = claims.get("name")
+    full_name = name.strip() if isinstance(name, str) and name.strip() else email
+    return Identity(email, full_name, None if nik is None else str(nik))
 
 
 def _target(registry: Registry, provider: OidcProvider, who: Identity) -> dict[str, Any]:
@@ -133,17 +132,17 @@ def _target(registry: Registry, provider: OidcProvider, who: Identity) -> dict[s
                 f"no Lincah staff account has the e-mail address {who.email}; ask your "
                 "administrator to invite it (POST /staff/invitations), then log in again",
             )
-        return _existing(by_email, provider)
+        return _existing(registry, by_email, provider)
     nik_id = acc.citizen_account_id(registry.lookup("nik", who.nik)) if who.nik else None
     by_nik = registry.account(nik_id) if nik_id else None
     if by_nik is not None and by_nik.status != "unconfirmed":
         if by_email is not None and by_email.account_id != by_nik.account_id:
             raise _two_accounts(who)
-        return _existing(by_nik, provider)
+        return _existing(registry, by_nik, provider)
     if by_email is not None:
         if nik_id is not None and by_email.nik_masked is not None:
             raise _two_accounts(who)  # the address's account is another NIK's
-        return _existing(by_email, provider)
+        return _existing(registry, by_email, provider)
     # A NIK's unconfirmed registration is replaced, as a new registration would.
     return {
         "account_id": nik_id or f"c-{uuid.uuid4().hex}",
@@ -155,11 +154,9 @@ def _target(registry: Registry, provider: OidcProvider, who: Identity) -> dict[s
     }
 
 
-def _existing(account: acc.Account, provider: OidcProvider) -> dict[str, Any]:
+def _existing(registry: Registry, account: acc.Account, provider: OidcProvider) -> dict[str, Any]:
     # Refused before the link is made, so a refused login leaves no link behind.
-    why = acc.federated_login_refused(account, provider.accounts, datetime.now(UTC))
-    if why:
-        raise Refused(403, why)
+    registry.refuse_federated(account, provider.accounts)
     return {"account_id": account.account_id}
 
 

@@ -421,6 +421,13 @@ class Registry:
             return self._reload_id(account_id)
         raise Refused(503, "too many sign-ins to this account at once; try again")
 
+    def refuse_federated(self, account: acc.Account, kind: str) -> None:
+        """Raise Refused (403) when a provider that logs in ``kind`` accounts may not sign
+        in to ``account`` (``domain.accounts.federated_login_refused``)."""
+        why = acc.federated_login_refused(account, kind, _now())
+        if why:
+            raise Refused(403, why)
+
     def link_identity(self, account_id: str, link: str, kind: str) -> acc.Account:
         """Let the provider login ``link`` (``domain.accounts.link_key``) sign in to
         the account, a ``kind`` one; an invitee's open invitation is taken up by it.
@@ -429,9 +436,7 @@ class Registry:
             account = self.account(account_id)
             if account is None:
                 raise Refused(404, "the account linked to this login does not exist")
-            why = acc.federated_login_refused(account, kind, _now())
-            if why:
-                raise Refused(403, why)
+            self.refuse_federated(account, kind)
             if link in account.federated:
                 return account
             event = NewEvent(uuid.uuid4(), acc.IDENTITY_LINKED, {"link": link, "by": account_id})

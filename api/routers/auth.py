@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import passwords
 from accounts.errors import Refused
-from api import limits, security
+from api import errors, limits, security
 from api.deps import CurrentUser, RuntimeDep
 from api.runtime import Runtime
 from domain import accounts as acc
@@ -115,7 +115,12 @@ class RegisterOut(BaseModel):
     next: str
 
 
-@router.post("/register", response_model=RegisterOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/register",
+    response_model=RegisterOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors.answers(409, 429),
+)
 async def register(body: RegisterIn, rt: RuntimeDep) -> RegisterOut:
     """Register a citizen: a six-digit code goes to the e-mail address; confirm it with
     POST /auth/confirm. One account per NIK; the answer is the same whether or not the NIK
@@ -137,7 +142,7 @@ class ConfirmIn(BaseModel):
     code: str = Field(max_length=12)
 
 
-@router.post("/confirm")
+@router.post("/confirm", responses=errors.answers(400, 429))
 async def confirm(body: ConfirmIn, request: Request, rt: RuntimeDep) -> dict[str, str]:
     """Confirm the e-mail address with the code we sent; then log in."""
     refuse_if_limited(rt, f"confirm:{body.account_id}", request)
@@ -177,7 +182,7 @@ def refuse_if_limited(rt: Runtime, name: str, request: Request) -> None:
         )
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut, responses=errors.answers(401, 403, 429))
 async def login(body: LoginIn, request: Request, rt: RuntimeDep) -> TokenOut:
     """Log in with an e-mail address (or a citizen's NIK) and password. Wrong login and
     wrong password get the same answer, after the same work; repeated failures for one
@@ -221,7 +226,7 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(max_length=200)
 
 
-@router.post("/refresh", response_model=TokenOut)
+@router.post("/refresh", response_model=TokenOut, responses=errors.answers(401))
 async def refresh(body: RefreshIn, rt: RuntimeDep) -> TokenOut:
     """A new access token and a new refresh token for the current refresh token (which
     stops working). Presenting an old one again revokes the whole sign-in."""
@@ -248,7 +253,9 @@ class PasswordIn(BaseModel):
     new_password: str = Field(max_length=passwords.MAX_LENGTH)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors.answers(401, 403, 409)
+)
 async def change_password(body: PasswordIn, user: CurrentUser, rt: RuntimeDep) -> Response:
     """Change your password: every sign-in of the account ends (log in again)."""
     if user.dev:

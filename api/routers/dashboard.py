@@ -89,7 +89,7 @@ def application_stats(
     }
 
 
-@router.get("/stats/standard-reviews")
+@router.get("/stats/standard-reviews", responses=errors.answers(403))
 def standard_reviews(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
     """Each published service whose standard has a review interval, with the date its
     periodic review (evaluasi) falls due; overdue ones first."""

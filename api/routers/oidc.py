@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts.federation import sign_in
 from accounts.oidc import LOGIN_TTL_S, LoginFailed, Providers, seal, unseal
+from api import errors
 from api.deps import RuntimeDep
 from api.routers.auth import TokenOut, answering, signed_in
 from api.runtime import Runtime
@@ -36,7 +37,12 @@ def _cookie_path(provider: str) -> str:
     return f"/auth/oidc/{provider}"
 
 
-@router.get("/{provider}/login", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/{provider}/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses=errors.answers(404, 503),
+)
 async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Send the browser to the provider's login page; it comes back to the callback."""
     try:
@@ -59,7 +65,11 @@ async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     return response
 
 
-@router.get("/{provider}/callback", response_model=TokenOut)
+@router.get(
+    "/{provider}/callback",
+    response_model=TokenOut,
+    responses=errors.answers(400, 401, 403, 404, 409, 503),
+)
 async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Where the provider sends the browser back: checks state, exchanges the code,
     verifies the ID token and answers as POST /auth/login does (access and refresh

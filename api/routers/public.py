@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from api import commands
+from api import commands, errors
 from api.deps import Consistent, ModelsDep, StoreDep
 from api.routers.agencies import calendar_of, maklumat_of
 from domain import standard
@@ -79,7 +79,7 @@ def _wants_html(fmt: str | None, accept: str | None) -> bool:
 
 @router.get(
     "/services/{service_id}/standard",
-    responses={200: {"content": {"text/html": {}}}},
+    responses={200: {"content": {"text/html": {}}}, **errors.answers(404)},
 )
 async def service_standard(
     service_id: str,
@@ -115,7 +115,7 @@ async def service_standard(
     }
 
 
-@router.get("/agencies/{agency_code}/maklumat")
+@router.get("/agencies/{agency_code}/maklumat", responses=errors.answers(404))
 async def maklumat(agency_code: str, store: StoreDep) -> dict[str, Any]:
     """The agency head's maklumat pelayanan (set with PUT /agencies/{code}/maklumat)."""
     found = await run_in_threadpool(maklumat_of, store, agency_code)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import passwords
 from accounts.errors import Refused
+from api import errors
 from api.deps import Administrator, RuntimeDep
 from api.routers.auth import answering, client_address, refuse_if_limited
 from api.security import Principal
@@ -39,7 +40,9 @@ class InvitationIn(BaseModel):
     )
 
 
-@router.post("/invitations", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/invitations", status_code=status.HTTP_201_CREATED, responses=errors.answers(403, 404, 409)
+)
 async def invite(body: InvitationIn, user: Administrator, rt: RuntimeDep) -> dict[str, Any]:
     """Invite a member of staff; the code goes to their e-mail and is valid for
     ``invitation_ttl_s``. Inviting an address whose invitation is still open sends a new
@@ -66,7 +69,7 @@ class AcceptIn(BaseModel):
     password: str = Field(max_length=passwords.MAX_LENGTH)
 
 
-@router.post("/accept")
+@router.post("/accept", responses=errors.answers(400, 409, 429))
 async def accept(body: AcceptIn, request: Request, rt: RuntimeDep) -> dict[str, Any]:
     """Accept an invitation with the code from the e-mail and choose a password; then
     log in with POST /auth/login."""
@@ -89,7 +92,7 @@ class SuspensionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/{account_id}/suspend")
+@router.post("/{account_id}/suspend", responses=errors.answers(403, 404, 409))
 async def suspend(
     account_id: str, body: SuspensionIn, user: Administrator, rt: RuntimeDep
 ) -> dict[str, Any]:
@@ -101,7 +104,7 @@ async def suspend(
     return account.public()
 
 
-@router.post("/{account_id}/reinstate")
+@router.post("/{account_id}/reinstate", responses=errors.answers(403, 404, 409))
 async def reinstate(account_id: str, user: Administrator, rt: RuntimeDep) -> dict[str, Any]:
     with answering():
         account = await run_in_threadpool(
@@ -110,7 +113,7 @@ async def reinstate(account_id: str, user: Administrator, rt: RuntimeDep) -> dic
     return account.public()
 
 
-@router.get("")
+@router.get("", responses=errors.answers(403))
 async def list_staff(user: Administrator, rt: RuntimeDep) -> list[dict[str, Any]]:
     """The staff you administer, with their status."""
     with answering():
