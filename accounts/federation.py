@@ -1,182 +1,168 @@
-"""Which Lincah account a person logging in through an OpenID Connect provider is.
+"""Which registry account (``accounts/registry.py``) a person logging in through an
+OpenID Connect provider is.
 
 A provider names each person by a ``sub`` (subject) that is stable for that provider
-only. The first login of a subject records a link, provider + subject -> Lincah account,
-as an event in its own stream ``federated-<provider>-<sha256 of the subject>``; later
-logins read that stream. The link is appended with expected version NO_STREAM, so two
-first logins racing each other create one link and both end up on the winner's account.
+only. The first login of a subject records a link, provider + subject -> account, as
+``FederatedIdentityLinked`` in its own stream ``federated-<provider>-<sha256 of the
+subject>``; later logins read that stream and need no claims. The link is appended with
+the stream's expected version (-1 for the first), so racing first logins make one link
+and all end on its account.
 
-Citizens get an account on their first login. Staff roles are never handed out by a
-login alone: an agency administrator first invites the person's e-mail address or NIK
-(``invite``), and the first login whose identity claim matches takes up the invitation.
+Which account a first login links to, by the provider's *verified* e-mail address
+(``email`` with ``email_verified: true``; unverified ones are refused):
 
-The events here are a minimal stand-in for the accounts of ``domain/accounts.py``
-(``AccountCreated`` in stream ``account-<id>``); the README's federation section says
-what the integration of both needs.
+- a citizens' provider: the citizen account of that address (registered with a password
+  or through another provider); else, when the provider is authoritative for NIKs
+  (``nik_claim``), the account of that NIK; else a new citizen account, active at once
+  (the provider verified the address, as the confirmation code would have).
+- a staff provider: only the staff account an administrator invited with that address
+  (``POST /staff/invitations``); the login takes up an open invitation.
+
+Suspended accounts are refused, and an account of the other kind is never reached.
+Linking on a verified address trusts the provider as much as the code Lincah mails to
+that address: configure only providers that verify addresses themselves.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.security import STAFF, Principal
-from eventstore.port import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
+from accounts.errors import Refused
+from accounts.registry import Registry, normalise_email
+from domain import accounts as acc
+from domain.nik import NikError, validate_nik
+from eventstore.port import NO_STREAM, NewEvent, WrongExpectedVersion
 from lincah.settings import OidcProvider
-
-LINKED = "FederatedIdentityLinked"
-INVITED = "FederatedLoginInvited"
-ACCOUNT_CREATED = "AccountCreated"
-
-
-class FederationRefused(Exception):
-    """The login is genuine, but it does not lead to a Lincah account; the message says
-    why and what to do."""
 
 
 @dataclass(frozen=True)
-class FederatedAccount:
-    account_id: str
-    role: str
-    agency: str | None
-    created: bool
-    """True when this login created the Lincah account."""
+class Identity:
+    """What a first login's verified claims say about the person."""
 
-    def principal(self) -> Principal:
-        return Principal(subject=self.account_id, role=self.role, agency=self.agency)
+    email: str
+    full_name: str
+    nik: str | None
 
 
-def _digest(value: str) -> str:
-    # Subjects and e-mail addresses can be long, hold any character and identify a
-    # person; stream names carry their hash only.
-    return hashlib.sha256(value.encode()).hexdigest()
+def subject_digest(subject: str) -> str:
+    # Subjects can be long, hold any character and identify a person; stream names and
+    # events carry their hash only.
+    return hashlib.sha256(subject.encode()).hexdigest()
 
 
 def link_stream(provider: str, subject: str) -> str:
-    return f"federated-{provider}-{_digest(subject)}"
+    return acc.federated_stream(provider, subject_digest(subject))
 
 
-def invite_stream(provider: str, identity: str) -> str:
-    return f"federated-invite-{provider}-{_digest(_normalised(identity))}"
-
-
-def account_stream(account_id: str) -> str:
-    return f"account-{account_id}"
-
-
-def _normalised(identity: str) -> str:
-    return identity.strip().lower()
-
-
-def link_or_create(
-    store: EventStore, provider: OidcProvider, subject: str, claims: Mapping[str, Any]
-) -> FederatedAccount:
-    """The Lincah account of ``subject`` at ``provider``: linked before, or linked now
-    (a new citizen account, or the staff account of an invitation). ``claims`` are the
-    verified ID token's. Raises FederationRefused."""
+def sign_in(
+    registry: Registry, provider: OidcProvider, subject: str, claims: Mapping[str, Any]
+) -> acc.Account:
+    """The account ``subject`` at ``provider`` signs in to: linked before, or linked now.
+    ``claims`` are the verified ID token's (and UserInfo's). Raises Refused."""
     if not subject:
-        raise FederationRefused(f"the ID token of {provider.name!r} names no subject (sub)")
-    stream = link_stream(provider.name, subject)
-    link = _read_link(store, stream)
-    if link is not None:
-        return _ensure_account(store, link)
-    identity = _identity(provider, claims)
-    role: str = provider.role
-    agency: str | None = provider.agency
-    if role in STAFF:
-        invitation = _read_invitation(store, provider.name, identity)
-        if invitation is None:
-            raise FederationRefused(
-                f"{provider.name!r} accounts get the role {provider.role!r} only when invited; "
-                "ask your agency administrator to invite your "
-                f"{provider.identity_claim}, then log in again"
+        raise Refused(403, f"the ID token of {provider.name!r} names no subject (sub)")
+    digest = subject_digest(subject)
+    key = acc.link_key(provider.name, digest)
+    stream = acc.federated_stream(provider.name, digest)
+    for _ in range(10):
+        link = acc.fold_federated(registry.store.read_stream(stream))
+        account = _linked(registry, link, key) if link else None
+        if account is not None:
+            return registry.link_identity(account.account_id, key, provider.accounts)
+        target = _target(registry, provider, _identity(provider, claims))
+        data = {"provider": provider.name, "subject_sha256": digest, **target}
+        try:
+            registry.store.append(
+                stream,
+                [NewEvent(uuid.uuid4(), acc.FEDERATED_LINK, data)],
+                link.version if link else NO_STREAM,
             )
-        role, agency = invitation
-    data: dict[str, Any] = {
-        "provider": provider.name,
-        "subject_sha256": _digest(subject),
-        "account_id": str(uuid.uuid4()),
-        "role": role,
-        "agency": agency,
-        "created_account": True,
-        "identity": {provider.identity_claim: identity},
+        except WrongExpectedVersion:
+            continue  # another login of this subject linked it just now: follow that link
+    raise Refused(503, "too many logins of this person at once; try again")
+
+
+def _linked(registry: Registry, link: acc.FederatedLink, key: str) -> acc.Account | None:
+    """The link's account; for a link made to create one, created now if a login
+    stopped before it did. None when it can no longer be created (its e-mail address
+    went to another account meanwhile): the login links again."""
+    if link.new_citizen is None:
+        return registry.account(link.account_id)
+    return registry.federated_citizen(link.account_id, key, **link.new_citizen)
+
+
+def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> Identity:
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip():
+        raise Refused(
+            403,
+            f"the ID token of {provider.name!r} carries no 'email' claim; the provider's "
+            f"scopes ({' '.join(provider.scopes)}) must ask for it",
+        )
+    if claims.get("email_verified") is not True:
+        raise Refused(
+            403,
+            f"{provider.name!r} has not verified the e-mail address {email}; verify it "
+            "there, then log in again",
+        )
+    nik = claims.get(provider.nik_claim) if provider.nik_claim else None
+    if nik is not None:
+        try:
+            validate_nik(str(nik))
+        except NikError as e:
+            raise Refused(403, f"{provider.name!r} sent a NIK Lincah cannot use: {e}") from None
+    email = normalise_email(email)
+    name = claims.get("name")
+    full_name = name.strip() if isinstance(name, str) and name.strip() else email
+    return Identity(email, full_name, None if nik is None else str(nik))
+
+
+def _target(registry: Registry, provider: OidcProvider, who: Identity) -> dict[str, Any]:
+    """What a first login links to: ``account_id``, plus ``new_citizen`` when the login
+    creates that account. Raises Refused."""
+    by_email = registry.for_login(who.email)
+    if provider.accounts == "staff":
+        if by_email is None:
+            raise Refused(
+                403,
+                f"no Lincah staff account has the e-mail address {who.email}; ask your "
+                "administrator to invite it (POST /staff/invitations), then log in again",
+            )
+        return _existing(registry, by_email, provider)
+    nik_id = acc.citizen_account_id(registry.lookup("nik", who.nik)) if who.nik else None
+    by_nik = registry.account(nik_id) if nik_id else None
+    if by_nik is not None and by_nik.status != "unconfirmed":
+        if by_email is not None and by_email.account_id != by_nik.account_id:
+            raise _two_accounts(who)
+        return _existing(registry, by_nik, provider)
+    if by_email is not None:
+        if nik_id is not None and by_email.nik_masked is not None:
+            raise _two_accounts(who)  # the address's account is another NIK's
+        return _existing(registry, by_email, provider)
+    # A NIK's unconfirmed registration is replaced, as a new registration would.
+    return {
+        "account_id": nik_id or f"c-{uuid.uuid4().hex}",
+        "new_citizen": {
+            "full_name": who.full_name,
+            "email": who.email,
+            "nik_masked": acc.mask_nik(who.nik) if who.nik else None,
+        },
     }
-    try:
-        store.append(stream, [NewEvent(uuid.uuid4(), LINKED, data)], expected_version=NO_STREAM)
-    except WrongExpectedVersion:
-        # Another first login of the same subject won the race: take its account.
-        data = _read_link(store, stream) or data
-        return _ensure_account(store, data)
-    return _ensure_account(store, data, created=True)
 
 
-def invite(store: EventStore, provider: OidcProvider, identity: str) -> None:
-    """Let the person whose identity claim (e-mail or NIK) is ``identity`` log in through
-    ``provider`` with its staff role and agency. Inviting twice changes nothing."""
-    if provider.role not in STAFF:
-        raise ValueError(
-            f"{provider.name!r} gives the role {provider.role!r}; only staff logins are invited"
-        )
-    stream = invite_stream(provider.name, identity)
-    data = {"provider": provider.name, "role": provider.role, "agency": provider.agency}
-    with contextlib.suppress(WrongExpectedVersion):  # invited before
-        store.append(stream, [NewEvent(uuid.uuid4(), INVITED, data)], expected_version=NO_STREAM)
+def _existing(registry: Registry, account: acc.Account, provider: OidcProvider) -> dict[str, Any]:
+    # Refused before the link is made, so a refused login leaves no link behind.
+    registry.refuse_federated(account, provider.accounts)
+    return {"account_id": account.account_id}
 
 
-def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> str:
-    value = claims.get(provider.identity_claim)
-    if not isinstance(value, str) or not value.strip():
-        raise FederationRefused(
-            f"the ID token of {provider.name!r} carries no {provider.identity_claim!r} claim; "
-            f"the provider's scopes ({' '.join(provider.scopes)}) must ask for it"
-        )
-    if provider.identity_claim == "email" and claims.get("email_verified") is False:
-        raise FederationRefused(
-            f"{provider.name!r} has not verified the e-mail address {value}; verify it "
-            "there, then log in again"
-        )
-    return _normalised(value)
-
-
-def _read_link(store: EventStore, stream: str) -> dict[str, Any] | None:
-    for event in store.read_stream(stream):
-        if event.type == LINKED:
-            return event.data
-    return None
-
-
-def _read_invitation(
-    store: EventStore, provider: str, identity: str
-) -> tuple[str, str | None] | None:
-    for event in store.read_stream(invite_stream(provider, identity)):
-        if event.type == INVITED:
-            return event.data["role"], event.data["agency"]
-    return None
-
-
-def _ensure_account(
-    store: EventStore, link: Mapping[str, Any], *, created: bool = False
-) -> FederatedAccount:
-    """The linked account, its creation recorded if the link created it. The creation is
-    appended after the link, so a crash in between is repaired by the next login instead
-    of leaving an account that no login reaches."""
-    account = FederatedAccount(link["account_id"], link["role"], link["agency"], created)
-    stream = account_stream(account.account_id)
-    if not link.get("created_account") or store.stream_version(stream) != NO_STREAM:
-        return account
-    data = {
-        "account_id": account.account_id,
-        "role": account.role,
-        "agency": account.agency,
-        "source": f"oidc:{link['provider']}",
-        **link["identity"],
-    }
-    with contextlib.suppress(WrongExpectedVersion):  # a racing login recorded it
-        store.append(
-            stream, [NewEvent(uuid.uuid4(), ACCOUNT_CREATED, data)], expected_version=NO_STREAM
-        )
-    return account
+def _two_accounts(who: Identity) -> Refused:
+    return Refused(
+        409,
+        f"the e-mail address {who.email} and your NIK belong to two different Lincah "
+        "accounts; contact the service desk to merge them",
+    )

@@ -246,15 +246,16 @@ class Providers:
                 502, f"{provider.name!r} answered without an ID token; is 'openid' in its scopes?"
             )
         claims = await self.verify_id_token(provider, meta, id_token, pending.nonce, token)
-        if provider.identity_claim not in claims:
+        wanted = {"email", "email_verified", *([provider.nik_claim] if provider.nik_claim else [])}
+        if not wanted <= claims.keys():
             claims = {**await self._userinfo(provider, meta, token, claims["sub"]), **claims}
         return VerifiedLogin(subject=str(claims["sub"]), claims=claims)
 
     async def _userinfo(
         self, provider: OidcProvider, meta: dict[str, Any], token: dict[str, Any], subject: str
     ) -> dict[str, Any]:
-        """The UserInfo claims, for a provider that keeps the identity claim out of the ID
-        token (as OIDC Core 5.4 has it when an access token is issued)."""
+        """The UserInfo claims, for a provider that keeps the e-mail (or NIK) claims out
+        of the ID token (as OIDC Core 5.4 has it when an access token is issued)."""
         endpoint = meta.get("userinfo_endpoint")
         access_token = token.get("access_token")
         if not endpoint or not isinstance(access_token, str):

@@ -383,6 +383,70 @@ class Registry:
         self._append(account, acc.EMAIL_CONFIRMED, {"by": account.account_id})
         return self._reload(account)
 
+    # -- identity providers (accounts.federation) -------------------------------------
+    def federated_citizen(
+        self, account_id: str, link: str, full_name: str, email: str, nik_masked: str | None
+    ) -> acc.Account | None:
+        """The citizen account a provider's first login creates, active at once (the
+        provider verified ``email``); made already: the account as it is. None when
+        ``email`` belongs to another account by now, so this one cannot be made."""
+        email = normalise_email(email)
+        for _ in range(10):
+            current = self.account(account_id)
+            if current is not None and current.status != "unconfirmed":
+                return current
+            claim = self._claim(email)
+            if claim.account_id is not None and claim.account_id != account_id:
+                owner = self.account(claim.account_id)
+                if owner is not None and owner.email == email:
+                    return None
+            data = {
+                "account_id": account_id,
+                "full_name": full_name,
+                "email": email,
+                "nik_masked": nik_masked,
+                "link": link,
+                "by": account_id,
+            }
+            try:
+                if claim.account_id != account_id:
+                    self._append_claim(email, account_id, claim.version)
+                self.store.append(
+                    acc.account_stream(account_id),
+                    [NewEvent(uuid.uuid4(), acc.CITIZEN_FEDERATED, data)],
+                    current.version if current else -1,
+                )
+            except (WrongExpectedVersion, Refused):
+                continue  # a racing login (or registration) got there first: look again
+            return self._reload_id(account_id)
+        raise Refused(503, "too many sign-ins to this account at once; try again")
+
+    def refuse_federated(self, account: acc.Account, kind: str) -> None:
+        """Raise Refused (403) when a provider that logs in ``kind`` accounts may not sign
+        in to ``account`` (``domain.accounts.federated_login_refused``)."""
+        why = acc.federated_login_refused(account, kind, _now())
+        if why:
+            raise Refused(403, why)
+
+    def link_identity(self, account_id: str, link: str, kind: str) -> acc.Account:
+        """Let the provider login ``link`` (``domain.accounts.link_key``) sign in to
+        the account, a ``kind`` one; an invitee's open invitation is taken up by it.
+        Raises Refused while the account may not sign in that way."""
+        for _ in range(10):
+            account = self.account(account_id)
+            if account is None:
+                raise Refused(404, "the account linked to this login does not exist")
+            self.refuse_federated(account, kind)
+            if link in account.federated:
+                return account
+            event = NewEvent(uuid.uuid4(), acc.IDENTITY_LINKED, {"link": link, "by": account_id})
+            try:
+                self.store.append(acc.account_stream(account_id), [event], account.version)
+            except WrongExpectedVersion:
+                continue  # changed meanwhile (suspended?): judge it again
+            return self._reload_id(account_id)
+        raise Refused(503, "too many changes to this account at once; try again")
+
     # -- any account ----------------------------------------------------------------
     def change_password(self, account_id: str, current: str, new: str) -> acc.Account:
         account = self.account(account_id)
@@ -404,6 +468,9 @@ class Registry:
             raise Refused(409, "the account changed meanwhile; try again") from e
 
     def _reload(self, account: acc.Account) -> acc.Account:
-        fresh = self.account(account.account_id)
+        return self._reload_id(account.account_id)
+
+    def _reload_id(self, account_id: str) -> acc.Account:
+        fresh = self.account(account_id)
         assert fresh is not None
         return fresh

@@ -49,6 +49,9 @@ ACCOUNT_REINSTATED: Final = "AccountReinstated"
 SESSION_STARTED: Final = "SessionStarted"
 SESSION_ROTATED: Final = "SessionRotated"
 SESSION_REVOKED: Final = "SessionRevoked"
+CITIZEN_FEDERATED: Final = "CitizenRegisteredThroughProvider"
+IDENTITY_LINKED: Final = "IdentityLinked"  # on the account's stream
+FEDERATED_LINK: Final = "FederatedIdentityLinked"  # on the provider+subject's stream
 
 
 def region_stream(code: str) -> str:
@@ -71,6 +74,12 @@ def login_stream(login_key: str) -> str:
 
 def session_stream(family: str) -> str:
     return f"session-{family}"
+
+
+def federated_stream(provider: str, subject_sha256: str) -> str:
+    """Which account a provider's subject is (``accounts.federation``); the subject only
+    by its hash."""
+    return f"federated-{provider}-{subject_sha256}"
 
 
 def citizen_account_id(nik_key: str) -> str:
@@ -188,11 +197,14 @@ class Account:
     epoch: int = 0
     """Raised by every password change and suspension: sessions and tokens issued under
     an older epoch stop working."""
+    federated: frozenset[str] = frozenset()
+    """``<provider>:<sha256 of the subject>`` of each identity-provider login linked to
+    the account; such a login signs in without a password."""
     history: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def can_sign_in(self) -> bool:
-        return self.status == "active" and self.password_hash is not None
+        return self.status == "active" and (self.password_hash is not None or bool(self.federated))
 
     def public(self) -> dict[str, Any]:
         """What the account's holder and their administrators may see."""
@@ -237,6 +249,21 @@ def apply_account(account: Account | None, e: EventLike) -> Account:
             version=e.version,
             history=(step,),
         )
+    if e.type == CITIZEN_FEDERATED:
+        # The provider verified the e-mail address: active at once, without a password.
+        # Like a registration, it replaces an unconfirmed one of the same NIK.
+        return Account(
+            account_id=d["account_id"],
+            kind="citizen",
+            role=CITIZEN,
+            full_name=d["full_name"],
+            email=d["email"],
+            nik_masked=d.get("nik_masked"),
+            status="active",
+            federated=frozenset({d["link"]}),
+            version=e.version,
+            history=(step,),
+        )
     if e.type == STAFF_INVITED:
         return Account(
             account_id=d["account_id"],
@@ -267,8 +294,17 @@ def apply_account(account: Account | None, e: EventLike) -> Account:
         return replace(a, password_hash=d["password_hash"], epoch=a.epoch + 1)
     if e.type == ACCOUNT_SUSPENDED:
         return replace(a, status="suspended", epoch=a.epoch + 1)
+    if e.type == IDENTITY_LINKED:
+        # An invitee whose e-mail the provider verified has taken up the invitation.
+        status: Status = "active" if a.status == "invited" else a.status
+        return replace(
+            a, status=status, federated=a.federated | {d["link"]},
+            code_hash=None if status != a.status else a.code_hash,
+            code_expires_at=None if status != a.status else a.code_expires_at,
+        )  # fmt: skip
     if e.type == ACCOUNT_REINSTATED:
-        return replace(a, status="active" if a.password_hash else "invited")
+        signs_in = a.password_hash is not None or bool(a.federated)
+        return replace(a, status="active" if signs_in else "invited")
     return a
 
 
@@ -279,6 +315,56 @@ def code_usable(account: Account, now: datetime) -> bool:
         and account.code_expires_at is not None
         and now < account.code_expires_at
     )
+
+
+# -- identity providers' subjects ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FederatedLink:
+    """A provider's subject -> the account it is. ``new_citizen``: the link was made for
+    a citizen account its login creates (the creation's details, in case the API stopped
+    before it was recorded); None when it names an existing account."""
+
+    account_id: str
+    version: int
+    new_citizen: dict[str, Any] | None = None
+
+
+def fold_federated(events: Iterable[EventLike]) -> FederatedLink | None:
+    """The latest link wins: a link whose new account could not be made (its e-mail went
+    to another account meanwhile) is replaced by a later one."""
+    link: FederatedLink | None = None
+    for e in events:
+        if e.type == FEDERATED_LINK:
+            link = FederatedLink(e.data["account_id"], e.version, e.data.get("new_citizen"))
+    return link
+
+
+def link_key(provider: str, subject_sha256: str) -> str:
+    return f"{provider}:{subject_sha256}"
+
+
+def federated_login_refused(account: Account, kind: str, now: datetime) -> str | None:
+    """Why a provider that logs in ``kind`` accounts (citizen or staff) may not sign in
+    to ``account``; None when it may."""
+    if account.kind != kind:
+        if account.kind == "staff":
+            return (
+                "this e-mail address belongs to a staff account; log in through your "
+                "agency's identity provider or with your password"
+            )
+        return (
+            "this e-mail address belongs to a citizen account, and this identity provider "
+            "is for staff; log in through the citizens' provider or with your password"
+        )
+    if account.status == "suspended":
+        return "this account is suspended; ask your administrator"
+    if account.status == "invited" and not code_usable(account, now):
+        return "your invitation has expired; ask your administrator to invite you again"
+    if account.status == "unconfirmed":
+        return "this account's e-mail address is not confirmed yet; confirm it, then log in"
+    return None
 
 
 # -- who may invite whom -----------------------------------------------------------------

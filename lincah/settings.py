@@ -23,9 +23,6 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from domain.accounts import AGENCY_ROLES as STAFF
-from domain.accounts import ROLES
-
 
 class TaskQueues(BaseModel):
     applications: str = "lincah-applications"
@@ -50,8 +47,8 @@ class TemporalSettings(BaseModel):
 
 
 class OidcProvider(BaseModel):
-    """An OpenID Connect provider citizens (or invited staff) log in with
-    (``accounts/oidc.py``; README "Logging in with a region's identity provider")."""
+    """An OpenID Connect provider citizens or staff log in with (``accounts/oidc.py``,
+    ``accounts/federation.py``; README "Logging in with a region's identity provider")."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     """Path segment of ``/auth/oidc/{name}/login``; part of the link's stream name."""
@@ -60,12 +57,13 @@ class OidcProvider(BaseModel):
     client_id: str
     client_secret: SecretStr = SecretStr("")
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email"])
-    identity_claim: str = "email"
-    """The ID-token claim that carries the person's e-mail address or NIK."""
-    role: str = "citizen"
-    """Role of a federated user. A staff role is only given to invited people."""
-    agency: str | None = None
-    """Agency code of a staff role."""
+    accounts: Literal["citizen", "staff"] = "citizen"
+    """Whom it logs in: ``citizen`` (a first login creates a citizen account) or
+    ``staff`` (only staff accounts an administrator invited, by their e-mail address)."""
+    nik_claim: str | None = None
+    """The claim that carries a citizen's NIK, for a provider that is authoritative for
+    NIKs (it checked them against Dukcapil): its logins then reach the account of that
+    NIK. Leave it unset for any other provider."""
     token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name
 
     @model_validator(mode="after")
@@ -76,17 +74,13 @@ class OidcProvider(BaseModel):
                 f"OIDC provider {self.name!r}: the issuer must be an https:// URL "
                 "(plain http only on this machine, for tests)"
             )
-        if "openid" not in self.scopes:
-            raise ValueError(f"OIDC provider {self.name!r}: scopes must include 'openid'")
-        if self.role not in ROLES:
+        if "openid" not in self.scopes or "email" not in self.scopes:
             raise ValueError(
-                f"OIDC provider {self.name!r}: role {self.role!r} is not one of "
-                f"{', '.join(sorted(ROLES))}"
+                f"OIDC provider {self.name!r}: scopes must include 'openid' and 'email' "
+                "(logins are matched to accounts by their verified e-mail address)"
             )
-        if self.role in STAFF and not self.agency:
-            raise ValueError(
-                f"OIDC provider {self.name!r}: role {self.role!r} needs an agency code"
-            )
+        if self.nik_claim and self.accounts != "citizen":
+            raise ValueError(f"OIDC provider {self.name!r}: only citizens have a NIK claim")
         return self
 
 

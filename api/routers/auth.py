@@ -207,6 +207,12 @@ async def login(body: LoginIn, request: Request, rt: RuntimeDep) -> TokenOut:
         }.get(account.status, "this account cannot sign in yet")
         raise HTTPException(status.HTTP_403_FORBIDDEN, why)
     rt.sign_in_limits.succeeded(name)
+    return await signed_in(rt, account)
+
+
+async def signed_in(rt: Runtime, account: acc.Account) -> TokenOut:
+    """The answer to a login (here, or through an identity provider): an access token
+    and the refresh token of a new session."""
     with answering():
         issued = await run_in_threadpool(rt.sessions.start, account)
     return TokenOut(

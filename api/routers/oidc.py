@@ -1,19 +1,18 @@
 """Logging in through a region's OpenID Connect provider (``accounts/oidc.py``); the
-answer is Lincah's own token, for the Lincah account the provider's subject is linked
-to (``accounts/federation.py``)."""
+answer is the same as POST /auth/login's, for the registry account the provider's
+subject is linked to (``accounts/federation.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from accounts.federation import FederationRefused, link_or_create
+from accounts.federation import sign_in
 from accounts.oidc import LOGIN_TTL_S, LoginFailed, Providers, seal, unseal
-from api import errors, security
+from api import errors
 from api.deps import RuntimeDep
-from api.routers.auth import TokenOut
+from api.routers.auth import TokenOut, answering, signed_in
 from api.runtime import Runtime
 
 router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -69,11 +68,12 @@ async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
 @router.get(
     "/{provider}/callback",
     response_model=TokenOut,
-    responses=errors.answers(400, 401, 403, 404, 503),
+    responses=errors.answers(400, 401, 403, 404, 409, 503),
 )
 async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Where the provider sends the browser back: checks state, exchanges the code,
-    verifies the ID token and answers with a Lincah token for the linked account."""
+    verifies the ID token and answers as POST /auth/login does (access and refresh
+    token) for the linked account."""
     try:
         providers = _providers(request, rt)
         config = providers.get(provider)
@@ -81,17 +81,13 @@ async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
         verified = await providers.finish(
             config, _redirect_uri(rt, provider), pending, dict(request.query_params)
         )
-        account = await asyncio.to_thread(
-            link_or_create, rt.store, config, verified.subject, verified.claims
-        )
     except LoginFailed as e:
         raise HTTPException(e.status, e.message) from e
-    except FederationRefused as e:
-        raise HTTPException(403, str(e)) from e
-    ttl = rt.settings.token_ttl_s
-    body = TokenOut(
-        access_token=security.issue(account.principal(), rt.signing_key, ttl), expires_in=ttl
-    )
+    with answering():
+        account = await run_in_threadpool(
+            sign_in, rt.accounts, config, verified.subject, verified.claims
+        )
+    body = await signed_in(rt, account)
     response = Response(body.model_dump_json(), media_type="application/json")
     # The login is used up; the provider refuses its code a second time anyway.
     response.delete_cookie(COOKIE, path=_cookie_path(provider))

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -25,9 +25,12 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from accounts import federation
+from accounts.mail import Mailer
 from accounts.oidc import LoginFailed, PendingLogin, Providers, seal, unseal
+from accounts.registry import Registry
 from api import security
 from api.main import create_app
+from domain import accounts as acc
 from eventstore.sqlite import SqliteEventStore
 from lincah.settings import OidcProvider, Settings
 from tests.conftest import free_port
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
 SECRET = "test-secret-of-at-least-32-bytes-long"
 PASSWORDS = {"siti": "siti-secret", "budi": "budi-secret", "joko": "joko-secret"}
-# Provider names configured against the one test provider: citizens, and BWI officers.
+# Provider names configured against the one test provider: citizens, and staff.
 CITIZENS, OFFICERS = "region", "bwi-staff"
 
 
@@ -97,13 +100,7 @@ def providers_for(idp: IdP) -> list[OidcProvider]:
     common = {"issuer": idp.issuer, "client_id": "lincah", "client_secret": "lincah-test-secret"}
     return [
         OidcProvider(name=CITIZENS, **common),
-        OidcProvider(
-            name=OFFICERS,
-            role="officer",
-            agency="BWI",
-            scopes=["openid", "email", "nik"],
-            **common,
-        ),
+        OidcProvider(name=OFFICERS, accounts="staff", **common),
     ]
 
 
@@ -182,7 +179,7 @@ class Browser:
 
 
 @pytest.fixture
-async def browsers(api: str) -> AsyncIterator[list[Browser]]:
+async def browsers() -> AsyncIterator[list[Browser]]:
     made: list[Browser] = []
     yield made
     for b in made:
@@ -194,8 +191,27 @@ def browser(api: str, made: list[Browser]) -> Browser:
     return made[-1]
 
 
-def principal(token_body: dict) -> security.Principal:
-    return security.verify(token_body["access_token"], SECRET)
+def principal(token_body: dict, key: str = SECRET) -> security.Principal:
+    return security.verify(token_body["access_token"], key)
+
+
+class Captured(Mailer):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.sent: list[str] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append(body)
+
+
+@contextmanager
+def registry(settings: Settings, mailer: Mailer | None = None) -> Iterator[Registry]:
+    """The registry on the API's own event store, as ``lincah admin`` reaches it."""
+    store = SqliteEventStore(str(settings.eventstore_location))
+    try:
+        yield Registry(store, settings, mailer)
+    finally:
+        store.close()
 
 
 def with_query(url: str, **changes: str) -> str:
@@ -209,19 +225,37 @@ async def test_a_citizen_logs_in_through_the_provider(api, api_settings, browser
     r = await browser(api, browsers).login(CITIZENS, "siti")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    # The answer of POST /auth/login: an access token with the account's claims, and a
+    # refresh token.
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == api_settings.token_ttl_s
+    assert body["expires_in"] == api_settings.access_token_ttl_s
     siti = principal(body)
-    assert siti.role == "citizen" and siti.agency is None
+    assert (siti.role, siti.agency, siti.region, siti.epoch, siti.dev) == (
+        "citizen", None, None, 0, False,
+    )  # fmt: skip
     assert "siti" not in siti.subject  # the Lincah account id, not the provider's subject
 
-    async with httpx.AsyncClient() as http:
-        mine = await http.get(
-            f"{api}/applications", headers={"Authorization": f"Bearer {body['access_token']}"}
-        )
-    assert mine.status_code == 200, mine.text
-    assert mine.json() == []
+    async with httpx.AsyncClient(base_url=api) as http:
+        auth = {"Authorization": f"Bearer {body['access_token']}"}
+        me = await http.get("/auth/me", headers=auth)
+        assert me.status_code == 200, me.text
+        assert (me.json()["account_id"], me.json()["email"]) == (siti.subject, "siti@example.id")
+        assert (me.json()["status"], me.json()["role"]) == ("active", "citizen")
+        mine = await http.get("/applications", headers=auth)
+        assert mine.status_code == 200, mine.text
+        assert mine.json() == []
+        # The session refreshes like a password login's, and logging out ends it.
+        refreshed = await http.post("/auth/refresh", json={"refresh_token": body["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.text
+        assert principal(refreshed.json()).subject == siti.subject
+        token = refreshed.json()["refresh_token"]
+        assert (await http.post("/auth/logout", json={"refresh_token": token})).status_code == 204
+        ended = await http.post("/auth/refresh", json={"refresh_token": token})
+        assert ended.status_code == 401, ended.text
+        # A federated account has no password to log in with.
+        wrong = await http.post("/auth/login", json={"login": "siti@example.id", "password": ""})
+        assert wrong.status_code == 401, wrong.text
 
     # Another login of the same person (a new browser: the provider asks again) lands on
     # the same Lincah account; another person gets another.
@@ -231,17 +265,38 @@ async def test_a_citizen_logs_in_through_the_provider(api, api_settings, browser
     budi = await browser(api, browsers).login(CITIZENS, "budi")
     assert principal(budi.json()).subject != siti.subject
 
-    store = SqliteEventStore(str(api_settings.eventstore_location))
-    try:
-        link = store.read_stream(federation.link_stream(CITIZENS, "siti"))
-        assert [e.type for e in link] == [federation.LINKED]
-        assert link[0].data["account_id"] == siti.subject
-        account = store.read_stream(federation.account_stream(siti.subject))
-        assert [e.type for e in account] == [federation.ACCOUNT_CREATED]
-        assert account[0].data["email"] == "siti@example.id"
-        assert account[0].data["role"] == "citizen"
-    finally:
-        store.close()
+    with registry(api_settings) as reg:
+        link = reg.store.read_stream(federation.link_stream(CITIZENS, "siti"))
+        assert [(e.type, e.data["account_id"]) for e in link] == [
+            (acc.FEDERATED_LINK, siti.subject)
+        ]
+        account = reg.for_login("siti@example.id")
+        assert account is not None and account.account_id == siti.subject
+        events = reg.store.read_stream(acc.account_stream(siti.subject))
+        assert [e.type for e in events] == [acc.CITIZEN_FEDERATED]
+
+
+async def test_a_citizen_who_registered_with_a_password_reaches_the_same_account(
+    api, api_settings, browsers
+):
+    async with httpx.AsyncClient(base_url=api) as http:
+        mail = Captured(api_settings)
+        with registry(api_settings, mail) as reg:
+            r = reg.register("3510154808900003", "Siti Aminah", "siti@example.id", None,
+                             "siti-pass-2026")  # fmt: skip
+        code = re.search(r"code: (\d{6})", mail.sent[-1])
+        assert code, mail.sent
+        confirmed = await http.post(
+            "/auth/confirm", json={"account_id": r.account_id, "code": code.group(1)}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        by_password = await http.post(
+            "/auth/login", json={"login": "siti@example.id", "password": "siti-pass-2026"}
+        )
+        assert by_password.status_code == 200, by_password.text
+    federated = await browser(api, browsers).login(CITIZENS, "siti")
+    assert federated.status_code == 200, federated.text
+    assert principal(federated.json()).subject == principal(by_password.json()).subject
 
 
 async def test_a_tampered_state_is_refused(api, browsers):
@@ -277,29 +332,77 @@ async def test_a_replayed_code_is_refused(api, browsers):
     assert "refused the authorization code" in replay.json()["detail"]
 
 
-async def test_staff_logins_need_an_invitation(api, api_settings, browsers):
+async def test_staff_sign_in_to_the_account_their_administrator_invited(
+    api, api_settings, browsers
+):
     r = await browser(api, browsers).login(OFFICERS, "budi")
     assert r.status_code == 403, r.text
-    assert "only when invited" in r.json()["detail"]
+    assert "ask your administrator to invite it" in r.json()["detail"]
 
-    store = SqliteEventStore(str(api_settings.eventstore_location))
-    try:
-        federation.invite(store, api_settings.oidc_providers[1], "Budi@BanyuwangiKab.go.id")
-    finally:
-        store.close()
-    r = await browser(api, browsers).login(OFFICERS, "budi")
-    assert r.status_code == 200, r.text
-    budi = principal(r.json())
-    assert (budi.role, budi.agency) == ("officer", "BWI")
-    # An invitation for one person lets no one else in.
-    r = await browser(api, browsers).login(OFFICERS, "siti")
-    assert r.status_code == 403, r.text
+    with registry(api_settings) as reg:  # the bootstrap, as `lincah admin` does it
+        reg.create_region("35.10", "Kabupaten Banyuwangi", "cli:test")
+        reg.create_agency("BWI", "DPMPTSP Banyuwangi", "35.10", "cli:test")
+    async with httpx.AsyncClient(base_url=api) as http:
+        admin = await http.post(
+            "/auth/dev-token", json={"subject": "s-admin", "role": "agency_admin", "agency": "BWI"}
+        )
+        as_admin = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+        invited = await http.post(
+            "/staff/invitations",
+            headers=as_admin,
+            json={"email": "Budi@BanyuwangiKab.go.id", "full_name": "Budi", "role": "cashier"},
+        )
+        assert invited.status_code == 201, invited.text
+        budi_id = invited.json()["account_id"]
+
+        r = await browser(api, browsers).login(OFFICERS, "budi")
+        assert r.status_code == 200, r.text
+        budi = principal(r.json())
+        assert (budi.subject, budi.role, budi.agency) == (budi_id, "cashier", "BWI")
+        # An invitation for one person lets no one else in.
+        siti = await browser(api, browsers).login(OFFICERS, "siti")
+        assert siti.status_code == 403, siti.text
+
+        # Suspension ends the federated session and refuses the next login.
+        suspended = await http.post(
+            f"/staff/{budi_id}/suspend", headers=as_admin, json={"reason": "audit finding"}
+        )
+        assert suspended.status_code == 200, suspended.text
+        refresh = await http.post(
+            "/auth/refresh", json={"refresh_token": r.json()["refresh_token"]}
+        )
+        assert refresh.status_code == 401, refresh.text
+    again = await browser(api, browsers).login(OFFICERS, "budi")
+    assert again.status_code == 403, again.text
+    assert "suspended" in again.json()["detail"]
 
 
 async def test_an_unverified_email_is_refused(api, browsers):
     r = await browser(api, browsers).login(CITIZENS, "joko")
     assert r.status_code == 403, r.text
     assert "has not verified the e-mail address" in r.json()["detail"]
+
+
+@pytest.fixture
+def production(prod_settings: Settings, api_port: int, idp: IdP) -> Settings:
+    """Production settings (strict secrets, SMTP) with the test provider: accepted."""
+    return Settings(**{**dict(prod_settings), "api_port": api_port,
+                       "oidc_providers": providers_for(idp)})  # fmt: skip
+
+
+async def test_a_citizen_logs_in_through_the_provider_in_production(production, browsers):
+    async with serve(production) as api:
+        r = await browser(api, browsers).login(CITIZENS, "siti")
+        assert r.status_code == 200, r.text
+        siti = principal(r.json(), production.signing_key())
+        assert siti.role == "citizen" and not siti.dev
+        async with httpx.AsyncClient(base_url=api) as http:
+            refreshed = await http.post(
+                "/auth/refresh", json={"refresh_token": r.json()["refresh_token"]}
+            )
+            assert refreshed.status_code == 200, refreshed.text
+            dev = await http.post("/auth/dev-token", json={"subject": "x", "role": "citizen"})
+            assert dev.status_code in (404, 405), dev.text
 
 
 async def test_an_unknown_provider_is_named(api):
