@@ -152,7 +152,7 @@ class TaskAssigned(Event):
     role: str
     agency: str
     outcomes: list[str]
-    instructions: str
+    instructions: str = ""  # absent from hand-written fixtures (lincah.bench)
     due_at: str | None = None  # only for a step with a deadline
 
 

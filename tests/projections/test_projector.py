@@ -959,7 +959,7 @@ def test_a_poison_event_does_not_stop_the_running_projector(store, models):
     assert not runner.is_alive()
     parked = models.parked_events()
     assert [p["stream"] for p in parked] == [bad.name, bad.name]  # submission, then task
-    assert parked[-1]["error"].startswith("KeyError")
+    assert parked[-1]["error"].startswith("ValidationError")
     assert "TaskAssigned before ApplicationSubmitted" in parked[0]["error"]
 
 
