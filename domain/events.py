@@ -100,9 +100,9 @@ def event_id(stream: str, index: int) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{stream}#{index}")
 
 
-# Payload models of the application stream ----------------------------------------------
+# Payload models of the application stream (written by the workflow) ----------------
 class Event(BaseModel):
-    """One application event's payload. Unknown keys are ignored on reading, so older
+    """One event's payload. Unknown keys are ignored on reading, so older
     code folds newer streams; the round-trip test over recorded histories and stores
     (tests/domain/test_event_payloads.py) proves no stored key goes unmodelled."""
 
@@ -421,8 +421,64 @@ APPLICATION_EVENTS: Final[Mapping[str, type[Event]]] = {
 """Every event of the application stream, by its stored type name."""
 
 
+# Payload models of the catalogue's streams (written by the API's commands) ------------
+class ServiceDraftSaved(Event):
+    TYPE: ClassVar[str] = SERVICE_DRAFT_SAVED
+    definition: dict[str, Any]
+    """As saved (``ServiceDefinition.model_dump(mode="json")``); kept as stored, since
+    reading it migrates older forms (``domain.services`` parses it)."""
+    by: str
+
+
+class ServiceVersionPublished(Event):
+    TYPE: ClassVar[str] = SERVICE_VERSION_PUBLISHED
+    version: int
+    by: str
+
+
+class ServiceArchived(Event):
+    TYPE: ClassVar[str] = SERVICE_ARCHIVED
+    by: str
+
+
+class AgencyCalendarSet(Event):
+    TYPE: ClassVar[str] = AGENCY_CALENDAR_SET
+    calendar: dict[str, Any]  # a WorkingCalendar, as stored
+    by: str
+
+
+class AgencyMaklumatSet(Event):
+    TYPE: ClassVar[str] = AGENCY_MAKLUMAT_SET
+    maklumat: dict[str, Any]  # text, signed_by, position_title, place, as stored
+    by: str
+
+
+class ApplicationNumberReserved(Event):
+    TYPE: ClassVar[str] = APPLICATION_NUMBER_RESERVED
+    application_id: str
+    service_id: str
+    idempotency_key: str | None = None  # the digest, for a submission that had a key
+
+
+CATALOGUE_EVENTS: Final[Mapping[str, type[Event]]] = {
+    cls.TYPE: cls
+    for cls in (
+        ServiceDraftSaved,
+        ServiceVersionPublished,
+        ServiceArchived,
+        AgencyCalendarSet,
+        AgencyMaklumatSet,
+        ApplicationNumberReserved,
+    )
+}
+"""Events of the service, agency and application-number streams, by type name."""
+
+EVENTS: Final[Mapping[str, type[Event]]] = {**APPLICATION_EVENTS, **CATALOGUE_EVENTS}
+"""Every event type in this module."""
+
+
 def parse(event_type: str, data: Mapping[str, Any]) -> Event | None:
-    """The model of a stored application event; None for a type this code does not know
-    (a newer one: the fold records it and goes on)."""
-    cls = APPLICATION_EVENTS.get(event_type)
+    """The model of a stored event; None for a type this code does not know (a newer
+    one: the application fold records it and goes on)."""
+    cls = EVENTS.get(event_type)
     return None if cls is None else cls.model_validate(data)

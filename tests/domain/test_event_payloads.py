@@ -1,6 +1,7 @@
 """Typed events store what the dicts stored: every payload recorded in tests/histories/
-round-trips through its model byte for byte (tests/payloads.py). The stores of the
-workflow tests are checked the same way when each test ends (tests/workflows/conftest.py)."""
+and every event of a seeded store round-trips through its model byte for byte
+(tests/payloads.py). The stores of the workflow tests are checked the same way when
+each test ends (tests/workflows/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from api import commands
 from domain import events as ev
-from tests.payloads import mismatch
+from eventstore.sqlite import SqliteEventStore
+from lincah.demo import DOMISILI, IZIN_PRAKTIK
+from tests.payloads import mismatch, store_mismatches
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
@@ -34,6 +38,31 @@ def test_recorded_payloads_round_trip_through_their_models(history: Path):
     specs = appended(history)
     assert specs, "a history without appends proves nothing"
     assert [why for s in specs if (why := mismatch(s["type"], s["data"]))] == []
+
+
+def test_a_seeded_catalogue_round_trips(tmp_path: Path):
+    db = tmp_path / "events.db"
+    store = SqliteEventStore(db)
+    try:
+        for raw in (DOMISILI, IZIN_PRAKTIK):
+            draft = commands.save_draft(store, dict(raw), "admin", "BWI")
+            commands.publish(store, draft.service_id, draft.version, "admin", "BWI")
+            commands.save_draft(store, dict(raw), "admin", "BWI")  # a second draft
+        commands.archive(store, "surat-keterangan-domisili", "admin", "BWI")
+        commands.reserve_number(store, "BWI", "izin-praktik", key_digest="k" * 64)
+        commands.reserve_number(store, "BWI", "izin-praktik")
+        types = {e.type for e in store.read_all()}
+    finally:
+        store.close()
+    assert types == set(ev.CATALOGUE_EVENTS) - {ev.AGENCY_CALENDAR_SET, ev.AGENCY_MAKLUMAT_SET}
+    assert store_mismatches(db) == []
+
+
+def test_agency_payloads_round_trip():
+    calendar = {"weekend": [5, 6], "holidays": ["2026-12-25"], "utc_offset_hours": 7}
+    maklumat = {"text": "Kami siap", "signed_by": "Bupati", "position_title": "", "place": "BWI"}
+    assert mismatch(ev.AGENCY_CALENDAR_SET, {"calendar": calendar, "by": "admin"}) == ""
+    assert mismatch(ev.AGENCY_MAKLUMAT_SET, {"maklumat": maklumat, "by": "admin"}) == ""
 
 
 def test_the_histories_cover_most_event_types():
