@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import errors
     from workflows.flow import CONDITION_ERRORS_PATCH, TERMINAL, Flow
     from workflows.messages import (
+        WITHDRAW,
+        WORKFLOW,
         Actor,
         ApplicationInput,
         CancelApplication,
@@ -41,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
         SubmitCorrection,
     )
     from workflows.steps import STEP_KINDS, End, correction, external, payment, review
-    from workflows.steps.subservice import WITHDRAW, WORKFLOW
     from workflows.waiting import Scope, Withdrawn
 
 

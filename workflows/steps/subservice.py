@@ -14,15 +14,9 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.definition import SubserviceStep
     from workflows.flow import Flow
-    from workflows.messages import ApplicationInput
+    from workflows.messages import WITHDRAW, WORKFLOW, ApplicationInput
     from workflows.steps.contract import Next, StepKind
     from workflows.waiting import Scope, Wait, Withdrawn
-
-WORKFLOW = "ApplicationWorkflow"
-"""The child runs the same interpreter workflow (``workflows.application``), by name:
-this module cannot import the class that imports it."""
-WITHDRAW = "withdraw"
-"""The child's signal that its parent was withdrawn."""
 
 
 async def run(flow: Flow, step: SubserviceStep, visit: int, scope: Scope) -> Next:
@@ -32,6 +26,7 @@ async def run(flow: Flow, step: SubserviceStep, visit: int, scope: Scope) -> Nex
     await flow.append(
         ev.SubserviceStarted(step=step.id, service=step.service, child_application_id=child_id)
     )
+    # The child runs this same workflow, by name: this module cannot import the class.
     handle = await workflow.start_child_workflow(
         WORKFLOW,
         ApplicationInput(
