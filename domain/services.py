@@ -69,40 +69,43 @@ def fold(events: list[Any]) -> ServiceState | None:
 
 
 def apply(state: ServiceState | None, event: EventLike, stream_version: int) -> ServiceState:
-    d = event.data
-    if event.type == ev.SERVICE_DRAFT_SAVED:
-        definition = ServiceDefinition.model_validate(d["definition"])
-        s = (
-            state.model_copy(deep=True)
-            if state
-            else ServiceState(
-                service_id=definition.id, agency_code=definition.agency.code, name=definition.name
+    e = ev.parse(event.type, event.data)
+    match e:
+        case ev.ServiceDraftSaved():
+            definition = ServiceDefinition.model_validate(e.definition)
+            s = (
+                state.model_copy(deep=True)
+                if state
+                else ServiceState(
+                    service_id=definition.id,
+                    agency_code=definition.agency.code,
+                    name=definition.name,
+                )
             )
-        )
-        s.name = definition.name
-        s.versions[definition.version] = VersionInfo(
-            version=definition.version,
-            status="draft",
-            definition=definition,
-            saved_at=event.recorded_at,
-            saved_by=d["by"],
-        )
-    elif event.type == ev.SERVICE_ARCHIVED:
-        if state is None:
-            raise ValueError("archive before any draft")
-        s = state.model_copy(deep=True)
-        s.archived = True
-    elif event.type == ev.SERVICE_VERSION_PUBLISHED:
-        if state is None:
-            raise ValueError("publish before any draft")
-        s = state.model_copy(deep=True)
-        v = s.versions[d["version"]]
-        v.status = "published"
-        v.published_at = event.recorded_at
-        v.published_by = d["by"]
-    else:
-        if state is None:
-            raise ValueError(f"{event.type} before a draft")
-        s = state
+            s.name = definition.name
+            s.versions[definition.version] = VersionInfo(
+                version=definition.version,
+                status="draft",
+                definition=definition,
+                saved_at=event.recorded_at,
+                saved_by=e.by,
+            )
+        case ev.ServiceArchived():
+            if state is None:
+                raise ValueError("archive before any draft")
+            s = state.model_copy(deep=True)
+            s.archived = True
+        case ev.ServiceVersionPublished():
+            if state is None:
+                raise ValueError("publish before any draft")
+            s = state.model_copy(deep=True)
+            v = s.versions[e.version]
+            v.status = "published"
+            v.published_at = event.recorded_at
+            v.published_by = e.by
+        case _:
+            if state is None:
+                raise ValueError(f"{event.type} before a draft")
+            s = state
     s.stream_version = stream_version
     return s

@@ -101,18 +101,17 @@ class ApplicationState(BaseModel):
     position: int = 0
 
 
-def start(event: EventLike) -> ApplicationState:
-    d = event.data
+def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
     state = ApplicationState(
-        application_id=d["application_id"],
-        service_id=d["service"]["id"],
-        service_version=d["service"]["version"],
-        service_name=d["service"]["name"],
-        agency_code=d["agency"]["code"],
-        agency_name=d["agency"]["name"],
-        citizen=d["citizen"],
-        current_step=d.get("start_step"),
-        data=d.get("data", {}),
+        application_id=e.application_id,
+        service_id=e.service.id,
+        service_version=e.service.version,
+        service_name=e.service.name,
+        agency_code=e.agency.code,
+        agency_name=e.agency.name,
+        citizen=e.citizen,
+        current_step=e.start_step,
+        data=dict(e.data),
         submitted_at=event.recorded_at,
         updated_at=event.recorded_at,
         position=event.position,
@@ -122,8 +121,8 @@ def start(event: EventLike) -> ApplicationState:
             position=event.position,
             at=event.recorded_at,
             type=event.type,
-            actor=d["citizen"],
-            summary=f"Application submitted for {d['service']['name']}",
+            actor=e.citizen,
+            summary=f"Application submitted for {e.service.name}",
         )
     )
     return state
@@ -136,55 +135,57 @@ def apply(
     so that older code can fold newer streams. ``in_place`` mutates ``state`` instead of
     copying it: for a caller that owns it (the projector's batch), as copying dominates
     the cost of a fold."""
-    if event.type == ev.APPLICATION_SUBMITTED:
-        return start(event)
+    e = ev.parse(event.type, event.data)
+    if isinstance(e, ev.ApplicationSubmitted):
+        return start(event, e)
     if state is None:
         raise ValueError(f"{event.type} before {ev.APPLICATION_SUBMITTED}")
     s = state if in_place else state.model_copy(deep=True)
-    d = event.data
-    step: str | None = d.get("step")
+    step: str | None = event.data.get("step")
     actor: str | None = None
     summary = event.type
-    match event.type:
-        case ev.TASK_ASSIGNED:
+    match e:
+        case ev.TaskAssigned():
             s.status = "in_review"
             s.current_step = step
             s.open_tasks.append(
                 OpenTask(
-                    task_id=d["task_id"],
-                    step=d["step"],
-                    step_name=d["step_name"],
-                    role=d["role"],
-                    outcomes=d["outcomes"],
+                    task_id=e.task_id,
+                    step=e.step,
+                    step_name=e.step_name,
+                    role=e.role,
+                    outcomes=list(e.outcomes),
                     assigned_at=event.recorded_at,
-                    due_at=d.get("due_at"),
+                    due_at=e.due_at,
                 )
             )
-            summary = f"{d['step_name']}: task assigned to {d['role']}"
-        case ev.TASK_COMPLETED:
-            s.open_tasks = [t for t in s.open_tasks if t.task_id != d["task_id"]]
-            s.outcomes[d["step"]] = d["outcome"]
-            actor = d["actor"]["subject"]
-            summary = f"{d.get('step_name', step)}: {d['outcome']}"
-            if d.get("comment"):
-                summary += f" — {d['comment']}"
-        case ev.DECISION_TAKEN:
-            s.current_step = d["target"]
-            why = f"condition {d['condition']!r} held" if d.get("condition") else "default"
-            if d.get("on_error"):
-                why = f"condition {d['condition']!r} could not be evaluated"
-            summary = f"{d.get('step_name', step)}: {why} → {d['target']}"
-        case ev.CITIZEN_NOTIFIED:
-            summary = f"Citizen notified: {d['message']}"
-        case ev.APPLICATION_COMPLETED:
-            s.status = d["result"]
-            s.result = d["result"]
+            summary = f"{e.step_name}: task assigned to {e.role}"
+        case ev.TaskCompleted():
+            s.open_tasks = [t for t in s.open_tasks if t.task_id != e.task_id]
+            s.outcomes[e.step] = e.outcome
+            actor = e.actor.subject
+            summary = f"{e.step_name or step}: {e.outcome}"
+            if e.comment:
+                summary += f" — {e.comment}"
+        case ev.DecisionTaken():
+            s.current_step = e.target
+            why = f"condition {e.condition!r} held" if e.condition else "default"
+            if e.on_error:
+                why = f"condition {e.condition!r} could not be evaluated"
+            summary = f"{e.step_name or step}: {why} → {e.target}"
+        case ev.CitizenNotified():
+            summary = f"Citizen notified: {e.message}"
+        case ev.ApplicationCompleted():
+            s.status = e.result
+            s.result = e.result
             s.current_step = step
             s.completed_at = event.recorded_at
             s.open_tasks, s.waiting = [], {}
-            summary = f"Application {d['result']}"
+            summary = f"Application {e.result}"
+        case None:
+            pass  # a newer event type: recorded in the timeline as it is
         case _:
-            summary, actor = _apply_engine_event(s, event)
+            summary, actor = _apply_engine_event(s, e, event.recorded_at)
     s.status = _status(s)
     s.updated_at = event.recorded_at
     s.position = event.position
@@ -223,138 +224,136 @@ def _status(s: ApplicationState) -> str:
     return s.status if s.status in ("submitted", "in_review") else "in_review"
 
 
-def _apply_engine_event(s: ApplicationState, event: EventLike) -> tuple[str, str | None]:
+def _apply_engine_event(s: ApplicationState, e: ev.Event, at: datetime) -> tuple[str, str | None]:
     """The steps beyond review/decision/notify. Returns (summary, actor)."""
-    d = event.data
-    step: str = d.get("step") or ""
-    at = event.recorded_at
-    match event.type:
-        case ev.DEADLINE_SET:
-            s.expected_completion = datetime.fromisoformat(d["due_at"])
-            return f"Expected completion {d['due_at'][:10]}", None
-        case ev.REMINDER_SENT:
-            return f"{step}: reminder, due {d['due_at'][:16]}", None
-        case ev.SLA_BREACHED:
-            s.breaches.append(Breach(scope=d["scope"], step=step, due_at=d["due_at"], at=at))
-            what = "the service's time limit" if d["scope"] == "service" else f"{step}'s deadline"
+    step: str = getattr(e, "step", None) or ""
+    match e:
+        case ev.DeadlineSet():
+            s.expected_completion = datetime.fromisoformat(e.due_at)
+            return f"Expected completion {e.due_at[:10]}", None
+        case ev.ReminderSent():
+            return f"{step}: reminder, due {e.due_at[:16]}", None
+        case ev.SlaBreached():
+            s.breaches.append(Breach(scope=e.scope, step=step, due_at=e.due_at, at=at))
+            what = "the service's time limit" if e.scope == "service" else f"{step}'s deadline"
             return f"Deadline passed: {what}", None
-        case ev.TASK_CLAIMED:
+        case ev.TaskClaimed():
             for t in s.open_tasks:
-                if t.task_id == d["task_id"]:
-                    t.claimed_by = d["by"]
-            return f"{step}: claimed by {d['by']}", d["by"]
-        case ev.TASK_REASSIGNED:
+                if t.task_id == e.task_id:
+                    t.claimed_by = e.by
+            return f"{step}: claimed by {e.by}", e.by
+        case ev.TaskReassigned():
             for t in s.open_tasks:
-                if t.task_id == d["task_id"]:
-                    t.role, t.claimed_by = d["to_role"], None
-            return f"{step}: escalated from {d['from_role']} to {d['to_role']}", None
-        case ev.TASK_CANCELLED:
-            s.open_tasks = [t for t in s.open_tasks if t.task_id != d["task_id"]]
-            return f"{step}: task withdrawn ({d['reason']})", None
-        case ev.BRANCHES_STARTED:
-            return f"{step}: parallel branches {', '.join(d['branches'])}", None
-        case ev.BRANCHES_JOINED:
-            return f"{step}: branches joined ({', '.join(d['finished'])})", None
-        case ev.CORRECTION_REQUESTED:
+                if t.task_id == e.task_id:
+                    t.role, t.claimed_by = e.to_role, None
+            return f"{step}: escalated from {e.from_role} to {e.to_role}", None
+        case ev.TaskCancelled():
+            s.open_tasks = [t for t in s.open_tasks if t.task_id != e.task_id]
+            return f"{step}: task withdrawn ({e.reason})", None
+        case ev.BranchesStarted():
+            return f"{step}: parallel branches {', '.join(e.branches)}", None
+        case ev.BranchesJoined():
+            return f"{step}: branches joined ({', '.join(e.finished)})", None
+        case ev.CorrectionRequested():
             s.current_step = step
             s.waiting[step] = {
                 "kind": "correction",
-                "fields": d["fields"],
-                "reason": d["reason"],
-                "due_at": d["due_at"],
+                "fields": list(e.fields),
+                "reason": e.reason,
+                "due_at": e.due_at,
             }
-            return f"Returned for correction: {d['reason']} ({', '.join(d['fields'])})", d["by"]
-        case ev.CORRECTION_SUBMITTED:
+            return f"Returned for correction: {e.reason} ({', '.join(e.fields)})", e.by
+        case ev.CorrectionSubmitted():
             s.waiting.pop(step, None)
-            s.data.update(d["data"])
-            return f"Correction submitted: {', '.join(d['fields'])}", d["by"]
-        case ev.CORRECTION_ABANDONED:
+            s.data.update(e.data)
+            return f"Correction submitted: {', '.join(e.fields)}", e.by
+        case ev.CorrectionAbandoned():
             s.waiting.pop(step, None)
             return "No correction within the time allowed", None
-        case ev.PAYMENT_REQUESTED:
+        case ev.PaymentRequested():
             s.current_step = step
             s.waiting[step] = {
                 "kind": "payment",
-                "amount": d["amount"],
-                "payment_code": d["payment_code"],
+                "amount": e.amount,
+                "payment_code": e.payment_code,
             }
             s.payments.append(
                 Payment(
                     step=step,
-                    amount=d["amount"],
-                    payment_code=d["payment_code"],
+                    amount=e.amount,
+                    payment_code=e.payment_code,
                     status="requested",
                 )
             )
-            return f"Fee of Rp {d['amount']:,} requested (code {d['payment_code']})", None
-        case ev.PAYMENT_RECEIVED:
+            return f"Fee of Rp {e.amount:,} requested (code {e.payment_code})", None
+        case ev.PaymentReceived():
             s.waiting.pop(step, None)
             for p in s.payments:
                 if p.step == step and p.status == "requested":
-                    p.status, p.reference, p.method = "paid", d["reference"], d["method"]
-            return f"Fee of Rp {d['amount']:,} paid ({d['method']})", d["by"]
-        case ev.PAYMENT_WAIVED:
+                    p.status, p.reference, p.method = "paid", e.reference, e.method
+            return f"Fee of Rp {e.amount:,} paid ({e.method})", e.by
+        case ev.PaymentWaived():
             return f"{step}: no fee due", None
-        case ev.REFUND_RECORDED:
+        case ev.RefundRecorded():
             for p in s.payments:
                 if p.status == "paid":
                     p.status = "refunded"
-            return f"Refund of Rp {d['amount']:,} recorded", None
-        case ev.DOCUMENT_ISSUED:
+            return f"Refund of Rp {e.amount:,} recorded", None
+        case ev.DocumentIssued():
             s.documents.append(
                 Document(
-                    number=d["number"],
-                    title=d["title"],
-                    verify_url=d["verify_url"],
-                    issued_at=d["issued_at"],
+                    number=e.number,
+                    title=e.title,
+                    verify_url=e.verify_url,
+                    issued_at=e.issued_at,
                 )
             )
-            return f"Document issued: {d['title']} no. {d['number']}", None
-        case ev.WAITING_FOR_EVENT:
+            return f"Document issued: {e.title} no. {e.number}", None
+        case ev.WaitingForEvent():
             s.current_step = step
-            s.waiting[step] = {"kind": "external", "event": d["event"], "due_at": d["due_at"]}
-            return f"Waiting for {d['event']}", None
-        case ev.EXTERNAL_EVENT_RECEIVED:
+            s.waiting[step] = {"kind": "external", "event": e.event, "due_at": e.due_at}
+            return f"Waiting for {e.event}", None
+        case ev.ExternalEventReceived():
             s.waiting.pop(step, None)
-            s.data.update(d["data"])
-            return f"{d['event']} received", d["by"]
-        case ev.EXTERNAL_EVENT_TIMED_OUT:
+            s.data.update(e.data)
+            return f"{e.event} received", e.by
+        case ev.ExternalEventTimedOut():
             s.waiting.pop(step, None)
-            return f"{d['event']} did not arrive in time", None
-        case ev.SUBSERVICE_STARTED:
+            return f"{e.event} did not arrive in time", None
+        case ev.SubserviceStarted():
             s.current_step = step
-            s.waiting[step] = {"kind": "subservice", "child": d["child_application_id"]}
+            s.waiting[step] = {"kind": "subservice", "child": e.child_application_id}
             s.children[step] = {
-                "application_id": d["child_application_id"],
-                "service": d["service"],
+                "application_id": e.child_application_id,
+                "service": e.service,
                 "result": None,
             }
-            return f"Started {d['service']} as {d['child_application_id']}", None
-        case ev.SUBSERVICE_COMPLETED:
+            return f"Started {e.service} as {e.child_application_id}", None
+        case ev.SubserviceCompleted():
             s.waiting.pop(step, None)
-            s.children[step]["result"] = d["result"]
-            s.outcomes[step] = d["result"]
-            return f"{d['child_application_id']} {d['result']}", None
-        case ev.FACE_VERIFIED:
+            s.children[step]["result"] = e.result
+            s.outcomes[step] = e.result
+            return f"{e.child_application_id} {e.result}", None
+        case ev.FaceVerified():
             s.face_check = {
-                "outcome": d["outcome"],
-                "backend": d["backend"],
-                "distance": d["distance"],
+                "outcome": e.outcome,
+                "backend": e.backend,
+                "distance": e.distance,
             }
-            s.outcomes[step] = d["outcome"]
-            return f"Face check: {d['outcome']}", None
-        case ev.CANCELLATION_REQUESTED:
-            s.cancellation = {"reason": d["reason"], "by": d["by"]}
-            return f"Cancellation requested: {d['reason']}" if d["reason"] else (
+            s.outcomes[step] = e.outcome
+            return f"Face check: {e.outcome}", None
+        case ev.CancellationRequested():
+            s.cancellation = {"reason": e.reason, "by": e.by}
+            return f"Cancellation requested: {e.reason}" if e.reason else (
                 "Cancellation requested"
-            ), d["by"]
-        case ev.INCIDENT_RAISED:
-            s.incident = d["error"]
-            return f"Incident: {d['error']}", None
-        case ev.INCIDENT_RESOLVED:
+            ), e.by
+        case ev.IncidentRaised():
+            s.incident = e.error
+            return f"Incident: {e.error}", None
+        case ev.IncidentResolved():
             s.incident = None
             return "Incident resolved; retried", None
-    return event.type, None
+    return e.TYPE, None
 
 
 def fold(events: list[EventLike]) -> ApplicationState | None:

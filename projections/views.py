@@ -4,8 +4,6 @@ a batch's rows and its checkpoint commit together."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
 import orjson
 
@@ -87,93 +85,92 @@ def _secondary(
     db: sqlite3.Connection, app_id: str, s: application_fold.ApplicationState, event: RecordedEvent
 ) -> None:
     """The rows besides the application's own: inbox tasks, notifications, documents."""
-    d: dict[str, Any] = event.data
-
+    e = ev.parse(event.type, event.data)
     at = event.recorded_at.isoformat()
-    if event.type == ev.TASK_ASSIGNED:
-        db.execute(
-            "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"
-            " step_name, role, agency_code, outcomes, status, assigned_at, due_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-            (
-                d["task_id"],
-                app_id,
-                s.service_id,
-                s.service_name,
-                d["step"],
-                d["step_name"],
-                d["role"],
-                d["agency"],
-                orjson.dumps(d["outcomes"]),
-                at,
-                d.get("due_at"),
-            ),
-        )
-    elif event.type == ev.TASK_REASSIGNED:
-        db.execute(
-            "UPDATE tasks SET role = ?, escalated = 1, claimed_by = NULL WHERE task_id = ?",
-            (d["to_role"], d["task_id"]),
-        )
-    elif event.type == ev.TASK_CLAIMED:
-        db.execute("UPDATE tasks SET claimed_by = ? WHERE task_id = ?", (d["by"], d["task_id"]))
-    elif event.type == ev.TASK_CANCELLED:
-        db.execute(
-            "UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE task_id = ?",
-            (at, d["task_id"]),
-        )
-    elif event.type == ev.TASK_COMPLETED:
-        db.execute(
-            "UPDATE tasks SET status = 'completed', outcome = ?, completed_by = ?,"
-            " completed_at = ? WHERE task_id = ?",
-            (d["outcome"], d["actor"]["subject"], at, d["task_id"]),
-        )
-    elif event.type == ev.CITIZEN_NOTIFIED:
-        db.execute(
-            "INSERT INTO notifications (position, citizen, application_id, message, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (event.position, d["citizen"], app_id, d["message"], at),
-        )
-    elif event.type == ev.DOCUMENT_ISSUED:
-        db.execute(
-            "INSERT INTO documents (number, application_id, citizen, agency_code, agency_name,"
-            " service_id, service_name, step, title, sha256, signature, public_key_id,"
-            " issued_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (number) DO NOTHING",
-            (
-                d["number"],
-                app_id,
-                s.citizen,
-                s.agency_code,
-                s.agency_name,
-                s.service_id,
-                s.service_name,
-                d["step"],
-                d["title"],
-                d["sha256"],
-                d["signature"],
-                d["public_key_id"],
-                d["issued_at"],
-                event.position,
-            ),
-        )
-    if event.type in _CITIZEN_MESSAGES:
-        db.execute(
-            "INSERT INTO notifications (position, citizen, application_id, message, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (event.position, s.citizen, app_id, _CITIZEN_MESSAGES[event.type](d), at),
-        )
+    match e:
+        case ev.TaskAssigned():
+            db.execute(
+                "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"
+                " step_name, role, agency_code, outcomes, status, assigned_at, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                (
+                    e.task_id,
+                    app_id,
+                    s.service_id,
+                    s.service_name,
+                    e.step,
+                    e.step_name,
+                    e.role,
+                    e.agency,
+                    orjson.dumps(e.outcomes),
+                    at,
+                    e.due_at,
+                ),
+            )
+        case ev.TaskReassigned():
+            db.execute(
+                "UPDATE tasks SET role = ?, escalated = 1, claimed_by = NULL WHERE task_id = ?",
+                (e.to_role, e.task_id),
+            )
+        case ev.TaskClaimed():
+            db.execute("UPDATE tasks SET claimed_by = ? WHERE task_id = ?", (e.by, e.task_id))
+        case ev.TaskCancelled():
+            db.execute(
+                "UPDATE tasks SET status = 'cancelled', completed_at = ? WHERE task_id = ?",
+                (at, e.task_id),
+            )
+        case ev.TaskCompleted():
+            db.execute(
+                "UPDATE tasks SET status = 'completed', outcome = ?, completed_by = ?,"
+                " completed_at = ? WHERE task_id = ?",
+                (e.outcome, e.actor.subject, at, e.task_id),
+            )
+        case ev.CitizenNotified():
+            _notify(db, event.position, e.citizen, app_id, e.message, at)
+        case ev.CorrectionRequested():
+            fields = ", ".join(e.fields)
+            message = f"Please correct your application: {e.reason} (fields: {fields})"
+            _notify(db, event.position, s.citizen, app_id, message, at)
+        case ev.PaymentRequested():
+            message = f"Please pay the fee of Rp {e.amount:,} (payment code {e.payment_code})"
+            _notify(db, event.position, s.citizen, app_id, message, at)
+        case ev.DocumentIssued():
+            db.execute(
+                "INSERT INTO documents (number, application_id, citizen, agency_code,"
+                " agency_name, service_id, service_name, step, title, sha256, signature,"
+                " public_key_id, issued_at, position)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (number) DO NOTHING",
+                (
+                    e.number,
+                    app_id,
+                    s.citizen,
+                    s.agency_code,
+                    s.agency_name,
+                    s.service_id,
+                    s.service_name,
+                    e.step,
+                    e.title,
+                    e.sha256,
+                    e.signature,
+                    e.public_key_id,
+                    e.issued_at,
+                    event.position,
+                ),
+            )
+            message = f"Your document {e.title} no. {e.number} is ready"
+            _notify(db, event.position, s.citizen, app_id, message, at)
 
 
-# Events that ask something of the citizen also land in their notifications.
-_CITIZEN_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
-    ev.CORRECTION_REQUESTED: lambda d: (
-        f"Please correct your application: {d['reason']} (fields: {', '.join(d['fields'])})"
-    ),
-    ev.PAYMENT_REQUESTED: lambda d: (
-        f"Please pay the fee of Rp {d['amount']:,} (payment code {d['payment_code']})"
-    ),
-    ev.DOCUMENT_ISSUED: lambda d: f"Your document {d['title']} no. {d['number']} is ready",
-}
+def _notify(
+    db: sqlite3.Connection, position: int, citizen: str, app_id: str, message: str, at: str
+) -> None:
+    """A row of the citizen's notifications: what the flow told or asks of them."""
+    db.execute(
+        "INSERT INTO notifications (position, citizen, application_id, message, at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (position, citizen, app_id, message, at),
+    )
 
 
 def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:

@@ -10,6 +10,12 @@ from pydantic import BaseModel, Field
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
 
+WORKFLOW = "ApplicationWorkflow"
+"""The interpreter workflow's Temporal name (``workflows.application``); a subservice
+step starts its child application by it."""
+WITHDRAW = "withdraw"
+"""Its signal from a parent application that was withdrawn."""
+
 
 class Actor(BaseModel):
     subject: str

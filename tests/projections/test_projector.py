@@ -872,8 +872,8 @@ def test_database_fault_mid_batch_commits_nothing_and_resume_is_clean(
 
 @pytest.mark.parametrize("missing", ["task_id", "agency"])
 def test_malformed_event_is_parked_and_the_rest_commits(store, models, missing, caplog):
-    """Missing ``task_id`` fails in the fold; missing ``agency`` fails in the tasks insert,
-    after the event's applications row was already upserted. Either way that event's
+    """A missing ``task_id`` or ``agency`` fails in the fold, where the typed event
+    (``domain.events.TaskAssigned``) requires them. Either way that event's
     own row changes roll back (SAVEPOINT), it is parked, and every other event of the
     batch, before and after it, commits with the checkpoint."""
     write(store, service(DOMISILI, ("draft", 1), ("publish", 1)))
@@ -904,7 +904,7 @@ def test_malformed_event_is_parked_and_the_rest_commits(store, models, missing, 
     (parked,) = models.parked_events()
     assert parked["position"] == poison.position
     assert (parked["stream"], parked["type"]) == (bad.name, ev.TASK_ASSIGNED)
-    assert missing in parked["error"] and parked["error"].startswith(("KeyError", "Integrity"))
+    assert missing in parked["error"] and parked["error"].startswith("ValidationError")
     assert models.parked_count() == 1
     (record,) = [r for r in caplog.records if "parked" in r.getMessage()]
     message = record.getMessage()
@@ -959,7 +959,7 @@ def test_a_poison_event_does_not_stop_the_running_projector(store, models):
     assert not runner.is_alive()
     parked = models.parked_events()
     assert [p["stream"] for p in parked] == [bad.name, bad.name]  # submission, then task
-    assert parked[-1]["error"].startswith("KeyError")
+    assert parked[-1]["error"].startswith("ValidationError")
     assert "TaskAssigned before ApplicationSubmitted" in parked[0]["error"]
 
 

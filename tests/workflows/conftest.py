@@ -8,17 +8,21 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.payloads import store_mismatches
 from tests.workflows.stepkit import Kit
 
 
 @pytest.fixture
 async def bare_kit(skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Kit]:
-    """A kit without a running worker: the test runs the workers it needs."""
+    """A kit without a running worker: the test runs the workers it needs. When the
+    test ends, every application event it stored must round-trip through its typed
+    model byte for byte (tests/payloads.py): the seeded stores of all step kinds."""
     kit = Kit(skipping_env, tmp_path)
     try:
         yield kit
     finally:
         await kit.close()
+    assert store_mismatches(tmp_path / "events.db") == []
 
 
 @pytest.fixture

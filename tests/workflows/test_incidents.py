@@ -35,7 +35,8 @@ from tests.workflows.stepkit import (
     service,
     state,
 )
-from workflows.application import ACTIVITY_RETRY, ApplicationWorkflow
+from workflows.application import ApplicationWorkflow
+from workflows.flow import ACTIVITY_RETRY
 from workflows.messages import RetryIncident
 
 DOCUMENT_STEP = {

@@ -48,9 +48,10 @@ from tests.workflows.stepkit import (
     service,
     state,
 )
-from workflows import application
-from workflows.application import FACE_TIMEOUT, ApplicationWorkflow
+from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, CancelApplication, RecordPayment
+from workflows.steps import face_verify
+from workflows.steps.face_verify import FACE_TIMEOUT
 
 FACE_STEP = {
     "kind": "face_verify",
@@ -195,7 +196,7 @@ async def test_without_a_face_worker_the_flow_takes_on_mismatch_after_the_limit(
     bare_kit: Kit, monkeypatch: pytest.MonkeyPatch
 ):
     kit = bare_kit
-    monkeypatch.setattr(application, "FACE_TIMEOUT", timedelta(seconds=1))
+    monkeypatch.setattr(face_verify, "FACE_TIMEOUT", timedelta(seconds=1))
     async with running(kit.worker(unsandboxed=True)):  # sees the patched limit
         handle, first = await kit.submit(FACE, selfie_ref="selfie-1")
         assert first.status == "in_review"
