@@ -779,6 +779,7 @@ class ApplicationWorkflow:
 
     def _check_open(self, task_id: str, actor: Actor) -> OpenTask:
         """The task exists, is open, and is for the actor's role and agency."""
+        self._check_visible(actor)
         task = self._tasks.get(task_id)
         if task is None:
             raise ApplicationError(
@@ -861,11 +862,12 @@ class ApplicationWorkflow:
         self._check_correction(cmd)
 
     def _check_correction(self, cmd: SubmitCorrection) -> Wait:
-        wait = self._open_wait("correction", "a correction")
+        self._check_visible(cmd.actor)
         if cmd.actor.role != "citizen" or cmd.actor.subject != self._inp.citizen:
             raise ApplicationError(
                 "only the citizen who applied can submit corrections", type=errors.NOT_ALLOWED
             )
+        wait = self._open_wait("correction", "a correction")
         asked = set(wait.detail["fields"])
         missing, extra = sorted(asked - set(cmd.data)), sorted(set(cmd.data) - asked)
         if missing or extra:
@@ -885,6 +887,7 @@ class ApplicationWorkflow:
 
     @workflow.update
     async def record_payment(self, cmd: RecordPayment) -> CommandResult:
+        self._check_visible(cmd.actor)
         if cmd.reference in self._payments:
             return self._result()  # the provider retried its callback: already recorded
         wait = self._check_payment(cmd)
@@ -905,11 +908,12 @@ class ApplicationWorkflow:
 
     @record_payment.validator
     def _validate_record_payment(self, cmd: RecordPayment) -> None:
+        self._check_visible(cmd.actor)
         if cmd.reference not in self._payments:
             self._check_payment(cmd)
 
     def _check_payment(self, cmd: RecordPayment) -> Wait:
-        wait = self._open_wait("payment", "a payment")
+        self._check_visible(cmd.actor)
         counter = (
             cmd.method == "counter"
             and cmd.actor.role in STAFF_ROLES | {"cashier"}
@@ -922,6 +926,7 @@ class ApplicationWorkflow:
                 "payment provider's signed callback",
                 type=errors.NOT_ALLOWED,
             )
+        wait = self._open_wait("payment", "a payment")
         if cmd.amount != wait.detail["amount"]:
             raise ApplicationError(
                 f"the fee is Rp {wait.detail['amount']:,}; Rp {cmd.amount:,} was paid",
@@ -945,6 +950,7 @@ class ApplicationWorkflow:
         self._check_event(cmd)
 
     def _check_event(self, cmd: DeliverEvent) -> tuple[Wait, ExternalStep]:
+        self._check_visible(cmd.actor)
         for wait in self._waits.values():
             if (
                 wait.kind == "external"
@@ -974,6 +980,22 @@ class ApplicationWorkflow:
             )
         return wait, step
 
+    def _check_visible(self, actor: Actor) -> None:
+        """Refuse another party (a citizen who did not apply, staff of another agency)
+        exactly as the API refuses an unknown application, before any check that could
+        tell them this application exists or where it stands."""
+        own = (
+            actor.subject == self._inp.citizen
+            if actor.role == "citizen"
+            else actor.role in ("payment_provider", "system")
+            or actor.agency == self._def.agency.code
+        )
+        if not own:
+            raise ApplicationError(
+                f"there is no application {self._inp.application_id} you may see",
+                type=errors.NOT_FOUND,
+            )
+
     def _open_wait(self, kind: str, what: str) -> Wait:
         for wait in self._waits.values():
             if wait.kind == kind and not (wait.done or wait.closing):
@@ -1000,6 +1022,7 @@ class ApplicationWorkflow:
         self._check_cancel(cmd)
 
     def _check_cancel(self, cmd: CancelApplication) -> None:
+        self._check_visible(cmd.actor)
         owner = cmd.actor.role == "citizen" and cmd.actor.subject == self._inp.citizen
         admin = cmd.actor.role == "agency_admin" and cmd.actor.agency == self._def.agency.code
         if not (owner or admin):
@@ -1030,6 +1053,7 @@ class ApplicationWorkflow:
 
     @workflow.update
     async def retry_incident(self, cmd: RetryIncident) -> CommandResult:
+        self._check_visible(cmd.actor)
         if cmd.actor.role != "agency_admin" or cmd.actor.agency != self._def.agency.code:
             raise ApplicationError(
                 "only the agency's administrator can retry an incident", type=errors.NOT_ALLOWED
