@@ -146,8 +146,9 @@ def service(code: str, name: str, service_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Party:
-    """One side: a region with an agency, its staff, a citizen and their data."""
+    """A citizen of an agency of a region, an officer's account, and their data."""
 
+    tag: str
     region: str
     region_name: str
     agency: str
@@ -167,7 +168,7 @@ class Party:
         return {"nik": self.nik, "full_name": self.name, "address": "Jl. Merdeka No. 1"}
 
     def secrets(self) -> list[str]:
-        """What no answer to the other party may carry."""
+        """What no answer to another party may carry."""
         return [
             self.application,
             self.cancellable,
@@ -178,10 +179,30 @@ class Party:
         ]
 
 
-A = Party("35.10", "Kabupaten Banyuwangi", "BWI", "DPMPTSP Banyuwangi",
+A = Party("a", "35.10", "Kabupaten Banyuwangi", "BWI", "DPMPTSP Banyuwangi",
           "siti@example.id", "3510154808900003", "Siti Aminah")  # fmt: skip
-B = Party("35.09", "Kabupaten Jember", "JMB", "DPMPTSP Jember",
+"""The callers' party: every caller of the matrix is A's citizen or A's staff."""
+C = Party("c", "35.10", "Kabupaten Banyuwangi", "BWI", "DPMPTSP Banyuwangi",
+          "dewi@example.id", "3510156512880004", "Dewi Sartika")  # fmt: skip
+"""Another citizen of A's agency."""
+D = Party("d", "35.10", "Kabupaten Banyuwangi", "DKS", "Dinas Kesehatan Banyuwangi",
+          "bayu@example.id", "3510012304910002", "Bayu Pratama")  # fmt: skip
+"""Another agency of A's region."""
+B = Party("b", "35.09", "Kabupaten Jember", "JMB", "DPMPTSP Jember",
           "agus@example.id", "3509011203850002", "Agus Salim")  # fmt: skip
+"""Another region."""
+
+
+def own(role: str | None, target: Party) -> bool:
+    """Whether ``target``'s data is A's caller's own: a citizen's applications, staff's
+    agency, a region administrator's or auditor's region. Without a token, A's."""
+    if role is None:
+        return target.tag == A.tag
+    if role == "citizen":
+        return target.citizen == A.citizen
+    if role in ("region_admin", "auditor"):
+        return target.region == A.region
+    return target.agency == A.agency
 
 
 def unknown_twin(value: str) -> str:
@@ -207,8 +228,8 @@ def route_table(settings: Settings) -> Iterator[tuple[str, str, APIRoute]]:
 
 
 RULES = rules(
-    draft=service(A.agency, A.agency_name, "izin-draf-bwi"),
-    submission={"service_id": "izin-uji-bwi", "data": A.data()},
+    draft=service(A.agency, A.agency_name, "izin-draf-a"),
+    submission={"service_id": "izin-uji-a", "data": A.data()},
 )
 
 
@@ -234,8 +255,11 @@ class World:
     stack: Stack
     tokens: dict[str | None, dict[str, str]]
     """Party A's callers by role (None: no token)."""
-    a: Party
-    b: Party
+    parties: list[Party]
+    """A, C, D and B, with their data."""
+
+    def party(self, tag: str) -> Party:
+        return next(p for p in self.parties if p.tag == tag)
 
 
 @pytest.fixture(scope="module")
@@ -249,11 +273,11 @@ async def world(
         read_wait_timeout_s=5.0,
     )
     async with run_stack(dev_env, settings) as s:
-        a, b = await _party(s, A), await _party(s, B)
+        parties = [await _party(s, p) for p in (A, C, D, B)]
         tokens: dict[str | None, dict[str, str]] = {None: {}}
         for role in ROLES:
-            tokens[role] = await _token(s, a, role)
-        yield World(s, tokens, a, b)
+            tokens[role] = await _token(s, A, role)
+        yield World(s, tokens, parties)
 
 
 async def _token(s: Stack, p: Party, role: str) -> dict[str, str]:
@@ -274,14 +298,16 @@ async def _party(s: Stack, p: Party) -> Party:
     service, and leaves two applications of its citizen: one resting at every kind of
     wait, one to cancel."""
     registry = Registry(s.store, s.settings)
-    registry.create_region(p.region, p.region_name, "test")
-    registry.create_agency(p.agency, p.agency_name, p.region, "test")
+    if registry.region(p.region) is None:
+        registry.create_region(p.region, p.region_name, "test")
+    if registry.agency(p.agency) is None:
+        registry.create_agency(p.agency, p.agency_name, p.region, "test")
     officer = registry.invite(
-        None, "test", f"petugas@{p.agency.lower()}.go.id", "Petugas", "officer", p.agency
+        None, "test", f"petugas-{p.tag}@{p.agency.lower()}.go.id", "Petugas", "officer", p.agency
     )
     admin = await _token(s, p, "agency_admin")
-    service_id = f"izin-uji-{p.agency.lower()}"
-    spare = f"izin-cadangan-{p.agency.lower()}"
+    service_id = f"izin-uji-{p.tag}"
+    spare = f"izin-cadangan-{p.tag}"
     for definition, publish in ((service(p.agency, p.agency_name, service_id), True),
                                 (service(p.agency, p.agency_name, spare), False)):  # fmt: skip
         r = await s.http.post("/services", json=definition, headers=admin)
@@ -381,22 +407,23 @@ class Finding:
 async def _check_route(w: World, method: str, path: str, route: APIRoute) -> list[Finding]:
     rule = RULES[(method, path)]
     findings: list[Finding] = []
-    targets = [(True, w.a), (False, w.b)] if rule.target else [(True, w.a)]
     for role, headers in w.tokens.items():
-        for own, party in targets:
+        others = [p for p in w.parties if not own(role, p)]
+        for party in w.parties if rule.target else w.parties[:1]:
+            mine = own(role, party)
             url, values = _path(path, route, rule, party)
             call = f"{method} {url} as {role or 'no token'}"
             r = await _call(w.stack.http, method, url, rule, headers)
-            expected = rule.expected(role, own)
+            expected = rule.expected(role, mine)
             if r.status_code >= 500 or r.status_code not in expected:
                 findings.append(Finding(call, f"{r.status_code} {r.text[:300]}, expected "
                                               f"{sorted(expected)}"))  # fmt: skip
                 continue
             echoed = _without(r.text, values)
-            leaked = [x for x in w.b.secrets() if x and x in echoed]
+            leaked = [x for p in others for x in p.secrets() if x and x in echoed]
             if leaked:
                 findings.append(Finding(call, f"the answer carries {leaked}: {r.text[:300]}"))
-            if own or r.status_code != 404:
+            if mine or r.status_code != 404:
                 continue
             # Another party's data: exactly the answer for something that never existed.
             twin_values = [unknown_twin(v) for v in values]
@@ -426,14 +453,16 @@ async def test_every_route_role_and_party(world: World, tmp_path: Path) -> None:
 
 
 async def test_a_foreign_command_changes_nothing(world: World) -> None:
-    """After the matrix, party B's application is where it was: none of A's commands
-    reached it, and its timeline names nobody of A."""
-    s, b = world.stack, world.b
-    citizen_b = await _token(s, b, "citizen")
-    view = (await s.http.get(f"/applications/{b.application}", headers=citizen_b)).json()
-    assert view["open_tasks"] and set(view["waiting"]) == {"fix", "pay", "inspect"}
-    actors = {e["actor"] for e in view["timeline"]} - {None}
-    assert actors == {b.citizen, "supervisor@jmb.go.id"}, actors
+    """After the matrix, the applications of the agencies A's staff do not work for are
+    where they were: none of A's commands reached them, their timelines name nobody of
+    A."""
+    s = world.stack
+    for p in (world.party(D.tag), world.party(B.tag)):
+        citizen = await _token(s, p, "citizen")
+        view = (await s.http.get(f"/applications/{p.application}", headers=citizen)).json()
+        assert view["open_tasks"] and set(view["waiting"]) == {"fix", "pay", "inspect"}
+        actors = {e["actor"] for e in view["timeline"]} - {None}
+        assert actors == {p.citizen, f"supervisor@{p.agency.lower()}.go.id"}, actors
 
 
 async def test_the_workflow_refuses_another_party_as_unknown(
@@ -442,39 +471,46 @@ async def test_the_workflow_refuses_another_party_as_unknown(
     """The API checks the read models first; while they have not caught up, the
     workflow's validators refuse another party themselves, with the same NotFound
     answer and before looking at any state. Sent here straight to Temporal, as the API
-    sends them."""
-    b = world.b
+    sends them: A's citizen to the applications of C, D and B; A's staff to those of D
+    and B."""
     citizen = Actor(subject=A.citizen, role="citizen")
     staff = {role: Actor(subject=f"{role}@bwi.go.id", role=role, agency=A.agency)
              for role in ("officer", "supervisor", "cashier", "agency_admin")}  # fmt: skip
-    handle = dev_env.client.get_workflow_handle(b.application)
-    commands: list[tuple[str, Any, Any]] = [
-        ("correction", ApplicationWorkflow.submit_correction,
-         SubmitCorrection(actor=citizen, data={"address": "Jl. Lain"})),
-        ("cancel by the citizen", ApplicationWorkflow.cancel, CancelApplication(actor=citizen)),
-        ("cancel by the administrator", ApplicationWorkflow.cancel,
-         CancelApplication(actor=staff["agency_admin"])),
-        ("payment", ApplicationWorkflow.record_payment,
-         RecordPayment(actor=staff["cashier"], amount=10000, method="counter", reference="K-9")),
-        ("event", ApplicationWorkflow.deliver_event,
-         DeliverEvent(actor=staff["officer"], event="field_inspection", data={"passed": "yes"})),
-        ("incident retry", ApplicationWorkflow.retry_incident,
-         RetryIncident(actor=staff["agency_admin"])),
-        ("claim", ApplicationWorkflow.claim_task,
-         ClaimTask(task_id=b.task, actor=staff["officer"])),
-        ("completion", ApplicationWorkflow.complete_task,
-         CompleteTask(task_id=b.task, outcome="approve", actor=staff["officer"])),
-        ("completion of a completed task", ApplicationWorkflow.complete_task,
-         CompleteTask(task_id=f"{b.application}.docs_check.1", outcome="ok",
-                      actor=staff["supervisor"])),
-    ]  # fmt: skip
-    for what, update, arg in commands:
-        with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(update, arg)
-        cause = refused.value.cause
-        assert isinstance(cause, ApplicationError), what
-        assert (cause.type, cause.message) == (
-            NOT_FOUND,
-            f"there is no application {b.application} you may see",
-        ), what
+    for p in (world.party(C.tag), world.party(D.tag), world.party(B.tag)):
+        commands: list[tuple[str, Any, Any]] = [
+            ("correction", ApplicationWorkflow.submit_correction,
+             SubmitCorrection(actor=citizen, data={"address": "Jl. Lain"})),
+            ("cancel by the citizen", ApplicationWorkflow.cancel,
+             CancelApplication(actor=citizen)),
+        ]  # fmt: skip
+        if p.agency != A.agency:
+            commands += [
+                ("cancel by the administrator", ApplicationWorkflow.cancel,
+                 CancelApplication(actor=staff["agency_admin"])),
+                ("payment", ApplicationWorkflow.record_payment,
+                 RecordPayment(actor=staff["cashier"], amount=10000, method="counter",
+                               reference="K-9")),
+                ("event", ApplicationWorkflow.deliver_event,
+                 DeliverEvent(actor=staff["officer"], event="field_inspection",
+                              data={"passed": "yes"})),
+                ("incident retry", ApplicationWorkflow.retry_incident,
+                 RetryIncident(actor=staff["agency_admin"])),
+                ("claim", ApplicationWorkflow.claim_task,
+                 ClaimTask(task_id=p.task, actor=staff["officer"])),
+                ("completion", ApplicationWorkflow.complete_task,
+                 CompleteTask(task_id=p.task, outcome="approve", actor=staff["officer"])),
+                ("completion of a completed task", ApplicationWorkflow.complete_task,
+                 CompleteTask(task_id=f"{p.application}.docs_check.1", outcome="ok",
+                              actor=staff["supervisor"])),
+            ]  # fmt: skip
+        handle = dev_env.client.get_workflow_handle(p.application)
+        for what, update, arg in commands:
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update(update, arg)
+            cause = refused.value.cause
+            assert isinstance(cause, ApplicationError), what
+            assert (cause.type, cause.message) == (
+                NOT_FOUND,
+                f"there is no application {p.application} you may see",
+            ), f"{what} on {p.application}"
     await test_a_foreign_command_changes_nothing(world)
