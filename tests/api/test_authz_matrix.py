@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from temporalio.client import WorkflowUpdateFailedError
@@ -39,6 +40,7 @@ from temporalio.testing import WorkflowEnvironment
 from accounts.registry import Registry
 from api.commands import WIB
 from api.main import create_app
+from api.routers.payments import SIGNATURE_HEADER, sign
 from lincah.settings import Settings
 from tests.api.authz_rules import Rule, rules
 from tests.conftest import free_port
@@ -514,3 +516,21 @@ async def test_the_workflow_refuses_another_party_as_unknown(
                 f"there is no application {p.application} you may see",
             ), f"{what} on {p.application}"
     await test_a_foreign_command_changes_nothing(world)
+
+
+async def test_a_signed_callback_for_an_unknown_application_answers_404(world: World) -> None:
+    """The provider's callback names its application in the body, out of the matrix's
+    reach: one never issued answers 404 as everywhere, not that it "has ended"."""
+    s = world.stack
+    unknown = unknown_twin(world.party(B.tag).application)
+    body = orjson.dumps(
+        {"provider_reference": "VA-404", "application_id": unknown, "amount": 10000,
+         "status": "paid"}
+    )  # fmt: skip
+    signed = {SIGNATURE_HEADER: sign(body, s.settings.webhook_secret()),
+              "content-type": "application/json"}  # fmt: skip
+    r = await s.http.post("/payments/webhook", content=body, headers=signed)
+    assert (r.status_code, r.json()["detail"]) == (
+        404,
+        f"there is no application {unknown} you may see",
+    )
