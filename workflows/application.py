@@ -913,7 +913,6 @@ class ApplicationWorkflow:
             self._check_payment(cmd)
 
     def _check_payment(self, cmd: RecordPayment) -> Wait:
-        self._check_visible(cmd.actor)
         counter = (
             cmd.method == "counter"
             and cmd.actor.role in STAFF_ROLES | {"cashier"}
@@ -987,8 +986,7 @@ class ApplicationWorkflow:
         own = (
             actor.subject == self._inp.citizen
             if actor.role == "citizen"
-            else actor.role in ("payment_provider", "system")
-            or actor.agency == self._def.agency.code
+            else actor.role == "payment_provider" or actor.agency == self._def.agency.code
         )
         if not own:
             raise ApplicationError(

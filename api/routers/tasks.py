@@ -83,8 +83,8 @@ async def complete(
 ) -> CommandResult:
     """Complete a task. 409 when it is already completed; 403 when it is for another
     role; 404 when it is another agency's, as for an unknown one; 422 for an outcome
-    the step does not allow. An outcome that returns
-    the application for correction needs the reason as ``comment`` and ``fields``."""
+    the step does not allow. An outcome that returns the application for correction
+    needs the reason as ``comment`` and ``fields``."""
     app = _application_of(task_id)
     visible = updates.check_visible(models, user, scope, app)
     _check_service_scope(user, models, task_id)
