@@ -215,8 +215,8 @@ def unknown_twin(value: str) -> str:
     return re.sub(r"(\d{4}[-/])\d{6}", r"\g<1>999999", value)
 
 
-def route_table(settings: Settings) -> Iterator[tuple[str, str, APIRoute]]:
-    """(method, path, route) for every route the app serves, as FastAPI resolves them
+def route_table(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route the app serves, as FastAPI resolves them
     (included routers flattened)."""
     app = create_app(settings)
     try:
@@ -224,7 +224,7 @@ def route_table(settings: Settings) -> Iterator[tuple[str, str, APIRoute]]:
             route = context.original_route
             if isinstance(route, APIRoute):
                 for method in sorted(context.methods or ()):
-                    yield method, str(context.path_format), route
+                    yield method, str(context.path_format)
     finally:
         app.state.runtime.close()
 
@@ -238,7 +238,7 @@ RULES = rules(
 def test_every_route_has_a_rule(tmp_path: Path) -> None:
     """A route added without its rule fails here, named, before any stack starts."""
     settings = Settings(var_dir=tmp_path / "var", jwt_secret="test-secret-of-at-least-32-bytes")
-    served = {(m, p) for m, p, _ in route_table(settings)}
+    served = set(route_table(settings))
     missing = sorted(served - RULES.keys())
     assert not missing, "routes without an authorization rule in tests/api/authz_rules.py: " + (
         ", ".join(f"{m} {p}" for m, p in missing)
@@ -363,7 +363,7 @@ async def _party(s: Stack, p: Party) -> Party:
 FIXED = {"version": "1", "a": "1", "b": "1", "event": "field_inspection", "provider": "tidak-ada"}
 
 
-def _path(path: str, route: APIRoute, rule: Rule, party: Party) -> tuple[str, list[str]]:
+def _path(path: str, rule: Rule, party: Party) -> tuple[str, list[str]]:
     """The path with its parameters pointing at ``party``'s data, and the values put in."""
     values: list[str] = []
 
@@ -406,14 +406,14 @@ class Finding:
     problem: str
 
 
-async def _check_route(w: World, method: str, path: str, route: APIRoute) -> list[Finding]:
+async def _check_route(w: World, method: str, path: str) -> list[Finding]:
     rule = RULES[(method, path)]
     findings: list[Finding] = []
     for role, headers in w.tokens.items():
         others = [p for p in w.parties if not own(role, p)]
         for party in w.parties if rule.target else w.parties[:1]:
             mine = own(role, party)
-            url, values = _path(path, route, rule, party)
+            url, values = _path(path, rule, party)
             call = f"{method} {url} as {role or 'no token'}"
             r = await _call(w.stack.http, method, url, rule, headers)
             expected = rule.expected(role, mine)
@@ -443,12 +443,12 @@ async def _check_route(w: World, method: str, path: str, route: APIRoute) -> lis
 async def test_every_route_role_and_party(world: World, tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path / "var", jwt_secret="test-secret-of-at-least-32-bytes")
     findings: list[Finding] = []
-    for method, path, route in route_table(settings):
+    for method, path in route_table(settings):
         rule = RULES.get((method, path))
         if rule is None:
             findings.append(Finding(f"{method} {path}", "no rule in tests/api/authz_rules.py"))
             continue
-        findings += await _check_route(world, method, path, route)
+        findings += await _check_route(world, method, path)
     assert not findings, f"{len(findings)} calls answered wrongly:\n" + "\n".join(
         f"- {f.call}: {f.problem}" for f in findings
     )
