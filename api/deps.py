@@ -152,3 +152,13 @@ def _agency_scope(user: CurrentUser, rt: RuntimeDep) -> frozenset[str] | None:
 
 AgencyScope = Annotated[frozenset[str] | None, Depends(_agency_scope)]
 """``agency_scope`` of the caller, as a dependency."""
+
+
+def may_see(
+    user: security.Principal, scope: frozenset[str] | None, citizen: str, agency: str
+) -> bool:
+    """Whether the caller may see an application of ``citizen`` at ``agency``: a
+    citizen their own, staff and auditors those of their ``agency_scope``."""
+    if user.role == "citizen":
+        return user.subject == citizen
+    return scope is None or agency in scope

@@ -40,6 +40,7 @@ _UPDATE_STATUS = {
     wf.NOT_WAITING: 409,
     wf.NOT_ALLOWED: 403,
     wf.INVALID_INPUT: 422,
+    wf.NOT_FOUND: 404,
 }
 
 RETRY_AFTER_S: Final = 5

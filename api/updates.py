@@ -13,9 +13,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, idempotency, temporal_errors
 from api.commands import CommandRefused
+from api.deps import may_see
 from api.idempotency import Key
 from api.runtime import Runtime
 from api.security import Principal
+from projections.readmodels import ReadModels
 from workflows.messages import Actor, CommandResult
 
 # Application numbers, e.g. BWI-2026-000123; a sub-service's child application adds
@@ -30,11 +32,33 @@ def actor(user: Principal) -> Actor:
 
 
 def check_application_id(application_id: str) -> None:
-
     if not _APPLICATION.match(application_id):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"there is no application {application_id!r}"
-        )
+        raise not_found(application_id)
+
+
+def check_visible(
+    models: ReadModels, user: Principal, scope: frozenset[str] | None, application_id: str
+) -> bool:
+    """Before a command is sent: 404 for an application of another party, as for an
+    unknown one, before anything about it is looked at. True when the read models show
+    the caller's own application; False when they do not have it (unknown, or not
+    projected yet: the workflow's validators then refuse another party the same way)."""
+    check_application_id(application_id)
+    app = models.application(application_id)
+    if app is None:
+        return False
+    if not may_see(user, scope, app.citizen, app.agency_code):
+        raise not_found(application_id)
+    return True
+
+
+def not_found(application_id: str) -> HTTPException:
+    """The one answer for an application the caller may not see, whether it does not
+    exist or belongs to another party (the workflow's ``NotFound`` refusal says the
+    same), so that no answer tells the two apart."""
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
+    )
 
 
 async def send(
@@ -51,7 +75,8 @@ async def send(
     with ``key`` answers the first result (recorded in the event store, else Temporal's,
     which runs an update id once). ``what`` names the command in a 503 ("the completion
     of task X"); ``closed_reason`` is the 409 answer when the workflow has already
-    ended (None: answer 404)."""
+    ended (None: answer 404, as for an unknown application: give it only to a caller
+    who may see the application)."""
 
     async def run() -> CommandResult:
         client = await rt.temporal()
@@ -71,9 +96,7 @@ async def send(
                 ) from e
             if closed_reason is not None:
                 raise CommandRefused(409, closed_reason) from e
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
-            ) from e
+            raise not_found(application_id) from e
         except temporal_errors.FAILURES as e:
             raise temporal_errors.may_have_been_recorded(
                 what, e, wait_s, f"GET /applications/{application_id}", key is not None

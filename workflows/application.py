@@ -189,6 +189,7 @@ class ApplicationWorkflow:
 
     def _check_cancel(self, cmd: CancelApplication) -> None:
         flow, d = self._flow, self._flow.definition
+        flow.check_visible(cmd.actor)
         owner = cmd.actor.role == "citizen" and cmd.actor.subject == flow.inp.citizen
         admin = cmd.actor.role == "agency_admin" and cmd.actor.agency == d.agency.code
         if not (owner or admin):
@@ -222,6 +223,7 @@ class ApplicationWorkflow:
     @workflow.update
     async def retry_incident(self, cmd: RetryIncident) -> CommandResult:
         flow = self._flow
+        flow.check_visible(cmd.actor)
         if cmd.actor.role != "agency_admin" or cmd.actor.agency != flow.definition.agency.code:
             raise ApplicationError(
                 "only the agency's administrator can retry an incident", type=errors.NOT_ALLOWED

@@ -10,3 +10,6 @@ OUTCOME_NOT_ALLOWED: Final = "OutcomeNotAllowed"  # 422
 NOT_WAITING: Final = "NotWaiting"  # 409: the flow does not wait for this now
 NOT_ALLOWED: Final = "NotAllowed"  # 403: not this actor's application or role
 INVALID_INPUT: Final = "InvalidInput"  # 422: data that breaks the definition's rules
+# 404: no application this actor may see (unknown, or another party's), answered as
+# the API answers an unknown application, before any state is looked at
+NOT_FOUND: Final = "NotFound"

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.definition import StepDeadline
     from domain.state import WAITING_STATUS
     from workflows import errors
-    from workflows.messages import ApplicationInput, CancelApplication, CommandResult
+    from workflows.messages import Actor, ApplicationInput, CancelApplication, CommandResult
     from workflows.waiting import OpenTask, Scope, Wait, Withdrawn
 
 # A killed worker must hold up its applications for seconds, not a whole timeout: past
@@ -123,6 +123,21 @@ class Flow:
         mark_done()
         await workflow.wait_condition(lambda: self.rests > rests)
         return self.result()
+
+    def check_visible(self, actor: Actor) -> None:
+        """Refuse another party (a citizen who did not apply, staff of another agency)
+        exactly as the API refuses an unknown application, before any check that could
+        tell them this application exists or where it stands."""
+        own = (
+            actor.subject == self.inp.citizen
+            if actor.role == "citizen"
+            else actor.role == "payment_provider" or actor.agency == self.definition.agency.code
+        )
+        if not own:
+            raise ApplicationError(
+                f"there is no application {self.inp.application_id} you may see",
+                type=errors.NOT_FOUND,
+            )
 
     def open_wait(self, kind: str, what: str) -> Wait:
         for wait in self.waits.values():

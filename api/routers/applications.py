@@ -21,10 +21,10 @@ from api.deps import (
     ModelsDep,
     RuntimeDep,
     StoreDep,
+    may_see,
 )
 from api.idempotency import IdempotencyKey, Key
 from api.routers.agencies import calendar_of
-from api.security import Principal
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
 from workflows.application import ApplicationWorkflow
@@ -250,7 +250,7 @@ def get_application(
 ) -> ApplicationView:
     """Status, current step and timeline. Citizens see only their own applications."""
     app = models.application(application_id)
-    if app is None or not _may_see(user, scope, app.citizen, app.agency_code):
+    if app is None or not may_see(user, scope, app.citizen, app.agency_code):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )
@@ -301,9 +301,3 @@ def list_applications(
 @router.get("/me/notifications")
 def my_notifications(user: Citizen, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
     return models.notifications(user.subject)
-
-
-def _may_see(user: Principal, scope: frozenset[str] | None, citizen: str, agency_code: str) -> bool:
-    if user.role == "citizen":
-        return user.subject == citizen
-    return scope is None or agency_code in scope

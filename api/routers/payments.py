@@ -84,6 +84,7 @@ async def webhook(
         ApplicationWorkflow.record_payment,
         cmd,
         what=f"the payment {cb.provider_reference} for application {cb.application_id}",
-        closed_reason=f"application {cb.application_id} has ended",
+        # An application the read models do not know answers 404, not "has ended".
+        closed_reason=f"application {cb.application_id} has ended" if app else None,
     )
     return {"recorded": True, **result.model_dump()}

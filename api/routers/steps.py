@@ -4,15 +4,25 @@ administrator's retry of an incident."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from api import updates
-from api.deps import AgencyAdmin, Citizen, CurrentUser, RuntimeDep, Staff
+from api.deps import (
+    AgencyAdmin,
+    AgencyScope,
+    Citizen,
+    ModelsDep,
+    RuntimeDep,
+    Staff,
+    require_role,
+)
 from api.idempotency import IdempotencyKey, Key
 from api.routers.tasks import UPDATE_ANSWERS
+from api.security import Principal
+from projections.readmodels import ReadModels
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
     CancelApplication,
@@ -24,6 +34,19 @@ from workflows.messages import (
 )
 
 router = APIRouter(tags=["applications"])
+
+Canceller = Annotated[Principal, Depends(require_role("citizen", "agency_admin"))]
+"""The citizen who applied, or the agency's administrator."""
+
+
+def _ended(
+    models: ReadModels, user: Principal, scope: frozenset[str] | None, application_id: str
+) -> str | None:
+    """The 409 answer for an application that has ended, for a caller the read models
+    show it to; 404 for another party's, as for an unknown one (api/updates.py)."""
+    if updates.check_visible(models, user, scope, application_id):
+        return f"application {application_id} has ended"
+    return None
 
 
 class Correction(BaseModel):
@@ -53,11 +76,13 @@ async def submit_correction(
     body: Correction,
     user: Citizen,
     rt: RuntimeDep,
+    models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Perbaikan berkas: send the corrected fields; the flow resumes where the service
     definition says."""
-    updates.check_application_id(application_id)
+    closed = _ended(models, user, scope, application_id)
     request = {"application_id": application_id, **body.model_dump()}
     return await updates.send(
         rt,
@@ -66,7 +91,7 @@ async def submit_correction(
         ApplicationWorkflow.submit_correction,
         SubmitCorrection(actor=updates.actor(user), data=body.data),
         what=f"the correction of application {application_id}",
-        closed_reason=f"application {application_id} has ended",
+        closed_reason=closed,
     )
 
 
@@ -76,13 +101,15 @@ async def submit_correction(
 async def cancel(
     application_id: str,
     body: Cancellation,
-    user: CurrentUser,
+    user: Canceller,
     rt: RuntimeDep,
+    models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Cancel an application (its citizen, or the agency's administrator), allowed
     until the step the definition marks; a paid fee is refunded."""
-    updates.check_application_id(application_id)
+    closed = _ended(models, user, scope, application_id)
     request = {"application_id": application_id, **body.model_dump()}
     return await updates.send(
         rt,
@@ -91,7 +118,7 @@ async def cancel(
         ApplicationWorkflow.cancel,
         CancelApplication(actor=updates.actor(user), reason=body.reason),
         what=f"the cancellation of application {application_id}",
-        closed_reason=f"application {application_id} has already ended",
+        closed_reason=closed,
     )
 
 
@@ -105,10 +132,12 @@ async def pay_at_counter(
     body: CounterPayment,
     user: Staff,
     rt: RuntimeDep,
+    models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Staff of the agency (a cashier, or an officer) confirm a fee paid at the counter."""
-    updates.check_application_id(application_id)
+    closed = _ended(models, user, scope, application_id)
     cmd = RecordPayment(
         actor=updates.actor(user), amount=body.amount, method="counter", reference=body.receipt
     )
@@ -120,7 +149,7 @@ async def pay_at_counter(
         ApplicationWorkflow.record_payment,
         cmd,
         what=f"the payment with receipt {body.receipt} for application {application_id}",
-        closed_reason=f"application {application_id} has ended",
+        closed_reason=closed,
     )
 
 
@@ -135,10 +164,12 @@ async def deliver_event(
     body: ExternalEvent,
     user: Staff,
     rt: RuntimeDep,
+    models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Deliver an event the flow waits for (e.g. a field inspection result)."""
-    updates.check_application_id(application_id)
+    closed = _ended(models, user, scope, application_id)
     cmd = DeliverEvent(actor=updates.actor(user), event=event, data=body.data)
     request = {"application_id": application_id, "event": event, **body.model_dump()}
     return await updates.send(
@@ -148,7 +179,7 @@ async def deliver_event(
         ApplicationWorkflow.deliver_event,
         cmd,
         what=f"the event {event!r} for application {application_id}",
-        closed_reason=f"application {application_id} has ended",
+        closed_reason=closed,
     )
 
 
@@ -158,10 +189,15 @@ async def deliver_event(
     responses=UPDATE_ANSWERS,
 )
 async def retry_incident(
-    application_id: str, user: AgencyAdmin, rt: RuntimeDep, idempotency_key: IdempotencyKey = None
+    application_id: str,
+    user: AgencyAdmin,
+    rt: RuntimeDep,
+    models: ModelsDep,
+    scope: AgencyScope,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Retry the step whose activity failed past its retries."""
-    updates.check_application_id(application_id)
+    closed = _ended(models, user, scope, application_id)
     return await updates.send(
         rt,
         Key.of(idempotency_key, user.subject, "retry-incident", {"application_id": application_id}),
@@ -169,5 +205,5 @@ async def retry_incident(
         ApplicationWorkflow.retry_incident,
         RetryIncident(actor=updates.actor(user)),
         what=f"the retry of application {application_id}'s incident",
-        closed_reason=f"application {application_id} has ended",
+        closed_reason=closed,
     )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api import errors, updates
-from api.deps import Consistent, ModelsDep, RuntimeDep, Staff
+from api.deps import AgencyScope, Consistent, ModelsDep, RuntimeDep, Staff
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from projections.readmodels import ReadModels
@@ -50,11 +50,13 @@ async def claim(
     user: Staff,
     rt: RuntimeDep,
     models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Take a task from the shared inbox: only its claimer may then complete it (until
     an escalation moves it to another role). 409 when someone else holds it."""
     app = _application_of(task_id)
+    visible = updates.check_visible(models, user, scope, app)
     _check_service_scope(user, models, task_id)
     cmd = ClaimTask(task_id=task_id, actor=updates.actor(user))
     key = Key.of(idempotency_key, user.subject, "claim-task", {"task_id": task_id})
@@ -65,7 +67,7 @@ async def claim(
         ApplicationWorkflow.claim_task,
         cmd,
         what=f"the claim of task {task_id}",
-        closed_reason=f"task {task_id} is no longer open",
+        closed_reason=f"task {task_id} is no longer open" if visible else None,
     )
 
 
@@ -76,12 +78,15 @@ async def complete(
     user: Staff,
     rt: RuntimeDep,
     models: ModelsDep,
+    scope: AgencyScope,
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Complete a task. 409 when it is already completed; 403 when it is for another
-    role or agency; 422 for an outcome the step does not allow. An outcome that returns
-    the application for correction needs the reason as ``comment`` and ``fields``."""
+    role; 404 when it is another agency's, as for an unknown one; 422 for an outcome
+    the step does not allow. An outcome that returns the application for correction
+    needs the reason as ``comment`` and ``fields``."""
     app = _application_of(task_id)
+    visible = updates.check_visible(models, user, scope, app)
     _check_service_scope(user, models, task_id)
     cmd = CompleteTask(
         task_id=task_id,
@@ -94,7 +99,7 @@ async def complete(
     task = models.task(task_id)
     closed = (
         f"task {task_id} was already completed with outcome {task['outcome']!r}"
-        if task is not None and task["status"] == "completed"
+        if visible and task is not None and task["status"] == "completed"
         else None
     )
     request = {"task_id": task_id, **body.model_dump()}

@@ -125,7 +125,8 @@ async def test_update_validators_refuse_clearly(start):
     e = await refused(
         "document_review", "approve", Actor(subject="x", role="officer", agency="JMB")
     )
-    assert e.type == "RoleMismatch" and "agency BWI" in e.message
+    # Another agency's staff are refused as for an unknown application.
+    assert e.type == "NotFound" and "there is no application" in e.message
     e = await refused("document_review", "maybe", OFFICER)
     assert e.type == "OutcomeNotAllowed" and "approve, reject" in e.message
     e = await refused("head_approval", "approve", HEAD)

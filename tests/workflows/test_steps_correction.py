@@ -108,7 +108,7 @@ async def test_citizen_fixes_exactly_the_fields_asked_and_the_flow_resumes(kit: 
 
     fixed = {"nik": "3510155008900001", "address": "Jl. Diponegoro 7"}
     e = await refused(correct(handle, fixed, OTHER_CITIZEN))
-    assert e.type == "NotAllowed"
+    assert e.type == "NotFound"  # another citizen's: as for an unknown application
     e = await refused(correct(handle, fixed, Actor(subject="siti", role="officer", agency="BWI")))
     assert e.type == "NotAllowed"
     e = await refused(correct(handle, {"address": "Jl. Diponegoro 7"}))

@@ -95,7 +95,7 @@ async def test_external_event_delivered_and_used_by_a_decision(kit: Kit):
     assert e.type == "NotAllowed"
     other = Actor(subject="simbg-jmb", role="integration", agency="JMB")
     e = await refused(deliver(handle, "inspection_done", PAYLOAD, other))
-    assert e.type == "NotAllowed"
+    assert e.type == "NotFound"  # another agency's: as for an unknown application
     bad_payloads: list[dict[str, Any]] = [
         {**PAYLOAD, "inspection_score": "delapan puluh"},  # not a number
         {"inspection_score": 82},  # a required field missing

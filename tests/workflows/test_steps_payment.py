@@ -117,7 +117,7 @@ async def test_counter_payment_by_an_officer(kit: Kit):
     e = await refused(record(handle, pay(50_000, CITIZEN)))
     assert e.type == "NotAllowed"
     e = await refused(record(handle, pay(50_000, Actor(subject="x", role="officer", agency="JMB"))))
-    assert e.type == "NotAllowed"  # another agency's counter
+    assert e.type == "NotFound"  # another agency's counter: as for an unknown application
     e = await refused(record(handle, pay(50_000, OFFICER, method="online")))
     assert e.type == "NotAllowed"  # officers confirm counter payments only
     assert kit.types(handle.id)[-1] == ev.PAYMENT_REQUESTED  # refusals write nothing
@@ -147,7 +147,7 @@ async def test_a_cashier_of_the_agency_marks_the_fee_paid(kit: Kit):
     handle, _ = await kit.submit(PAYMENT, {**DATA, "land_area": 500})
     elsewhere = Actor(subject="kasir-jmb", role="cashier", agency="JMB")
     e = await refused(record(handle, pay(50_000, elsewhere)))
-    assert e.type == "NotAllowed"
+    assert e.type == "NotFound"
     cashier = Actor(subject="kasir", role="cashier", agency="BWI")
     r = await record(handle, pay(50_000, cashier, reference="KW-7"))
     assert r.status == "in_review"

@@ -72,11 +72,12 @@ async def submit(flow: Flow, cmd: SubmitCorrection) -> CommandResult:
 
 
 def check_submit(flow: Flow, cmd: SubmitCorrection) -> Wait:
-    wait = flow.open_wait("correction", "a correction")
+    flow.check_visible(cmd.actor)
     if cmd.actor.role != "citizen" or cmd.actor.subject != flow.inp.citizen:
         raise ApplicationError(
             "only the citizen who applied can submit corrections", type=errors.NOT_ALLOWED
         )
+    wait = flow.open_wait("correction", "a correction")
     asked = set(wait.detail["fields"])
     missing, extra = sorted(asked - set(cmd.data)), sorted(set(cmd.data) - asked)
     if missing or extra:

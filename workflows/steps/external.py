@@ -54,6 +54,7 @@ async def deliver(flow: Flow, cmd: DeliverEvent) -> CommandResult:
 
 
 def check_deliver(flow: Flow, cmd: DeliverEvent) -> tuple[Wait, ExternalStep]:
+    flow.check_visible(cmd.actor)
     for wait in flow.waits.values():
         if (
             wait.kind == "external"

@@ -59,6 +59,7 @@ async def _fee(flow: Flow, step: PaymentStep, scope: Scope) -> int:
 
 
 async def record(flow: Flow, cmd: RecordPayment) -> CommandResult:
+    flow.check_visible(cmd.actor)
     if cmd.reference in flow.payments:
         return flow.result()  # the provider retried its callback: already recorded
     wait = check_record(flow, cmd)
@@ -78,12 +79,12 @@ async def record(flow: Flow, cmd: RecordPayment) -> CommandResult:
 
 
 def validate_record(flow: Flow, cmd: RecordPayment) -> None:
+    flow.check_visible(cmd.actor)
     if cmd.reference not in flow.payments:  # a retried callback is answered, not refused
         check_record(flow, cmd)
 
 
 def check_record(flow: Flow, cmd: RecordPayment) -> Wait:
-    wait = flow.open_wait("payment", "a payment")
     counter = (
         cmd.method == "counter"
         and cmd.actor.role in STAFF_ROLES | {"cashier"}
@@ -96,6 +97,7 @@ def check_record(flow: Flow, cmd: RecordPayment) -> Wait:
             "payment provider's signed callback",
             type=errors.NOT_ALLOWED,
         )
+    wait = flow.open_wait("payment", "a payment")
     if cmd.amount != wait.detail["amount"]:
         raise ApplicationError(
             f"the fee is Rp {wait.detail['amount']:,}; Rp {cmd.amount:,} was paid",

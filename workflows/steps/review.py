@@ -139,6 +139,7 @@ def check_claim(flow: Flow, cmd: ClaimTask) -> OpenTask:
 
 def _check_open(flow: Flow, task_id: str, actor: Actor) -> OpenTask:
     """The task exists, is open, and is for the actor's role and agency."""
+    flow.check_visible(actor)
     task = flow.tasks.get(task_id)
     if task is None:
         raise ApplicationError(

@@ -1,0 +1,238 @@
+"""Who may call each route of the API, and on whose data: the table the authorization
+matrix (tests/api/test_authz_matrix.py) checks every route against. A route the app
+serves without an entry here fails that test, so a new route gets its rule with it.
+
+Each rule names the roles that pass the route's role check (None: a public route, no
+token needed), the statuses an allowed caller gets on their own data (or on a route
+whose path names no party), the roles among them that may actually act there (the
+others get 403 on their own party's data), what the path's parameters point at, and
+what another party's data answers: 404, exactly as for something that does not exist,
+or 200/403 where the thing is public anyway (a published service, an agency, a document
+number's public verification).
+
+Commands on one's own application send a body the workflow refuses (422: an outcome the
+step has not, a fee of the wrong amount) after it has checked who is asking: the
+caller is let through, and the shared fixtures stay where the matrix needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+STAFF: Final = frozenset({"officer", "supervisor", "cashier", "agency_admin"})
+CITIZEN: Final = frozenset({"citizen"})
+ADMINS: Final = frozenset({"agency_admin", "region_admin"})
+EVERYONE: Final = frozenset({"citizen", "region_admin", "auditor"}) | STAFF
+READERS: Final = STAFF | {"region_admin", "auditor"}
+"""Staff and those who oversee them: see the applications of their agency or region."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] | None
+    """Roles the route lets in; None: public (no token needed, any token ignored)."""
+    ok: frozenset[int]
+    """What an allowed caller gets on their own party's data (or on a path without a
+    party)."""
+    target: str | None = None
+    """What the path's parameters point at (``Party`` attributes); None: no party."""
+    acts: frozenset[str] | None = None
+    """The roles that may act on their own data; the other ``roles`` get 403 there.
+    None: all of ``roles``."""
+    other: int = 404
+    """Another party's data: 404 as for an unknown one, or the answer for a public
+    thing (200 to read it, 403 to change another agency's)."""
+    json: Any = None
+    content: bytes | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def expected(self, role: str | None, own: bool) -> frozenset[int]:
+        """The statuses a caller with ``role`` (None: no token) may get, on their own
+        party's data or (``own`` False) another party's."""
+        if self.roles is None:
+            return self.ok if own else frozenset({self.other})
+        if role is None:
+            return frozenset({401})
+        if role not in self.roles:
+            return frozenset({403})
+        if not own:
+            return frozenset({self.other})
+        if self.acts is not None and role not in self.acts:
+            return frozenset({403})
+        return self.ok
+
+
+def _s(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+def _r(*roles: str) -> frozenset[str]:
+    return frozenset(roles)
+
+
+PASSWORD: Final = "kata-sandi-uji-2026"
+PHOTO: Final = {"photo": ("face.jpg", b"not an image at all", "image/jpeg")}
+
+
+def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, str], Rule]:
+    """The table, keyed by (method, path as the route declares it). ``draft`` is a
+    service definition the agency admin may save, ``submission`` an application the
+    citizen may submit."""
+    return {
+        # -- sign-in: public; bogus credentials answer 4xx, never 5xx ------------------
+        ("POST", "/auth/register"): Rule(
+            None,
+            _s(202),
+            json={
+                "nik": "3510156007950001",
+                "full_name": "Wulan Sari",
+                "email": "wulan@example.id",
+                "password": PASSWORD,
+            },
+        ),
+        ("POST", "/auth/confirm"): Rule(
+            None, _s(400, 404, 429), json={"account_id": "c-unknown", "code": "000000"}
+        ),
+        ("POST", "/auth/login"): Rule(
+            None, _s(401, 429), json={"login": "nobody@example.id", "password": PASSWORD}
+        ),
+        ("POST", "/auth/refresh"): Rule(None, _s(401), json={"refresh_token": "not-a-token"}),
+        ("POST", "/auth/logout"): Rule(None, _s(204, 401), json={"refresh_token": "not-a-token"}),
+        ("POST", "/auth/password"): Rule(
+            EVERYONE,
+            _s(409),  # development tokens have no password
+            json={"current_password": PASSWORD, "new_password": PASSWORD + "-baru"},
+        ),
+        ("GET", "/auth/me"): Rule(EVERYONE, _s(200)),
+        ("POST", "/auth/dev-token"): Rule(
+            None, _s(200), json={"subject": "tamu@example.id", "role": "citizen"}
+        ),
+        ("GET", "/auth/oidc/{provider}/login"): Rule(None, _s(404)),
+        ("GET", "/auth/oidc/{provider}/callback"): Rule(None, _s(400, 404)),
+        # -- staff accounts ------------------------------------------------------------
+        # A region administrator invites agency administrators and auditors, not officers.
+        ("POST", "/staff/invitations"): Rule(
+            ADMINS,
+            _s(201),
+            acts=_r("agency_admin"),
+            json={
+                "email": "baru@banyuwangikab.go.id",
+                "full_name": "Pegawai Baru",
+                "role": "officer",
+                "agency": "BWI",
+            },
+        ),
+        ("POST", "/staff/accept"): Rule(
+            None,
+            _s(400, 429),
+            json={"email": "nobody@example.id", "code": "000000", "password": PASSWORD},
+        ),
+        # Suspended by the first administrator, already suspended for the second.
+        ("POST", "/staff/{account_id}/suspend"): Rule(
+            ADMINS, _s(200, 409), target="staff_account", json={"reason": "uji"}
+        ),
+        ("POST", "/staff/{account_id}/reinstate"): Rule(
+            ADMINS, _s(200, 409), target="staff_account"
+        ),
+        ("GET", "/staff"): Rule(ADMINS, _s(200)),
+        # -- operations ----------------------------------------------------------------
+        ("GET", "/health"): Rule(None, _s(200)),
+        ("GET", "/metrics"): Rule(None, _s(200)),
+        # -- agencies: public facts; only their own administrator changes them ----------
+        ("GET", "/agencies/{agency_code}/calendar"): Rule(
+            EVERYONE, _s(200), target="agency", other=200
+        ),
+        ("PUT", "/agencies/{agency_code}/calendar"): Rule(
+            _r("agency_admin"), _s(200), target="agency", other=403, json={}
+        ),
+        ("PUT", "/agencies/{agency_code}/maklumat"): Rule(
+            _r("agency_admin"),
+            _s(200),
+            target="agency",
+            other=403,
+            json={"text": "Kami sanggup melayani sesuai standar.", "signed_by": "Kepala"},
+        ),
+        # -- the catalogue: published services are public ------------------------------
+        ("POST", "/services"): Rule(_r("agency_admin"), _s(201), json=draft),
+        ("POST", "/services/validate"): Rule(EVERYONE, _s(200), json=draft),
+        ("POST", "/services/{service_id}/versions/{version}/publish"): Rule(
+            _r("agency_admin"), _s(409), target="service", other=403
+        ),
+        ("GET", "/services"): Rule(EVERYONE, _s(200)),
+        ("GET", "/services/{service_id}"): Rule(EVERYONE, _s(200), target="service", other=200),
+        ("POST", "/services/{service_id}/archive"): Rule(
+            _r("agency_admin"), _s(200), target="spare_service", other=403
+        ),
+        ("GET", "/services/{service_id}/versions/{a}/diff/{b}"): Rule(
+            EVERYONE, _s(200), target="service", other=200
+        ),
+        ("GET", "/public/services"): Rule(None, _s(200)),
+        ("GET", "/public/services/{service_id}/standard"): Rule(
+            None, _s(200), target="service", other=200
+        ),
+        ("GET", "/public/agencies/{agency_code}/maklumat"): Rule(
+            None, _s(200), target="agency", other=200
+        ),
+        # -- applications --------------------------------------------------------------
+        ("POST", "/applications"): Rule(CITIZEN, _s(201), json=submission),
+        ("GET", "/applications/{application_id}"): Rule(EVERYONE, _s(200), target="application"),
+        ("GET", "/applications"): Rule(EVERYONE, _s(200)),
+        ("GET", "/me/notifications"): Rule(CITIZEN, _s(200)),
+        ("POST", "/applications/{application_id}/corrections"): Rule(
+            CITIZEN, _s(422), target="application", json={"data": {"full_name": "Bukan"}}
+        ),
+        # Cancelled by its citizen first; ended for the administrator after.
+        ("POST", "/applications/{application_id}/cancel"): Rule(
+            _r("citizen", "agency_admin"), _s(200, 409), target="cancellable", json={}
+        ),
+        ("POST", "/applications/{application_id}/payments"): Rule(
+            STAFF, _s(422), target="application", json={"amount": 1, "receipt": "KWT-1"}
+        ),
+        # Events come from the agency's officers and administrators, not its cashiers.
+        ("POST", "/applications/{application_id}/events/{event}"): Rule(
+            STAFF,
+            _s(422),
+            target="application",
+            acts=_r("officer", "supervisor", "agency_admin"),
+            json={"data": {"passed": "maybe"}},
+        ),
+        ("POST", "/admin/applications/{application_id}/incidents/retry"): Rule(
+            _r("agency_admin"), _s(409), target="application"
+        ),
+        ("GET", "/tasks"): Rule(STAFF, _s(200)),
+        ("POST", "/tasks/{task_id}/claim"): Rule(STAFF, _s(200), target="task", acts=_r("officer")),
+        ("POST", "/tasks/{task_id}/complete"): Rule(
+            STAFF, _s(422), target="task", acts=_r("officer"), json={"outcome": "bukan"}
+        ),
+        # The provider's callback: its signature, not a token, lets it in.
+        ("POST", "/payments/webhook"): Rule(None, _s(401), content=b"{}"),
+        ("GET", "/stats/applications"): Rule(READERS, _s(200)),
+        ("GET", "/stats/standard-reviews"): Rule(STAFF | {"auditor"}, _s(200)),
+        # -- documents -----------------------------------------------------------------
+        ("GET", "/documents/public-key"): Rule(None, _s(200)),
+        ("POST", "/documents/verify"): Rule(
+            None,
+            _s(200),
+            content=b"not a pdf",
+            headers={"content-type": "application/pdf"},
+        ),
+        ("GET", "/documents/{number}/verify"): Rule(None, _s(200), target="document", other=200),
+        ("GET", "/documents/{number}"): Rule(EVERYONE, _s(200), target="document"),
+        ("GET", "/applications/{application_id}/documents"): Rule(
+            EVERYONE, _s(200), target="application"
+        ),
+        # -- faces: a citizen's own, no other party in the path ------------------------
+        ("POST", "/me/face"): Rule(CITIZEN, _s(422), files=PHOTO),
+        ("GET", "/me/face"): Rule(CITIZEN, _s(200, 404)),
+        ("DELETE", "/me/face"): Rule(CITIZEN, _s(200, 204, 404)),
+        ("POST", "/me/selfies"): Rule(CITIZEN, _s(422), files=PHOTO),
+        # -- auditors ------------------------------------------------------------------
+        ("GET", "/audit/applications/{application_id}"): Rule(
+            _r("auditor"), _s(200), target="application"
+        ),
+        ("GET", "/audit/applications/{application_id}/events"): Rule(
+            _r("auditor"), _s(200), target="application"
+        ),
+    }
