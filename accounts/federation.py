@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.security import STAFF, Principal
+from config.settings import OidcProvider
 from eventstore.port import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
-from lincah.settings import OidcProvider
 
 LINKED = "FederatedIdentityLinked"
 INVITED = "FederatedLoginInvited"

@@ -8,7 +8,7 @@ import smtplib
 from email.message import EmailMessage
 
 from accounts.errors import Refused
-from lincah.settings import Settings
+from config.settings import Settings
 
 log = logging.getLogger("lincah.mail")
 

@@ -30,7 +30,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from lincah.settings import OidcProvider
+from config.settings import OidcProvider
 
 # authlib 1.9 warns on this import that it prefers httpx2 to httpx; Lincah uses httpx and
 # pins authlib below 1.10 (pyproject), so the warning would tell nobody anything new.

@@ -16,12 +16,12 @@ from typing import Any
 from accounts import passwords
 from accounts.errors import Refused
 from accounts.mail import Mailer
+from config.settings import Settings
 from domain import accounts as acc
 from domain import events as ev
 from domain import services as catalogue
 from domain.nik import NikError, validate_nik
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
-from lincah.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _NIK_LIKE = re.compile(r"^[0-9]{16}$")

@@ -47,11 +47,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
+from config.settings import Settings
 from domain import events as ev
 from domain.definition import DocumentTemplate
 from domain.interpreter import render_message
 from eventstore.port import ANY, DuplicateEventIds, EventStore, InvalidEvent, NewEvent
-from lincah.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import TextIO
 
 from accounts.errors import Refused
 from accounts.registry import Registry
+from config.settings import Settings
 from eventstore.factory import open_event_store
-from lincah.settings import Settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -334,7 +334,7 @@ async def replay_application(
             history = load_history(history_file, application_id)
         else:
             if client is None:
-                from lincah.temporal import connect
+                from config.temporal import connect
 
                 client = await asyncio.wait_for(connect(settings), timeout=10)
             history = await fetch_history(client, application_id)

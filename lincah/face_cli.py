@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lincah.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import numpy as np

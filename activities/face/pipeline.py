@@ -24,7 +24,7 @@ from PIL import Image
 from activities.face import backends, imaging
 from activities.face.backends import EmbeddingBackend, Face
 from activities.face.imaging import UnusableImage
-from lincah.settings import Settings
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from activities.face.activity import FaceActivities
 from activities.face.intake import FaceIntakeWorkflow
 from activities.face.pipeline import FacePipeline, get_pipeline
 from activities.face.store import FaceStore
-from lincah.settings import Settings
-from lincah.temporal import connect
+from config.settings import Settings
+from config.temporal import connect
 
 log = logging.getLogger(__name__)
 

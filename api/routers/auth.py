@@ -18,8 +18,8 @@ from accounts.errors import Refused
 from api import limits, security
 from api.deps import CurrentUser, RuntimeDep
 from api.runtime import Runtime
+from config.settings import Settings
 from domain import accounts as acc
-from lincah.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 dev_router = APIRouter(prefix="/auth", tags=["auth"])

@@ -36,7 +36,7 @@ from activities.documents import (
 from api import errors, limits
 from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
-from lincah.settings import Settings
+from config.settings import Settings
 
 router = APIRouter(tags=["documents"])
 

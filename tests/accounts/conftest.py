@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from activities.documents import load_signing_key
-from lincah.settings import Settings
+from config.settings import Settings
 from tests.conftest import free_port
 
 

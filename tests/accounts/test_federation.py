@@ -9,9 +9,9 @@ import pytest
 
 from accounts import federation
 from accounts.federation import FederationRefused, link_or_create
+from config.settings import OidcProvider
 from eventstore.port import NO_STREAM, NewEvent
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import OidcProvider
 
 REGION = OidcProvider(name="region", issuer="https://idp.example.id", client_id="lincah")
 STAFF = OidcProvider(

@@ -28,8 +28,8 @@ from accounts import federation
 from accounts.oidc import LoginFailed, PendingLogin, Providers, seal, unseal
 from api import security
 from api.main import create_app
+from config.settings import OidcProvider, Settings
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import OidcProvider, Settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

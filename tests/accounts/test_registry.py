@@ -11,10 +11,10 @@ import pytest
 from accounts.errors import Refused
 from accounts.mail import Mailer
 from accounts.registry import Registry
+from config.settings import Settings
 from domain import accounts as acc
 from eventstore.factory import open_event_store
 from lincah import admin, cli
-from lincah.settings import Settings
 
 
 class Captured(Mailer):

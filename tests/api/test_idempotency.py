@@ -22,11 +22,11 @@ from api import commands
 from api.idempotency import Key
 from api.main import create_app
 from api.routers.applications import KEY_MEMO, NewApplication
+from config.settings import Settings, TaskQueues, TemporalSettings
 from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from lincah import devserver
-from lincah.settings import Settings, TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels

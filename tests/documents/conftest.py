@@ -12,8 +12,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities, IssuedDocument, IssueRequest
+from config.settings import Settings
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import Settings
 
 SITI = "siti@example.id"
 SITI_VALUES = {

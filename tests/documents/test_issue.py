@@ -28,8 +28,8 @@ from activities.documents import (
     signed_payload,
     to_latin1,
 )
+from config.settings import Settings
 from domain import events as ev
-from lincah.settings import Settings
 
 
 def pdf_of(settings, doc) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lincah.settings import Settings
+from config.settings import Settings
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces"
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from activities.face.store import FaceStore
 from api.main import create_app
-from lincah.settings import TaskQueues, TemporalSettings
+from config.settings import TaskQueues, TemporalSettings
 from tests.face.conftest import encode, needs_face_extra, needs_faces, photo, shrunk
 
 SITI = {"subject": "siti@example.id", "role": "citizen"}

@@ -15,9 +15,9 @@ import pytest
 
 from activities.face.store import FaceStore
 from api.main import create_app
+from config.settings import TaskQueues, TemporalSettings
 from domain import events as ev
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels

@@ -15,7 +15,7 @@ from activities.face import backends, imaging
 from activities.face.backends import Face, align_facenet
 from activities.face.imaging import UnusableImage
 from activities.face.pipeline import FacePipeline
-from lincah.settings import Settings
+from config.settings import Settings
 from tests.face.conftest import FACES, encode, needs_face_extra, needs_faces, photo, shrunk
 
 pytestmark = [needs_face_extra, needs_faces]

@@ -35,13 +35,13 @@ from activities.catalogue import CatalogueActivities
 from activities.documents import DocumentActivities
 from activities.events import EventActivities
 from api import commands
+from config.settings import Settings
 from domain import events as ev
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
 from domain.validation import parse_definition
 from eventstore.port import RecordedEvent
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import Settings
 from lincah.worker import WORKFLOWS, build_worker
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
