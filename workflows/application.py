@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.catalogue import CatalogueActivities
     from activities.documents import IssuedDocument, IssueRequest
     from activities.events import AppendOutcome, AppendRequest, EventActivities, EventSpec
-    from activities.face_contract import VERIFY_FACE, FaceCheck, FaceOutcome
     from domain import calendar, interpreter
     from domain import events as ev
     from domain.definition import (
@@ -45,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.state import WAITING_STATUS
     from domain.validation import validate_fields
+    from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
     from workflows import errors
     from workflows.messages import (
         Actor,

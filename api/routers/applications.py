@@ -10,7 +10,6 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.face.store import FaceStore
 from api import commands, errors, idempotency, temporal_errors
 from api.deps import (
     MAX_POSITION,
@@ -27,6 +26,7 @@ from api.routers.agencies import calendar_of
 from api.security import Principal
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
+from face.store import FaceStore
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
