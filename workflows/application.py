@@ -21,8 +21,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.catalogue import CatalogueActivities
-    from activities.documents import IssuedDocument, IssueRequest
     from activities.events import AppendOutcome, AppendRequest, EventActivities, EventSpec
+    from documents.contract import IssuedDocument, IssueRequest
     from domain import calendar, interpreter
     from domain import events as ev
     from domain.definition import (

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import DocumentActivities, IssuedDocument, IssueRequest
+from activities.documents import DocumentActivities
 from config.settings import Settings
+from documents.contract import IssuedDocument, IssueRequest
 from eventstore.sqlite import SqliteEventStore
 
 SITI = "siti@example.id"

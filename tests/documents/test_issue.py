@@ -17,18 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import (
-    DOCUMENT_NUMBER_RESERVED,
-    DocumentActivities,
-    document_path,
-    indonesian_date,
-    load_signing_key,
-    public_key_id,
-    signature_valid,
-    signed_payload,
-    to_latin1,
-)
+from activities.documents import DocumentActivities
 from config.settings import Settings
+from documents.numbering import DOCUMENT_NUMBER_RESERVED, document_path
+from documents.pdf import indonesian_date, to_latin1
+from documents.signing import load_signing_key, public_key_id, signature_valid, signed_payload
 from domain import events as ev
 
 
