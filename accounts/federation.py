@@ -26,6 +26,7 @@ from typing import Any
 
 from api.security import STAFF, Principal
 from config.settings import OidcProvider
+from domain.refusals import Forbidden
 from eventstore.port import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
 
 LINKED = "FederatedIdentityLinked"
@@ -33,7 +34,7 @@ INVITED = "FederatedLoginInvited"
 ACCOUNT_CREATED = "AccountCreated"
 
 
-class FederationRefused(Exception):
+class FederationRefused(Forbidden):
     """The login is genuine, but it does not lead to a Lincah account; the message says
     why and what to do."""
 

@@ -12,10 +12,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, idempotency, temporal_errors
-from api.commands import CommandRefused
 from api.idempotency import Key
 from api.runtime import Runtime
 from api.security import Principal
+from domain.refusals import Conflict
 from workflows.messages import Actor, CommandResult
 
 # Application numbers, e.g. BWI-2026-000123; a sub-service's child application adds
@@ -70,7 +70,7 @@ async def send(
                     what, e, wait_s, f"GET /applications/{application_id}", key is not None
                 ) from e
             if closed_reason is not None:
-                raise CommandRefused(409, closed_reason) from e
+                raise Conflict(closed_reason) from e
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"application {application_id} is not running"
             ) from e

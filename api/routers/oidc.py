@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from accounts.federation import FederationRefused, link_or_create
-from accounts.oidc import LOGIN_TTL_S, LoginFailed, Providers, seal, unseal
+from accounts.federation import link_or_create
+from accounts.oidc import LOGIN_TTL_S, Providers, seal, unseal
 from api import security
 from api.deps import RuntimeDep
 from api.routers.auth import TokenOut
@@ -41,12 +41,9 @@ def _cookie_path(provider: str) -> str:
 @router.get("/{provider}/login", response_class=RedirectResponse, status_code=302)
 async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Send the browser to the provider's login page; it comes back to the callback."""
-    try:
-        providers = _providers(request, rt)
-        config = providers.get(provider)
-        url, pending = await providers.start(config, _redirect_uri(rt, provider))
-    except LoginFailed as e:
-        raise HTTPException(e.status, e.message) from e
+    providers = _providers(request, rt)
+    config = providers.get(provider)
+    url, pending = await providers.start(config, _redirect_uri(rt, provider))
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         COOKIE,
@@ -65,20 +62,15 @@ async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
 async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Where the provider sends the browser back: checks state, exchanges the code,
     verifies the ID token and answers with a Lincah token for the linked account."""
-    try:
-        providers = _providers(request, rt)
-        config = providers.get(provider)
-        pending = unseal(request.cookies.get(COOKIE), provider, rt.signing_key)
-        verified = await providers.finish(
-            config, _redirect_uri(rt, provider), pending, dict(request.query_params)
-        )
-        account = await asyncio.to_thread(
-            link_or_create, rt.store, config, verified.subject, verified.claims
-        )
-    except LoginFailed as e:
-        raise HTTPException(e.status, e.message) from e
-    except FederationRefused as e:
-        raise HTTPException(403, str(e)) from e
+    providers = _providers(request, rt)
+    config = providers.get(provider)
+    pending = unseal(request.cookies.get(COOKIE), provider, rt.signing_key)
+    verified = await providers.finish(
+        config, _redirect_uri(rt, provider), pending, dict(request.query_params)
+    )
+    account = await asyncio.to_thread(
+        link_or_create, rt.store, config, verified.subject, verified.claims
+    )
     ttl = rt.settings.token_ttl_s
     body = TokenOut(
         access_token=security.issue(account.principal(), rt.signing_key, ttl), expires_in=ttl

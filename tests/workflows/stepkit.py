@@ -34,7 +34,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.catalogue import CatalogueActivities
 from activities.documents import DocumentActivities
 from activities.events import EventActivities
-from api import commands
+from commands import catalogue
 from config.settings import Settings
 from domain import events as ev
 from domain.calendar import WorkingCalendar
@@ -162,9 +162,9 @@ def publish(store: SqliteEventStore, raw: Mapping[str, Any]) -> ServiceDefinitio
     on ``service-<id>``)."""
     raw = {"standard": PUBLISHABLE_STANDARD, **raw}
     agency = raw["agency"]["code"]
-    draft = commands.save_draft(store, raw, "admin", agency)
-    commands.publish(store, draft.service_id, draft.version, "admin", agency)
-    return commands.published_definition(store, draft.service_id)
+    draft = catalogue.save_draft(store, raw, "admin", agency)
+    catalogue.publish(store, draft.service_id, draft.version, "admin", agency)
+    return catalogue.published_definition(store, draft.service_id)
 
 
 def new_app_id() -> str:
