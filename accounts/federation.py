@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.security import STAFF, Principal
 from config.settings import OidcProvider
+from domain.accounts import AGENCY_ROLES as STAFF
 from domain.refusals import Forbidden
 from eventstore.port import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
 
@@ -46,9 +46,6 @@ class FederatedAccount:
     agency: str | None
     created: bool
     """True when this login created the Lincah account."""
-
-    def principal(self) -> Principal:
-        return Principal(subject=self.account_id, role=self.role, agency=self.agency)
 
 
 def _digest(value: str) -> str:

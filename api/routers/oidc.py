@@ -72,9 +72,10 @@ async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
         link_or_create, rt.store, config, verified.subject, verified.claims
     )
     ttl = rt.settings.token_ttl_s
-    body = TokenOut(
-        access_token=security.issue(account.principal(), rt.signing_key, ttl), expires_in=ttl
+    principal = security.Principal(
+        subject=account.account_id, role=account.role, agency=account.agency
     )
+    body = TokenOut(access_token=security.issue(principal, rt.signing_key, ttl), expires_in=ttl)
     response = Response(body.model_dump_json(), media_type="application/json")
     # The login is used up; the provider refuses its code a second time anyway.
     response.delete_cookie(COOKIE, path=_cookie_path(provider))
