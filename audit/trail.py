@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from domain import events as ev
 from domain import state as application_fold
+from domain.refusals import Invalid
 from eventstore import chain
 from eventstore.port import EventStore, RecordedEvent
 
@@ -93,8 +94,8 @@ def _actor(event: RecordedEvent) -> str | None:
 _POSITION = re.compile(r"^\d+$")
 
 
-class BadPointInTime(ValueError):
-    pass
+class BadPointInTime(Invalid):
+    """``at`` is neither a position nor a timestamp."""
 
 
 def parse_at(text: str) -> int | datetime:

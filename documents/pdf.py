@@ -10,7 +10,7 @@ import io
 import os
 import secrets
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -21,29 +21,10 @@ from fpdf.enums import Align, XPos, YPos
 from documents.contract import IssueRequest
 from domain.definition import DocumentTemplate
 from domain.interpreter import render_message
+from domain.standard import tanggal
 
 MAX_PDF_BYTES: Final = 20 * 1024 * 1024
 """Largest file ``POST /documents/verify`` accepts."""
-
-_MONTHS: Final = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-
-def indonesian_date(moment: date) -> str:
-    """``28 November 2026``."""
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def parse_issued_at(value: str) -> datetime:
@@ -112,7 +93,7 @@ def body_values(req: IssueRequest, number: str, local: datetime) -> dict[str, st
         **req.values,
         "application_id": req.application_id,
         "document_number": number,
-        "issued_date": indonesian_date(local),
+        "issued_date": tanggal(local),
         "service_name": req.service_name,
         "citizen": req.citizen,
     }
@@ -201,7 +182,7 @@ def render_pdf(
     pdf.multi_cell(
         block,
         6,
-        f"Diterbitkan pada {indonesian_date(local)}",
+        f"Diterbitkan pada {tanggal(local)}",
         new_x=XPos.LEFT,
         new_y=YPos.NEXT,
     )

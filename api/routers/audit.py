@@ -90,10 +90,7 @@ async def replay_application(
 ) -> ReplayedState:
     """The application's state at ``at``, rebuilt by folding its events with the same
     fold the projections use."""
-    try:
-        point = None if at is None else trail.parse_at(at)
-    except trail.BadPointInTime as e:
-        raise HTTPException(422, str(e)) from e
+    point = None if at is None else trail.parse_at(at)
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
     replayed = trail.state_at(events, point)
     return ReplayedState(
