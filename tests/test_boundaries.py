@@ -14,6 +14,7 @@ calls, no I/O. ``activities`` it calls by reference; ``config`` and ``domain`` a
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,3 +223,17 @@ def test_allowed_arrows_pass(tmp_path):
 def test_a_long_workflow_file_is_named(tmp_path):
     root = _tree(tmp_path, {"workflows/long.py": "x = 1\n" * 401})
     assert long_workflow_files(root) == ["workflows/long.py: 401 lines (at most 400)"]
+
+
+def test_every_package_is_installed():
+    """``pip install .`` ships only the packages pyproject names; a package left out
+    works from the checkout and breaks on an installed machine."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for package in packages(ROOT)
+        for init in (ROOT / package).rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
