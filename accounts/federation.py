@@ -31,12 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.errors import Refused
 from accounts.registry import Registry, normalise_email
+from config.settings import OidcProvider
 from domain import accounts as acc
 from domain.nik import NikError, validate_nik
+from domain.refusals import Conflict, Forbidden, Unavailable
 from eventstore.port import NO_STREAM, NewEvent, WrongExpectedVersion
-from lincah.settings import OidcProvider
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def sign_in(
     registry: Registry, provider: OidcProvider, subject: str, claims: Mapping[str, Any]
 ) -> acc.Account:
     """The account ``subject`` at ``provider`` signs in to: linked before, or linked now.
-    ``claims`` are the verified ID token's (and UserInfo's). Raises Refused."""
+    ``claims`` are the verified ID token's (and UserInfo's). Raises a refusal."""
     if not subject:
-        raise Refused(403, f"the ID token of {provider.name!r} names no subject (sub)")
+        raise Forbidden(f"the ID token of {provider.name!r} names no subject (sub)")
     digest = subject_digest(subject)
     key = acc.link_key(provider.name, digest)
     stream = acc.federated_stream(provider.name, digest)
@@ -83,7 +83,7 @@ def sign_in(
             )
         except WrongExpectedVersion:
             continue  # another login of this subject linked it just now: follow that link
-    raise Refused(503, "too many logins of this person at once; try again")
+    raise Unavailable("too many logins of this person at once; try again")
 
 
 def _linked(registry: Registry, link: acc.FederatedLink, key: str) -> acc.Account | None:
@@ -98,14 +98,12 @@ def _linked(registry: Registry, link: acc.FederatedLink, key: str) -> acc.Accoun
 def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> Identity:
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
-        raise Refused(
-            403,
+        raise Forbidden(
             f"the ID token of {provider.name!r} carries no 'email' claim; the provider's "
             f"scopes ({' '.join(provider.scopes)}) must ask for it",
         )
     if claims.get("email_verified") is not True:
-        raise Refused(
-            403,
+        raise Forbidden(
             f"{provider.name!r} has not verified the e-mail address {email}; verify it "
             "there, then log in again",
         )
@@ -114,7 +112,7 @@ def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> Identity:
         try:
             validate_nik(str(nik))
         except NikError as e:
-            raise Refused(403, f"{provider.name!r} sent a NIK Lincah cannot use: {e}") from None
+            raise Forbidden(f"{provider.name!r} sent a NIK Lincah cannot use: {e}") from None
     email = normalise_email(email)
     name = claims.get("name")
     full_name = name.strip() if isinstance(name, str) and name.strip() else email
@@ -123,12 +121,11 @@ def _identity(provider: OidcProvider, claims: Mapping[str, Any]) -> Identity:
 
 def _target(registry: Registry, provider: OidcProvider, who: Identity) -> dict[str, Any]:
     """What a first login links to: ``account_id``, plus ``new_citizen`` when the login
-    creates that account. Raises Refused."""
+    creates that account. Raises a refusal."""
     by_email = registry.for_login(who.email)
     if provider.accounts == "staff":
         if by_email is None:
-            raise Refused(
-                403,
+            raise Forbidden(
                 f"no Lincah staff account has the e-mail address {who.email}; ask your "
                 "administrator to invite it (POST /staff/invitations), then log in again",
             )
@@ -160,9 +157,8 @@ def _existing(registry: Registry, account: acc.Account, provider: OidcProvider) 
     return {"account_id": account.account_id}
 
 
-def _two_accounts(who: Identity) -> Refused:
-    return Refused(
-        409,
+def _two_accounts(who: Identity) -> Conflict:
+    return Conflict(
         f"the e-mail address {who.email} and your NIK belong to two different Lincah "
         "accounts; contact the service desk to merge them",
     )

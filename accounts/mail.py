@@ -7,8 +7,8 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
-from accounts.errors import Refused
-from lincah.settings import Settings
+from config.settings import Settings
+from domain.refusals import Unavailable
 
 log = logging.getLogger("lincah.mail")
 
@@ -38,6 +38,6 @@ class Mailer:
                 smtp.send_message(msg)
         except (OSError, smtplib.SMTPException) as e:
             log.error("could not send mail through %s:%s: %s", s.smtp_host, s.smtp_port, e)
-            raise Refused(
-                503, "the e-mail could not be sent just now; try again in a few minutes"
+            raise Unavailable(
+                "the e-mail could not be sent just now; try again in a few minutes"
             ) from e

@@ -30,7 +30,15 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from lincah.settings import OidcProvider
+from config.settings import OidcProvider
+from domain.refusals import (
+    NotFound,
+    Refusal,
+    Unauthenticated,
+    Unavailable,
+    Unverified,
+    UpstreamFailed,
+)
 
 # authlib 1.9 warns on this import that it prefers httpx2 to httpx; Lincah uses httpx and
 # pins authlib below 1.10 (pyproject), so the warning would tell nobody anything new.
@@ -46,16 +54,6 @@ CLOCK_LEEWAY_S = 60
 """Tolerated clock difference with the provider for ``exp`` and ``iat``."""
 HTTP_TIMEOUT_S = 10.0
 _ENDPOINTS = frozenset({"authorization_endpoint", "token_endpoint", "jwks_uri"})
-
-
-class LoginFailed(Exception):
-    """A login that cannot go on; ``status`` is the HTTP status to answer with and the
-    message says what happened and what to do."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -89,20 +87,19 @@ def seal(pending: PendingLogin, signing_key: str) -> str:
 def unseal(cookie: str | None, provider: str, signing_key: str) -> PendingLogin:
     again = f"start again at /auth/oidc/{provider}/login"
     if not cookie:
-        raise LoginFailed(
-            400, f"this browser has no login in progress (the login cookie is missing); {again}"
+        raise Unverified(
+            f"this browser has no login in progress (the login cookie is missing); {again}"
         )
     try:
         payload = _cookie_key(signing_key).decrypt(cookie.encode(), ttl=LOGIN_TTL_S)
     except InvalidToken as e:
-        raise LoginFailed(
-            400,
+        raise Unverified(
             f"the login cookie is expired or was altered (a login lasts {LOGIN_TTL_S} s); {again}",
         ) from e
     pending = PendingLogin(**orjson.loads(payload))
     if pending.provider != provider:
-        raise LoginFailed(
-            400, f"the login in progress is with {pending.provider!r}, not {provider!r}; {again}"
+        raise Unverified(
+            f"the login in progress is with {pending.provider!r}, not {provider!r}; {again}"
         )
     return pending
 
@@ -128,9 +125,7 @@ class Providers:
             if provider.name == name:
                 return provider
         known = ", ".join(p.name for p in self.configured) or "none"
-        raise LoginFailed(
-            404, f"there is no OIDC provider named {name!r}; configured providers: {known}"
-        )
+        raise NotFound(f"there is no OIDC provider named {name!r}; configured providers: {known}")
 
     async def metadata(self, provider: OidcProvider) -> dict[str, Any]:
         async with self._lock:
@@ -140,17 +135,14 @@ class Providers:
             url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
             doc = await _get_json(provider, url)
             if doc.get("issuer") != provider.issuer:
-                raise LoginFailed(
-                    502,
+                raise UpstreamFailed(
                     f"the discovery document of {provider.name!r} names the issuer "
                     f"{doc.get('issuer')!r}, but Lincah is configured with {provider.issuer!r}; "
                     "fix the issuer in the settings",
                 )
             missing = ", ".join(sorted(_ENDPOINTS - doc.keys()))
             if missing:
-                raise LoginFailed(
-                    502, f"the discovery document of {provider.name!r} lacks {missing}"
-                )
+                raise UpstreamFailed(f"the discovery document of {provider.name!r} lacks {missing}")
             self._discovery[provider.name] = _Cached(time.monotonic(), doc)
             return doc
 
@@ -202,27 +194,25 @@ class Providers:
         and verify the ID token."""
         again = f"start again at /auth/oidc/{provider.name}/login"
         if "error" in params:
-            raise LoginFailed(
-                401,
+            raise Unauthenticated(
                 f"{provider.name!r} did not log you in: {params['error']}"
                 + (f" ({params['error_description']})" if params.get("error_description") else "")
                 + f"; {again}",
             )
         state = params.get("state", "")
         if not hmac.compare_digest(state.encode(), pending.state.encode()):
-            raise LoginFailed(
-                400,
+            raise Unverified(
                 "the state parameter does not match the login this browser started "
                 f"(a forged or mixed-up callback); {again}",
             )
         # RFC 9207: a provider that names itself must be the one the login went to.
         if "iss" in params and params["iss"] != provider.issuer:
-            raise LoginFailed(
-                400, f"the callback comes from issuer {params['iss']!r}, not {provider.issuer!r}"
+            raise Unverified(
+                f"the callback comes from issuer {params['iss']!r}, not {provider.issuer!r}"
             )
         code = params.get("code")
         if not code:
-            raise LoginFailed(400, f"the callback carries no authorization code; {again}")
+            raise Unverified(f"the callback carries no authorization code; {again}")
         meta = await self.metadata(provider)
         async with self._client(provider, redirect_uri) as client:
             try:
@@ -233,8 +223,7 @@ class Providers:
                     code_verifier=pending.code_verifier,
                 )
             except OAuthError as e:
-                raise LoginFailed(
-                    400,
+                raise Unverified(
                     f"{provider.name!r} refused the authorization code ({e.error}: "
                     f"{e.description}); a code works once and for a short time; {again}",
                 ) from e
@@ -242,8 +231,8 @@ class Providers:
                 raise _unreachable(provider, e) from e
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
-            raise LoginFailed(
-                502, f"{provider.name!r} answered without an ID token; is 'openid' in its scopes?"
+            raise UpstreamFailed(
+                f"{provider.name!r} answered without an ID token; is 'openid' in its scopes?"
             )
         claims = await self.verify_id_token(provider, meta, id_token, pending.nonce, token)
         wanted = {"email", "email_verified", *([provider.nik_claim] if provider.nik_claim else [])}
@@ -263,8 +252,8 @@ class Providers:
         info = await _get_json(provider, endpoint, bearer=access_token)
         # OIDC Core 5.3.2: UserInfo about another subject must not be used.
         if info.get("sub") != subject:
-            raise LoginFailed(
-                401, f"the UserInfo of {provider.name!r} is about another subject; log in again"
+            raise Unauthenticated(
+                f"the UserInfo of {provider.name!r} is about another subject; log in again"
             )
         return info
 
@@ -301,8 +290,8 @@ class Providers:
             )
             claims.validate(leeway=CLOCK_LEEWAY_S)
         except (JoseError, ValueError) as e:
-            raise LoginFailed(
-                401, f"the ID token from {provider.name!r} is not valid: {e}; log in again"
+            raise Unauthenticated(
+                f"the ID token from {provider.name!r} is not valid: {e}; log in again"
             ) from e
         return dict(claims)
 
@@ -324,13 +313,12 @@ async def _get_json(
     except (httpx.HTTPError, ValueError) as e:
         raise _unreachable(provider, e) from e
     if not isinstance(doc, dict):
-        raise LoginFailed(502, f"{url} of {provider.name!r} is not a JSON object")
+        raise UpstreamFailed(f"{url} of {provider.name!r} is not a JSON object")
     return doc
 
 
-def _unreachable(provider: OidcProvider, e: Exception) -> LoginFailed:
-    return LoginFailed(
-        503,
+def _unreachable(provider: OidcProvider, e: Exception) -> Refusal:
+    return Unavailable(
         f"the identity provider {provider.name!r} ({provider.issuer}) cannot be reached or "
         f"answered badly ({type(e).__name__}: {e}); try again shortly",
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from accounts.errors import Refused
+from domain.refusals import Invalid
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256  # argon2 takes any length; a cap keeps a huge body from costing much
@@ -19,11 +19,11 @@ _DUMMY = _hasher.hash("no account has this password")
 
 def check_new(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise Refused(422, f"the password needs at least {MIN_LENGTH} characters")
+        raise Invalid(f"the password needs at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
-        raise Refused(422, f"the password may have at most {MAX_LENGTH} characters")
+        raise Invalid(f"the password may have at most {MAX_LENGTH} characters")
     if len(set(password)) < 4:
-        raise Refused(422, "the password repeats too few characters; choose another")
+        raise Invalid("the password repeats too few characters; choose another")
 
 
 def hash_password(password: str) -> str:

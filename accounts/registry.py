@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from accounts import passwords
-from accounts.errors import Refused
 from accounts.mail import Mailer
+from config.settings import Settings
 from domain import accounts as acc
 from domain import events as ev
 from domain import services as catalogue
 from domain.nik import NikError, validate_nik
+from domain.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, Unavailable, Unverified
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
-from lincah.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _NIK_LIKE = re.compile(r"^[0-9]{16}$")
@@ -51,7 +51,7 @@ def _now() -> datetime:
 def normalise_email(email: str) -> str:
     e = email.strip().lower()
     if len(e) > 254 or not _EMAIL.match(e):
-        raise Refused(422, "that is not an e-mail address (name@domain)")
+        raise Invalid("that is not an e-mail address (name@domain)")
     return e
 
 
@@ -106,7 +106,7 @@ class Registry:
     # -- regions and agencies -------------------------------------------------------
     def create_region(self, code: str, name: str, by: str) -> acc.Region:
         if not acc.REGION_CODE.match(code):
-            raise Refused(422, f"{code!r} is not a Kemendagri kabupaten/kota code like 35.10")
+            raise Invalid(f"{code!r} is not a Kemendagri kabupaten/kota code like 35.10")
         data = {"code": code, "name": name, "by": by}
         self._create(acc.region_stream(code), acc.REGION_CREATED, data, f"region {code} exists")
         region = self.region(code)
@@ -115,9 +115,9 @@ class Registry:
 
     def create_agency(self, code: str, name: str, region_code: str, by: str) -> acc.Agency:
         if not acc.AGENCY_CODE.match(code):
-            raise Refused(422, f"{code!r} is not an agency code: 2 to 6 capital letters, e.g. BWI")
+            raise Invalid(f"{code!r} is not an agency code: 2 to 6 capital letters, e.g. BWI")
         if self.region(region_code) is None:
-            raise Refused(404, f"there is no region {region_code}; create it first")
+            raise NotFound(f"there is no region {region_code}; create it first")
         self._create(
             acc.agency_registry_stream(code),
             acc.AGENCY_CREATED,
@@ -133,7 +133,7 @@ class Registry:
         try:
             result = self.store.append(stream, [NewEvent(uuid.uuid4(), type_, data)], -1)
         except WrongExpectedVersion as e:
-            raise Refused(409, taken) from e
+            raise Conflict(taken) from e
         return result.last_position
 
     def _add(self, stream: str, type_: str, data: dict[str, Any]) -> None:
@@ -147,7 +147,7 @@ class Registry:
                 return
             except WrongExpectedVersion:
                 continue
-        raise Refused(503, "too many simultaneous changes to this roster; try again")
+        raise Unavailable("too many simultaneous changes to this roster; try again")
 
     # -- staff ----------------------------------------------------------------------
     def invite(
@@ -166,30 +166,29 @@ class Registry:
         email = normalise_email(email)
         agency = self.agency(agency_code) if agency_code else None
         if agency_code and agency is None:
-            raise Refused(404, f"there is no agency {agency_code}; create it first")
+            raise NotFound(f"there is no agency {agency_code}; create it first")
         region_code = region_code or (agency.region if agency else None)
         region = self.region(region_code) if region_code else None
         if region_code and region is None:
-            raise Refused(404, f"there is no region {region_code}; create it first")
+            raise NotFound(f"there is no region {region_code}; create it first")
         if role == acc.REGION_ADMIN or (role == acc.AUDITOR and agency is None):
             agency = None  # region staff
         if inviter is not None:
             why = acc.invitation_refused(inviter, role, agency, region)
             if why:
-                raise Refused(403, why)
+                raise Forbidden(why)
         elif role not in acc.STAFF_ROLES:
-            raise Refused(422, f"staff roles are {', '.join(sorted(acc.STAFF_ROLES))}")
+            raise Invalid(f"staff roles are {', '.join(sorted(acc.STAFF_ROLES))}")
         scoped = self._services(services or [], agency, role)
 
         claim = self._claim(email)
         existing = self.account(claim.account_id) if claim.account_id else None
         if existing is not None and existing.status != "invited":
-            raise Refused(409, f"{email} already has an account")
+            raise Conflict(f"{email} already has an account")
         target = (agency.code if agency else None, None if agency else region_code)
         moved = existing is not None and (existing.agency, existing.region) != target
         if existing is not None and moved and acc.code_usable(existing, _now()):
-            raise Refused(
-                409, f"{email} has an open invitation elsewhere until "
+            raise Conflict(f"{email} has an open invitation elsewhere until "
                 f"{existing.code_expires_at:%Y-%m-%d %H:%M} UTC",
             )  # fmt: skip
         account_id = existing.account_id if existing else f"s-{uuid.uuid4().hex[:24]}"
@@ -216,7 +215,7 @@ class Registry:
                 existing.version if existing else -1,
             )
         except WrongExpectedVersion as e:
-            raise Refused(409, f"{email} was invited by someone else just now") from e
+            raise Conflict(f"{email} was invited by someone else just now") from e
         if existing is None or moved:
             roster = (
                 acc.agency_registry_stream(agency.code)
@@ -236,12 +235,12 @@ class Registry:
 
     def _services(self, ids: list[str], agency: acc.Agency | None, role: str) -> list[str]:
         if ids and (agency is None or role not in acc.AGENCY_ROLES - {"agency_admin"}):
-            raise Refused(422, "only an agency's officers, supervisors and cashiers can be "
+            raise Invalid("only an agency's officers, supervisors and cashiers can be "
                                "limited to named services")  # fmt: skip
         for service_id in ids:
             state = catalogue.fold(self.store.read_stream(ev.service_stream(service_id)))
             if state is None or agency is None or state.agency_code != agency.code:
-                raise Refused(422, f"agency {agency.code if agency else '?'} has no service "
+                raise Invalid(f"agency {agency.code if agency else '?'} has no service "
                                    f"{service_id!r}")  # fmt: skip
         return sorted(set(ids))
 
@@ -251,14 +250,13 @@ class Registry:
         try:
             self.store.append(stream, [event], version)
         except WrongExpectedVersion as e:
-            raise Refused(409, f"{email} was taken by another account just now") from e
+            raise Conflict(f"{email} was taken by another account just now") from e
 
     def accept_invitation(self, email: str, code: str, password: str) -> acc.Account:
         passwords.check_new(password)
         account = self.for_login(email)
         if account is None or account.status != "invited" or not self._code_matches(account, code):
-            raise Refused(
-                400,
+            raise Unverified(
                 "this invitation code is not valid or has expired; ask your administrator "
                 "to invite you again",
             )
@@ -273,11 +271,11 @@ class Registry:
         account = self.account(account_id)
         agency = self.agency(account.agency) if account and account.agency else None
         if account is None or not acc.may_manage(manager, account, agency):
-            raise Refused(404, f"you administer no staff account {account_id}")
+            raise NotFound(f"you administer no staff account {account_id}")
         if suspend and account.status == "suspended":
-            raise Refused(409, f"{account_id} is already suspended")
+            raise Conflict(f"{account_id} is already suspended")
         if not suspend and account.status != "suspended":
-            raise Refused(409, f"{account_id} is not suspended")
+            raise Conflict(f"{account_id} is not suspended")
         if suspend:
             self._append(account, acc.ACCOUNT_SUSPENDED, {"reason": reason, "by": by})
         else:
@@ -295,7 +293,7 @@ class Registry:
             ids = list(region.members) if region else []
             agencies = set(region.agencies) if region else set()
         else:
-            raise Refused(403, "only agency and region administrators list staff")
+            raise Forbidden("only agency and region administrators list staff")
         for code in sorted(agencies):
             agency = self.agency(code)
             ids += agency.members if agency else ()
@@ -317,7 +315,7 @@ class Registry:
         try:
             validate_nik(nik)
         except NikError as e:
-            raise Refused(422, str(e)) from None
+            raise Invalid(str(e)) from None
         email = normalise_email(email)
         passwords.check_new(password)
         account_id = acc.citizen_account_id(self.lookup("nik", nik))
@@ -353,7 +351,7 @@ class Registry:
                 current.version if current else -1,
             )
         except WrongExpectedVersion as e:
-            raise Refused(409, "another registration for this NIK arrived at the same "
+            raise Conflict("another registration for this NIK arrived at the same "
                                "moment; wait a minute and try again") from e  # fmt: skip
         self.mailer.send(
             email,
@@ -371,13 +369,13 @@ class Registry:
             or account.status != "unconfirmed"
             or not self._code_matches(account, code)
         ):
-            raise Refused(400, "this code is not right or has expired; register again for a "
+            raise Unverified("this code is not right or has expired; register again for a "
                                "new one")  # fmt: skip
         claim = self._claim(account.email)
         if claim.account_id != account.account_id:
             owner = self.account(claim.account_id) if claim.account_id else None
             if owner is not None and owner.email == account.email:
-                raise Refused(409, f"{account.email} belongs to another account; register "
+                raise Conflict(f"{account.email} belongs to another account; register "
                                    "with another address")  # fmt: skip
             self._append_claim(account.email, account.account_id, claim.version)
         self._append(account, acc.EMAIL_CONFIRMED, {"by": account.account_id})
@@ -416,26 +414,26 @@ class Registry:
                     [NewEvent(uuid.uuid4(), acc.CITIZEN_FEDERATED, data)],
                     current.version if current else -1,
                 )
-            except (WrongExpectedVersion, Refused):
+            except (WrongExpectedVersion, Refusal):
                 continue  # a racing login (or registration) got there first: look again
             return self._reload_id(account_id)
-        raise Refused(503, "too many sign-ins to this account at once; try again")
+        raise Unavailable("too many sign-ins to this account at once; try again")
 
     def refuse_federated(self, account: acc.Account, kind: str) -> None:
-        """Raise Refused (403) when a provider that logs in ``kind`` accounts may not sign
+        """Raise Forbidden when a provider that logs in ``kind`` accounts may not sign
         in to ``account`` (``domain.accounts.federated_login_refused``)."""
         why = acc.federated_login_refused(account, kind, _now())
         if why:
-            raise Refused(403, why)
+            raise Forbidden(why)
 
     def link_identity(self, account_id: str, link: str, kind: str) -> acc.Account:
         """Let the provider login ``link`` (``domain.accounts.link_key``) sign in to
         the account, a ``kind`` one; an invitee's open invitation is taken up by it.
-        Raises Refused while the account may not sign in that way."""
+        Raises a refusal while the account may not sign in that way."""
         for _ in range(10):
             account = self.account(account_id)
             if account is None:
-                raise Refused(404, "the account linked to this login does not exist")
+                raise NotFound("the account linked to this login does not exist")
             self.refuse_federated(account, kind)
             if link in account.federated:
                 return account
@@ -445,13 +443,13 @@ class Registry:
             except WrongExpectedVersion:
                 continue  # changed meanwhile (suspended?): judge it again
             return self._reload_id(account_id)
-        raise Refused(503, "too many changes to this account at once; try again")
+        raise Unavailable("too many changes to this account at once; try again")
 
     # -- any account ----------------------------------------------------------------
     def change_password(self, account_id: str, current: str, new: str) -> acc.Account:
         account = self.account(account_id)
         if account is None or not passwords.verify(account.password_hash, current):
-            raise Refused(403, "the current password is not right")
+            raise Forbidden("the current password is not right")
         passwords.check_new(new)
         self._append(account, acc.PASSWORD_CHANGED,
                      {"password_hash": passwords.hash_password(new), "by": account_id})  # fmt: skip
@@ -465,7 +463,7 @@ class Registry:
                 account.version,
             )
         except WrongExpectedVersion as e:
-            raise Refused(409, "the account changed meanwhile; try again") from e
+            raise Conflict("the account changed meanwhile; try again") from e
 
     def _reload(self, account: acc.Account) -> acc.Account:
         return self._reload_id(account.account_id)

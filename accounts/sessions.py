@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from accounts.errors import Refused
 from domain import accounts as acc
+from domain.refusals import Unauthenticated, Unavailable
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 
 _INVALID = "the refresh token is not valid (expired, revoked or unknown); log in again"
@@ -73,7 +73,7 @@ class Sessions:
         if verdict == "reused" and session is not None:
             self._revoke(session, "a rotated refresh token was used again", "system")
         if verdict != "ok" or session is None or account is None:
-            raise Refused(401, _INVALID)
+            raise Unauthenticated(_INVALID)
         new = _new_token(session.family)
         event = NewEvent(uuid.uuid4(), acc.SESSION_ROTATED, {"token_hash": _hash(new)})
         try:
@@ -81,7 +81,7 @@ class Sessions:
         except WrongExpectedVersion:
             # The same token was just rotated by another request: one of them is a copy.
             self._revoke(session, "a refresh token was used twice at once", "system")
-            raise Refused(401, _INVALID) from None
+            raise Unauthenticated(_INVALID) from None
         return Issued(account, new)
 
     def revoke(self, token: str) -> None:
@@ -105,4 +105,4 @@ class Sessions:
                 return
             except WrongExpectedVersion:
                 continue
-        raise Refused(503, "could not revoke the session just now; try again")
+        raise Unavailable("could not revoke the session just now; try again")

@@ -1,5 +1,6 @@
 """Reading the service catalogue from inside a flow: a sub-service step runs the latest
-published version of another service, looked up when the step is reached."""
+published version of another service, looked up when the step is reached, by the same
+rule as a citizen's submission (``commands.catalogue.published_definition``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
-from domain import events as ev
-from domain import services
+from commands.catalogue import published_definition
 from domain.definition import ServiceDefinition
+from domain.refusals import Refusal
 from eventstore.port import EventStore
 
 
@@ -19,13 +20,8 @@ class CatalogueActivities:
 
     @activity.defn(name="published_definition")
     def published_definition(self, service_id: str) -> ServiceDefinition:
-        with heartbeating():  # a long-lived service's history can take a while to fold
-            state = services.fold(self._store.read_stream(ev.service_stream(service_id)))
-        latest = state.latest_published if state else None
-        if latest is None:
-            raise ApplicationError(
-                f"service {service_id!r} has no published version",
-                type="NoPublishedVersion",
-                non_retryable=True,
-            )
-        return latest.definition
+        try:
+            with heartbeating():  # a long-lived service's history can take a while to fold
+                return published_definition(self._store, service_id)
+        except Refusal as e:  # no published version, or archived: retrying will not help
+            raise ApplicationError(e.message, type=type(e).__name__, non_retryable=True) from e

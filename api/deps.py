@@ -17,8 +17,8 @@ from temporalio.client import Client
 from api import errors, security
 from api.reads import wait_for_position
 from api.runtime import Runtime
+from config.settings import Settings
 from eventstore.port import EventStore
-from lincah.settings import Settings
 from projections.readmodels import ReadModels
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")

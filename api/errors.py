@@ -28,20 +28,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.commands import CommandRefused
+from domain import refusals
+from domain.refusals import Refusal
 from eventstore.port import WrongExpectedVersion
 from workflows import errors as wf
 
-_UPDATE_STATUS = {
-    wf.TASK_NOT_FOUND: 404,
-    wf.TASK_NOT_OPEN: 409,
-    wf.ROLE_MISMATCH: 403,
-    wf.OUTCOME_NOT_ALLOWED: 422,
-    wf.NOT_WAITING: 409,
-    wf.NOT_ALLOWED: 403,
-    wf.INVALID_INPUT: 422,
-    wf.NOT_FOUND: 404,
+STATUS: Final[Mapping[type[Refusal], int]] = {
+    refusals.Invalid: 422,
+    refusals.NotFound: 404,
+    refusals.Forbidden: 403,
+    refusals.Conflict: 409,
+    refusals.Unauthenticated: 401,
+    refusals.Unverified: 400,
+    refusals.Unavailable: 503,
+    refusals.UpstreamFailed: 502,
 }
+"""The one place a refusal kind becomes an HTTP status."""
 
 RETRY_AFTER_S: Final = 5
 """Retry-After of a 503 whose cause names no better time (Temporal or the worker away)."""
@@ -77,20 +79,24 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def refusal_from_update(err: WorkflowUpdateFailedError) -> CommandRefused:
+def status_of(refusal: Refusal) -> int:
+    return next(STATUS[kind] for kind in type(refusal).__mro__ if kind in STATUS)
+
+
+def refusal_from_update(err: WorkflowUpdateFailedError) -> Refusal:
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type in _UPDATE_STATUS:
-        return CommandRefused(_UPDATE_STATUS[cause.type], cause.message)
-    return CommandRefused(409, f"the application refused the command: {cause}")
+    if isinstance(cause, ApplicationError) and (kind := wf.KIND.get(cause.type or "")):
+        return kind(cause.message)
+    return refusals.Conflict(f"the application refused the command: {cause}")
 
 
 # -- handlers ---------------------------------------------------------------------------
 
 
 async def _refused(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, CommandRefused)
+    assert isinstance(exc, Refusal)
     problems = [ProblemOut(**asdict(p)) for p in exc.problems]
-    return error_response(exc.status, exc.message, problems)
+    return error_response(status_of(exc), exc.message, problems)
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -140,7 +146,7 @@ def _problem(error: Any) -> ProblemOut:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(CommandRefused, _refused)
+    app.add_exception_handler(Refusal, _refused)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(WrongExpectedVersion, _raced)

@@ -35,7 +35,7 @@ from fastapi import Header
 from pydantic_core import to_jsonable_python
 from starlette.concurrency import run_in_threadpool
 
-from api.commands import CommandRefused
+from domain.refusals import Invalid
 from eventstore.port import NO_STREAM, EventStore, NewEvent, WrongExpectedVersion
 
 HEADER: Final = "Idempotency-Key"
@@ -111,7 +111,7 @@ class Earlier:
 
 
 def earlier(store: EventStore, key: Key) -> Earlier | None:
-    """The earlier use of this key, or None. Raises CommandRefused (422) when it was
+    """The earlier use of this key, or None. Raises Invalid when it was
     used for another request."""
     events = store.read_stream(key.stream, limit=2)
     if not events:
@@ -119,8 +119,7 @@ def earlier(store: EventStore, key: Key) -> Earlier | None:
     claim = events[0].data
     if claim["fingerprint"] != key.fingerprint:
         what = "another command" if claim["command"] != key.command else "a different request"
-        raise CommandRefused(
-            422,
+        raise Invalid(
             f"the {HEADER} {key.value!r} was already used for {what} ({claim['command']}); "
             "send a new key with a new request, and the same key only to retry the same one",
         )

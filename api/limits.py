@@ -28,7 +28,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from lincah.settings import Settings
+from config.settings import Settings
 
 INT64: Final = (-(2**63), 2**63 - 1)
 """Integers Lincah stores: SQLite's and orjson's signed 64-bit range."""

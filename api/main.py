@@ -27,7 +27,7 @@ from api.routers import (
     tasks,
 )
 from api.runtime import Runtime
-from lincah.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 UPLOADS = ("/me/face", "/me/selfies", "/documents/verify")
 """Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,

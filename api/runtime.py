@@ -13,10 +13,10 @@ from accounts.limits import SignInLimits
 from accounts.registry import Registry
 from accounts.sessions import Sessions
 from api import temporal_errors
+from config.settings import Settings, UnsafeSettings, production_problems
+from config.temporal import connect
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
-from lincah.settings import Settings, UnsafeSettings, production_problems
-from lincah.temporal import connect
 from projections.readmodels import ReadModels
 
 

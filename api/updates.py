@@ -7,16 +7,15 @@ import asyncio
 import re
 from typing import Any
 
-from fastapi import HTTPException, status
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, idempotency, temporal_errors
-from api.commands import CommandRefused
 from api.deps import may_see
 from api.idempotency import Key
 from api.runtime import Runtime
 from api.security import Principal
+from domain.refusals import Conflict, NotFound
 from projections.readmodels import ReadModels
 from workflows.messages import Actor, CommandResult
 
@@ -52,13 +51,11 @@ def check_visible(
     return True
 
 
-def not_found(application_id: str) -> HTTPException:
+def not_found(application_id: str) -> NotFound:
     """The one answer for an application the caller may not see, whether it does not
     exist or belongs to another party (the workflow's ``NotFound`` refusal says the
     same), so that no answer tells the two apart."""
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
-    )
+    return NotFound(f"there is no application {application_id} you may see")
 
 
 async def send(
@@ -95,7 +92,7 @@ async def send(
                     what, e, wait_s, f"GET /applications/{application_id}", key is not None
                 ) from e
             if closed_reason is not None:
-                raise CommandRefused(409, closed_reason) from e
+                raise Conflict(closed_reason) from e
             raise not_found(application_id) from e
         except temporal_errors.FAILURES as e:
             raise temporal_errors.may_have_been_recorded(

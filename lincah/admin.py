@@ -8,10 +8,10 @@ import argparse
 import getpass
 from typing import TextIO
 
-from accounts.errors import Refused
 from accounts.registry import Registry
+from config.settings import Settings
+from domain.refusals import Refusal
 from eventstore.factory import open_event_store
-from lincah.settings import Settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +58,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                 "also sent by e-mail.) Accept it with POST /staff/accept.",
                 file=out,
             )
-    except Refused as e:
+    except Refusal as e:
         print(f"lincah admin: {e.message}", file=out)
         return 1
     finally:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from config.settings import UnsafeSettings, get_settings
 from lincah import face_cli
-from lincah.settings import UnsafeSettings, get_settings
 
 
 def _exit(code: int) -> NoReturn:

@@ -12,8 +12,8 @@ import httpx
 
 from accounts.mail import Mailer
 from accounts.registry import Registry
+from config.settings import Settings
 from eventstore.factory import open_event_store
-from lincah.settings import Settings
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}

@@ -7,7 +7,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from lincah.settings import Settings
+from config.settings import Settings
 
 
 def _binary(name: str, package: str) -> Path:

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lincah.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from activities.face.pipeline import FacePipeline
+    from face.pipeline import FacePipeline
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_UNUSABLE = 0, 1, 2
 
@@ -60,9 +60,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def verify(
     settings: Settings, image_a: Path, image_b: Path, backend: str | None, as_json: bool
 ) -> int:
-    from activities.face.backends import BackendUnavailable
-    from activities.face.imaging import UnusableImage
-    from activities.face.pipeline import get_pipeline
+    from face.backends import BackendUnavailable
+    from face.imaging import UnusableImage
+    from face.pipeline import get_pipeline
 
     try:
         photos = [image_a.read_bytes(), image_b.read_bytes()]
@@ -185,7 +185,7 @@ def bench_backend(
     """Each pair as the service runs it: image_a is the enrolment (embedded beforehand,
     not timed); the timed verification is image_b from its bytes (decode, detect,
     gates, align, embed) compared with it."""
-    from activities.face.imaging import UnusableImage
+    from face.imaging import UnusableImage
 
     result = BenchResult(backend=pipeline.name, threshold=pipeline.threshold)
     enrolled: dict[str, np.ndarray | None] = {}
@@ -230,8 +230,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def bench(settings: Settings, pairs_csv: Path, root: Path | None, backend: str | None) -> int:
-    from activities.face import backends
-    from activities.face.pipeline import get_pipeline
+    from face import backends
+    from face.pipeline import get_pipeline
 
     try:
         pairs = read_pairs(pairs_csv)
@@ -290,8 +290,8 @@ def bench(settings: Settings, pairs_csv: Path, root: Path | None, backend: str |
 
 # face-worker -----------------------------------------------------------------------------
 def cmd_face_worker(_: argparse.Namespace) -> int:
-    from activities.face.backends import BackendUnavailable
-    from activities.face.worker import run_face_worker
+    from face.backends import BackendUnavailable
+    from lincah.face_worker import run_face_worker
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -29,8 +29,8 @@ from typing import IO, TextIO
 
 import httpx
 
+from config.settings import Settings
 from lincah import devserver
-from lincah.settings import Settings
 
 HEALTH_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
@@ -100,7 +100,7 @@ def _http_ok(url: str) -> Callable[[], bool]:
 
 def _temporal_ok(settings: Settings) -> Callable[[], bool]:
     def check() -> bool:
-        from lincah.temporal import connect
+        from config.temporal import connect
 
         async def probe() -> None:
             client = await connect(settings)

@@ -14,10 +14,10 @@ from temporalio.worker import Worker
 from activities.catalogue import CatalogueActivities
 from activities.documents import DocumentActivities
 from activities.events import EventActivities
+from config.settings import Settings
+from config.temporal import connect
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
-from lincah.settings import Settings
-from lincah.temporal import connect
 from workflows.application import ApplicationWorkflow
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from config.settings import Settings, TemporalSettings
 from eventstore.pgcluster import Cluster, ClusterUnavailable, throwaway_cluster
 from lincah import devserver
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
-from lincah.settings import Settings, TemporalSettings
 
 os.environ.setdefault("XDG_CONFIG_HOME", str(Path(__file__).parent / ".xdg"))
 

@@ -20,9 +20,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from config.settings import Settings, TaskQueues, TemporalSettings
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
-from lincah.settings import Settings, TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels

@@ -10,8 +10,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.face.store import FaceStore
-from api import commands, errors, idempotency, temporal_errors
+from api import errors, idempotency, temporal_errors
 from api.deps import (
     MAX_POSITION,
     AgencyScope,
@@ -24,9 +23,12 @@ from api.deps import (
     may_see,
 )
 from api.idempotency import IdempotencyKey, Key
-from api.routers.agencies import calendar_of
+from commands import catalogue, numbering
+from commands.agencies import calendar_of
+from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
+from face.store import FaceStore
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
@@ -90,15 +92,14 @@ async def submit(
     before = await run_in_threadpool(idempotency.earlier, store, key) if key else None
     if before is not None and before.answer is not None:
         return Submitted.model_validate(before.answer)
-    definition = await run_in_threadpool(commands.published_definition, store, body.service_id)
+    definition = await run_in_threadpool(catalogue.published_definition, store, body.service_id)
     problems = validate_application_data(definition, body.data)
     if problems:
-        raise commands.CommandRefused(422, "the application data has problems", problems)
+        raise Invalid("the application data has problems", problems)
     if body.selfie_ref and not await run_in_threadpool(
         FaceStore.from_settings(settings).has_photo, body.selfie_ref, user.subject
     ):
-        raise commands.CommandRefused(
-            422,
+        raise Invalid(
             "the selfie_ref is unknown, expired or not yours; upload the selfie again "
             "(POST /me/selfies)",
         )
@@ -106,7 +107,7 @@ async def submit(
     client = await rt.temporal()  # before the number: unreachable records nothing
 
     def reserve() -> str:
-        return commands.reserve_number(
+        return numbering.reserve_number(
             store, definition.agency.code, definition.id, key_digest=key.digest if key else None
         )
 
@@ -167,8 +168,7 @@ async def submit(
         if not retry:
             # A new number that Temporal already knows: Temporal and the event store
             # disagree (one of them was reset).
-            raise commands.CommandRefused(
-                409,
+            raise Conflict(
                 f"Temporal already runs a workflow {number} that this submission did not "
                 "start, so none was created for it; tell the operator: Temporal and the "
                 "event store disagree (was one of them reset?)",
@@ -261,7 +261,7 @@ def get_application(
             f"?version={app.service_version}",
         }
     )
-    service = commands.load_service(store, app.service_id) if user.is_staff else None
+    service = catalogue.load_service(store, app.service_id) if user.is_staff else None
     version = service.versions.get(app.service_version) if service else None
     if version is not None:
         view.warnings = application_warnings(version.definition, app.data)

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors, security
 from api.deps import AgencyScope, StoreDep, require_role
+from audit import trail
 from domain.state import ApplicationState
 from eventstore.port import RecordedEvent
-from lincah import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -64,7 +64,7 @@ def _events_or_404(
     # Application numbers begin with their agency's code (BWI-2026-000001).
     if scope is not None and application_id.split("-", 1)[0] not in scope:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no application {application_id}")
-    events = audit.application_events(store, application_id)
+    events = trail.application_events(store, application_id)
     if not events:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no application {application_id}")
     return events
@@ -90,12 +90,9 @@ async def replay_application(
 ) -> ReplayedState:
     """The application's state at ``at``, rebuilt by folding its events with the same
     fold the projections use."""
-    try:
-        point = None if at is None else audit.parse_at(at)
-    except audit.BadPointInTime as e:
-        raise HTTPException(422, str(e)) from e
+    point = None if at is None else trail.parse_at(at)
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
-    replayed = audit.state_at(events, point)
+    replayed = trail.state_at(events, point)
     return ReplayedState(
         application_id=application_id,
         at=PointInTime(
@@ -119,10 +116,10 @@ async def application_events(
     """Every event of the application: actor, time, hash, and whether the chain
     verifies up to it."""
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
-    trail, broken = audit.audit_trail(events)
+    audited, broken = trail.audit_trail(events)
     return AuditTrail(
         application_id=application_id,
         chain_intact=broken is None,
         first_break=None if broken is None else str(broken),
-        events=[AuditEvent(**asdict(e)) for e in trail],
+        events=[AuditEvent(**asdict(e)) for e in audited],
     )

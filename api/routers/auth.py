@@ -5,8 +5,6 @@ there, so production has no such route, not even in its OpenAPI)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -14,12 +12,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from accounts import passwords
-from accounts.errors import Refused
 from api import errors, limits, security
 from api.deps import CurrentUser, RuntimeDep
 from api.runtime import Runtime
+from config.settings import Settings
 from domain import accounts as acc
-from lincah.settings import Settings
+from domain.refusals import Refusal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 dev_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -28,15 +26,6 @@ dev_router = APIRouter(prefix="/auth", tags=["auth"])
 def routers(settings: Settings) -> list[APIRouter]:
     """The auth routes this environment serves."""
     return [router, dev_router] if settings.environment == "development" else [router]
-
-
-@contextmanager
-def answering() -> Iterator[None]:
-    """An account command's refusal as the HTTP answer it names."""
-    try:
-        yield
-    except Refused as e:
-        raise HTTPException(e.status, e.message) from e
 
 
 class TokenOut(BaseModel):
@@ -125,10 +114,9 @@ async def register(body: RegisterIn, rt: RuntimeDep) -> RegisterOut:
     """Register a citizen: a six-digit code goes to the e-mail address; confirm it with
     POST /auth/confirm. One account per NIK; the answer is the same whether or not the NIK
     already has one (its holder is told by e-mail)."""
-    with answering():
-        r = await run_in_threadpool(
-            rt.accounts.register, body.nik, body.full_name, body.email, body.phone, body.password
-        )
+    r = await run_in_threadpool(
+        rt.accounts.register, body.nik, body.full_name, body.email, body.phone, body.password
+    )
     return RegisterOut(
         account_id=r.account_id,
         nik=r.nik,
@@ -146,12 +134,11 @@ class ConfirmIn(BaseModel):
 async def confirm(body: ConfirmIn, request: Request, rt: RuntimeDep) -> dict[str, str]:
     """Confirm the e-mail address with the code we sent; then log in."""
     refuse_if_limited(rt, f"confirm:{body.account_id}", request)
-    with answering():
-        try:
-            account = await run_in_threadpool(rt.accounts.confirm, body.account_id, body.code)
-        except Refused:
-            rt.sign_in_limits.failed(f"confirm:{body.account_id}", client_address(request))
-            raise
+    try:
+        account = await run_in_threadpool(rt.accounts.confirm, body.account_id, body.code)
+    except Refusal:
+        rt.sign_in_limits.failed(f"confirm:{body.account_id}", client_address(request))
+        raise
     rt.sign_in_limits.succeeded(f"confirm:{body.account_id}")
     return {"account_id": account.account_id, "status": account.status}
 
@@ -213,8 +200,7 @@ async def login(body: LoginIn, request: Request, rt: RuntimeDep) -> TokenOut:
 async def signed_in(rt: Runtime, account: acc.Account) -> TokenOut:
     """The answer to a login (here, or through an identity provider): an access token
     and the refresh token of a new session."""
-    with answering():
-        issued = await run_in_threadpool(rt.sessions.start, account)
+    issued = await run_in_threadpool(rt.sessions.start, account)
     return TokenOut(
         access_token=access_token(rt, account),
         expires_in=rt.settings.access_token_ttl_s,
@@ -230,8 +216,7 @@ class RefreshIn(BaseModel):
 async def refresh(body: RefreshIn, rt: RuntimeDep) -> TokenOut:
     """A new access token and a new refresh token for the current refresh token (which
     stops working). Presenting an old one again revokes the whole sign-in."""
-    with answering():
-        issued = await run_in_threadpool(rt.sessions.rotate, body.refresh_token)
+    issued = await run_in_threadpool(rt.sessions.rotate, body.refresh_token)
     return TokenOut(
         access_token=access_token(rt, issued.account),
         expires_in=rt.settings.access_token_ttl_s,
@@ -243,8 +228,7 @@ async def refresh(body: RefreshIn, rt: RuntimeDep) -> TokenOut:
 async def logout(body: RefreshIn, rt: RuntimeDep) -> Response:
     """End the sign-in the refresh token belongs to (the access token lapses within
     ``access_token_ttl_s``)."""
-    with answering():
-        await run_in_threadpool(rt.sessions.revoke, body.refresh_token)
+    await run_in_threadpool(rt.sessions.revoke, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -260,10 +244,9 @@ async def change_password(body: PasswordIn, user: CurrentUser, rt: RuntimeDep) -
     """Change your password: every sign-in of the account ends (log in again)."""
     if user.dev:
         raise HTTPException(status.HTTP_409_CONFLICT, "development tokens have no password")
-    with answering():
-        await run_in_threadpool(
-            rt.accounts.change_password, user.subject, body.current_password, body.new_password
-        )
+    await run_in_threadpool(
+        rt.accounts.change_password, user.subject, body.current_password, body.new_password
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -21,22 +21,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from activities.documents import (
-    MAX_PDF_BYTES,
-    NUMBER_PATTERN,
-    document_filename,
-    document_path,
+from api import errors, limits
+from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
+from api.security import Principal
+from config.settings import Settings
+from documents.numbering import NUMBER_PATTERN, document_filename, document_path, verify_url
+from documents.pdf import MAX_PDF_BYTES
+from documents.signing import (
     load_signing_key,
     public_key_id,
     public_key_pem,
     signature_valid,
     signed_payload,
-    verify_url,
 )
-from api import errors, limits
-from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
-from api.security import Principal
-from lincah.settings import Settings
 
 router = APIRouter(tags=["documents"])
 

@@ -27,8 +27,13 @@ from temporalio import exceptions as temporal_errors
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from activities.face import imaging
-from activities.face.intake import (
+from api import errors, idempotency
+from api.deps import Citizen, RuntimeDep
+from api.idempotency import IdempotencyKey, Key
+from api.temporal_errors import TemporalUnavailable
+from face import imaging
+from face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
+from workflows.face_intake import (
     ENROL_FACE,
     INSPECT_FACE,
     INTAKE_TIMEOUT,
@@ -36,11 +41,6 @@ from activities.face.intake import (
     IntakeOutcome,
     IntakeRequest,
 )
-from activities.face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
-from api import errors, idempotency
-from api.deps import Citizen, RuntimeDep
-from api.idempotency import IdempotencyKey, Key
-from api.temporal_errors import TemporalUnavailable
 
 MULTIPART_SLACK: Final = 64 * 1024
 """Bytes a multipart body may carry beyond the photo itself (boundaries, headers)."""

@@ -4,15 +4,15 @@ subject is linked to (``accounts/federation.py``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from accounts.federation import sign_in
-from accounts.oidc import LOGIN_TTL_S, LoginFailed, Providers, seal, unseal
+from accounts.oidc import LOGIN_TTL_S, Providers, seal, unseal
 from api import errors
 from api.deps import RuntimeDep
-from api.routers.auth import TokenOut, answering, signed_in
+from api.routers.auth import TokenOut, signed_in
 from api.runtime import Runtime
 
 router = APIRouter(prefix="/auth/oidc", tags=["auth"])
@@ -45,12 +45,9 @@ def _cookie_path(provider: str) -> str:
 )
 async def login(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Send the browser to the provider's login page; it comes back to the callback."""
-    try:
-        providers = _providers(request, rt)
-        config = providers.get(provider)
-        url, pending = await providers.start(config, _redirect_uri(rt, provider))
-    except LoginFailed as e:
-        raise HTTPException(e.status, e.message) from e
+    providers = _providers(request, rt)
+    config = providers.get(provider)
+    url, pending = await providers.start(config, _redirect_uri(rt, provider))
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         COOKIE,
@@ -74,19 +71,15 @@ async def callback(provider: str, request: Request, rt: RuntimeDep) -> Response:
     """Where the provider sends the browser back: checks state, exchanges the code,
     verifies the ID token and answers as POST /auth/login does (access and refresh
     token) for the linked account."""
-    try:
-        providers = _providers(request, rt)
-        config = providers.get(provider)
-        pending = unseal(request.cookies.get(COOKIE), provider, rt.signing_key)
-        verified = await providers.finish(
-            config, _redirect_uri(rt, provider), pending, dict(request.query_params)
-        )
-    except LoginFailed as e:
-        raise HTTPException(e.status, e.message) from e
-    with answering():
-        account = await run_in_threadpool(
-            sign_in, rt.accounts, config, verified.subject, verified.claims
-        )
+    providers = _providers(request, rt)
+    config = providers.get(provider)
+    pending = unseal(request.cookies.get(COOKIE), provider, rt.signing_key)
+    verified = await providers.finish(
+        config, _redirect_uri(rt, provider), pending, dict(request.query_params)
+    )
+    account = await run_in_threadpool(
+        sign_in, rt.accounts, config, verified.subject, verified.claims
+    )
     body = await signed_in(rt, account)
     response = Response(body.model_dump_json(), media_type="application/json")
     # The login is used up; the provider refuses its code a second time anyway.

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from api import commands, errors
+from api import errors
 from api.deps import Consistent, ModelsDep, StoreDep
-from api.routers.agencies import calendar_of, maklumat_of
+from commands.agencies import calendar_of, maklumat_of
+from commands.catalogue import load_service
 from domain import standard
 from domain.services import ServiceState, VersionInfo
 
@@ -91,7 +92,7 @@ async def service_standard(
     """The Standar Pelayanan of a published version (the latest, or ``version``: the
     version an application was made under stays retrievable). JSON by default; a
     printable page with ``?format=html`` or ``Accept: text/html``."""
-    state = await run_in_threadpool(commands.load_service, store, service_id)
+    state = await run_in_threadpool(load_service, store, service_id)
     info = _published(state, service_id, version)
     # The publication date as the agency's own calendar day (WIB, WITA or WIT).
     calendar = await run_in_threadpool(calendar_of, store, info.definition.agency.code)

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Path, status
 from starlette.concurrency import run_in_threadpool
 
-from api import commands, errors, idempotency
+from api import errors, idempotency
 from api.deps import MAX_POSITION, AgencyAdmin, Consistent, CurrentUser, ModelsDep, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
+from commands import catalogue
 from domain.diff import diff
 from domain.services import ServiceState
 from domain.validation import parse_definition
@@ -34,7 +35,7 @@ async def create_draft(
 
     async def run() -> dict[str, Any]:
         w = await run_in_threadpool(
-            commands.save_draft,
+            catalogue.save_draft,
             store,
             definition,
             user.subject,
@@ -66,7 +67,7 @@ async def publish(
 
     async def run() -> dict[str, Any]:
         w = await run_in_threadpool(
-            commands.publish,
+            catalogue.publish,
             store,
             service_id,
             version,
@@ -116,7 +117,7 @@ async def archive(
 
     async def run() -> dict[str, Any]:
         w = await run_in_threadpool(
-            commands.archive,
+            catalogue.archive,
             store,
             service_id,
             user.subject,
@@ -133,7 +134,7 @@ def version_diff(
     service_id: str, a: Version, b: Version, user: CurrentUser, store: StoreDep
 ) -> dict[str, Any]:
     """What changed from version ``a`` to version ``b``, matched by field and step id."""
-    state = commands.load_service(store, service_id)
+    state = catalogue.load_service(store, service_id)
     if state is None or not _visible(state, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
     versions = {

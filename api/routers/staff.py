@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from accounts import passwords
-from accounts.errors import Refused
 from api import errors
 from api.deps import Administrator, RuntimeDep
-from api.routers.auth import answering, client_address, refuse_if_limited
+from api.routers.auth import client_address, refuse_if_limited
 from api.security import Principal
 from domain import accounts as acc
+from domain.refusals import Unverified
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -49,12 +49,11 @@ async def invite(body: InvitationIn, user: Administrator, rt: RuntimeDep) -> dic
     code."""
     region_scoped = body.role == acc.REGION_ADMIN or (body.role == acc.AUDITOR and body.region)
     agency = None if region_scoped else (body.agency or user.agency)
-    with answering():
-        inv = await run_in_threadpool(
-            rt.accounts.invite, _manager(user), user.subject, body.email, body.full_name,
-            body.role, agency, body.region or (user.region if region_scoped else None),
-            body.services,
-        )  # fmt: skip
+    inv = await run_in_threadpool(
+        rt.accounts.invite, _manager(user), user.subject, body.email, body.full_name,
+        body.role, agency, body.region or (user.region if region_scoped else None),
+        body.services,
+    )  # fmt: skip
     return {
         "account_id": inv.account_id,
         "email": inv.email,
@@ -75,15 +74,13 @@ async def accept(body: AcceptIn, request: Request, rt: RuntimeDep) -> dict[str, 
     log in with POST /auth/login."""
     key = f"accept:{body.email.strip().lower()}"
     refuse_if_limited(rt, key, request)
-    with answering():
-        try:
-            account = await run_in_threadpool(
-                rt.accounts.accept_invitation, body.email, body.code, body.password
-            )
-        except Refused as e:
-            if e.status == 400:
-                rt.sign_in_limits.failed(key, client_address(request))
-            raise
+    try:
+        account = await run_in_threadpool(
+            rt.accounts.accept_invitation, body.email, body.code, body.password
+        )
+    except Unverified:
+        rt.sign_in_limits.failed(key, client_address(request))
+        raise
     rt.sign_in_limits.succeeded(key)
     return account.public()
 
@@ -97,25 +94,22 @@ async def suspend(
     account_id: str, body: SuspensionIn, user: Administrator, rt: RuntimeDep
 ) -> dict[str, Any]:
     """Suspend a member of staff: their sign-ins end at once and they cannot log in."""
-    with answering():
-        account = await run_in_threadpool(
-            rt.accounts.set_suspended, _manager(user), user.subject, account_id, True, body.reason
-        )
+    account = await run_in_threadpool(
+        rt.accounts.set_suspended, _manager(user), user.subject, account_id, True, body.reason
+    )
     return account.public()
 
 
 @router.post("/{account_id}/reinstate", responses=errors.answers(403, 404, 409))
 async def reinstate(account_id: str, user: Administrator, rt: RuntimeDep) -> dict[str, Any]:
-    with answering():
-        account = await run_in_threadpool(
-            rt.accounts.set_suspended, _manager(user), user.subject, account_id, False
-        )
+    account = await run_in_threadpool(
+        rt.accounts.set_suspended, _manager(user), user.subject, account_id, False
+    )
     return account.public()
 
 
 @router.get("", responses=errors.answers(403))
 async def list_staff(user: Administrator, rt: RuntimeDep) -> list[dict[str, Any]]:
     """The staff you administer, with their status."""
-    with answering():
-        accounts = await run_in_threadpool(rt.accounts.staff, _manager(user))
+    accounts = await run_in_threadpool(rt.accounts.staff, _manager(user))
     return [a.public() for a in accounts]

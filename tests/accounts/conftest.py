@@ -13,8 +13,8 @@ from email.policy import default
 import pytest
 from aiosmtpd.controller import Controller
 
-from activities.documents import load_signing_key
-from lincah.settings import Settings
+from config.settings import Settings
+from documents.signing import load_signing_key
 from tests.conftest import free_port
 
 

@@ -10,15 +10,15 @@ import uuid
 import pytest
 
 from accounts import federation
-from accounts.errors import Refused
 from accounts.federation import sign_in
 from accounts.mail import Mailer
 from accounts.registry import Registry
 from accounts.sessions import Sessions
+from config.settings import OidcProvider, Settings
 from domain import accounts as acc
 from eventstore.factory import open_event_store
 from eventstore.port import NO_STREAM, NewEvent
-from lincah.settings import OidcProvider, Settings
+from tests.accounts.test_registry import refused
 
 CITIZENS = OidcProvider(name="region", issuer="https://idp.example.id", client_id="lincah")
 STAFF = OidcProvider(
@@ -50,12 +50,6 @@ def reg(tmp_path):
     registry.create_agency("BWI", "DPMPTSP Banyuwangi", "35.10", "test")
     yield registry
     store.close()
-
-
-def refused(call, *args) -> Refused:
-    with pytest.raises(Refused) as e:
-        call(*args)
-    return e.value
 
 
 def test_a_first_login_creates_an_active_citizen_account_and_later_ones_find_it(reg):

@@ -413,7 +413,7 @@ async def test_registration_never_echoes_the_nik_and_keeps_one_account_per_nik(s
 
 def test_production_refuses_weak_secrets(prod_settings, tmp_path):
     from api.runtime import Runtime
-    from lincah.settings import Settings, UnsafeSettings
+    from config.settings import Settings, UnsafeSettings
 
     for name, value in [("jwt_secret", ""), ("payment_webhook_secret", "short"),
                         ("face_key", "x" * 64), ("lookup_key", "changeme")]:  # fmt: skip

@@ -26,13 +26,14 @@ from joserfc.jwk import RSAKey
 
 from accounts import federation
 from accounts.mail import Mailer
-from accounts.oidc import LoginFailed, PendingLogin, Providers, seal, unseal
+from accounts.oidc import PendingLogin, Providers, seal, unseal
 from accounts.registry import Registry
 from api import security
 from api.main import create_app
+from config.settings import OidcProvider, Settings
 from domain import accounts as acc
+from domain.refusals import Refusal, Unauthenticated
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import OidcProvider, Settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -448,9 +449,9 @@ async def test_the_id_token_is_checked(idp, overrides, why):
         claims = await providers.verify_id_token(provider, meta, token, "the-nonce", {})
         assert claims["sub"] == "siti"
         return
-    with pytest.raises(LoginFailed) as refused:
+    with pytest.raises(Refusal) as refused:
         await providers.verify_id_token(provider, meta, token, "the-nonce", {})
-    assert refused.value.status == 401
+    assert isinstance(refused.value, Unauthenticated)
     assert why in refused.value.message
 
 
@@ -461,7 +462,7 @@ async def test_an_id_token_signed_by_another_key_is_refused(idp):
     forger = RSAKey.generate_key(2048, parameters={"kid": "idp-key"}, private=True)
     claims = {"iss": idp.issuer, "sub": "siti", "aud": "lincah", "exp": int(time.time()) + 300}
     forged = jwt.encode({"alg": "RS256", "kid": "idp-key"}, {**claims, "iat": 0}, forger)
-    with pytest.raises(LoginFailed) as refused:
+    with pytest.raises(Refusal) as refused:
         await providers.verify_id_token(provider, meta, forged, "the-nonce", {})
     assert "not valid" in refused.value.message
 
@@ -469,7 +470,7 @@ async def test_an_id_token_signed_by_another_key_is_refused(idp):
 async def test_a_login_cookie_for_another_provider_is_refused():
     sealed = seal(PendingLogin("region", "s", "n", "v"), SECRET)
     assert unseal(sealed, "region", SECRET).state == "s"
-    with pytest.raises(LoginFailed, match="not 'bwi-staff'"):
+    with pytest.raises(Refusal, match="not 'bwi-staff'"):
         unseal(sealed, "bwi-staff", SECRET)
-    with pytest.raises(LoginFailed, match="expired or was altered"):
+    with pytest.raises(Refusal, match="expired or was altered"):
         unseal(sealed[:-4] + "AAAA", "region", SECRET)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 
 import pytest
 
-from accounts.errors import Refused
 from accounts.mail import Mailer
 from accounts.registry import Registry
+from api.errors import status_of
+from config.settings import Settings
 from domain import accounts as acc
+from domain.refusals import Refusal
 from eventstore.factory import open_event_store
 from lincah import admin, cli
-from lincah.settings import Settings
 
 
 class Captured(Mailer):
@@ -43,10 +45,17 @@ BWI_ADMIN = acc.Inviter("agency_admin", "BWI", None)
 JMB_ADMIN = acc.Inviter("agency_admin", "JMB", None)
 
 
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    """The status the API answers the refusal with (``api.errors.STATUS``)."""
+    message: str
+
+
 def refused(call, *args) -> Refused:
-    with pytest.raises(Refused) as e:
+    with pytest.raises(Refusal) as e:
         call(*args)
-    return e.value
+    return Refused(status_of(e.value), e.value.message)
 
 
 def test_codes_are_one_time_and_expire(reg, monkeypatch):

@@ -38,10 +38,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from accounts.registry import Registry
-from api.commands import WIB
 from api.main import create_app
 from api.routers.payments import SIGNATURE_HEADER, sign
-from lincah.settings import Settings
+from commands.numbering import WIB
+from config.settings import Settings
 from tests.api.authz_rules import Rule, rules
 from tests.conftest import free_port
 from tests.support import Stack, run_stack

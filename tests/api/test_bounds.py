@@ -15,9 +15,9 @@ import pytest
 from api.limits import json_problem
 from api.main import create_app
 from api.routers.payments import SIGNATURE_HEADER, sign
+from config.settings import TemporalSettings
 from eventstore.port import NewEvent
 from lincah.demo import DOMISILI
-from lincah.settings import TemporalSettings
 from tests.api.test_e2e import NAKES, SITI, publish
 from tests.support import Stack, run_stack
 

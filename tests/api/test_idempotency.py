@@ -18,15 +18,15 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api import commands
 from api.idempotency import Key
 from api.main import create_app
 from api.routers.applications import KEY_MEMO, NewApplication
+from commands import catalogue, numbering
+from config.settings import Settings, TaskQueues, TemporalSettings
 from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from lincah import devserver
-from lincah.settings import Settings, TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels
@@ -187,8 +187,8 @@ async def test_a_workflow_under_a_new_number_is_joined_only_when_its_key_started
     assert key is not None
 
     async def start_before_the_api(sequence: int, memo: dict[str, str]) -> str:
-        number = ev.application_number("BWI", datetime.now(commands.WIB).year, sequence)
-        definition = commands.published_definition(s.store, SERVICE)
+        number = ev.application_number("BWI", datetime.now(numbering.WIB).year, sequence)
+        definition = catalogue.published_definition(s.store, SERVICE)
         inp = ApplicationInput(
             application_id=number, definition=definition, data=SITI, citizen="siti@example.id"
         )
@@ -377,12 +377,12 @@ def test_d_a_catalogue_command_whose_answer_was_lost_answers_from_its_event(sett
     store = open_event_store(settings.eventstore, settings.eventstore_location)
     try:
         ids = [uuid.uuid4() for _ in range(3)]
-        draft = commands.save_draft(store, domisili, "admin", "BWI", ids[0])
-        assert commands.save_draft(store, domisili, "admin", "BWI", ids[0]) == draft
-        published = commands.publish(store, SERVICE, 1, "admin", "BWI", ids[1])
-        assert commands.publish(store, SERVICE, 1, "admin", "BWI", ids[1]) == published
-        archived = commands.archive(store, SERVICE, "admin", "BWI", ids[2])
-        assert commands.archive(store, SERVICE, "admin", "BWI", ids[2]) == archived
+        draft = catalogue.save_draft(store, domisili, "admin", "BWI", ids[0])
+        assert catalogue.save_draft(store, domisili, "admin", "BWI", ids[0]) == draft
+        published = catalogue.publish(store, SERVICE, 1, "admin", "BWI", ids[1])
+        assert catalogue.publish(store, SERVICE, 1, "admin", "BWI", ids[1]) == published
+        archived = catalogue.archive(store, SERVICE, "admin", "BWI", ids[2])
+        assert catalogue.archive(store, SERVICE, "admin", "BWI", ids[2]) == archived
         assert [e.id for e in store.read_stream(ev.service_stream(SERVICE))] == ids
     finally:
         store.close()

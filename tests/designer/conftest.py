@@ -15,9 +15,9 @@ import uvicorn
 from streamlit.testing.v1 import AppTest
 
 from api.main import create_app
+from config.settings import Settings
 from eventstore.factory import open_event_store
 from lincah import demo
-from lincah.settings import Settings
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 

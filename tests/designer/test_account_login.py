@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from config.settings import Settings
 from lincah import demo
-from lincah.settings import Settings
 from tests.designer.conftest import APP, free_port, serve
 
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lincah.settings import TaskQueues, TemporalSettings
+from config.settings import TaskQueues, TemporalSettings
 from lincah.worker import build_worker
 from tests.designer.conftest import APP, Projecting, login, serve, wait_projected
 from tests.designer.flows import build_three_step_service, fill_standard, ok, save_draft

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import DocumentActivities, IssuedDocument, IssueRequest
+from activities.documents import DocumentActivities
+from config.settings import Settings
+from documents.contract import IssuedDocument, IssueRequest
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import Settings
 
 SITI = "siti@example.id"
 SITI_VALUES = {

@@ -20,9 +20,11 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from activities.documents import MAX_PDF_BYTES, document_path, public_key_id
 from api.main import create_app
 from api.routers.documents import NOT_ISSUED, mask_holder
+from documents.numbering import document_path
+from documents.pdf import MAX_PDF_BYTES
+from documents.signing import public_key_id
 from domain import events as ev
 from eventstore.port import NewEvent
 from projections.projector import Projector

@@ -17,19 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import (
-    DOCUMENT_NUMBER_RESERVED,
-    DocumentActivities,
-    document_path,
-    indonesian_date,
-    load_signing_key,
-    public_key_id,
-    signature_valid,
-    signed_payload,
-    to_latin1,
-)
+from activities.documents import DocumentActivities
+from config.settings import Settings
+from documents.numbering import DOCUMENT_NUMBER_RESERVED, document_path
+from documents.pdf import to_latin1
+from documents.signing import load_signing_key, public_key_id, signature_valid, signed_payload
 from domain import events as ev
-from lincah.settings import Settings
+from domain.standard import tanggal
 
 
 def pdf_of(settings, doc) -> bytes:
@@ -293,10 +287,10 @@ def test_bad_requests_fail_without_retry_and_allocate_nothing(issue, store, chan
     assert store.head_position() == 0
 
 
-def test_indonesian_date():
-    assert indonesian_date(date(2026, 11, 28)) == "28 November 2026"
-    assert indonesian_date(date(2027, 1, 1)) == "1 Januari 2027"
-    assert indonesian_date(date(2026, 8, 17)) == "17 Agustus 2026"
+def test_document_dates_are_indonesian():
+    assert tanggal(date(2026, 11, 28)) == "28 November 2026"
+    assert tanggal(date(2027, 1, 1)) == "1 Januari 2027"
+    assert tanggal(date(2026, 8, 17)) == "17 Agustus 2026"
 
 
 def test_settings_default_paths(settings: Settings):

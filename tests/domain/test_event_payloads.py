@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api import commands
+from commands import catalogue, numbering
 from domain import events as ev
 from eventstore.sqlite import SqliteEventStore
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
@@ -45,12 +45,12 @@ def test_a_seeded_catalogue_round_trips(tmp_path: Path):
     store = SqliteEventStore(db)
     try:
         for raw in (DOMISILI, IZIN_PRAKTIK):
-            draft = commands.save_draft(store, dict(raw), "admin", "BWI")
-            commands.publish(store, draft.service_id, draft.version, "admin", "BWI")
-            commands.save_draft(store, dict(raw), "admin", "BWI")  # a second draft
-        commands.archive(store, "surat-keterangan-domisili", "admin", "BWI")
-        commands.reserve_number(store, "BWI", "izin-praktik", key_digest="k" * 64)
-        commands.reserve_number(store, "BWI", "izin-praktik")
+            draft = catalogue.save_draft(store, dict(raw), "admin", "BWI")
+            catalogue.publish(store, draft.service_id, draft.version, "admin", "BWI")
+            catalogue.save_draft(store, dict(raw), "admin", "BWI")  # a second draft
+        catalogue.archive(store, "surat-keterangan-domisili", "admin", "BWI")
+        numbering.reserve_number(store, "BWI", "izin-praktik", key_digest="k" * 64)
+        numbering.reserve_number(store, "BWI", "izin-praktik")
         types = {e.type for e in store.read_all()}
     finally:
         store.close()

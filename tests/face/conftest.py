@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lincah.settings import Settings
+from config.settings import Settings
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces"
 
@@ -43,7 +43,7 @@ def shrunk(name: str, width: int) -> bytes:
 def dlib_pipeline(tmp_path_factory):
     if not HAVE_FACE_EXTRA:
         pytest.skip("the face extra is not installed (make install)")
-    from activities.face.pipeline import get_pipeline
+    from face.pipeline import get_pipeline
 
     settings = Settings(var_dir=tmp_path_factory.mktemp("face-var"), face_backend="dlib")
     return get_pipeline(settings, "dlib")

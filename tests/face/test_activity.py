@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from activities.face.activity import FaceActivities
-from activities.face.intake import ENROL_FACE, INSPECT_FACE, IntakeRequest
-from activities.face.store import ENROLMENT, SELFIE, FaceStore
-from activities.face_contract import FaceCheck
+from activities.face import FaceActivities
+from face.contract import FaceCheck
+from face.store import ENROLMENT, SELFIE, FaceStore
 from tests.face.conftest import needs_face_extra, needs_faces, photo
+from workflows.face_intake import ENROL_FACE, INSPECT_FACE, IntakeRequest
 
 pytestmark = [needs_face_extra, needs_faces]
 SITI = "siti@example.id"

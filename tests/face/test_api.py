@@ -11,9 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from activities.face.store import FaceStore
 from api.main import create_app
-from lincah.settings import TaskQueues, TemporalSettings
+from config.settings import TaskQueues, TemporalSettings
+from face.store import FaceStore
 from tests.face.conftest import encode, needs_face_extra, needs_faces, photo, shrunk
 
 SITI = {"subject": "siti@example.id", "role": "citizen"}
@@ -102,7 +102,7 @@ async def test_only_citizens_upload(face_settings):
 # Through the face worker -----------------------------------------------------------------
 @pytest.fixture
 async def face_api(dev_env, face_settings, dlib_pipeline):
-    from activities.face.worker import build_face_worker
+    from lincah.face_worker import build_face_worker
 
     settings = face_settings.model_copy(
         update={

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from config.settings import Settings
 from lincah import face_cli
-from lincah.settings import Settings
 from tests.face.conftest import FACES, needs_face_extra, needs_faces
 
 ROOT = Path(__file__).resolve().parents[2]

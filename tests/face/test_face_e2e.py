@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from activities.face.store import FaceStore
 from api.main import create_app
+from config.settings import TaskQueues, TemporalSettings
 from domain import events as ev
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import TaskQueues, TemporalSettings
+from face.store import FaceStore
 from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels
@@ -69,7 +69,7 @@ DATA = {"nik": "3510154808900003", "full_name": "Siti Aminah"}
 
 @pytest.fixture
 async def stack(dev_env, face_settings, dlib_pipeline):
-    from activities.face.worker import build_face_worker
+    from lincah.face_worker import build_face_worker
 
     settings = face_settings.model_copy(
         update={

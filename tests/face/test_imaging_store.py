@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from activities.face import imaging
-from activities.face.imaging import UnusableImage, decode
-from activities.face.store import ENROLMENT, SELFIE, FaceStore
+from face import imaging
+from face.imaging import UnusableImage, decode
+from face.store import ENROLMENT, SELFIE, FaceStore
 from tests.face.conftest import FACES, encode, needs_faces
 
 

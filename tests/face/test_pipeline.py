@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from activities.face import backends, imaging
-from activities.face.backends import Face, align_facenet
-from activities.face.imaging import UnusableImage
-from activities.face.pipeline import FacePipeline
-from lincah.settings import Settings
+from config.settings import Settings
+from face import backends, imaging
+from face.backends import Face, align_facenet
+from face.imaging import UnusableImage
+from face.pipeline import FacePipeline
 from tests.face.conftest import FACES, encode, needs_face_extra, needs_faces, photo, shrunk
 
 pytestmark = [needs_face_extra, needs_faces]
@@ -134,7 +134,7 @@ def test_facenet_backend_with_its_weights(tmp_path):
     why = backends.unavailable(settings)
     if backends.FACENET in why:
         pytest.skip(f"facenet: {why[backends.FACENET]}")
-    from activities.face.pipeline import get_pipeline
+    from face.pipeline import get_pipeline
 
     pipeline = get_pipeline(settings, "facenet")
     assert pipeline.verify(photo("obama/obama1.jpg"), photo("obama/obama2.jpg")).match

@@ -2,7 +2,7 @@
 
 The event streams are built exactly as the writers build them: application streams as
 ``ApplicationWorkflow`` appends them (one event per append, ids ``event_id(stream, i)``,
-the same data shapes), service streams as ``api.commands`` appends drafts and
+the same data shapes), service streams as ``commands.catalogue`` appends drafts and
 publications, number streams as ``reserve_number`` does. No Temporal is involved.
 """
 
@@ -200,7 +200,7 @@ def application(
 def service(
     definition: dict[str, Any], *history: tuple[str, int], changes: dict[int, dict] | None = None
 ) -> Stream:
-    """A service stream as ``api.commands.save_draft`` / ``publish`` write it; history
+    """A service stream as ``commands.catalogue.save_draft`` / ``publish`` write it; history
     items are ("draft", version) or ("publish", version)."""
     stream = ev.service_stream(definition["id"])
     out: list[NewEvent] = []

@@ -34,14 +34,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.catalogue import CatalogueActivities
 from activities.documents import DocumentActivities
 from activities.events import EventActivities
-from api import commands
+from commands import catalogue
+from config.settings import Settings
 from domain import events as ev
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
 from domain.validation import parse_definition
 from eventstore.port import RecordedEvent
 from eventstore.sqlite import SqliteEventStore
-from lincah.settings import Settings
 from lincah.worker import WORKFLOWS, build_worker
 from workflows.application import ApplicationWorkflow
 from workflows.messages import (
@@ -162,9 +162,9 @@ def publish(store: SqliteEventStore, raw: Mapping[str, Any]) -> ServiceDefinitio
     on ``service-<id>``)."""
     raw = {"standard": PUBLISHABLE_STANDARD, **raw}
     agency = raw["agency"]["code"]
-    draft = commands.save_draft(store, raw, "admin", agency)
-    commands.publish(store, draft.service_id, draft.version, "admin", agency)
-    return commands.published_definition(store, draft.service_id)
+    draft = catalogue.save_draft(store, raw, "admin", agency)
+    catalogue.publish(store, draft.service_id, draft.version, "admin", agency)
+    return catalogue.published_definition(store, draft.service_id)
 
 
 def new_app_id() -> str:

@@ -11,7 +11,8 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.documents import DocumentActivities, IssuedDocument, IssueRequest
+from activities.documents import DocumentActivities
+from documents.contract import IssuedDocument, IssueRequest
 from domain import events as ev
 from domain.definition import ServiceDefinition
 from tests.workflows.stepkit import (

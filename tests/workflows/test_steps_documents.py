@@ -11,15 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pypdf
 from temporalio import activity
 
-from activities.documents import (
-    IssuedDocument,
-    IssueRequest,
-    document_path,
-    load_signing_key,
-    public_key_id,
-    signature_valid,
-    signed_payload,
-)
+from documents.contract import IssuedDocument, IssueRequest
+from documents.numbering import document_path
+from documents.signing import load_signing_key, public_key_id, signature_valid, signed_payload
 from domain import events as ev
 from domain.calendar import WorkingCalendar
 from tests.workflows.stepkit import (

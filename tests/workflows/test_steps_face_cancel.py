@@ -20,8 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.events import AppendOutcome, AppendRequest, EventActivities
-from activities.face_contract import FaceCheck, FaceOutcome
 from domain import events as ev
+from face.contract import FaceCheck, FaceOutcome
 from lincah import devserver
 from tests.workflows.stepkit import (
     ADMIN,

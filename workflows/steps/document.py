@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.documents import IssuedDocument, IssueRequest
+    from documents.contract import IssuedDocument, IssueRequest
     from domain import events as ev
     from domain.definition import DocumentStep
     from workflows.flow import Flow

@@ -11,9 +11,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.face_contract import VERIFY_FACE, FaceCheck, FaceOutcome
     from domain import events as ev
     from domain.definition import FaceVerifyStep
+    from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
     from workflows.flow import Flow
     from workflows.steps.contract import Next, StepKind
     from workflows.waiting import Scope

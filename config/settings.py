@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     """Ed25519 key that signs issued documents; default ``var/document-signing-key.pem``,
     generated on first use."""
 
-    # Face verification (activities/face/; README "Face verification") ----------
+    # Face verification (face/; README "Face verification") ----------
     face_backend: str = "auto"
     """Embedding backend: ``facenet``, ``dlib``, or ``auto`` (facenet where its weights
     are found, else dlib)."""

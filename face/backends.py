@@ -25,7 +25,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 from PIL import Image
 
-from lincah.settings import Settings
+from config.settings import Settings
 
 FACENET: Final = "facenet"
 DLIB: Final = "dlib"

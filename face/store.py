@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from lincah.settings import Settings
+from config.settings import Settings
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS enrolments (

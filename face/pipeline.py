@@ -21,10 +21,10 @@ from typing import Any, Final
 import numpy as np
 from PIL import Image
 
-from activities.face import backends, imaging
-from activities.face.backends import EmbeddingBackend, Face
-from activities.face.imaging import UnusableImage
-from lincah.settings import Settings
+from config.settings import Settings
+from face import backends, imaging
+from face.backends import EmbeddingBackend, Face
+from face.imaging import UnusableImage
 
 log = logging.getLogger(__name__)
 

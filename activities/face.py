@@ -13,12 +13,12 @@ import logging
 
 from temporalio import activity
 
-from activities.face.imaging import UnusableImage
-from activities.face.intake import ENROL_FACE, INSPECT_FACE, IntakeOutcome, IntakeRequest
-from activities.face.pipeline import FacePipeline
-from activities.face.store import ENROLMENT, SELFIE, FaceStore
-from activities.face_contract import VERIFY_FACE, FaceCheck, FaceOutcome
 from activities.heartbeat import heartbeating
+from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
+from face.imaging import UnusableImage
+from face.pipeline import FacePipeline
+from face.store import ENROLMENT, SELFIE, FaceStore
+from workflows.face_intake import ENROL_FACE, INSPECT_FACE, IntakeOutcome, IntakeRequest
 
 log = logging.getLogger(__name__)
 

@@ -1,35 +1,23 @@
-"""Command handlers that write to the event store directly: service drafts and
-publication (plain catalogue edits, no long-running process) and application numbers.
-Each decides on state folded from the stream itself, never from a projection, and
-appends with the stream's expected version so concurrent commands cannot both win."""
+"""The service catalogue's commands: drafts, publication, archiving, and the one rule
+for which definition a new application (or a sub-service step) runs. Each decides on state
+folded from the service's stream itself, never from a projection, and appends with the
+stream's expected version so concurrent commands cannot both win."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from commands.retries import stored_event
 from domain import events as ev
 from domain import services
 from domain.definition import ServiceDefinition, SubserviceStep
+from domain.refusals import Conflict, Forbidden, Invalid, NotFound
 from domain.standard import publish_problems
 from domain.validation import Problem, parse_definition
-from eventstore.port import EventStore, NewEvent, RecordedEvent, WrongExpectedVersion
-
-WIB = timezone(timedelta(hours=7), "WIB")
-"""Application numbers take the year in Western Indonesian Time."""
-
-
-class CommandRefused(Exception):
-    """A command that breaks a business rule; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str, problems: list[Problem] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.problems = problems or []
+from eventstore.port import EventStore, NewEvent
 
 
 @dataclass(frozen=True)
@@ -42,16 +30,6 @@ class Written:
 
 def load_service(store: EventStore, service_id: str) -> services.ServiceState | None:
     return services.fold(store.read_stream(ev.service_stream(service_id)))
-
-
-def stored_event(
-    store: EventStore, stream: str, event_id: uuid.UUID | None
-) -> RecordedEvent | None:
-    """The event ``event_id`` of ``stream``, when a command with an Idempotency-Key
-    (``event_id`` derives from it) already wrote it: its retry answers from it."""
-    if event_id is None:
-        return None
-    return next((e for e in store.read_stream(stream) if e.id == event_id), None)
 
 
 def save_draft(
@@ -70,16 +48,14 @@ def save_draft(
             return Written(service_id, version, "draft", done.position)
     definition, problems = parse_definition(raw)
     if definition is None or problems:
-        raise CommandRefused(422, "the service definition has problems", problems)
+        raise Invalid("the service definition has problems", problems)
     if definition.agency.code != agency:
-        raise CommandRefused(
-            403, f"you administer agency {agency}; this service belongs to {definition.agency.code}"
+        raise Forbidden(
+            f"you administer agency {agency}; this service belongs to {definition.agency.code}"
         )
     state = load_service(store, definition.id)
     if state is not None and state.agency_code != agency:
-        raise CommandRefused(
-            409, f"service id {definition.id!r} is taken by agency {state.agency_code}"
-        )
+        raise Conflict(f"service id {definition.id!r} is taken by agency {state.agency_code}")
     version = state.next_draft_version() if state else 1
     definition = definition.model_copy(update={"version": version})
     result = store.append(
@@ -109,13 +85,12 @@ def publish(
         return Written(service_id, int(done.data["version"]), "published", done.position)
     state = load_service(store, service_id)
     if state is None or version not in state.versions:
-        raise CommandRefused(404, f"service {service_id!r} has no version {version}")
+        raise NotFound(f"service {service_id!r} has no version {version}")
     if state.agency_code != agency:
-        raise CommandRefused(403, f"service {service_id!r} belongs to agency {state.agency_code}")
+        raise Forbidden(f"service {service_id!r} belongs to agency {state.agency_code}")
     info = state.versions[version]
     if info.status == "published":
-        raise CommandRefused(
-            409,
+        raise Conflict(
             f"version {version} of {service_id!r} is already "
             "published; published versions never change",
         )
@@ -123,7 +98,7 @@ def publish(
     problems += _subservice_problems(store, info.definition)
     problems += publish_problems(info.definition)  # Standar Pelayanan (UU 25/2009)
     if problems:
-        raise CommandRefused(422, "the draft has problems and cannot be published", problems)
+        raise Invalid("the draft has problems and cannot be published", problems)
     result = store.append(
         ev.service_stream(service_id),
         [
@@ -178,11 +153,11 @@ def archive(
         latest = state.latest_published
         return Written(service_id, latest.version if latest else 0, "archived", done.position)
     if state is None:
-        raise CommandRefused(404, f"there is no service {service_id!r}")
+        raise NotFound(f"there is no service {service_id!r}")
     if state.agency_code != agency:
-        raise CommandRefused(403, f"service {service_id!r} belongs to agency {state.agency_code}")
+        raise Forbidden(f"service {service_id!r} belongs to agency {state.agency_code}")
     if state.archived:
-        raise CommandRefused(409, f"service {service_id!r} is already archived")
+        raise Conflict(f"service {service_id!r} is already archived")
     result = store.append(
         ev.service_stream(service_id),
         [NewEvent(event_id or uuid.uuid4(), ev.SERVICE_ARCHIVED, {"by": actor})],
@@ -193,48 +168,14 @@ def archive(
 
 
 def published_definition(store: EventStore, service_id: str) -> ServiceDefinition:
+    """The latest published version: what a new application, a citizen's or a parent's
+    sub-service step, runs. An archived service takes no new applications."""
     state = load_service(store, service_id)
     if state is None:
-        raise CommandRefused(404, f"there is no service {service_id!r}")
+        raise NotFound(f"there is no service {service_id!r}")
     latest = state.latest_published
     if latest is None:
-        raise CommandRefused(409, f"service {service_id!r} has no published version yet")
+        raise Conflict(f"service {service_id!r} has no published version yet")
     if state.archived:
-        raise CommandRefused(
-            409, f"service {service_id!r} is archived and takes no new applications"
-        )
+        raise Conflict(f"service {service_id!r} is archived and takes no new applications")
     return latest.definition
-
-
-def reserve_number(
-    store: EventStore,
-    agency_code: str,
-    service_id: str,
-    now: datetime | None = None,
-    key_digest: str | None = None,
-) -> str:
-    """Hand out the next number of the agency's year, e.g. ``BWI-2026-000001``.
-    ``key_digest`` names the submission's Idempotency-Key (``api.idempotency``), so a
-    number left unused by two racing retries can be told from a lost one."""
-    extra = {"idempotency_key": key_digest} if key_digest else {}
-    year = (now or datetime.now(WIB)).astimezone(WIB).year
-    stream = ev.number_stream(agency_code, year)
-    for _ in range(50):
-        current = store.stream_version(stream)
-        number = ev.application_number(agency_code, year, current + 2)
-        try:
-            store.append(
-                stream,
-                [
-                    NewEvent(
-                        uuid.uuid4(),
-                        ev.APPLICATION_NUMBER_RESERVED,
-                        {"application_id": number, "service_id": service_id, **extra},
-                    )
-                ],
-                expected_version=current,
-            )
-        except WrongExpectedVersion:
-            continue  # another submission took it; take the next
-        return number
-    raise CommandRefused(503, "too many simultaneous submissions; try again")

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.face.activity import FaceActivities
-from activities.face.intake import FaceIntakeWorkflow
-from activities.face.pipeline import FacePipeline, get_pipeline
-from activities.face.store import FaceStore
-from lincah.settings import Settings
-from lincah.temporal import connect
+from activities.face import FaceActivities
+from config.settings import Settings
+from config.temporal import connect
+from face.pipeline import FacePipeline, get_pipeline
+from face.store import FaceStore
+from workflows.face_intake import FaceIntakeWorkflow
 
 log = logging.getLogger(__name__)
 

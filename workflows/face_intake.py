@@ -36,7 +36,7 @@ class IntakeOutcome:
     ok: bool
     backend: str
     code: str = ""
-    """Why the photo was refused (``activities.face.imaging`` codes); empty when ok."""
+    """Why the photo was refused (``face.imaging`` codes); empty when ok."""
     reason: str = ""
     replaced: bool = False
     """Enrolment only: an earlier enrolment with this backend was replaced."""

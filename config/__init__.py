@@ -1,0 +1,1 @@
+"""Settings and the Temporal connection: the leaf every part of Lincah may import."""
