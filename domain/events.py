@@ -67,6 +67,9 @@ AGENCY_MAKLUMAT_SET: Final = "AgencyMaklumatSet"
 # sequence, so optimistic concurrency hands out each number exactly once.
 APPLICATION_NUMBER_RESERVED: Final = "ApplicationNumberReserved"
 
+# The satisfaction survey (stream ``survey-<number>``): one answer per application.
+SURVEY_ANSWERED: Final = "SurveyAnswered"
+
 _NAMESPACE: Final = uuid.UUID("6f0c6a52-3d0e-4f55-9a54-9a1f1c1e7a11")
 
 
@@ -88,6 +91,10 @@ def document_number_stream(agency_code: str, code: str, year: int) -> str:
 
 def number_stream(agency_code: str, year: int) -> str:
     return f"appno-{agency_code}-{year}"
+
+
+def survey_stream(application_id: str) -> str:
+    return f"survey-{application_id}"
 
 
 def application_number(agency_code: str, year: int, sequence: int) -> str:

@@ -1,13 +1,13 @@
 """The Survei Kepuasan Masyarakat (SKM) and its Indeks Kepuasan Masyarakat (IKM), as
-PermenPANRB 14/2017 defines them: nine unsur, each answered on a 1–4 scale; the IKM is
-the mean of the nine unsur means (each weighted exactly 1/9) × 25, graded A–D.
+PermenPANRB 14/2017 defines them: nine unsur, each answered on a 1-4 scale; the IKM is
+the mean of the nine unsur means (each weighted exactly 1/9) x 25, graded A-D.
 
 Rounding, written down once: the means are kept exact (fractions), the IKM is rounded
 to 2 decimals ROUND_HALF_UP and only then graded, so 88.305 is 88.31 and an A. The
 NRR (nilai rata-rata) per unsur is shown rounded to 2 decimals the same way; the IKM is
 computed from the exact means, not from the rounded ones.
 
-Periods are semesters (``2026-S1`` January–June, ``2026-S2`` July–December) or years
+Periods are semesters (``2026-S1`` January-June, ``2026-S2`` July-December) or years
 (``2026``), counted on the calendar in WIB, as application numbers are.
 
 Pure: no clock, no I/O.
@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from typing import Final, Literal
 
@@ -57,8 +57,8 @@ GRADES: Final[tuple[tuple[Decimal, Grade, str], ...]] = (
     (Decimal("65.00"), "C", "Kurang Baik"),
     (Decimal("25.00"), "D", "Tidak Baik"),
 )
-"""Mutu pelayanan: the lowest IKM of each grade (A 88.31–100, B 76.61–88.30,
-C 65.00–76.60, D 25.00–64.99)."""
+"""Mutu pelayanan: the lowest IKM of each grade (A 88.31-100, B 76.61-88.30,
+C 65.00-76.60, D 25.00-64.99)."""
 
 _CENT: Final = Decimal("0.01")
 WIB: Final = timezone(timedelta(hours=7), "WIB")
@@ -80,7 +80,7 @@ def grade(ikm: Decimal) -> tuple[Grade, str]:
 
 def krejcie_morgan(population: int) -> int:
     """The minimum sample for ``population`` (Krejcie and Morgan, as the regulation's
-    table): s = X²NP(1−P) / (d²(N−1) + X²P(1−P)), X² = 3.841, P = 0.5, d = 0.05,
+    table): s = X²NP(1-P) / (d²(N-1) + X²P(1-P)), X² = 3.841, P = 0.5, d = 0.05,
     rounded up. 100 → 80, 1 000 → 278, 1 000 000 → 384."""
     if population <= 0:
         return 0
@@ -97,7 +97,7 @@ class UnsurResult:
     nrr: Decimal
     """The unsur's mean, rounded to 2 decimals (for display)."""
     ikm: Decimal
-    """The unsur's mean × 25, rounded to 2 decimals: its own index, for the chart."""
+    """The unsur's mean x 25, rounded to 2 decimals: its own index, for the chart."""
     exact: Fraction
 
 

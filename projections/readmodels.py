@@ -20,8 +20,10 @@ import orjson
 
 from domain.services import ServiceState
 from domain.state import ApplicationState
+from projections import survey_view
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY, position INTEGER NOT NULL
 );
@@ -99,11 +101,20 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_application ON documents (application_id, position);
 CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
+    + survey_view.SCHEMA
+)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
-VIEW_TABLES = ("applications", "tasks", "services", "notifications", "documents")
+VIEW_TABLES = (
+    "applications",
+    "tasks",
+    "services",
+    "notifications",
+    "documents",
+    *survey_view.TABLES,
+)
 CHECKPOINT = "main"
 
 
@@ -308,6 +319,52 @@ class ReadModels:
         )
         return [dict(r) for r in rows]
 
+    def ended_applications(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The citizen's ended applications, newest first, each with whether its survey
+        has been answered."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT e.application_id, e.service_id, e.service_name, e.agency_code,"
+                " e.agency_name, e.status, e.ended_at, r.application_id IS NOT NULL AS answered"
+                " FROM ended_applications e LEFT JOIN survey_responses r"
+                " ON r.application_id = e.application_id WHERE e.citizen = ?"
+                " ORDER BY e.ended_at DESC, e.application_id DESC LIMIT ?",
+                (citizen, limit),
+            )
+            .fetchall()
+        )
+        return [{**dict(r), "answered": bool(r["answered"])} for r in rows]
+
+    def survey_responses(
+        self, agencies: frozenset[str] | None, service_id: str | None, start: str, end: str
+    ) -> list[dict[str, Any]]:
+        """Answers for services that ended on days in [start, end) (ISO dates) at
+        ``agencies`` (None: every agency), without who answered."""
+        where, args = _survey_scope(agencies, service_id, start, end)
+        rows = (
+            self._conn()
+            .execute(f"SELECT * FROM survey_responses {where} ORDER BY position", args)  # noqa: S608 - see _survey_scope
+            .fetchall()
+        )
+        answers = [dict(r) for r in rows]
+        for a in answers:
+            del a["application_id"]  # who answered stays out of every report
+        return answers
+
+    def ended_count(
+        self, agencies: frozenset[str] | None, service_id: str | None, start: str, end: str
+    ) -> int:
+        """Applications that ended on days in [start, end) at ``agencies``: the SKM's
+        population."""
+        where, args = _survey_scope(agencies, service_id, start, end)
+        row = (
+            self._conn()
+            .execute(f"SELECT count(*) FROM ended_applications {where}", args)  # noqa: S608
+            .fetchone()
+        )
+        return int(row[0])
+
     def parked_events(self, limit: int = 100) -> list[dict[str, Any]]:
         """Events the projector could not apply and skipped (newest first)."""
         rows = (
@@ -336,6 +393,21 @@ def _filters(**columns: str | None) -> tuple[str, tuple[str, ...]]:
     if not pairs:
         return "", ()
     return "WHERE " + " AND ".join(f"{c} = ?" for c, _ in pairs), tuple(v for _, v in pairs)
+
+
+def _survey_scope(
+    agencies: frozenset[str] | None, service_id: str | None, start: str, end: str
+) -> tuple[str, tuple[str, ...]]:
+    # Column names are ours; every value is bound.
+    clauses = ["ended_on >= ?", "ended_on < ?"]
+    args: list[str] = [start, end]
+    if agencies is not None:
+        clauses.append(f"agency_code IN ({', '.join('?' * len(agencies))})")
+        args += sorted(agencies)
+    if service_id is not None:
+        clauses.append("service_id = ?")
+        args.append(service_id)
+    return "WHERE " + " AND ".join(clauses), tuple(args)
 
 
 def _task_row(row: sqlite3.Row) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from domain import events as ev
 from domain import services as service_fold
 from domain import state as application_fold
 from eventstore.port import RecordedEvent
+from projections import survey_view
 
 
 class Batch:
@@ -48,6 +49,8 @@ def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = No
             own.flush()
     elif event.stream.startswith("service-"):
         _apply_service(db, event)
+    elif event.stream.startswith("survey-"):
+        survey_view.apply(db, event)
 
 
 def _apply_application(batch: Batch, event: RecordedEvent) -> None:
@@ -88,6 +91,8 @@ def _secondary(
     e = ev.parse(event.type, event.data)
     at = event.recorded_at.isoformat()
     match e:
+        case ev.ApplicationCompleted():
+            survey_view.application_ended(db, s)
         case ev.TaskAssigned():
             db.execute(
                 "INSERT INTO tasks (task_id, application_id, service_id, service_name, step,"

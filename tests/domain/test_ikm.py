@@ -117,7 +117,7 @@ def test_krejcie_morgan_as_the_table(population: int, sample: int) -> None:
 
 
 def test_the_nine_unsur_in_the_regulations_order() -> None:
-    assert ikm.UNSUR_IDS == tuple(f"u{i}" for i in range(1, 10))
+    assert tuple(f"u{i}" for i in range(1, 10)) == ikm.UNSUR_IDS
     assert ikm.LABELS["u8"] == "Penanganan pengaduan, saran dan masukan"
 
 
