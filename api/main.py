@@ -24,6 +24,7 @@ from api.routers import (
     services,
     staff,
     steps,
+    survey,
     tasks,
 )
 from api.runtime import Runtime
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         face.router,
         audit.router,
         public.router,
+        survey.router,
         oidc.router,
     )
     for r in routers:

@@ -10,6 +10,7 @@ an application that has just ended can be answered at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -79,11 +80,12 @@ def answer(
     application_id: str,
     citizen: str,
     answers: Answers,
-    region: str | None,
+    region_of: Callable[[str], str | None],
     event_id: uuid.UUID | None = None,
 ) -> int:
     """Record ``citizen``'s answer for their ended application; the position it was
-    written at. Another citizen's application is refused as an unknown one."""
+    written at. Another citizen's application is refused as an unknown one;
+    ``region_of`` names an agency's region (None when unknown)."""
     stream = ev.survey_stream(application_id)
     done = stored_event(store, stream, event_id)
     if done is not None:
@@ -103,7 +105,7 @@ def answer(
         "service_name": state.service_name,
         "agency_code": state.agency_code,
         "agency_name": state.agency_name,
-        "region": region,
+        "region": region_of(state.agency_code),
         "ended_at": state.completed_at.isoformat(),
         "values": dict(zip(ikm.UNSUR_IDS, answers.values(), strict=True)),
         "respondent": answers.respondent.model_dump(exclude_none=True),

@@ -73,6 +73,7 @@ def _r(*roles: str) -> frozenset[str]:
 
 
 PASSWORD: Final = "kata-sandi-uji-2026"
+SURVEY: Final = {f"u{i}": 3 for i in range(1, 10)}
 PHOTO: Final = {"photo": ("face.jpg", b"not an image at all", "image/jpeg")}
 
 
@@ -210,6 +211,17 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("POST", "/payments/webhook"): Rule(None, _s(401), content=b"{}"),
         ("GET", "/stats/applications"): Rule(READERS, _s(200)),
         ("GET", "/stats/standard-reviews"): Rule(STAFF | {"auditor"}, _s(200)),
+        # -- the satisfaction survey (SKM) and its index (IKM) -------------------------
+        ("GET", "/me/surveys"): Rule(CITIZEN, _s(200)),
+        # A's application is still open: its survey is not offered yet.
+        ("POST", "/applications/{application_id}/survey"): Rule(
+            CITIZEN, _s(409), target="application", json=SURVEY
+        ),
+        ("GET", "/stats/ikm"): Rule(READERS, _s(200)),
+        ("GET", "/stats/ikm.csv"): Rule(READERS, _s(200)),
+        ("GET", "/public/agencies/{agency_code}/ikm"): Rule(
+            None, _s(200), target="agency", other=200
+        ),
         # -- documents -----------------------------------------------------------------
         ("GET", "/documents/public-key"): Rule(None, _s(200)),
         ("POST", "/documents/verify"): Rule(
