@@ -4,7 +4,7 @@ page), and each agency's maklumat pelayanan."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
@@ -15,8 +15,9 @@ from api import errors
 from api.deps import Consistent, ModelsDep, StoreDep
 from commands.agencies import calendar_of, maklumat_of
 from commands.catalogue import load_service
-from domain import standard
+from domain import ikm, ikm_report, standard
 from domain.services import ServiceState, VersionInfo
+from projections.readmodels import ReadModels
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -64,12 +65,23 @@ def _published(state: ServiceState | None, service_id: str, version: int | None)
     return published[chosen]
 
 
-def skm_results(service_id: str, version: int) -> dict[str, Any] | None:
-    """Hook for the Survei Kepuasan Masyarakat (PermenPANRB 14/2017): the service's SKM
-    results, shown beside its standard. There is no survey in Lincah yet, so there are no
-    results; when it exists, read them here (from its read model) and they appear in the
-    JSON as ``skm``."""
-    return None
+def skm_results(models: ReadModels, service_id: str) -> dict[str, Any] | None:
+    """The service's Survei Kepuasan Masyarakat (PermenPANRB 14/2017) of this year so
+    far, shown beside its standard: the IKM, its grade and the sample; None before its
+    first answer. The whole report: GET /stats/ikm?service=..."""
+    year = str(ikm.local_day(datetime.now(ikm.WIB)).year)
+    start, end = (d.isoformat() for d in ikm.period_bounds(year))
+    answers = models.survey_responses(None, service_id, start, end)
+    if not answers:
+        return None
+    population = models.ended_count(None, service_id, start, end)
+    report = ikm_report.build(
+        answers, population, period=year, agency=None, service=service_id,
+        with_suggestions=False,
+    )  # fmt: skip
+    shown = ("period", "respondents", "population", "minimum_sample", "sample_reached",
+             "ikm", "grade", "kinerja", "priority")  # fmt: skip
+    return {k: report[k] for k in shown}
 
 
 def _wants_html(fmt: str | None, accept: str | None) -> bool:
@@ -85,6 +97,7 @@ def _wants_html(fmt: str | None, accept: str | None) -> bool:
 async def service_standard(
     service_id: str,
     store: StoreDep,
+    models: ModelsDep,
     version: Annotated[int | None, Query(ge=1, description="Default: the latest")] = None,
     fmt: Annotated[Literal["json", "html"] | None, Query(alias="format")] = None,
     accept: Annotated[str | None, Header()] = None,
@@ -111,7 +124,7 @@ async def service_standard(
         "versions": sorted(
             v for v, i in (state.versions if state else {}).items() if i.published_at
         ),
-        "skm": skm_results(service_id, std.version),
+        "skm": await run_in_threadpool(skm_results, models, service_id),
         "maklumat_url": f"/public/agencies/{std.agency_code}/maklumat",
     }
 

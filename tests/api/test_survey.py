@@ -115,3 +115,8 @@ async def test_a_citizen_answers_and_the_agency_sees_its_ikm(dev_env, settings, 
         assert "kipas" not in page and app_id not in page
         r = await s.http.get("/public/agencies/NOPE/ikm")
         assert r.status_code == 404
+
+        # The service's standard shows its SKM beside it.
+        skm = (await s.http.get(f"/public/services/{domisili['id']}/standard")).json()["skm"]
+        assert (skm["respondents"], skm["ikm"], skm["grade"]) == (1, 83.33, "B")
+        assert "suggestions" not in skm
