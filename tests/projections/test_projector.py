@@ -827,6 +827,8 @@ def test_database_fault_mid_batch_commits_nothing_and_resume_is_clean(
         "services": 3,
         "notifications": 0,
         "documents": 0,
+        "ended_applications": 0,
+        "survey_responses": 0,
     }
 
     real_apply = projector_module._apply
@@ -995,6 +997,8 @@ def test_resume_after_crash_equals_one_go(store, tmp_path, fraction):
         "services": 3,
         "notifications": 3,
         "documents": 0,
+        "ended_applications": 3,
+        "survey_responses": 0,
     }
 
 
@@ -1105,6 +1109,8 @@ def test_unknown_event_types_are_recorded_and_other_streams_ignored(store, model
         "services": 0,
         "notifications": 0,
         "documents": 0,
+        "ended_applications": 0,
+        "survey_responses": 0,
     }
 
     # the flow goes on after the unknown events
