@@ -135,7 +135,7 @@ def compute(responses: Sequence[Sequence[int]]) -> Index:
 
 # -- periods ------------------------------------------------------------------------
 
-_PERIOD = re.compile(r"^(\d{4})(?:-S([12]))?$")
+_PERIOD = re.compile(r"^((?:19|20)\d{2})(?:-S([12]))?$")
 
 
 def period_bounds(period: str) -> tuple[date, date]:

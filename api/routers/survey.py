@@ -33,8 +33,8 @@ router = APIRouter(tags=["survey"])
 Period = Annotated[
     str | None,
     Query(
-        pattern=r"^\d{4}(-S[12])?$",
-        description="A year (2026) or a semester (2026-S1, 2026-S2); default: this year",
+        pattern=r"^(19|20)\d{2}(-S[12])?$",
+        description="A year (1900-2099: 2026) or a semester (2026-S1, 2026-S2); default: this year",
         examples=["2026", "2026-S2"],
     ),
 ]

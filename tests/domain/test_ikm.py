@@ -127,6 +127,8 @@ def test_periods() -> None:
     assert ikm.period_bounds("2026-S2") == (date(2026, 7, 1), date(2027, 1, 1))
     with pytest.raises(ValueError, match="2026-S1"):
         ikm.period_bounds("2026-S3")
+    with pytest.raises(ValueError, match="not a period"):
+        ikm.period_bounds("0000")  # years of this era only (no year 0, no 10000)
     # 30 June 20:00 UTC is 1 July in WIB: the second semester.
     day = ikm.local_day(datetime(2026, 6, 30, 20, tzinfo=UTC))
     assert ikm.semester(day) == "2026-S2"
