@@ -101,7 +101,8 @@ class WorkingCalendar(BaseModel):
             raise ValueError("weekend cannot cover all seven days: nothing would be worked")
         return days
 
-    @field_validator("holidays", mode="before")
+    # The schema says so too: an API client may still send plain dates.
+    @field_validator("holidays", mode="before", json_schema_input_type=list[Holiday | date])
     @classmethod
     def _plain_dates_too(cls, value: Any) -> Any:
         if not isinstance(value, list):
