@@ -115,7 +115,12 @@ class ComplaintWorkflow:
             await self._append(c.ComplaintClosed(reason="no_response"))
             return
         await self._append(
-            c.ComplaintDeadlineBreached(phase=phase, agency=self._agency, due_at=due_at.isoformat())
+            c.ComplaintDeadlineBreached(
+                phase=phase,
+                agency=self._agency,
+                due_at=due_at.isoformat(),
+                escalated_to=c.ESCALATE_TO,
+            )
         )
         await self._moved_on(epoch)
 
