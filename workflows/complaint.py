@@ -133,6 +133,13 @@ class ComplaintWorkflow:
 
     # Updates -------------------------------------------------------------------------
     @workflow.update
+    async def filed(self) -> ComplaintResult:
+        """Used with update-with-start: answers once ComplaintFiled is recorded, so the
+        answer's position covers the complaint in the read models."""
+        await workflow.wait_condition(lambda: self._next_index > 0)
+        return self._result()
+
+    @workflow.update
     async def verify(self, cmd: Verify) -> ComplaintResult:
         self._check_verify(cmd)
         by = cmd.actor.subject
