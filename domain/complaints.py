@@ -174,6 +174,7 @@ class ComplaintView(BaseModel):
     agency: str
     subject: Subject
     text: str
+    attachments: list[str] = Field(default_factory=list)
     complainant: str | None
     anonymity: Anonymity
     channel: str
@@ -204,6 +205,7 @@ def apply(
             agency=f.agency,
             subject=f.subject,
             text=f.text,
+            attachments=list(f.attachments),
             complainant=f.complainant,
             anonymity=f.anonymity,
             channel=f.channel,
@@ -226,6 +228,7 @@ def apply(
         v.escalated_to = None
     elif event_type == COMPLAINT_INFO_PROVIDED:
         v.status = RECEIVED
+        v.attachments += ComplaintInfoProvided.model_validate(data).attachments
     elif event_type == COMPLAINT_FORWARDED:
         fw = ComplaintForwarded.model_validate(data)
         v.forwarded_from.append(fw.from_agency)
