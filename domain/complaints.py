@@ -13,6 +13,7 @@ working days after it. A missed deadline is a breach, escalated to the superviso
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
@@ -247,3 +248,30 @@ def apply(
     elif event_type == COMPLAINT_RATED:
         v.rating = ComplaintRated.model_validate(data).score
     return v
+
+
+def stats(views: list[ComplaintView]) -> dict[str, Any]:
+    """The dashboard's figures: volume, by status, the median time from filing to the
+    (first) follow-up, and deadline breaches per responsible unit (``unassigned`` while
+    no unit has followed up)."""
+    hours = sorted(
+        (
+            datetime.fromisoformat(v.followed_up_at) - datetime.fromisoformat(v.filed_at)
+        ).total_seconds()
+        / 3600
+        for v in views
+        if v.followed_up_at and v.filed_at
+    )
+    by_status: dict[str, int] = {}
+    breaches: dict[str, int] = {}
+    for v in views:
+        by_status[v.status] = by_status.get(v.status, 0) + 1
+        if v.breaches:
+            unit = v.unit or "unassigned"
+            breaches[unit] = breaches.get(unit, 0) + len(v.breaches)
+    return {
+        "volume": len(views),
+        "by_status": by_status,
+        "median_hours_to_follow_up": round(statistics.median(hours), 2) if hours else None,
+        "breaches_by_unit": breaches,
+    }

@@ -203,6 +203,14 @@ async def one_complaint(
     return shown(view, user)
 
 
+@router.get("/stats/complaints", response_model=dict[str, Any])
+async def complaint_stats(user: Desk, models: ModelsDep, _: Consistent) -> dict[str, Any]:
+    """The agency's complaints dashboard: volume, by status, median hours from filing to
+    follow-up, and missed SP4N-LAPOR deadlines per responsible unit."""
+    views = await run_in_threadpool(models.complaints, agency_code=user.agency or "", limit=-1)
+    return c.stats(views)
+
+
 def visible(view: c.ComplaintView, user: Principal) -> bool:
     if user.role == "citizen":
         return view.complainant is not None and view.complainant == user.subject

@@ -250,6 +250,7 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ),
         ("GET", "/me/complaints"): Rule(CITIZEN, _s(200)),
         ("GET", "/complaints"): Rule(DESK, _s(200)),
+        ("GET", "/stats/complaints"): Rule(DESK, _s(200)),
         ("GET", "/complaints/{complaint_id}"): Rule(CITIZEN | DESK, _s(200), target="complaint"),
         ("POST", "/complaints/{complaint_id}/verify"): Rule(
             DESK, _s(422), target="complaint", json={"decision": "reject"}

@@ -64,7 +64,7 @@ def store_with(tmp_path: Path, anonymity: str, complainant: str | None) -> Sqlit
             text="Diminta uang tambahan.",
             attachments=["foto-1"],
             complainant=complainant,
-            anonymity=anonymity,  # type: ignore[arg-type]
+            anonymity=anonymity,
         ),
         c.ComplaintForwarded(from_agency="BWI", to_agency="DKS", by="rina"),
         c.ComplaintVerified(decision="accepted", by="joko"),
