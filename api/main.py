@@ -14,6 +14,7 @@ from api.routers import (
     applications,
     audit,
     auth,
+    complaints,
     dashboard,
     documents,
     face,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit.router,
         public.router,
         oidc.router,
+        complaints.router,
     )
     for r in routers:
         app.include_router(r)
