@@ -89,6 +89,19 @@ def _unauthorized(message: str) -> HTTPException:
 CurrentUser = Annotated[security.Principal, Depends(current_user)]
 
 
+@errors.may_answer(401)
+async def optional_user(
+    rt: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> security.Principal | None:
+    """The caller when a token is sent (checked as ``current_user``), else None: for
+    routes anyone may call, e.g. an anonymous complaint."""
+    return None if credentials is None else await current_user(rt, credentials)
+
+
+OptionalUser = Annotated[security.Principal | None, Depends(optional_user)]
+
+
 def require_role(*roles: str) -> Callable[[security.Principal], Awaitable[security.Principal]]:
     @errors.may_answer(403)
     async def check(user: CurrentUser) -> security.Principal:

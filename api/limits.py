@@ -234,6 +234,7 @@ class RateLimits:
             "documents": parse(settings.rate_limit_documents),
             "dev_login": parse(settings.rate_limit_dev_login),
             "payment_webhook": parse(settings.rate_limit_payment_webhook),
+            "complaints": parse(settings.rate_limit_complaints),
         }
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -250,6 +251,7 @@ _WHAT: Final = {
     "documents": "the public document endpoints",
     "dev_login": "POST /auth/dev-token",
     "payment_webhook": "the payment webhook",
+    "complaints": "POST /complaints",
 }
 
 
@@ -276,6 +278,7 @@ def rate_limited(scope: str) -> Callable[[Request], Awaitable[None]]:
 PublicDocuments = Depends(rate_limited("documents"))
 DevLogin = Depends(rate_limited("dev_login"))
 PaymentWebhook = Depends(rate_limited("payment_webhook"))
+Complaints = Depends(rate_limited("complaints"))
 
 
 def install(app: FastAPI, settings: Settings, uploads: Iterable[str]) -> None:

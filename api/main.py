@@ -14,6 +14,7 @@ from api.routers import (
     applications,
     audit,
     auth,
+    complaints,
     dashboard,
     documents,
     face,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         public.router,
         survey.router,
         oidc.router,
+        complaints.router,
     )
     for r in routers:
         app.include_router(r)

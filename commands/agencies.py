@@ -11,7 +11,7 @@ from typing import Any
 
 from commands.retries import stored_event
 from domain import events as ev
-from domain.calendar import WorkingCalendar
+from domain.calendar import WorkingCalendar, effective, regional_part
 from eventstore.port import EventStore, NewEvent, RecordedEvent
 
 
@@ -24,11 +24,14 @@ def _latest(store: EventStore, agency_code: str, event_type: str) -> RecordedEve
 
 
 def calendar_of(store: EventStore, agency_code: str) -> WorkingCalendar:
-    """The agency's latest calendar; Saturday/Sunday weekends and no holidays if none."""
+    """The calendar the agency's deadlines count on: the national holidays and cuti
+    bersama plus the agency's regional holidays, on its weekend and time zone; the
+    national calendar (Saturday/Sunday weekends, WIB) if the agency has set none."""
     last = _latest(store, agency_code, ev.AGENCY_CALENDAR_SET)
     if last is None:
-        return WorkingCalendar()
-    return WorkingCalendar.model_validate(last.data["calendar"])
+        return effective(WorkingCalendar())
+    # Calendars stored before holidays had kinds are plain date lists; they still load.
+    return effective(WorkingCalendar.model_validate(last.data["calendar"]))
 
 
 def maklumat_of(store: EventStore, agency_code: str) -> dict[str, Any] | None:
@@ -47,8 +50,10 @@ def set_calendar(
     actor: str,
     event_id: uuid.UUID | None = None,
 ) -> int:
-    """Record the agency's calendar; the event-store position it was written at."""
-    data = {"calendar": calendar.model_dump(mode="json"), "by": actor}
+    """Record the agency's calendar: its weekend, time zone and regional holidays (the
+    national ones it lists are dropped: every agency has them); the event-store position
+    it was written at."""
+    data = {"calendar": regional_part(calendar).model_dump(mode="json"), "by": actor}
     return _append_once(store, agency_code, ev.AGENCY_CALENDAR_SET, data, event_id)
 
 

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     """Requests per client address to POST /auth/dev-token."""
     rate_limit_payment_webhook: str = "600/minute"
     """Requests per client address to POST /payments/webhook (the provider's servers)."""
+    rate_limit_complaints: str = "30/minute"
+    """Requests per client address to POST /complaints (open to anonymous complainants)."""
+    sp4n_lapor_url: str = ""
+    """Where complaints are forwarded to the national SP4N-LAPOR system (README
+    "Complaints"); empty: nothing is sent."""
 
     public_base_url: str = ""
     """Base URL citizens and third parties reach the API at (the QR code on issued
@@ -159,7 +164,12 @@ class Settings(BaseSettings):
     face_selfie_ttl_s: int = 24 * 3600
     """How long an uploaded selfie waits for its check before it is deleted."""
 
-    @field_validator("rate_limit_documents", "rate_limit_dev_login", "rate_limit_payment_webhook")
+    @field_validator(
+        "rate_limit_documents",
+        "rate_limit_dev_login",
+        "rate_limit_payment_webhook",
+        "rate_limit_complaints",
+    )
     @classmethod
     def _a_rate(cls, value: str) -> str:
         try:

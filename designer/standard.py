@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from domain import standard
 from domain.definition import Duration, ServiceDefinition, ServiceStandard
+from domain.wording import UNITS
+from domain.wording import rupiah as rupiah  # the designer's pages format amounts so
 
 COMPONENTS: list[tuple[str, str, str, bool]] = [
     *(("delivery", key, title, key == "requirements") for key, title in standard.DELIVERY),
@@ -19,16 +21,14 @@ COMPONENTS: list[tuple[str, str, str, bool]] = [
 """(group, key, title, whether it is a list) of each component the agency explains, in
 the regulation's order."""
 
-_UNITS = {"working_days": "hari kerja", "days": "hari", "hours": "jam", "minutes": "menit"}
-
-rupiah = standard.rupiah
-
 
 def duration_text(d: dict[str, Any] | Duration | None) -> str:
     if d is None:
         return ""
     raw = d.model_dump(mode="json") if isinstance(d, Duration) else d
-    return f"{raw.get('amount', 0):g} {_UNITS.get(str(raw.get('unit')), raw.get('unit'))}"
+    unit = str(raw.get("unit"))
+    words = next((w for u, w in UNITS.items() if u.value == unit), unit)
+    return f"{raw.get('amount', 0):g} {words}"
 
 
 def standard_groups(raw: object) -> dict[str, Any]:

@@ -18,8 +18,11 @@ from typing import Any, Final, Literal, Protocol
 # -- roles -------------------------------------------------------------------------------
 
 CITIZEN: Final = "citizen"
-AGENCY_ROLES: Final = frozenset({"officer", "supervisor", "cashier", "agency_admin"})
-"""Staff who belong to one agency and act for it."""
+AGENCY_ROLES: Final = frozenset(
+    {"officer", "supervisor", "cashier", "agency_admin", "complaint_officer"}
+)
+"""Staff who belong to one agency and act for it (``complaint_officer``: the agency's
+complaint desk, pengaduan)."""
 REGION_ADMIN: Final = "region_admin"
 AUDITOR: Final = "auditor"
 """Read-only; scoped to one agency or, with no agency, to one region."""

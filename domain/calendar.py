@@ -3,6 +3,10 @@
 Pure and deterministic: this module runs inside Temporal workflows, so nothing here
 reads the clock; every function takes the instants it works on as arguments.
 
+Every agency's calendar starts from the national one (``NATIONAL_CALENDAR``: the 2026
+libur nasional and cuti bersama, ``domain/holidays_2026.py``); the agency adds its
+regional holidays (:func:`effective`).
+
 All instants are timezone-aware; results are returned in UTC. Working days are counted
 in the agency's local time (WIB = UTC+7 by default, WITA = UTC+8, WIT = UTC+9), so the
 day an instant falls on is the agency's calendar day, not UTC's.
@@ -12,37 +16,79 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Final
+from enum import StrEnum
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from domain.definition import Duration, DurationUnit
+from domain.holidays_2026 import NATIONAL_2026
 
 __all__ = [
     "DEMO_CALENDAR",
     "DEMO_HOLIDAYS_2026",
+    "NATIONAL_CALENDAR",
+    "Holiday",
+    "HolidayKind",
+    "HolidaySource",
     "WorkingCalendar",
     "add",
+    "effective",
     "is_working_day",
+    "regional_part",
     "subtract",
     "working_days_between",
 ]
+
+
+_Date = date  # a field named "date" would shadow the type in its own annotation
+
+
+class HolidayKind(StrEnum):
+    """What kind of day off: a public holiday, a cuti bersama (collective leave the SKB
+    sets next to one), or a holiday only of the agency's region."""
+
+    LIBUR_NASIONAL = "libur_nasional"
+    CUTI_BERSAMA = "cuti_bersama"
+    LIBUR_DAERAH = "libur_daerah"
+
+
+class HolidaySource(StrEnum):
+    """Where a holiday of an agency's calendar comes from."""
+
+    NATIONAL = "national"
+    REGIONAL = "regional"
+
+
+class Holiday(BaseModel):
+    """One day off. A plain date (how calendars were stored before kinds existed, and
+    still inside recorded workflow inputs) reads as an unnamed regional holiday."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: _Date
+    name: str = Field(default="", max_length=200)
+    kind: HolidayKind = HolidayKind.LIBUR_DAERAH
+    source: HolidaySource = HolidaySource.REGIONAL
 
 
 class WorkingCalendar(BaseModel):
     """An agency's working calendar.
 
     ``weekend``: weekdays that are never worked (Monday=0 ... Sunday=6); Saturday and
-    Sunday by default. ``holidays``: public holidays and cuti bersama, stored sorted and
-    without duplicates. ``utc_offset_hours``: the agency's time zone (7 WIB, 8 WITA,
-    9 WIT); it decides on which local day an instant falls.
+    Sunday by default. ``holidays``: public holidays, cuti bersama and regional holidays,
+    each with its kind and source, sorted by date with one per date; plain dates are
+    accepted too (older stored calendars, recorded workflow inputs).
+    ``utc_offset_hours``: the agency's time zone (7 WIB, 8 WITA, 9 WIT); it decides on
+    which local day an instant falls.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weekend: list[int] = Field(default_factory=lambda: [5, 6])
-    holidays: list[date] = Field(default_factory=list)
+    holidays: list[Holiday] = Field(default_factory=list)
     utc_offset_hours: int = Field(default=7, ge=-12, le=14)
+    _dates: tuple[date, ...] = PrivateAttr(default=())
 
     @field_validator("weekend")
     @classmethod
@@ -55,10 +101,30 @@ class WorkingCalendar(BaseModel):
             raise ValueError("weekend cannot cover all seven days: nothing would be worked")
         return days
 
+    # The schema says so too: an API client may still send plain dates.
+    @field_validator("holidays", mode="before", json_schema_input_type=list[Holiday | date])
+    @classmethod
+    def _plain_dates_too(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [{"date": h} if isinstance(h, date | str) else h for h in value]
+
     @field_validator("holidays")
     @classmethod
-    def _normalise_holidays(cls, value: list[date]) -> list[date]:
-        return sorted(set(value))
+    def _one_per_date(cls, value: list[Holiday]) -> list[Holiday]:
+        # The first of a date wins: effective() lists the national ones first.
+        by_date: dict[date, Holiday] = {}
+        for h in value:
+            by_date.setdefault(h.date, h)
+        return [by_date[d] for d in sorted(by_date)]
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._dates = tuple(h.date for h in self.holidays)
+
+    @property
+    def holiday_dates(self) -> tuple[date, ...]:
+        """The holidays' dates, sorted: what deadlines skip."""
+        return self._dates
 
     @property
     def tz(self) -> timezone:
@@ -70,8 +136,9 @@ def is_working_day(cal: WorkingCalendar, d: date) -> bool:
     """Whether ``d`` is neither a weekend day nor one of the calendar's holidays."""
     if d.weekday() in cal.weekend:
         return False
-    i = bisect_left(cal.holidays, d)
-    return not (i < len(cal.holidays) and cal.holidays[i] == d)
+    days = cal.holiday_dates
+    i = bisect_left(days, d)
+    return not (i < len(days) and days[i] == d)
 
 
 def _utc(at: datetime, name: str) -> datetime:
@@ -165,43 +232,58 @@ def working_days_between(cal: WorkingCalendar, start: datetime, end: datetime) -
     count = weeks * (7 - len(cal.weekend))
     tail = first + timedelta(days=weeks * 7)
     count += sum(1 for i in range(rest) if (tail + timedelta(days=i)).weekday() not in cal.weekend)
-    lo = bisect_left(cal.holidays, first)
-    hi = bisect_right(cal.holidays, last)
-    count -= sum(1 for h in cal.holidays[lo:hi] if h.weekday() not in cal.weekend)
+    days = cal.holiday_dates
+    lo = bisect_left(days, first)
+    hi = bisect_right(days, last)
+    count -= sum(1 for h in days[lo:hi] if h.weekday() not in cal.weekend)
     return count
 
 
-# Indonesian national public holidays (libur nasional) and cuti bersama of 2026, per the
-# SKB 3 Menteri (Menteri Agama, Menteri Ketenagakerjaan, Menteri PANRB) No. 1497/2025,
-# 2/2025, 5/2025: a DEMO SEED only. Agencies maintain their real list (regional holidays,
-# later revisions of the SKB) through the API.
-DEMO_HOLIDAYS_2026: Final[list[date]] = [
-    date(2026, 1, 1),  # Tahun Baru 2026 Masehi
-    date(2026, 1, 16),  # Isra Mikraj Nabi Muhammad SAW
-    date(2026, 2, 16),  # cuti bersama Tahun Baru Imlek
-    date(2026, 2, 17),  # Tahun Baru Imlek 2577 Kongzili
-    date(2026, 3, 18),  # cuti bersama Hari Suci Nyepi
-    date(2026, 3, 19),  # Hari Suci Nyepi, Tahun Baru Saka 1948
-    date(2026, 3, 20),  # cuti bersama Idul Fitri
-    date(2026, 3, 21),  # Idul Fitri 1447 H
-    date(2026, 3, 22),  # Idul Fitri 1447 H
-    date(2026, 3, 23),  # cuti bersama Idul Fitri
-    date(2026, 3, 24),  # cuti bersama Idul Fitri
-    date(2026, 4, 3),  # Wafat Yesus Kristus
-    date(2026, 4, 5),  # Kebangkitan Yesus Kristus (Paskah)
-    date(2026, 5, 1),  # Hari Buruh Internasional
-    date(2026, 5, 14),  # Kenaikan Yesus Kristus
-    date(2026, 5, 15),  # cuti bersama Kenaikan Yesus Kristus
-    date(2026, 5, 27),  # Idul Adha 1447 H
-    date(2026, 5, 28),  # cuti bersama Idul Adha
-    date(2026, 5, 31),  # Hari Raya Waisak 2570 BE
-    date(2026, 6, 1),  # Hari Lahir Pancasila
-    date(2026, 6, 16),  # 1 Muharam, Tahun Baru Islam 1448 H
-    date(2026, 8, 17),  # Proklamasi Kemerdekaan
-    date(2026, 8, 25),  # Maulid Nabi Muhammad SAW
-    date(2026, 12, 24),  # cuti bersama Hari Raya Natal
-    date(2026, 12, 25),  # Kelahiran Yesus Kristus (Natal)
-]
+NATIONAL_CALENDAR: Final = WorkingCalendar(
+    holidays=[
+        Holiday(date=d, name=name, kind=HolidayKind(kind), source=HolidaySource.NATIONAL)
+        for d, name, kind in NATIONAL_2026
+    ]
+)
+"""WIB, Saturday/Sunday weekend, the national libur nasional and cuti bersama: the
+calendar of an agency that has set none, and what every agency's calendar starts from."""
 
-DEMO_CALENDAR: Final = WorkingCalendar(holidays=DEMO_HOLIDAYS_2026)
-"""WIB, Saturday/Sunday weekend, the 2026 demo holidays."""
+
+def effective(
+    agency: WorkingCalendar, national: WorkingCalendar = NATIONAL_CALENDAR
+) -> WorkingCalendar:
+    """The calendar deadlines count on: the agency's weekend and time zone, the national
+    holidays and the agency's own regional ones. A date in both is the national holiday
+    (an older stored calendar listed the national days itself)."""
+    regional = [h.model_copy(update={"source": HolidaySource.REGIONAL}) for h in agency.holidays]
+    return WorkingCalendar(
+        weekend=agency.weekend,
+        holidays=[*national.holidays, *regional],
+        utc_offset_hours=agency.utc_offset_hours,
+    )
+
+
+def regional_part(
+    agency: WorkingCalendar, national: WorkingCalendar = NATIONAL_CALENDAR
+) -> WorkingCalendar:
+    """What an agency stores: its calendar without the national holidays (which it gets
+    anyway), so a calendar read with ``GET`` and sent back with ``PUT`` stores only the
+    regional additions, each marked regional."""
+    national_days = set(national.holiday_dates)
+    return WorkingCalendar(
+        weekend=agency.weekend,
+        holidays=[
+            h.model_copy(update={"source": HolidaySource.REGIONAL})
+            for h in agency.holidays
+            if h.date not in national_days
+        ],
+        utc_offset_hours=agency.utc_offset_hours,
+    )
+
+
+# The demo seed's calendar: the national one. Kept as dates for the designer's simulation
+# and older callers.
+DEMO_HOLIDAYS_2026: Final[list[date]] = list(NATIONAL_CALENDAR.holiday_dates)
+
+DEMO_CALENDAR: Final = NATIONAL_CALENDAR
+"""WIB, Saturday/Sunday weekend, the 2026 national holidays."""

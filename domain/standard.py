@@ -24,26 +24,18 @@ from typing import Any, Final, Literal
 
 from domain.definition import (
     CorrectionStep,
-    DecisionStep,
     DocumentStep,
-    Duration,
     DurationUnit,
-    EndStep,
-    ExternalStep,
-    FaceVerifyStep,
     FieldType,
-    FormStep,
-    JoinStep,
-    NotifyStep,
-    ParallelStep,
     PaymentStep,
     ReviewStep,
     ServiceDefinition,
-    SubserviceStep,
     successors,
 )
 from domain.services import ServiceState
+from domain.steps import KINDS
 from domain.validation import Problem
+from domain.wording import UNITS, duration_text, rupiah
 
 Group = Literal["delivery", "management"]
 
@@ -76,18 +68,6 @@ GROUP_TITLES: Final[dict[Group, str]] = {
     "pelayanan di internal organisasi",
 }
 
-UNITS: Final = {
-    DurationUnit.WORKING_DAYS: "hari kerja",
-    DurationUnit.DAYS: "hari",
-    DurationUnit.HOURS: "jam",
-    DurationUnit.MINUTES: "menit",
-}
-ROLES: Final = {
-    "citizen": "pemohon",
-    "officer": "petugas",
-    "supervisor": "supervisor",
-    "agency_admin": "admin instansi",
-}
 FREE: Final = "Tidak dipungut biaya (gratis)"
 
 _MISSING_DELIVERY: Final = {
@@ -293,36 +273,8 @@ def reachable_steps(d: ServiceDefinition) -> list[str]:
 def procedure(d: ServiceDefinition) -> list[str]:
     """One line per step a person or another system acts in, with who is responsible;
     routing steps (decision, parallel, join) and ends are not procedure of their own."""
-    lines = []
-    for sid in reachable_steps(d):
-        s = d.step(sid)
-        match s:
-            case FormStep():
-                line = f"{s.name} (pemohon mengisi formulir dan mengunggah persyaratan)"
-            case ReviewStep():
-                line = f"{s.name} ({ROLES.get(s.role, s.role)})"
-                if s.deadline:
-                    line += f", paling lama {duration_text(s.deadline.within)}"
-            case CorrectionStep():
-                line = f"{s.name} (pemohon memperbaiki berkas bila diminta)"
-            case PaymentStep():
-                line = f"{s.name} (pemohon membayar)"
-                if s.deadline:
-                    line += f", paling lama {duration_text(s.deadline.within)}"
-            case DocumentStep():
-                line = f"{s.name} (sistem menerbitkan {s.template.title})"
-            case NotifyStep():
-                line = f"{s.name} (pemberitahuan kepada pemohon)"
-            case ExternalStep():
-                line = f"{s.name} (menunggu hasil dari sistem lain)"
-            case SubserviceStep():
-                line = f"{s.name} (layanan {s.service})"
-            case FaceVerifyStep():
-                line = f"{s.name} (verifikasi wajah pemohon)"
-            case DecisionStep() | ParallelStep() | JoinStep() | EndStep():
-                continue
-        lines.append(line)
-    return lines
+    lines = (KINDS[d.step(sid).kind].procedure(d.step(sid)) for sid in reachable_steps(d))
+    return [line for line in lines if line is not None]
 
 
 def time_limit(d: ServiceDefinition) -> list[str]:
@@ -423,14 +375,6 @@ def _duration_key(amount: float, unit: DurationUnit) -> tuple[float, str]:
 
 
 # --- text helpers --------------------------------------------------------------------
-
-
-def rupiah(amount: int | float) -> str:
-    return "Rp " + f"{int(amount):,}".replace(",", ".")
-
-
-def duration_text(d: Duration) -> str:
-    return f"{d.amount:g} {UNITS[d.unit]}"
 
 
 def add_months(day: date, months: int) -> date:

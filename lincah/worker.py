@@ -1,4 +1,4 @@
-"""The application worker: the interpreter workflow and the event activities."""
+"""The application worker: the interpreter and complaint workflows and the event activities."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from config.temporal import connect
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from workflows.application import ApplicationWorkflow
+from workflows.complaint import ComplaintWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [ApplicationWorkflow]
+WORKFLOWS = [ApplicationWorkflow, ComplaintWorkflow]
 
 SHUTDOWN_GRACE: Final = timedelta(seconds=3)
 """On SIGTERM, activities in flight get this long to finish (an append takes

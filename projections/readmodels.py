@@ -18,8 +18,10 @@ from typing import Any
 
 import orjson
 
+from domain.complaints import ComplaintView
 from domain.services import ServiceState
 from domain.state import ApplicationState
+from projections import complaints as complaint_view
 from projections import survey_view
 
 SCHEMA = (
@@ -101,10 +103,11 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_application ON documents (application_id, position);
 CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
+    + complaint_view.SCHEMA
     + survey_view.SCHEMA
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
@@ -113,6 +116,7 @@ VIEW_TABLES = (
     "services",
     "notifications",
     "documents",
+    "complaints",
     *survey_view.TABLES,
 )
 CHECKPOINT = "main"
@@ -373,6 +377,16 @@ class ReadModels:
             .fetchall()
         )
         return [dict(r) for r in rows]
+
+    def complaint(self, complaint_id: str) -> ComplaintView | None:
+        return complaint_view.complaint(self._conn(), complaint_id)
+
+    def complaints(
+        self, *, agency_code: str | None = None, complainant: str | None = None, limit: int = 100
+    ) -> list[ComplaintView]:
+        return complaint_view.complaints(
+            self._conn(), agency_code=agency_code, complainant=complainant, limit=limit
+        )
 
     def parked_count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])

@@ -11,7 +11,7 @@ from domain import events as ev
 from domain import services as service_fold
 from domain import state as application_fold
 from eventstore.port import RecordedEvent
-from projections import survey_view
+from projections import complaints, survey_view
 
 
 class Batch:
@@ -49,6 +49,8 @@ def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = No
             own.flush()
     elif event.stream.startswith("service-"):
         _apply_service(db, event)
+    elif event.stream.startswith("complaint-"):
+        complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
         survey_view.apply(db, event)
 

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.events import AppendOutcome, AppendRequest, EventActivities, EventSpec
     from domain import calendar, interpreter
     from domain import events as ev
-    from domain.definition import StepDeadline
+    from domain.definition import Duration, DurationUnit, StepDeadline
     from domain.state import WAITING_STATUS
     from workflows import errors
     from workflows.messages import Actor, ApplicationInput, CancelApplication, CommandResult
@@ -48,6 +48,10 @@ TERMINAL = ("approved", "rejected", "cancelled")
 CONDITION_ERRORS_PATCH = "condition-errors-are-incidents"
 """Since 2026-11-29 a condition that cannot be evaluated is an incident (or the
 decision's on_error), never a branch or fee rule that does not hold."""
+PAUSE_IN_WORKING_DAYS_PATCH = "correction-pause-in-working-days"
+"""Since 2026-11-29 a service time limit in working days is moved, after a correction,
+by the working days the citizen took, not by the elapsed hours (which counted weekends
+and holidays the deadline itself skips)."""
 
 Walker = Callable[[str, Scope, "str | None"], Awaitable[tuple[str, "str | None"]]]
 """The workflow's walk: from a step until an end (its result and id) or ``stop_at``."""
@@ -231,7 +235,23 @@ class Flow:
     async def resume_clock(self) -> None:
         if self.service_due is None or self.clock_paused_at is None:
             return
-        self.service_due += workflow.now() - self.clock_paused_at
+        limit = self.definition.time_limit
+        if (
+            limit is not None
+            and limit.unit == DurationUnit.WORKING_DAYS
+            and workflow.patched(PAUSE_IN_WORKING_DAYS_PATCH)
+        ):
+            # The working days from the pause's day (exclusive) to today (inclusive):
+            # a correction sent back the same day moves nothing, one over a weekend and
+            # a holiday moves the deadline by the working days in between only.
+            cal = self.inp.calendar
+            waited = calendar.working_days_between(cal, self.clock_paused_at, workflow.now())
+            if waited:
+                self.service_due = calendar.add(
+                    cal, self.service_due, Duration(amount=waited, unit=DurationUnit.WORKING_DAYS)
+                )
+        else:
+            self.service_due += workflow.now() - self.clock_paused_at
         self.clock_paused_at = None
         self.clock_changed = True
         await self.append(

@@ -14,7 +14,7 @@ from api.deps import AgencyAdmin, CurrentUser, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from commands import agencies
-from domain.calendar import WorkingCalendar
+from domain.calendar import WorkingCalendar, effective, regional_part
 from domain.refusals import Forbidden
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
@@ -22,6 +22,8 @@ router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 @router.get("/{agency_code}/calendar", response_model=WorkingCalendar)
 def get_calendar(agency_code: str, user: CurrentUser, store: StoreDep) -> WorkingCalendar:
+    """The calendar the agency's deadlines count on: each holiday with its kind
+    (libur_nasional, cuti_bersama, libur_daerah) and source (national or regional)."""
     return agencies.calendar_of(store, agency_code)
 
 
@@ -54,7 +56,10 @@ async def set_calendar(
         return {
             "agency_code": agency_code,
             "position": position,
-            "holidays": len(calendar.holidays),
+            # Only the regional holidays are stored; the national ones come with every
+            # calendar. "holidays" counts what deadlines skip.
+            "holidays": len(effective(calendar).holidays),
+            "regional_holidays": len(regional_part(calendar).holidays),
         }
 
     return await idempotency.once(store, key, run, idempotency.as_dict)

@@ -53,7 +53,14 @@ def access_token(rt: Runtime, account: acc.Account) -> str:
 class DevLogin(BaseModel):
     subject: str = Field(min_length=1, max_length=100, examples=["siti@example.id"])
     role: Literal[
-        "citizen", "officer", "supervisor", "cashier", "agency_admin", "region_admin", "auditor"
+        "citizen",
+        "officer",
+        "supervisor",
+        "cashier",
+        "agency_admin",
+        "complaint_officer",
+        "region_admin",
+        "auditor",
     ]
     agency: str | None = Field(default=None, pattern=r"^[A-Z]{2,6}$", examples=["BWI"])
     region: str | None = Field(default=None, pattern=r"^\d{2}\.\d{2}$", examples=["35.10"])

@@ -67,6 +67,10 @@ def simulate(step: CorrectionStep, run: DryRun) -> Move:
     return Move(*move, allowed=step.abandon_after, paused=step.pause_clock)
 
 
+def procedure(step: CorrectionStep) -> str:
+    return f"{step.name} (pemohon memperbaiki berkas bila diminta)"
+
+
 KIND = StepKind(
     kind="correction",
     label="Correction by the citizen (perbaikan)",
@@ -78,4 +82,5 @@ KIND = StepKind(
     waits=lambda step: True,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("userTask"),
+    procedure=procedure,
 )

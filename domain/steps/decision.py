@@ -17,6 +17,7 @@ from domain.steps.kind import (
     Transition,
     never_waits,
     no_choices,
+    not_procedure,
 )
 
 
@@ -85,4 +86,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("exclusiveGateway", gateway="exclusive"),
+    procedure=not_procedure,
 )

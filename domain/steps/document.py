@@ -72,6 +72,10 @@ def simulate(step: DocumentStep, run: DryRun) -> Move:
     return Move(step.next, f"document issued: {step.template.title}")
 
 
+def procedure(step: DocumentStep) -> str:
+    return f"{step.name} (sistem menerbitkan {step.template.title})"
+
+
 KIND = StepKind(
     kind="document",
     label="Issue a document",
@@ -83,4 +87,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=simulate,
     bpmn=bpmn,
+    procedure=procedure,
 )

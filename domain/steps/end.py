@@ -11,6 +11,7 @@ from domain.steps.kind import (
     never_waits,
     no_choices,
     no_problems,
+    not_procedure,
 )
 
 
@@ -32,4 +33,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=None,
     bpmn=lambda step: BpmnElement("endEvent"),
+    procedure=not_procedure,
 )

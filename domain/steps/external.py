@@ -77,6 +77,10 @@ def simulate(step: ExternalStep, run: DryRun) -> Move:
     return Move(step.on_timeout, f"no event '{step.event}' in time", step.timeout)
 
 
+def procedure(step: ExternalStep) -> str:
+    return f"{step.name} (menunggu hasil dari sistem lain)"
+
+
 KIND = StepKind(
     kind="external",
     label="Wait for an external event",
@@ -88,4 +92,5 @@ KIND = StepKind(
     waits=lambda step: True,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("receiveTask", documentation=f"Waits for event '{step.event}'"),
+    procedure=procedure,
 )

@@ -45,6 +45,10 @@ def simulate(step: FaceVerifyStep, run: DryRun) -> Move:
     return Move(target, f"face check: {value}")
 
 
+def procedure(step: FaceVerifyStep) -> str:
+    return f"{step.name} (verifikasi wajah pemohon)"
+
+
 KIND = StepKind(
     kind="face_verify",
     label="Face verification",
@@ -56,4 +60,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("serviceTask"),
+    procedure=procedure,
 )

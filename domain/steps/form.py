@@ -25,6 +25,10 @@ class FormStep(Model):
     next: Identifier
 
 
+def procedure(step: FormStep) -> str:
+    return f"{step.name} (pemohon mengisi formulir dan mengunggah persyaratan)"
+
+
 KIND = StepKind(
     kind="form",
     label="Form (pengajuan)",
@@ -36,4 +40,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=lambda step, run: Move(step.next, "the citizen's form is submitted"),
     bpmn=lambda step: BpmnElement("userTask"),
+    procedure=procedure,
 )

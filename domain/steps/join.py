@@ -12,6 +12,7 @@ from domain.steps.kind import (
     never_waits,
     next_exists,
     no_choices,
+    not_procedure,
     straight_on,
 )
 
@@ -44,4 +45,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=lambda step, run: Move(step.next, f"branches joined ({step.mode})"),
     bpmn=bpmn,
+    procedure=not_procedure,
 )

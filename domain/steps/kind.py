@@ -128,11 +128,20 @@ class StepKind(Generic[S]):
     """The answers a simulation may script for a step that waits on the outside world;
     the first is the default. Empty for automatic steps."""
     waits: Callable[[S], bool]
+    """Whether the flow stops at the step until a person or another system acts, so a
+    loop through it does not spin on the same data."""
     simulate: Callable[[S, DryRun], Move] | None
     """What a visit of the step does in a dry run; None for the kinds the walk itself
     handles (an end stops it, a parallel walks its branches)."""
-    """Whether the flow stops at the step until a person or another system acts, so a
-    loop through it does not spin on the same data."""
+    procedure: Callable[[S], str | None]
+    """The step's line in the Standar Pelayanan's prosedur (Bahasa Indonesia, with who
+    is responsible); None for routing steps and ends, which are no procedure of their
+    own."""
+
+
+def not_procedure(step: Model) -> None:
+    """Routing steps (decision, parallel, join) and ends: no line in the prosedur."""
+    return None
 
 
 def no_problems(step: Model, i: int, names: Names) -> Iterator[Problem]:

@@ -44,6 +44,10 @@ def simulate(step: NotifyStep, run: DryRun) -> Move:
     return Move(step.next, f"message to the citizen: {message}")
 
 
+def procedure(step: NotifyStep) -> str:
+    return f"{step.name} (pemberitahuan kepada pemohon)"
+
+
 KIND = StepKind(
     kind="notify",
     label="Notify the citizen",
@@ -55,4 +59,5 @@ KIND = StepKind(
     waits=never_waits,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("sendTask", documentation=step.message),
+    procedure=procedure,
 )

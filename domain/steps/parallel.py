@@ -16,6 +16,7 @@ from domain.steps.kind import (
     Transition,
     never_waits,
     no_choices,
+    not_procedure,
 )
 
 
@@ -67,4 +68,5 @@ KIND = StepKind(
     bpmn=lambda step: BpmnElement(
         "parallelGateway", {"gatewayDirection": "Diverging"}, gateway="parallel"
     ),
+    procedure=not_procedure,
 )

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 from domain.checks import Names, Problem, check_condition, check_deadline
 from domain.primitives import Identifier, Model, Name, StepDeadline
 from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition, words
+from domain.wording import duration_text
 
 VALUES = ("paid", "unpaid")
 """What a simulation may script; ``unpaid`` only where the step has ``on_unpaid``."""
@@ -89,6 +90,13 @@ def simulate(step: PaymentStep, run: DryRun) -> Move:
     return Move(step.on_unpaid, unpaid, allowed)
 
 
+def procedure(step: PaymentStep) -> str:
+    line = f"{step.name} (pemohon membayar)"
+    if step.deadline:
+        line += f", paling lama {duration_text(step.deadline.within)}"
+    return line
+
+
 KIND = StepKind(
     kind="payment",
     label="Payment (biaya/tarif)",
@@ -100,4 +108,5 @@ KIND = StepKind(
     waits=waits,
     simulate=simulate,
     bpmn=bpmn,
+    procedure=procedure,
 )

@@ -10,6 +10,7 @@ from pydantic import Field
 from domain.checks import Names, Problem, check_deadline, check_role
 from domain.primitives import Identifier, Model, Name, StepDeadline
 from domain.steps.kind import BpmnElement, DryRun, Move, StepKind, Transition
+from domain.wording import ROLES, duration_text
 
 
 class ReviewStep(Model):
@@ -57,6 +58,13 @@ def simulate(step: ReviewStep, run: DryRun) -> Move:
     return Move(step.outcomes[outcome], f"{step.role} answers '{outcome}' ({how})", allowed)
 
 
+def procedure(step: ReviewStep) -> str:
+    line = f"{step.name} ({ROLES.get(step.role, step.role)})"
+    if step.deadline:
+        line += f", paling lama {duration_text(step.deadline.within)}"
+    return line
+
+
 KIND = StepKind(
     kind="review",
     label="Review by an officer",
@@ -68,4 +76,5 @@ KIND = StepKind(
     waits=lambda step: True,
     simulate=simulate,
     bpmn=bpmn,
+    procedure=procedure,
 )

@@ -50,6 +50,10 @@ def simulate(step: SubserviceStep, run: DryRun) -> Move:
     return Move(step.next, f"service '{step.service}' ends {value}")
 
 
+def procedure(step: SubserviceStep) -> str:
+    return f"{step.name} (layanan {step.service})"
+
+
 KIND = StepKind(
     kind="subservice",
     label="Sub-service",
@@ -61,4 +65,5 @@ KIND = StepKind(
     waits=lambda step: True,
     simulate=simulate,
     bpmn=lambda step: BpmnElement("callActivity", {"calledElement": step.service}),
+    procedure=procedure,
 )

@@ -60,6 +60,8 @@ PUBLIC = {
     # Signing in through a region's identity provider starts without credentials.
     ("GET", "/auth/oidc/{provider}/login"),
     ("GET", "/auth/oidc/{provider}/callback"),
+    # SP4N-LAPOR: anyone may complain anonymously.
+    ("POST", "/complaints"),
 }
 
 

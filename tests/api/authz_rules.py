@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-STAFF: Final = frozenset({"officer", "supervisor", "cashier", "agency_admin"})
+STAFF: Final = frozenset({"officer", "supervisor", "cashier", "agency_admin", "complaint_officer"})
+DESK: Final = frozenset({"complaint_officer", "supervisor"})
+"""The agency's complaint desk (pengaduan) and the supervisor it escalates to."""
 CITIZEN: Final = frozenset({"citizen"})
 ADMINS: Final = frozenset({"agency_admin", "region_admin"})
 EVERYONE: Final = frozenset({"citizen", "region_admin", "auditor"}) | STAFF
@@ -188,8 +190,13 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("POST", "/applications/{application_id}/cancel"): Rule(
             _r("citizen", "agency_admin"), _s(200, 409), target="cancellable", json={}
         ),
+        # The complaint desk takes no payments.
         ("POST", "/applications/{application_id}/payments"): Rule(
-            STAFF, _s(422), target="application", json={"amount": 1, "receipt": "KWT-1"}
+            STAFF,
+            _s(422),
+            target="application",
+            acts=STAFF - {"complaint_officer"},
+            json={"amount": 1, "receipt": "KWT-1"},
         ),
         # Events come from the agency's officers and administrators, not its cashiers.
         ("POST", "/applications/{application_id}/events/{event}"): Rule(
@@ -240,6 +247,38 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/me/face"): Rule(CITIZEN, _s(200, 404)),
         ("DELETE", "/me/face"): Rule(CITIZEN, _s(200, 204, 404)),
         ("POST", "/me/selfies"): Rule(CITIZEN, _s(422), files=PHOTO),
+        # -- complaints: filed by a citizen or anonymously (no token); staff tokens 403.
+        # Each party's complaint rests unverified, so every command is refused by the
+        # workflow after it has checked who is asking.
+        ("POST", "/complaints"): Rule(
+            None,
+            _s(201, 403),
+            json={
+                "agency": "BWI",
+                "subject": {"kind": "service", "ref": "izin-uji-a"},
+                "text": "Antrean tidak tertib.",
+                "anonymity": "anonymous",
+            },
+        ),
+        ("GET", "/me/complaints"): Rule(CITIZEN, _s(200)),
+        ("GET", "/complaints"): Rule(DESK, _s(200)),
+        ("GET", "/stats/complaints"): Rule(DESK, _s(200)),
+        ("GET", "/complaints/{complaint_id}"): Rule(CITIZEN | DESK, _s(200), target="complaint"),
+        ("POST", "/complaints/{complaint_id}/verify"): Rule(
+            DESK, _s(422), target="complaint", json={"decision": "reject"}
+        ),
+        ("POST", "/complaints/{complaint_id}/provide-info"): Rule(
+            CITIZEN, _s(409), target="complaint", json={"text": "Loket 3"}
+        ),
+        ("POST", "/complaints/{complaint_id}/follow-up"): Rule(
+            DESK | {"officer"}, _s(409), target="complaint", json={"unit": "U", "text": "T"}
+        ),
+        ("POST", "/complaints/{complaint_id}/respond"): Rule(
+            CITIZEN, _s(409), target="complaint", json={"decision": "accept"}
+        ),
+        ("POST", "/complaints/{complaint_id}/rate"): Rule(
+            CITIZEN, _s(409), target="complaint", json={"score": 5}
+        ),
         # -- auditors ------------------------------------------------------------------
         ("GET", "/audit/applications/{application_id}"): Rule(
             _r("auditor"), _s(200), target="application"

@@ -61,7 +61,16 @@ from workflows.messages import (
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 YEAR = datetime.now(WIB).year
-ROLES = ("citizen", "officer", "supervisor", "cashier", "agency_admin", "region_admin", "auditor")
+ROLES = (
+    "citizen",
+    "officer",
+    "supervisor",
+    "cashier",
+    "agency_admin",
+    "complaint_officer",
+    "region_admin",
+    "auditor",
+)
 
 
 def service(code: str, name: str, service_id: str) -> dict[str, Any]:
@@ -165,6 +174,7 @@ class Party:
     task: str = ""
     document: str = ""
     staff_account: str = ""
+    complaint: str = ""
 
     def data(self) -> dict[str, Any]:
         return {"nik": self.nik, "full_name": self.name, "address": "Jl. Merdeka No. 1"}
@@ -178,6 +188,7 @@ class Party:
             self.nik,
             self.name,
             self.staff_account,
+            self.complaint,
         ]
 
 
@@ -210,8 +221,9 @@ def own(role: str | None, target: Party) -> bool:
 def unknown_twin(value: str) -> str:
     """The same kind of identifier, never issued: BWI-2026-000001 -> BWI-2026-999999,
     BWI/UJI/2026/000001 -> BWI/UJI/2026/999999, s-<hex> -> s-000...."""
-    if value.startswith("s-"):
-        return "s-" + "0" * (len(value) - 2)
+    if value.startswith(("s-", "lpr-")):
+        prefix = value[: value.index("-") + 1]
+        return prefix + "0" * (len(value) - len(prefix))
     return re.sub(r"(\d{4}[-/])\d{6}", r"\g<1>999999", value)
 
 
@@ -344,9 +356,17 @@ async def _party(s: Stack, p: Party) -> Party:
         citizen,
         lambda v: bool(v["documents"]) and "fix" in v["waiting"],
     )
+    r = await s.http.post(
+        "/complaints",
+        json={"agency": p.agency, "subject": {"kind": "application", "ref": app},
+              "text": "Berkas dikembalikan tanpa penjelasan."},
+        headers=citizen,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
     return Party(
         **{
             **p.__dict__,
+            "complaint": r.json()["complaint_id"],
             "service": service_id,
             "spare_service": spare,
             "application": app,

@@ -35,7 +35,7 @@ def test_calendar_defaults_and_normalisation():
         weekend=[6, 5, 6], holidays=[date(2026, 3, 20), date(2026, 1, 1), date(2026, 3, 20)]
     )
     assert cal.weekend == [5, 6]
-    assert cal.holidays == [date(2026, 1, 1), date(2026, 3, 20)]
+    assert cal.holiday_dates == (date(2026, 1, 1), date(2026, 3, 20))
     assert PLAIN.weekend == [5, 6]
     assert PLAIN.utc_offset_hours == 7
     assert WorkingCalendar.model_validate_json(cal.model_dump_json()) == cal
@@ -67,7 +67,7 @@ def test_is_working_day():
 
 def test_demo_holidays():
     assert len(DEMO_HOLIDAYS_2026) == 25  # 17 libur nasional + 8 cuti bersama
-    assert DEMO_CALENDAR.holidays == sorted(DEMO_HOLIDAYS_2026)
+    assert list(DEMO_CALENDAR.holiday_dates) == sorted(DEMO_HOLIDAYS_2026)
     assert all(d.year == 2026 for d in DEMO_HOLIDAYS_2026)
 
 

@@ -827,6 +827,7 @@ def test_database_fault_mid_batch_commits_nothing_and_resume_is_clean(
         "services": 3,
         "notifications": 0,
         "documents": 0,
+        "complaints": 0,
         "ended_applications": 0,
         "survey_responses": 0,
     }
@@ -997,6 +998,7 @@ def test_resume_after_crash_equals_one_go(store, tmp_path, fraction):
         "services": 3,
         "notifications": 3,
         "documents": 0,
+        "complaints": 0,
         "ended_applications": 3,
         "survey_responses": 0,
     }
@@ -1109,6 +1111,7 @@ def test_unknown_event_types_are_recorded_and_other_streams_ignored(store, model
         "services": 0,
         "notifications": 0,
         "documents": 0,
+        "complaints": 0,
         "ended_applications": 0,
         "survey_responses": 0,
     }

@@ -3,10 +3,13 @@ fields named, the flow resumes; the service clock pauses meanwhile; abandonment.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
+from domain import calendar
 from domain import events as ev
+from domain.calendar import WorkingCalendar
+from domain.definition import Duration, DurationUnit
 from tests.workflows.stepkit import (
     APPROVED,
     BAD_NIK,
@@ -29,12 +32,17 @@ from tests.workflows.stepkit import (
 from workflows.application import ApplicationWorkflow
 from workflows.messages import Actor, SubmitCorrection
 
+WIB = timezone(timedelta(hours=7))
 ADDRESS = {"id": "address", "label": "Alamat", "type": "text"}
 
 
-def correction_definition(pause_clock: bool = True) -> dict[str, Any]:
+def correction_definition(
+    pause_clock: bool = True, unit: str = "working_days", abandon_days: int = 3
+) -> dict[str, Any]:
     return service(
-        "surat-pindah" if pause_clock else "surat-pindah-nopause",
+        ("surat-pindah" if pause_clock else "surat-pindah-nopause")
+        + ("" if unit == "working_days" else f"-{unit}")
+        + ("" if abandon_days == 3 else f"-{abandon_days}"),
         [
             review("verify", {"approve": "approved", "return": "fix", "reject": "rejected"}),
             {
@@ -43,7 +51,7 @@ def correction_definition(pause_clock: bool = True) -> dict[str, Any]:
                 "name": "Perbaikan berkas",
                 "resume": "verify",
                 "pause_clock": pause_clock,
-                "abandon_after": {"amount": 3, "unit": "days"},
+                "abandon_after": {"amount": abandon_days, "unit": "days"},
                 "on_abandon": "cancelled_end",
             },
             APPROVED,
@@ -51,11 +59,13 @@ def correction_definition(pause_clock: bool = True) -> dict[str, Any]:
             CANCELLED,
         ],
         fields=[*FIELDS, ADDRESS],
-        time_limit={"amount": 10, "unit": "working_days"},
+        time_limit={"amount": 10, "unit": unit},
     )
 
 
 CORRECTION = parse(correction_definition())
+IN_DAYS = parse(correction_definition(unit="days"))
+PATIENT = parse(correction_definition(abandon_days=14))
 NO_PAUSE = parse(correction_definition(pause_clock=False))
 APP_DATA = {**DATA, "address": "Jl. Ahmad Yani 1"}
 
@@ -157,7 +167,8 @@ async def test_citizen_fixes_exactly_the_fields_asked_and_the_flow_resumes(kit: 
 
 
 async def test_the_service_clock_pauses_while_the_citizen_corrects(kit: Kit):
-    handle, _ = await kit.submit(CORRECTION, APP_DATA)
+    # A time limit in plain days moves by the time the citizen took.
+    handle, _ = await kit.submit(IN_DAYS, APP_DATA)
     await complete(handle, "verify", "return", comment="Alamat kurang lengkap", fields=["address"])
     await kit.env.sleep(timedelta(days=2))
     await correct(handle, {"address": "Jl. Ahmad Yani 1, RT 02/RW 05"})
@@ -184,6 +195,40 @@ async def test_the_service_clock_pauses_while_the_citizen_corrects(kit: Kit):
         "step": "verify",
         "due_at": second["due_at"],
     }
+    await complete(handle, "verify", "approve", visit=2)
+    assert await handle.result() == "approved"
+
+
+async def test_a_pause_over_a_weekend_and_holidays_moves_working_days_by_working_days(
+    kit: Kit,
+):
+    # The next Wednesday 10:00 WIB; Thursday and Friday are holidays of this calendar
+    # (relative to the test server's clock, which starts at the real time).
+    now = await kit.env.get_current_time()
+    today = now.astimezone(WIB).date()
+    wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    holidays = [
+        {"date": wednesday + timedelta(days=1), "kind": "cuti_bersama", "source": "national"},
+        {"date": wednesday + timedelta(days=2), "kind": "libur_nasional", "source": "national"},
+    ]
+    cal = WorkingCalendar(holidays=holidays)
+    await kit.env.sleep(datetime.combine(wednesday, time(10), tzinfo=WIB) - now)
+
+    handle, _ = await kit.submit(PATIENT, APP_DATA, calendar=cal)
+    await complete(handle, "verify", "return", comment="Alamat kurang lengkap", fields=["address"])
+    monday = wednesday + timedelta(days=5)
+    await kit.env.sleep(
+        datetime.combine(monday, time(10), tzinfo=WIB) - await kit.env.get_current_time()
+    )
+    await correct(handle, {"address": "Jl. Ahmad Yani 1, RT 02/RW 05"})
+
+    first, second = (
+        datetime.fromisoformat(d["due_at"]) for d in kit.data(handle.id, ev.DEADLINE_SET)
+    )
+    # Five days passed, one of them (Monday) a working day: the deadline moves by one
+    # working day, not by the elapsed 120 hours.
+    assert second == calendar.add(cal, first, Duration(amount=1, unit=DurationUnit.WORKING_DAYS))
+    assert second - first < timedelta(days=4)
     await complete(handle, "verify", "approve", visit=2)
     assert await handle.result() == "approved"
 
