@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -17,10 +18,13 @@ from typing import Any
 import httpx
 import uvicorn
 from temporalio.client import Client
+from temporalio.exceptions import TemporalError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from config.settings import Settings, TaskQueues, TemporalSettings
+from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from lincah.worker import build_worker
@@ -104,7 +108,7 @@ async def run_stack(
         async with worker:
             yield s
     finally:
-        await _terminate_running(env.client, settings.temporal.task_queues.applications)
+        await end_applications(env.client, store)
         await s.http.aclose()
         server.should_exit = True
         api.join(10)
@@ -116,17 +120,18 @@ async def run_stack(
             store.close()
 
 
-async def _terminate_running(client: Client, task_queue: str) -> None:
-    """Every test's event store starts numbering at BWI-2026-000001 while the dev server
-    is shared by the session: end what a stack left running so that the next stack's
-    numbers are free in Temporal again."""
-    try:
-        async for wf in client.list_workflows(
-            f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
-        ):
-            await client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test ended")
-    except Exception as e:  # a stack whose server is already gone has nothing to end
-        print(f"could not end the workflows of {task_queue}: {e}")
+async def end_applications(client: Client, store: EventStore) -> None:
+    """Terminate every application this store numbered that is still running. The dev
+    server outlives each test, and the next test's fresh store hands out the same
+    numbers (BWI-2026-000001) again. The numbers come from the store's reservations, so
+    an application that no worker has recorded yet (or whose start is still invisible
+    to Temporal's list API) is ended too; its sub-services end with it."""
+    for e in store.read_all(limit=1_000_000):
+        if e.type != ev.APPLICATION_NUMBER_RESERVED:
+            continue
+        handle = client.get_workflow_handle(e.data["application_id"])
+        with contextlib.suppress(RPCError, TemporalError):
+            await handle.terminate("test over")
 
 
 HISTORIES = Path(__file__).resolve().parent / "histories"

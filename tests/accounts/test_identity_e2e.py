@@ -9,13 +9,10 @@ tokens rotate and revoke, logins are rate-limited, the NIK never comes back in f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 
 import jwt
 import pytest
-from temporalio.exceptions import TemporalError
-from temporalio.service import RPCError
 
 from api import security
 from api.main import create_app
@@ -68,21 +65,7 @@ PUBLIC = {
 @pytest.fixture
 async def stack(dev_env, prod_settings):
     async with run_stack(dev_env, prod_settings) as s:
-        try:
-            yield s
-        finally:
-            await end_applications(dev_env, s)
-
-
-async def end_applications(env, s: Stack) -> None:
-    """Terminate the applications a test left open: the Temporal server outlives the
-    test, and the next test's store hands out the same numbers (BWI-2026-000001)."""
-    for e in s.store.read_all(limit=100_000):
-        if e.stream.startswith("application-") and e.version == 0:
-            with contextlib.suppress(RPCError, TemporalError):
-                await env.client.get_workflow_handle(
-                    e.stream.removeprefix("application-")
-                ).terminate("test over")
+        yield s  # run_stack ends the applications the test left running
 
 
 def bootstrap(s: Stack, *argv: str) -> str:

@@ -32,7 +32,7 @@ from projections.projector import Projector
 from projections.readmodels import ReadModels
 from tests.api.test_e2e import SITI, publish
 from tests.conftest import free_port
-from tests.support import Stack, run_stack
+from tests.support import Stack, end_applications, run_stack
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput
 
@@ -88,7 +88,10 @@ async def s(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[S
     """The API and the projector on the session's Temporal server, no worker."""
     address = dev_env.client.service_client.config.target_host
     async with api_without_worker(on(address, settings)) as stack:
-        yield stack
+        try:
+            yield stack
+        finally:
+            await end_applications(dev_env.client, stack.store)
 
 
 @asynccontextmanager
