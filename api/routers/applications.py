@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -173,15 +173,18 @@ async def submit(
                 "start, so none was created for it; tell the operator: Temporal and the "
                 "event store disagree (was one of them reset?)",
             ) from e
-        # The first request's application ran to its end before this retry came.
-        response.status_code = status.HTTP_202_ACCEPTED
-        return Submitted(
-            application_id=number,
-            status="accepted",
-            position=None,
-            detail=f"the application {number} was created earlier; "
-            f"GET /applications/{number} shows where it is",
-        )
+        joined = await _join(client, number, key, wait_s) if key is not None else None
+        if joined is None:
+            # The first request's application ran to its end before this retry came.
+            response.status_code = status.HTTP_202_ACCEPTED
+            return Submitted(
+                application_id=number,
+                status="accepted",
+                position=None,
+                detail=f"the application {number} was created earlier; "
+                f"GET /applications/{number} shows where it is",
+            )
+        result = joined
     except temporal_errors.FAILURES as e:
         if await _started(client, number):
             # Started and durable in Temporal; the worker records it when it is back.
@@ -207,6 +210,22 @@ async def submit(
     if key is not None:
         await run_in_threadpool(idempotency.record, store, key, answer.model_dump(mode="json"))
     return answer
+
+
+async def _join(client: Client, number: str, key: Key, wait_s: float) -> CommandResult | None:
+    """The answer of the running workflow a request with ``key`` started (a request
+    racing this one): the update id makes Temporal answer with the first request's
+    result. None when the workflow has ended or cannot answer now."""
+    try:
+        result: CommandResult = await asyncio.wait_for(
+            client.get_workflow_handle(number).execute_update(
+                ApplicationWorkflow.submission, id=key.update_id
+            ),
+            timeout=wait_s,
+        )
+    except (*temporal_errors.FAILURES, WorkflowUpdateFailedError, RuntimeError):
+        return None
+    return result
 
 
 async def _started_for(client: Client, number: str, key: Key) -> bool:
