@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from domain import complaints
 from domain import events as ev
 from eventstore.common import serialise
 
@@ -21,6 +22,8 @@ def mismatch(event_type: str, stored: dict[str, Any], stored_bytes: bytes | None
     without them, ``stored`` is a payload as the workflow sent it, order included.
     Names the keys only: payloads hold citizens' data."""
     model = ev.parse(event_type, stored)
+    if model is None and event_type in complaints.EVENTS:
+        model = complaints.EVENTS[event_type].model_validate(stored)
     if model is None:
         return f"{event_type}: no model in domain.events"
     dumped = model.payload()

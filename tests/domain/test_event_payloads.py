@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from commands import catalogue, numbering
+from domain import complaints
 from domain import events as ev
 from eventstore.sqlite import SqliteEventStore
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
@@ -68,7 +69,7 @@ def test_agency_payloads_round_trip():
 def test_the_histories_cover_most_event_types():
     seen = {s["type"] for h in HISTORIES for s in appended(h)}
     assert len(seen) >= 20, sorted(seen)
-    assert seen <= set(ev.APPLICATION_EVENTS)
+    assert seen <= set(ev.APPLICATION_EVENTS) | set(complaints.EVENTS)
 
 
 def test_a_key_the_model_does_not_know_is_caught():

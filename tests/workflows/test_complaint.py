@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHandle
 from domain import calendar
 from domain import complaints as c
 from domain.calendar import WorkingCalendar
+from tests.support import record_histories
 from tests.workflows.stepkit import CITIZEN, OFFICER, OTHER_CITIZEN, SUPERVISOR, Kit, eventually
 from tests.workflows.stepkit import refused as refused_update
 from workflows.complaint import ComplaintWorkflow
@@ -146,6 +147,7 @@ async def test_verify_follow_up_accept_and_rate(kit: Kit) -> None:
         4,
         [],
     )
+    await record_histories(kit.client, {"complaint-verified-followed-up-rated": h.id})
 
 
 async def test_ask_for_information_then_reject(kit: Kit) -> None:
@@ -196,6 +198,7 @@ async def test_forward_restarts_the_clock_at_the_receiving_agency(kit: Kit) -> N
     assert r.status == c.VERIFIED
     view = fold(kit, h)
     assert (view.agency, view.forwarded_from) == ("JMB", ["BWI"])
+    await record_histories(kit.client, {"complaint-forwarded": h.id})
 
 
 async def test_reopen_then_auto_close_after_ten_working_days(kit: Kit) -> None:
@@ -230,6 +233,7 @@ async def test_reopen_then_auto_close_after_ten_working_days(kit: Kit) -> None:
     assert await h.result() == c.CLOSED
     view = fold(kit, h)
     assert (view.reopened, view.closed_reason, view.rating) == (1, "no_response", 2)
+    await record_histories(kit.client, {"complaint-reopened-auto-closed": h.id})
 
 
 def next_weekday(now: datetime, cal: WorkingCalendar, weekday: int) -> datetime:
@@ -284,6 +288,7 @@ async def test_missed_deadlines_escalate_across_a_weekend_and_a_holiday(kit: Kit
     assert len(data(kit, h, c.COMPLAINT_BREACHED)) == 2
     await follow_up(h, SUPERVISOR)
     assert fold(kit, h).breaches == ["verification", "follow_up"]
+    await record_histories(kit.client, {"complaint-deadlines-missed": h.id})
 
 
 async def test_another_party_and_the_wrong_role_are_refused(kit: Kit) -> None:

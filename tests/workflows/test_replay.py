@@ -13,9 +13,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from workflows.application import ApplicationWorkflow
+from workflows.complaint import ComplaintWorkflow
 from workflows.messages import ApplicationInput
 
-HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+HISTORIES_DIR = Path(__file__).resolve().parents[1] / "histories"
+HISTORIES = sorted(HISTORIES_DIR.glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -28,7 +30,9 @@ def test_histories_are_recorded():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path: Path):
-    replayer = Replayer(workflows=[ApplicationWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[ApplicationWorkflow, ComplaintWorkflow], data_converter=pydantic_data_converter
+    )
     await replayer.replay_workflow(load(path))
 
 
@@ -50,4 +54,4 @@ async def test_a_non_deterministic_change_is_caught():
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     with pytest.raises(workflow.NondeterminismError):
-        await replayer.replay_workflow(load(HISTORIES[0]))
+        await replayer.replay_workflow(load(HISTORIES_DIR / "domisili-approved.json"))
