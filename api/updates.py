@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -15,7 +16,7 @@ from api.deps import may_see
 from api.idempotency import Key
 from api.runtime import Runtime
 from api.security import Principal
-from domain.refusals import Conflict, NotFound
+from domain.refusals import Conflict, NotFound, Refusal
 from projections.readmodels import ReadModels
 from workflows.messages import Actor, CommandResult
 
@@ -23,6 +24,7 @@ from workflows.messages import Actor, CommandResult
 # "-<step id>[visit]": BWI-2026-000123-fire_check.
 APPLICATION_ID = r"[A-Z]{2,6}-\d{4}-\d{6}(?:-[a-z][a-z0-9_]*)?"
 _APPLICATION = re.compile(rf"^{APPLICATION_ID}$")
+T = TypeVar("T")
 
 
 def actor(user: Principal) -> Actor:
@@ -68,36 +70,62 @@ async def send(
     what: str,
     closed_reason: str | None = None,
 ) -> CommandResult:
-    """Run ``update`` on the application's workflow, once per Idempotency-Key: a retry
-    with ``key`` answers the first result (recorded in the event store, else Temporal's,
-    which runs an update id once). ``what`` names the command in a 503 ("the completion
-    of task X"); ``closed_reason`` is the 409 answer when the workflow has already
-    ended (None: answer 404, as for an unknown application: give it only to a caller
-    who may see the application)."""
+    """Run ``update`` on the application's workflow (``run_update``). ``closed_reason``
+    is the 409 answer when the workflow has already ended (None: answer 404, as for an
+    unknown application: give it only to a caller who may see the application)."""
+    gone = Conflict(closed_reason) if closed_reason is not None else not_found(application_id)
+    return await run_update(
+        rt,
+        key,
+        application_id,
+        update,
+        arg,
+        what=what,
+        read=f"GET /applications/{application_id}",
+        gone=gone,
+        load=CommandResult.model_validate,
+    )
 
-    async def run() -> CommandResult:
+
+async def run_update(
+    rt: Runtime,
+    key: Key | None,
+    workflow_id: str,
+    update: Any,
+    arg: Any,
+    *,
+    what: str,
+    read: str,
+    gone: Refusal,
+    load: Callable[[Any], T],
+) -> T:
+    """Run ``update`` on a workflow, once per Idempotency-Key: a retry with ``key``
+    answers the first result (recorded in the event store, else Temporal's, which runs
+    an update id once). ``what`` names the command in a 503 ("the completion of task
+    X") and ``read`` the request that tells whether it was recorded; ``gone`` is the
+    refusal when the workflow does not exist or has ended."""
+
+    async def run() -> T:
         client = await rt.temporal()
-        handle = client.get_workflow_handle(application_id)
+        handle = client.get_workflow_handle(workflow_id)
         wait_s = rt.settings.command_wait_s
         try:
-            result: CommandResult = await asyncio.wait_for(
+            result: T = await asyncio.wait_for(
                 handle.execute_update(update, arg, id=key.update_id if key else None),
                 timeout=wait_s,
             )
         except WorkflowUpdateFailedError as e:
             raise errors.refusal_from_update(e) from e
         except RPCError as e:
-            if e.status != RPCStatusCode.NOT_FOUND:
-                raise temporal_errors.may_have_been_recorded(
-                    what, e, wait_s, f"GET /applications/{application_id}", key is not None
-                ) from e
-            if closed_reason is not None:
-                raise Conflict(closed_reason) from e
-            raise not_found(application_id) from e
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise gone from e
+            raise temporal_errors.may_have_been_recorded(
+                what, e, wait_s, read, key is not None
+            ) from e
         except temporal_errors.FAILURES as e:
             raise temporal_errors.may_have_been_recorded(
-                what, e, wait_s, f"GET /applications/{application_id}", key is not None
+                what, e, wait_s, read, key is not None
             ) from e
         return result
 
-    return await idempotency.once(rt.store, key, run, CommandResult.model_validate)
+    return await idempotency.once(rt.store, key, run, load)

@@ -17,16 +17,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, idempotency, limits, temporal_errors
 from api.deps import Consistent, ModelsDep, OptionalUser, RuntimeDep, require_role
 from api.idempotency import IdempotencyKey, Key
 from api.runtime import Runtime
 from api.security import Principal
-from api.updates import actor
+from api.updates import actor, run_update
 from commands.agencies import calendar_of
 from domain import complaints as c
 from domain.refusals import Forbidden, Invalid, NotFound
@@ -258,39 +257,17 @@ async def send(
         header, user.subject, f"complaint-{command}", {"id": complaint_id, **body.model_dump()}
     )
 
-    async def run() -> ComplaintResult:
-        client = await rt.temporal()
-        handle = client.get_workflow_handle(workflow_id(complaint_id))
-        wait_s = rt.settings.command_wait_s
-        try:
-            result: ComplaintResult = await asyncio.wait_for(
-                handle.execute_update(update, arg, id=key.update_id if key else None),
-                timeout=wait_s,
-            )
-        except WorkflowUpdateFailedError as e:
-            raise errors.refusal_from_update(e) from e
-        except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND:
-                # Unknown, or its workflow has ended (closed and its rating time over).
-                raise not_found(complaint_id) from e
-            raise temporal_errors.may_have_been_recorded(
-                f"the {command} of complaint {complaint_id}",
-                e,
-                wait_s,
-                f"GET /complaints/{complaint_id}",
-                key is not None,
-            ) from e
-        except temporal_errors.FAILURES as e:
-            raise temporal_errors.may_have_been_recorded(
-                f"the {command} of complaint {complaint_id}",
-                e,
-                wait_s,
-                f"GET /complaints/{complaint_id}",
-                key is not None,
-            ) from e
-        return result
-
-    return await idempotency.once(rt.store, key, run, ComplaintResult.model_validate)
+    return await run_update(
+        rt,
+        key,
+        workflow_id(complaint_id),
+        update,
+        arg,
+        what=f"the {command} of complaint {complaint_id}",
+        read=f"GET /complaints/{complaint_id}",
+        gone=not_found(complaint_id),  # unknown, or ended (closed, its rating time over)
+        load=ComplaintResult.model_validate,
+    )
 
 
 COMMAND_ANSWERS = errors.answers(404, 409, 422, 503)
