@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -11,9 +12,11 @@ from api.deps import MAX_POSITION, AgencyAdmin, Consistent, CurrentUser, ModelsD
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from commands import catalogue
+from commands.catalogue import Written
 from domain.diff import diff
 from domain.services import ServiceState
 from domain.validation import parse_definition
+from eventstore.port import EventStore
 
 router = APIRouter(prefix="/services", tags=["services"])
 
@@ -32,19 +35,9 @@ async def create_draft(
 ) -> dict[str, Any]:
     """Save a draft: a new service, or the next draft version of an existing one."""
     key = Key.of(idempotency_key, user.subject, "save-draft", definition)
-
-    async def run() -> dict[str, Any]:
-        w = await run_in_threadpool(
-            catalogue.save_draft,
-            store,
-            definition,
-            user.subject,
-            user.agency,
-            key.event_id if key else None,
-        )
-        return asdict(w)
-
-    return await idempotency.once(store, key, run, idempotency.as_dict)
+    return await _write_once(
+        store, key, catalogue.save_draft, definition, user.subject, user.agency
+    )
 
 
 @router.post("/validate")
@@ -64,20 +57,9 @@ async def publish(
 ) -> dict[str, Any]:
     request = {"service_id": service_id, "version": version}
     key = Key.of(idempotency_key, user.subject, "publish", request)
-
-    async def run() -> dict[str, Any]:
-        w = await run_in_threadpool(
-            catalogue.publish,
-            store,
-            service_id,
-            version,
-            user.subject,
-            user.agency,
-            key.event_id if key else None,
-        )
-        return asdict(w)
-
-    return await idempotency.once(store, key, run, idempotency.as_dict)
+    return await _write_once(
+        store, key, catalogue.publish, service_id, version, user.subject, user.agency
+    )
 
 
 @router.get("")
@@ -114,19 +96,7 @@ async def archive(
 ) -> dict[str, Any]:
     """Stop taking new applications; running ones finish on their version."""
     key = Key.of(idempotency_key, user.subject, "archive", {"service_id": service_id})
-
-    async def run() -> dict[str, Any]:
-        w = await run_in_threadpool(
-            catalogue.archive,
-            store,
-            service_id,
-            user.subject,
-            user.agency,
-            key.event_id if key else None,
-        )
-        return asdict(w)
-
-    return await idempotency.once(store, key, run, idempotency.as_dict)
+    return await _write_once(store, key, catalogue.archive, service_id, user.subject, user.agency)
 
 
 @router.get("/{service_id}/versions/{a}/diff/{b}", responses=errors.answers(404))
@@ -150,3 +120,16 @@ def version_diff(
         )
     changes = diff(versions[a].definition, versions[b].definition)
     return {"service_id": service_id, "from": a, "to": b, "changes": [asdict(c) for c in changes]}
+
+
+async def _write_once(
+    store: EventStore, key: Key | None, command: Callable[..., Written], *args: Any
+) -> dict[str, Any]:
+    """A catalogue command, once per Idempotency-Key: its event id derives from the key,
+    so a retry finds the event it wrote; the answer is recorded with the key."""
+
+    async def run() -> dict[str, Any]:
+        written = await run_in_threadpool(command, store, *args, key.event_id if key else None)
+        return asdict(written)
+
+    return await idempotency.once(store, key, run, idempotency.as_dict)
