@@ -13,6 +13,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.events import Event, event_id
 from eventstore.port import (
     DuplicateEventIds,
     EventStore,
@@ -35,6 +36,19 @@ class AppendRequest:
     stream: str
     expected_version: int
     events: list[EventSpec]
+
+    @classmethod
+    def nth(cls, stream: str, index: int, event: Event, workflow_id: str) -> AppendRequest:
+        """A workflow's ``index``-th event of ``stream``: its id derives from both, so a
+        retried activity writes nothing twice, and it expects the version before it, so
+        the stream stays dense and in workflow order."""
+        spec = EventSpec(
+            id=str(event_id(stream, index)),
+            type=event.TYPE,
+            data=event.payload(),
+            metadata={"workflow_id": workflow_id},
+        )
+        return cls(stream=stream, expected_version=index - 1, events=[spec])
 
 
 @dataclass

@@ -23,9 +23,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import AppendOutcome, AppendRequest, EventActivities, EventSpec
+    from activities.events import AppendOutcome, AppendRequest, EventActivities
     from domain import complaints as c
-    from domain.events import Event, event_id
+    from domain.events import Event
     from workflows import errors
     from workflows.complaint_messages import (
         COMPLAINT_WORKFLOW,
@@ -286,15 +286,9 @@ class ComplaintWorkflow:
         # One append at a time keeps the stream dense and in workflow order.
         async with self._lock:
             index = self._next_index
-            spec = EventSpec(
-                id=str(event_id(self._stream, index)),
-                type=event.TYPE,
-                data=event.payload(),
-                metadata={"workflow_id": workflow.info().workflow_id},
-            )
             out: AppendOutcome = await workflow.execute_activity_method(
                 EventActivities.append_events,
-                AppendRequest(stream=self._stream, expected_version=index - 1, events=[spec]),
+                AppendRequest.nth(self._stream, index, event, workflow.info().workflow_id),
                 start_to_close_timeout=APPEND_TIMEOUT,
                 retry_policy=APPEND_RETRY,
             )

@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import AppendOutcome, AppendRequest, EventActivities, EventSpec
+    from activities.events import AppendOutcome, AppendRequest, EventActivities
     from domain import calendar, interpreter
     from domain import events as ev
     from domain.definition import Duration, DurationUnit, StepDeadline
@@ -343,15 +343,9 @@ class Flow:
 
     async def _append_now(self, event: ev.Event, activity: Any, retry: RetryPolicy) -> int:
         index = self.next_index
-        spec = EventSpec(
-            id=str(ev.event_id(self.stream, index)),
-            type=event.TYPE,
-            data=event.payload(),
-            metadata={"workflow_id": self.inp.application_id},
-        )
         out: AppendOutcome = await workflow.execute_activity(
             activity,
-            AppendRequest(stream=self.stream, expected_version=index - 1, events=[spec]),
+            AppendRequest.nth(self.stream, index, event, self.inp.application_id),
             start_to_close_timeout=APPEND_TIMEOUT,
             retry_policy=retry,
         )

@@ -11,14 +11,13 @@ import pytest
 
 from accounts import federation
 from accounts.federation import sign_in
-from accounts.mail import Mailer
 from accounts.registry import Registry
 from accounts.sessions import Sessions
 from config.settings import OidcProvider, Settings
 from domain import accounts as acc
 from eventstore.factory import open_event_store
 from eventstore.port import NO_STREAM, NewEvent
-from tests.accounts.test_registry import refused
+from tests.accounts.test_registry import BWI_ADMIN, Captured, refused
 
 CITIZENS = OidcProvider(name="region", issuer="https://idp.example.id", client_id="lincah")
 STAFF = OidcProvider(
@@ -29,16 +28,6 @@ DUKCAPIL = OidcProvider(
 )
 SITI = {"sub": "s-1", "email": "Siti@Example.id", "email_verified": True, "name": "Siti Aminah"}
 NIK = "3510154808900003"
-BWI_ADMIN = acc.Inviter("agency_admin", "BWI", None)
-
-
-class Captured(Mailer):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        self.sent.append((to, body))
 
 
 @pytest.fixture
