@@ -1,8 +1,11 @@
 """Appointments: a citizen books a slot for an in-person step, and its rules.
 
-Pure: the events, the folds and the decisions; the commands read the streams, call a
-decision with the state and the clock, and append what it returns with the expected
-version. Two kinds of stream, because two rules need two consistency boundaries:
+Pure: the booking policy, the folds and the booking decisions (the events are in
+``domain.appointment_events``; the reminder, check-in and no-show in
+``domain.appointment_visits``). The commands read the streams, call a decision with the
+state and the clock, and append what it returns with the expected version.
+
+Two kinds of stream, because two rules need two consistency boundaries:
 
 * ``slot-<slot id>`` (``domain.slots.slot_stream``) holds the slot's places: ``SlotHeld``,
   ``SlotConfirmed``, ``SlotReleased``. No overbooking: :func:`decide_booking` sees every
@@ -17,8 +20,8 @@ version. Two kinds of stream, because two rules need two consistency boundaries:
   the step's, and :func:`decide_hold` refuses while one is active; the append's expected
   version settles two racing bookings of the same step.
 
-Booking, in the command: decide and append on the appointment stream's state first
-(refusing early), then ``SlotHeld`` on the slot (retrying on a version conflict), then
+Booking, in the command: :func:`decide_hold` on the appointment's state first (refusing
+early, appending nothing yet), then ``SlotHeld`` on the slot (retrying on a version conflict), then
 ``AppointmentHeld`` with the appointment's expected version; if that last append loses,
 ``release`` the slot. A crash between the two appends leaves a hold without an
 appointment, which runs out after ``hold_minutes``: the place comes back by itself.
