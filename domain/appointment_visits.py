@@ -21,11 +21,10 @@ from domain.appointment_events import (
     NoShowRecorded,
 )
 from domain.appointments import Appointment, BookingPolicy, local_time, missing
-from domain.events import Event
 from domain.refusals import Conflict, Refusal
 
 
-def decide_expiry(current: Appointment | None, now: datetime) -> list[Event]:
+def decide_expiry(current: Appointment | None, now: datetime) -> list[AppointmentHoldExpired]:
     """Record a hold that ran out (a timer calls this); ``[]`` if it did not."""
     if current is None or current.status != "held" or current.status_at(now) != "expired":
         return []
@@ -38,7 +37,7 @@ def reminder_at(appt: Appointment, policy: BookingPolicy) -> datetime:
 
 def decide_reminder(
     current: Appointment | None, channel: str, now: datetime, policy: BookingPolicy
-) -> list[Event]:
+) -> list[AppointmentReminded]:
     """One reminder per booked time, from ``remind_before_hours`` before it; ``[]`` when
     none is due (too early, sent already, past, or not confirmed)."""
     if current is None or current.status != "confirmed" or current.reminded:
@@ -59,7 +58,7 @@ def decide_check_in(
     by: str,
     now: datetime,
     policy: BookingPolicy,
-) -> list[Event] | Refusal:
+) -> list[CitizenCheckedIn] | Refusal:
     """Check the citizen in at the location. Past the grace the check-in still counts
     (``late``: the queue takes them as a walk-in); before the early window it is
     refused with the time to come back."""
@@ -93,7 +92,7 @@ def decide_check_in(
 
 def decide_no_show(
     current: Appointment | None, now: datetime, policy: BookingPolicy
-) -> list[Event]:
+) -> list[NoShowRecorded]:
     """A confirmed appointment not checked in by the end of the grace is a no-show (a
     timer calls this); ``[]`` otherwise."""
     if current is None or current.status != "confirmed":

@@ -144,7 +144,7 @@ class BookingRequest:
 
 def decide_booking(
     state: SlotState, request: BookingRequest, policy: BookingPolicy
-) -> list[Event] | Refusal:
+) -> list[SlotHeld] | Refusal:
     """A place in the slot for the request, or why not. ``[]`` when the appointment
     already holds a place there (a retried booking appends nothing). The command appends
     what this returns with ``expected_version=state.version`` and decides again on a
@@ -169,7 +169,9 @@ def decide_booking(
     return [SlotHeld(appointment_id=request.appointment_id, citizen=request.citizen, until=until)]
 
 
-def decide_slot_confirm(state: SlotState, appointment: str, now: datetime) -> list[Event] | Refusal:
+def decide_slot_confirm(
+    state: SlotState, appointment: str, now: datetime
+) -> list[SlotConfirmed] | Refusal:
     """Make the appointment's held place in the slot permanent."""
     if state.confirmed(appointment):
         return []
@@ -181,7 +183,7 @@ def decide_slot_confirm(state: SlotState, appointment: str, now: datetime) -> li
     return [SlotConfirmed(appointment_id=appointment)]
 
 
-def release(state: SlotState, appointment: str, reason: ReleaseReason) -> list[Event]:
+def release(state: SlotState, appointment: str, reason: ReleaseReason) -> list[SlotReleased]:
     """Give the appointment's place back; ``[]`` if it has none there."""
     if appointment not in state.holds:
         return []
@@ -272,7 +274,7 @@ class HoldRequest:
 
 def decide_hold(
     current: Appointment | None, request: HoldRequest, policy: BookingPolicy
-) -> list[Event] | Refusal:
+) -> list[AppointmentHeld] | Refusal:
     """The appointment's hold on a slot whose place the slot stream granted; refused while
     the step has an active appointment (reschedule or cancel that one instead)."""
     if current is not None and current.status_at(request.now) in ACTIVE:
@@ -301,7 +303,7 @@ def decide_hold(
 
 def decide_confirm(
     current: Appointment | None, slot: SlotState, by: str, now: datetime
-) -> list[Event] | Refusal:
+) -> list[AppointmentConfirmed] | Refusal:
     """Confirm once the slot stream holds the place confirmed (``decide_slot_confirm``
     first): then even a hold that has run out meanwhile is confirmed, as the slot is."""
     if (appt := current) is None:
@@ -319,7 +321,7 @@ def decide_confirm(
 
 def decide_cancel(
     current: Appointment | None, by: str, reason: str, now: datetime, policy: BookingPolicy
-) -> list[Event] | Refusal:
+) -> list[AppointmentCancelled] | Refusal:
     if (appt := current) is None:
         return missing()
     status = appt.status_at(now)
@@ -343,7 +345,7 @@ def decide_reschedule(
     by: str,
     now: datetime,
     policy: BookingPolicy,
-) -> list[Event] | Refusal:
+) -> list[AppointmentRescheduled] | Refusal:
     """Move a confirmed appointment to a slot the slot stream has given it a confirmed
     place in (``decide_booking`` with ``confirmed=True`` first)."""
     if (appt := current) is None:

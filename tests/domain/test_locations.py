@@ -90,7 +90,8 @@ def test_a_mobile_unit_opens_at_its_stops_only():
     ]
     assert opening(unit, NATIONAL_CALENDAR, MONDAY) == []  # off the route
     assert opening(unit, NATIONAL_CALENDAR, NYEPI) == []  # a holiday, stop or not
-    assert unit.stop_on(date(2026, 1, 6)).place == "Kantor Desa Kemiren"
+    stop = unit.stop_on(date(2026, 1, 6))
+    assert stop is not None and stop.place == "Kantor Desa Kemiren"
 
 
 def test_counters_for_a_service():
@@ -99,7 +100,8 @@ def test_counters_for_a_service():
     )
     assert [c.id for c in counters_for(loc, "kia")] == ["1", "2"]
     assert counters_for(loc, "izin-usaha") == []
-    assert loc.counter("3").services == ["akta"]
+    third = loc.counter("3")
+    assert third is not None and third.services == ["akta"]
     assert loc.counter("9") is None
 
 

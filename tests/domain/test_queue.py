@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.events import Event
 from domain.locations import Counter, Location
 from domain.queue import (
     QueuePolicy,
@@ -19,7 +20,14 @@ from domain.queue import (
     position,
     service_times,
 )
-from domain.queue_events import TicketCalled, TicketIssued, TicketMissed, TicketServed, queue_stream
+from domain.queue_events import (
+    TicketCalled,
+    TicketIssued,
+    TicketKind,
+    TicketMissed,
+    TicketServed,
+    queue_stream,
+)
 
 OPEN = datetime(2026, 1, 5, 1, tzinfo=UTC)  # 08:00 WIB
 MIN = timedelta(minutes=1)
@@ -113,7 +121,8 @@ def test_a_counter_calls_only_its_services():
     state = issue(QueueState("mpp-bwi"), 0, service="izin-usaha")
     assert next_call(state, LOKET, OPEN, POLICY) is None
     other = Counter(id="2", name="Loket 2", services=["izin-usaha"])
-    assert next_call(state, other, OPEN, POLICY).ticket.number == "A001"
+    decided = next_call(state, other, OPEN, POLICY)
+    assert decided is not None and decided.ticket.number == "A001"
 
 
 def test_the_fairness_cap_calls_a_walk_in_passed_over_too_often():
@@ -210,7 +219,7 @@ def test_no_one_is_passed_over_beyond_the_policys_bound(arrivals, calls, cap):
         Counter(id="2", name="Loket 2", services=["kia", "akta"]),
         Counter(id="3", name="Loket 3", services=["akta", "ktp-el"]),
     ]
-    events = []
+    events: list[Event] = []
     now = OPEN
     pending = sorted(arrivals, key=lambda a: a[2])
     state = QueueState("mpp-bwi")
@@ -218,7 +227,7 @@ def test_no_one_is_passed_over_beyond_the_policys_bound(arrivals, calls, cap):
         now += gap * MIN
         while pending and OPEN + pending[0][2] * MIN <= now:
             kind, svc, minute = pending.pop(0)
-            k = "appointment" if kind == "appointment" else "walk_in"
+            k: TicketKind = "appointment" if kind == "appointment" else "walk_in"
             prio = "elderly" if kind == "priority" else None
             e = TicketIssued(
                 ticket=state.next_number(k, prio),
@@ -237,9 +246,9 @@ def test_no_one_is_passed_over_beyond_the_policys_bound(arrivals, calls, cap):
             assert not [t for t in state.waiting() if t.service_id in counter.services]
             continue
         assert decided.ticket.status == "waiting" and decided.ticket.service_id in counter.services
-        e = decided.event(counter.id, now)
-        state = state.apply(e)
-        events.append(e)
+        call_event = decided.event(counter.id, now)
+        state = state.apply(call_event)
+        events.append(call_event)
         assert all(t.passed_over <= cap for t in state.tickets.values())
     assert not pending and state.waiting() == []
     assert fold("mpp-bwi", "WIB", events) == state
