@@ -25,9 +25,10 @@ early, appending nothing yet), then ``SlotHeld`` on the slot (retrying on a vers
 ``AppointmentHeld`` with the appointment's expected version; if that last append loses,
 ``release`` the slot. A crash between the two appends leaves a hold without an
 appointment, which runs out after ``hold_minutes``: the place comes back by itself.
-Confirming goes slot first (``SlotConfirmed``), then the appointment; a reschedule takes
-the new slot (confirmed at once), records ``AppointmentRescheduled``, then releases the
-old slot, so a citizen never stands without a place.
+Confirming goes slot first (``SlotConfirmed``), then the appointment; a reschedule asks
+:func:`may_reschedule`, takes the new slot (confirmed at once), records
+``AppointmentRescheduled``, then releases the old slot, so a citizen never stands without
+a place.
 """
 
 from __future__ import annotations
@@ -339,15 +340,11 @@ def decide_cancel(
     ]
 
 
-def decide_reschedule(
-    current: Appointment | None,
-    new_slot: SlotState,
-    by: str,
-    now: datetime,
-    policy: BookingPolicy,
-) -> list[AppointmentRescheduled] | Refusal:
-    """Move a confirmed appointment to a slot the slot stream has given it a confirmed
-    place in (``decide_booking`` with ``confirmed=True`` first)."""
+def may_reschedule(
+    current: Appointment | None, to: Slot, now: datetime, policy: BookingPolicy
+) -> Refusal | None:
+    """Why the appointment cannot move to ``to``, or None: the command asks this before
+    it takes a place in the new slot, so a refused move takes none."""
     if (appt := current) is None:
         return missing()
     if appt.status_at(now) != "confirmed":
@@ -364,11 +361,28 @@ def decide_reschedule(
             f"the appointment was already moved {appt.reschedules} times, the most allowed; "
             "cancel it and book again"
         )
-    s = new_slot.slot
-    if s.id == appt.slot_id:
-        return []
-    if (s.location_id, s.service_id) != (appt.location_id, appt.service_id):
+    if (to.location_id, to.service_id) != (appt.location_id, appt.service_id):
         return Invalid("an appointment moves to another slot of the same service and location")
+    return None
+
+
+def decide_reschedule(
+    current: Appointment | None,
+    new_slot: SlotState,
+    by: str,
+    now: datetime,
+    policy: BookingPolicy,
+) -> list[AppointmentRescheduled] | Refusal:
+    """Move a confirmed appointment to a slot the slot stream has given it a confirmed
+    place in (:func:`may_reschedule`, then ``decide_booking`` with ``confirmed=True``,
+    first). ``[]`` when it is booked there already (a retried move)."""
+    s = new_slot.slot
+    if current is not None and current.slot_id == s.id and current.status == "confirmed":
+        return []
+    if (refused := may_reschedule(current, s, now, policy)) is not None:
+        return refused
+    assert current is not None  # may_reschedule refuses a missing appointment
+    appt = current
     if not new_slot.confirmed(appt.appointment_id):
         return Conflict(f"the slot at {_local(s)} holds no confirmed place for this appointment")
     return [

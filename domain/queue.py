@@ -33,17 +33,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.events import Event
 from domain.locations import TIME_ZONES, Counter, Location, TimeZoneName
 from domain.queue_events import (
+    MAX_TICKETS_PER_DAY,
     TicketCalled,
     TicketIssued,
     TicketKind,
     TicketMissed,
     TicketServed,
 )
+from domain.refusals import Conflict
 
 TicketStatus = Literal["waiting", "called", "served", "missed"]
 RECENT: Final = 20
 """Services of a kind whose mean serves as its expected service time."""
 DEFAULT_SERVICE_TIME: Final = timedelta(minutes=10)
+MAX_ESTIMATES: Final = 300
+"""Waiting numbers estimated per query, in call order; the rest wait longer than these."""
 
 
 class PriorityGroup(BaseModel):
@@ -128,6 +132,11 @@ class QueueState:
 
     def next_number(self, kind: TicketKind, priority: str | None = None) -> str:
         """``J001`` (janji temu: an appointment), ``P001`` (a priority walk-in), ``A001``."""
+        if len(self.tickets) >= MAX_TICKETS_PER_DAY:
+            raise Conflict(
+                f"this location has issued {MAX_TICKETS_PER_DAY} numbers today, the most a "
+                "day's queue holds; ask the citizen to book an appointment for another day"
+            )
         prefix = "J" if kind == "appointment" else "P" if priority else "A"
         taken = sum(1 for n in self.tickets if n.startswith(prefix))
         return f"{prefix}{taken + 1:03d}"
@@ -266,11 +275,14 @@ def estimates(
     now: datetime,
     policy: QueuePolicy,
     defaults: Mapping[str, timedelta] | None = None,
+    limit: int = MAX_ESTIMATES,
 ) -> list[tuple[str, timedelta]]:
     """Each waiting number with its expected wait until called, in the expected call
     order: the same rules (:func:`next_call`) played forward over the counters' officers,
     each busy officer free once their current citizen's expected service time has
-    passed. A number no counter serves is left out."""
+    passed. A number no counter serves is left out, and so is every number after the
+    first ``limit`` (at most ``MAX_ESTIMATES``): playing the day forward costs time
+    in the square of the waiting numbers."""
     times = service_times(state, defaults or {})
 
     def expected(service: str) -> timedelta:
@@ -289,7 +301,8 @@ def estimates(
             officers.append((max(free, now), ci, oi))
     sim = state
     order: list[tuple[str, timedelta]] = []
-    while officers and sim.waiting():
+    limit = min(limit, MAX_ESTIMATES)
+    while officers and len(order) < limit and sim.waiting():
         officers.sort()
         free, ci, oi = officers[0]
         counter = location.counters[ci]
@@ -312,7 +325,8 @@ def position(
     defaults: Mapping[str, timedelta] | None = None,
 ) -> tuple[int, timedelta] | None:
     """The citizen's own place (1 = called next) and expected wait; None when the number
-    is not waiting (called, served, unknown) or no counter serves it."""
+    is not waiting (called, served, unknown), no counter serves it, or it is more than
+    ``MAX_ESTIMATES`` places back."""
     for place, (number, wait) in enumerate(estimates(state, location, now, policy, defaults), 1):
         if number == ticket:
             return place, wait

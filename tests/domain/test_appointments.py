@@ -35,6 +35,7 @@ from domain.appointments import (
     decide_reschedule,
     decide_slot_confirm,
     fold,
+    may_reschedule,
     release,
     slot_state,
 )
@@ -270,6 +271,11 @@ def test_cancel_and_reschedule_windows():
     )
 
     new = slot(START + timedelta(days=1))
+    assert may_reschedule(appt, new, NOW, POLICY) is None
+    assert isinstance(may_reschedule(appt, new, late, POLICY), Conflict)
+    elsewhere = new.model_copy(update={"location_id": "mpp-jember"})
+    assert isinstance(may_reschedule(appt, elsewhere, NOW, POLICY), Invalid)
+    assert isinstance(may_reschedule(None, new, NOW, POLICY), NotFound)
     not_placed = decide_reschedule(appt, SlotState(new), "cit-1", NOW, POLICY)
     assert isinstance(not_placed, Conflict)
     placed = SlotState(new).apply(
@@ -278,8 +284,9 @@ def test_cancel_and_reschedule_windows():
     [moved] = ok(decide_reschedule(appt, placed, "cit-1", NOW, POLICY))
     after = folded([*_events(appt), moved])
     assert (after.slot_id, after.start, after.reschedules) == (new.id, new.start, 1)
+    assert decide_reschedule(after, placed, "cit-1", NOW, POLICY) == []  # a retried move
     assert isinstance(decide_reschedule(appt, placed, "cit-1", late, POLICY), Conflict)
-    limit = after.model_copy(update={"reschedules": POLICY.max_reschedules})
+    limit = appt.model_copy(update={"reschedules": POLICY.max_reschedules})
     too_often = decide_reschedule(limit, placed, "cit-1", NOW, POLICY)
     assert isinstance(too_often, Conflict) and "the most allowed" in too_often.message
 

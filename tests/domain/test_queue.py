@@ -3,14 +3,17 @@ order, a fairness cap no one waits beyond; the reasons; the waiting-time estimat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.events import Event
 from domain.locations import Counter, Location
 from domain.queue import (
+    MAX_ESTIMATES,
     QueuePolicy,
     QueueState,
     estimates,
@@ -21,6 +24,7 @@ from domain.queue import (
     service_times,
 )
 from domain.queue_events import (
+    MAX_TICKETS_PER_DAY,
     TicketCalled,
     TicketIssued,
     TicketKind,
@@ -28,6 +32,7 @@ from domain.queue_events import (
     TicketServed,
     queue_stream,
 )
+from domain.refusals import Conflict
 
 OPEN = datetime(2026, 1, 5, 1, tzinfo=UTC)  # 08:00 WIB
 MIN = timedelta(minutes=1)
@@ -254,3 +259,16 @@ def test_no_one_is_passed_over_beyond_the_policys_bound(arrivals, calls, cap):
     assert fold("mpp-bwi", "WIB", events) == state
     called = [e for e in events if isinstance(e, TicketCalled)]
     assert len(called) == len({e.ticket for e in called}) == len(arrivals)
+
+
+def test_a_days_queue_and_its_estimates_are_bounded():
+    state = QueueState("mpp-bwi")
+    for m in range(MAX_ESTIMATES + 5):
+        state = issue(state, m / 100)
+    assert len(estimates(state, location(), OPEN + 5 * MIN, POLICY)) == MAX_ESTIMATES
+    assert position(state, f"A{MAX_ESTIMATES + 1:03d}", location(), OPEN + 5 * MIN, POLICY) is None
+    full = replace(
+        state, tickets={f"A{i:04d}": state.tickets["A001"] for i in range(MAX_TICKETS_PER_DAY)}
+    )
+    with pytest.raises(Conflict, match="the most a day's queue holds"):
+        full.next_number("walk_in")
