@@ -147,7 +147,7 @@ def decide_booking(
     state: SlotState, request: BookingRequest, policy: BookingPolicy
 ) -> list[SlotHeld] | Refusal:
     """A place in the slot for the request, or why not. ``[]`` when the appointment
-    already holds a place there (a retried booking appends nothing). The command appends
+    already has the place it asks for there (a retried booking appends nothing). The command appends
     what this returns with ``expected_version=state.version`` and decides again on a
     version conflict."""
     now, slot = request.now, state.slot
@@ -162,9 +162,12 @@ def decide_booking(
             f"the slot at {when} is too far ahead: bookings open {policy.horizon_days} "
             "days before; pick an earlier slot or come back later"
         )
-    if state.holds_place(request.appointment_id, now):
+    mine = state.holds_place(request.appointment_id, now)
+    if mine and (state.confirmed(request.appointment_id) or not request.confirmed):
         return []
-    if state.taken(now) >= slot.capacity:
+    # A held place of this appointment asked again confirmed is made permanent, not
+    # counted twice: the same appointment never holds two places of a slot.
+    if state.taken(now) - mine >= slot.capacity:
         return Conflict(f"the slot at {when} is fully booked; pick another slot")
     until = None if request.confirmed else now + timedelta(minutes=policy.hold_minutes)
     return [SlotHeld(appointment_id=request.appointment_id, citizen=request.citizen, until=until)]

@@ -199,6 +199,14 @@ def test_booking_windows_and_a_retried_booking():
     assert len(ok(decide_booking(state, BookingRequest("a", "c", NOW + 11 * MIN), POLICY))) == 1
     [confirmed] = ok(decide_booking(state, BookingRequest("b", "c", NOW, confirmed=True), POLICY))
     assert confirmed.until is None
+    # The held place asked again confirmed (a move onto it) becomes permanent, counted once.
+    full = state.apply(confirmed)
+    [again] = ok(decide_booking(full, BookingRequest("a", "c", NOW + MIN, confirmed=True), POLICY))
+    assert again.until is None and full.apply(again).taken(NOW + timedelta(days=1)) == 2
+    assert (
+        decide_booking(full.apply(again), BookingRequest("a", "c", NOW, confirmed=True), POLICY)
+        == []
+    )
 
 
 def test_an_expired_hold_frees_its_place_and_cannot_be_confirmed():
