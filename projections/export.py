@@ -139,9 +139,10 @@ def export_document(
         entry: dict[str, Any] = {"name": section.name, "description": section.description}
         try:
             value, count, truncated = _read(section, ctx, citizen)
-        except Exception:
-            # The log names the section only: the error may quote the citizen's data.
-            log.exception("the export section %s could not be read", section.name)
+        except Exception as e:
+            # The log names the section and the error's class only: its message (and
+            # its traceback's locals) may quote the citizen's data.
+            log.error("the export section %s could not be read: %s", section.name, type(e).__name__)
             value, count, truncated = None, None, False
             entry["error"] = "could not be read just now; export again later"
         entry |= {"items": count, "truncated": truncated}
