@@ -114,17 +114,18 @@ def entry(
     e = ev.parse(event_type, data)
     step: str | None = data.get("step") if isinstance(data.get("step"), str) else None
     name = step_names.get(step, step) if step else None
-    actor, text, note = _words(e, name or "")
+    actor, text, note = _words(e, name or "", data)
     return CitizenEntry(
         at=at, type=event_type, step=step, step_name=name, actor=actor, text=text, note=note
     )
 
 
-def _words(e: ev.Event | None, name: str) -> tuple[str, str, str | None]:
-    """(actor, text, note) of one event; ``name`` is its step's name."""
+def _words(e: ev.Event | None, name: str, data: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(actor, text, note) of one event; ``name`` is its step's name, ``data`` its
+    payload as stored."""
     match e:
         case ev.ApplicationSubmitted():
-            return YOU, f"Permohonan {e.service.name} diajukan", None
+            return _submitted(e, data)
         case ev.TaskAssigned():
             who = role_text(e.role).lower()
             return SYSTEM, f"{e.step_name}: berkas diteruskan ke {who} untuk diperiksa", None
@@ -196,3 +197,21 @@ def _words(e: ev.Event | None, name: str) -> tuple[str, str, str | None]:
     # A type this code does not know (newer), or one without its own words: said plainly,
     # quoting nothing of a payload that may name staff.
     return SYSTEM, "Permohonan diperbarui", None
+
+
+CHANNEL_WORDS: Final[Mapping[str, str]] = {
+    "online": "secara daring",
+    "counter": "di loket MPP",
+    "kiosk": "di anjungan mandiri",
+    "mobile": "di layanan keliling",
+}
+
+
+def _submitted(e: ev.ApplicationSubmitted, data: dict[str, Any]) -> tuple[str, str, None]:
+    # ``channel`` and ``filed_by`` (an officer filing for a walk-in citizen) are read
+    # from the stored payload, so the wording holds for submissions with and without.
+    channel = CHANNEL_WORDS.get(str(data.get("channel")))
+    where = f" {channel}" if channel else ""
+    if data.get("filed_by"):
+        return STAFF, f"Permohonan {e.service.name} diajukan{where} atas nama Anda", None
+    return YOU, f"Permohonan {e.service.name} diajukan{where}", None

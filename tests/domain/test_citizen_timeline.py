@@ -82,3 +82,22 @@ def test_an_incident_says_it_is_held_up_without_the_engines_error() -> None:
     data = {"step": "issue", "error": "ActivityError: sqlite3.OperationalError at /var/lincah"}
     entry = words.entry(ev.INCIDENT_RAISED, data, AT, {})
     assert entry is not None and "sqlite3" not in entry.model_dump_json()
+
+
+def test_a_submission_says_where_and_who_filed_it() -> None:
+    base = {
+        "application_id": "BWI-2026-000001",
+        "service": {"id": "domisili", "version": 1, "name": "Surat Keterangan Domisili"},
+        "agency": {"code": "BWI", "name": "DPMPTSP Banyuwangi"},
+        "citizen": "siti@example.id",
+    }
+    own = words.entry(ev.APPLICATION_SUBMITTED, base, AT, {})
+    walk_in = {**base, "channel": "counter", "filed_by": "s-budi"}
+    filed = words.entry(ev.APPLICATION_SUBMITTED, walk_in, AT, {})
+    assert own is not None and filed is not None
+    assert (own.actor, own.text) == ("Anda", "Permohonan Surat Keterangan Domisili diajukan")
+    assert (filed.actor, filed.text) == (
+        "Petugas",
+        "Permohonan Surat Keterangan Domisili diajukan di loket MPP atas nama Anda",
+    )
+    assert "s-budi" not in filed.model_dump_json()
