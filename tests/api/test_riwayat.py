@@ -241,3 +241,20 @@ async def _complain(s: Stack, citizen: dict[str, str], app_id: str, text: str) -
         headers=citizen,
     )
     return await _ok(r, 201)
+
+
+async def test_exports_are_limited_per_account_not_per_address(dev_env, settings):
+    limited = settings.model_copy(update={"rate_limit_export": "2/hour"})
+    async with run_stack(dev_env, limited) as s:
+        siti = await s.token("siti@example.id", "citizen")
+        dewi = await s.token("dewi@example.id", "citizen")
+        officer = await s.token(OFFICER, "officer", "BWI")
+        for _ in range(2):
+            assert (await s.http.get("/me/export", headers=siti)).status_code == 200
+        r = await s.http.get("/me/export", headers=siti)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0, r.text
+        assert "GET /me/export" in r.json()["detail"]
+        # Dewi, from the same address, still may; a refused role is not counted.
+        assert (await s.http.get("/me/export", headers=dewi)).status_code == 200
+        for _ in range(3):
+            assert (await s.http.get("/me/export", headers=officer)).status_code == 403
