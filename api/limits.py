@@ -28,6 +28,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.security import Principal
 from config.settings import Settings
 
 INT64: Final = (-(2**63), 2**63 - 1)
@@ -235,6 +236,7 @@ class RateLimits:
             "dev_login": parse(settings.rate_limit_dev_login),
             "payment_webhook": parse(settings.rate_limit_payment_webhook),
             "complaints": parse(settings.rate_limit_complaints),
+            "export": parse(settings.rate_limit_export),
         }
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -252,6 +254,7 @@ _WHAT: Final = {
     "dev_login": "POST /auth/dev-token",
     "payment_webhook": "the payment webhook",
     "complaints": "POST /complaints",
+    "export": "GET /me/export",
 }
 
 
@@ -261,18 +264,37 @@ def rate_limited(scope: str) -> Callable[[Request], Awaitable[None]]:
 
     @errors.may_answer(429)
     async def check(request: Request) -> None:
-        limits: RateLimits = request.app.state.rate_limits
         address = request.client.host if request.client else "unknown"
-        wait = limits.retry_after(scope, address)
-        if wait is not None:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                f"too many requests from your address to {_WHAT[scope]} (at most "
-                f"{limits.rates[scope]}); try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+        _count(request, scope, address, "your address")
 
     return check
+
+
+def per_account(
+    scope: str, caller: Callable[..., Awaitable[Principal]]
+) -> Callable[..., Awaitable[None]]:
+    """A dependency: answers 429 with Retry-After once one account passes the rate of
+    ``scope`` (for heavy reads that need a token; many people may share an address,
+    e.g. a kiosk). ``caller``: the dependency that gives the authenticated
+    ``Principal`` (checked first, so refused callers are not counted)."""
+
+    @errors.may_answer(429)
+    async def check(request: Request, user: Principal = Depends(caller)) -> None:
+        _count(request, scope, f"account:{user.subject}", "your account")
+
+    return check
+
+
+def _count(request: Request, scope: str, key: str, whose: str) -> None:
+    limits: RateLimits = request.app.state.rate_limits
+    wait = limits.retry_after(scope, key)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many requests from {whose} to {_WHAT[scope]} (at most "
+            f"{limits.rates[scope]}); try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 PublicDocuments = Depends(rate_limited("documents"))

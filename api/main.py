@@ -22,6 +22,7 @@ from api.routers import (
     oidc,
     payments,
     public,
+    riwayat,
     services,
     staff,
     steps,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey.router,
         oidc.router,
         complaints.router,
+        riwayat.router,
     )
     for r in routers:
         app.include_router(r)

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     """Requests per client address to POST /payments/webhook (the provider's servers)."""
     rate_limit_complaints: str = "30/minute"
     """Requests per client address to POST /complaints (open to anonymous complainants)."""
+    rate_limit_export: str = "10/hour"
+    """Exports of one's data (GET /me/export) per account: each reads all of it."""
+    export_max_items: int = Field(default=500, ge=1, le=10_000)
+    """Items per section of a data export (applications, complaints, ...); a longer
+    section is cut there and marked ``truncated``."""
     sp4n_lapor_url: str = ""
     """Where complaints are forwarded to the national SP4N-LAPOR system (README
     "Complaints"); empty: nothing is sent."""
@@ -169,6 +174,7 @@ class Settings(BaseSettings):
         "rate_limit_dev_login",
         "rate_limit_payment_webhook",
         "rate_limit_complaints",
+        "rate_limit_export",
     )
     @classmethod
     def _a_rate(cls, value: str) -> str:

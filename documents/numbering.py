@@ -42,6 +42,10 @@ def verify_url(settings: Settings, number: str) -> str:
     return f"{settings.public_url}/documents/{number}/verify"
 
 
+def download_url(settings: Settings, number: str) -> str:
+    return f"{settings.public_url}/documents/{number}"
+
+
 def allocate_number(store: EventStore, req: IssueRequest, code: str, year: int) -> str:
     """The same number for the same (application, step, visit), however often asked.
     Raises the store's ``DuplicateEventIds``/``InvalidEvent`` when the stream refuses."""

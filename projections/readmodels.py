@@ -229,6 +229,43 @@ class ReadModels:
         )
         return [dict(r) for r in rows]
 
+    def citizen_applications(
+        self,
+        citizen: str,
+        *,
+        status: str | None = None,
+        service_id: str | None = None,
+        submitted_from: str | None = None,
+        submitted_before: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[ApplicationState], int]:
+        """One citizen's applications, newest first, narrowed by status, service and
+        the period they were submitted in (``submitted_from`` inclusive,
+        ``submitted_before`` exclusive: UTC ISO 8601 instants, compared as the stored
+        text, which is UTC ISO 8601 too); and how many match in all. The
+        ``applications_citizen`` index finds the citizen's rows."""
+        clauses = ["citizen = ?"]
+        args: list[str | int] = [citizen]
+        for clause, value in (
+            ("status = ?", status),
+            ("service_id = ?", service_id),
+            ("submitted_at >= ?", submitted_from),
+            ("submitted_at < ?", submitted_before),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        where = " AND ".join(clauses)  # our own clauses; every value is bound
+        db = self._conn()
+        total = db.execute(f"SELECT count(*) FROM applications WHERE {where}", args).fetchone()[0]  # noqa: S608
+        rows = db.execute(
+            f"SELECT state FROM applications WHERE {where}"  # noqa: S608
+            " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [ApplicationState.model_validate(orjson.loads(r[0])) for r in rows], int(total)
+
     def application_states(self, agency_code: str | None = None) -> list[ApplicationState]:
         """Every application's folded state (for dashboards), newest first."""
         where, args = _filters(agency_code=agency_code)
@@ -323,6 +360,21 @@ class ReadModels:
         )
         return [dict(r) for r in rows]
 
+    def documents_of_citizen(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Documents issued to the citizen, oldest first (through their applications,
+        so both lookups use an index)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT d.* FROM applications a JOIN documents d"
+                " ON d.application_id = a.application_id WHERE a.citizen = ?"
+                " ORDER BY d.position LIMIT ?",
+                (citizen, limit),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
     def ended_applications(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
         """The citizen's ended applications, newest first, each with whether its survey
         has been answered."""
@@ -339,6 +391,11 @@ class ReadModels:
             .fetchall()
         )
         return [{**dict(r), "answered": bool(r["answered"])} for r in rows]
+
+    def survey_answers_of(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The citizen's own survey answers (for their data export only: reports never
+        say who answered)."""
+        return survey_view.answers_of(self._conn(), citizen, limit)
 
     def survey_responses(
         self, agencies: frozenset[str] | None, service_id: str | None, start: str, end: str

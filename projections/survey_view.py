@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from domain import events as ev
 from domain import ikm
@@ -118,3 +119,15 @@ def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
             event.position,
         ),
     )
+
+
+def answers_of(db: sqlite3.Connection, citizen: str, limit: int) -> list[dict[str, Any]]:
+    """The answers a citizen gave, newest first: found through their ended
+    applications, as the answers themselves name nobody."""
+    rows = db.execute(
+        "SELECT r.* FROM ended_applications e JOIN survey_responses r"
+        " ON r.application_id = e.application_id WHERE e.citizen = ?"
+        " ORDER BY r.position DESC LIMIT ?",
+        (citizen, limit),
+    ).fetchall()
+    return [dict(r) for r in rows]

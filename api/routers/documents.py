@@ -25,7 +25,13 @@ from api import errors, limits
 from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from config.settings import Settings
-from documents.numbering import NUMBER_PATTERN, document_filename, document_path, verify_url
+from documents.numbering import (
+    NUMBER_PATTERN,
+    document_filename,
+    document_path,
+    download_url,
+    verify_url,
+)
 from documents.pdf import MAX_PDF_BYTES
 from documents.signing import (
     load_signing_key,
@@ -310,7 +316,7 @@ def _info(row: dict[str, Any], settings: Settings) -> DocumentInfo:
         sha256=row["sha256"],
         public_key_id=row["public_key_id"],
         verify_url=verify_url(settings, row["number"]),
-        download_url=f"{settings.public_url}/documents/{row['number']}",
+        download_url=download_url(settings, row["number"]),
     )
 
 

@@ -183,6 +183,10 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/applications/{application_id}"): Rule(EVERYONE, _s(200), target="application"),
         ("GET", "/applications"): Rule(EVERYONE, _s(200)),
         ("GET", "/me/notifications"): Rule(CITIZEN, _s(200)),
+        # -- riwayat: the citizen's history and the export of their data ----------------
+        ("GET", "/me/applications"): Rule(CITIZEN, _s(200)),
+        ("GET", "/me/applications/{application_id}"): Rule(CITIZEN, _s(200), target="application"),
+        ("GET", "/me/export"): Rule(CITIZEN, _s(200)),
         ("POST", "/applications/{application_id}/corrections"): Rule(
             CITIZEN, _s(422), target="application", json={"data": {"full_name": "Bukan"}}
         ),
