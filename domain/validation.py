@@ -40,6 +40,7 @@ from domain.definition import (
 from domain.expressions import Bound
 from domain.interpreter import VALUE_STEPS, condition_names
 from domain.nik import NikError, province_warning, validate_nik
+from domain.profile import prefill_problem
 from domain.steps import KINDS, successors
 
 __all__ = [
@@ -156,6 +157,8 @@ def _check_fields(d: ServiceDefinition) -> Iterator[Problem]:
                 f"fields[{i}].id", f"duplicate field id '{f.id}' (see fields[{first[f.id]}])"
             )
         yield from check_field(f"fields[{i}]", f)
+        if f.prefill is not None and (why := prefill_problem(f.prefill)):
+            yield Problem(f"fields[{i}].prefill", why)
 
 
 def _names(
