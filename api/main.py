@@ -21,6 +21,7 @@ from api.routers import (
     health,
     oidc,
     payments,
+    profile,
     public,
     services,
     staff,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey.router,
         oidc.router,
         complaints.router,
+        profile.router,
     )
     for r in routers:
         app.include_router(r)

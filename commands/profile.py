@@ -27,6 +27,7 @@ from config.settings import Settings
 from domain import profile as pf
 from domain.accounts import citizen_account_id
 from domain.checks import Problem
+from domain.definition import ServiceDefinition
 from domain.refusals import Conflict, Invalid
 from eventstore.port import EventStore, NewEvent, RecordedEvent, WrongExpectedVersion
 from face.store import Sealer
@@ -138,3 +139,23 @@ def verify(
     match). Fields already verified so record nothing."""
     profile = profile_of(store, settings, account_id)
     return _append(store, settings, profile, pf.verification(profile, fields, method, by))
+
+
+def submission_provenance(
+    store: EventStore,
+    settings: Settings,
+    account_id: str,
+    definition: ServiceDefinition,
+    data: Mapping[str, Any],
+) -> dict[str, str]:
+    """Each prefilled field's provenance in a submission: the verified value kept, a
+    verified value changed (``changed-verified``), or self-declared. Empty when the
+    form prefills nothing (the profile is then not read)."""
+    prefilled = [f for f in definition.fields if f.prefill]
+    if not prefilled:
+        return {}
+    profile = profile_of(store, settings, account_id)
+    return {
+        f.id: pf.submitted_provenance(pf.prefilled(profile, f.prefill or ""), data.get(f.id))
+        for f in prefilled
+    }
