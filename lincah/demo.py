@@ -53,10 +53,27 @@ DOMISILI: dict[str, Any] = {
     "description": "Certificate of residence for residents of Kecamatan Banyuwangi, "
     "issued after the kelurahan officer verifies the address.",
     "fields": [
-        {"id": "nik", "label": "NIK", "type": "nik"},
-        {"id": "full_name", "label": "Nama lengkap", "type": "text"},
-        {"id": "address", "label": "Alamat (jalan, nomor, RT/RW)", "type": "text"},
-        {"id": "kelurahan", "label": "Kelurahan", "type": "choice", "choices": KELURAHAN},
+        # Prefilled from the citizen's profile (GET /services/{id}/form?prefill=true).
+        {"id": "nik", "label": "NIK", "type": "nik", "prefill": "profile.nik"},
+        {
+            "id": "full_name",
+            "label": "Nama lengkap",
+            "type": "text",
+            "prefill": "profile.full_name",
+        },
+        {
+            "id": "address",
+            "label": "Alamat (jalan, nomor, RT/RW)",
+            "type": "text",
+            "prefill": "profile.address",
+        },
+        {
+            "id": "kelurahan",
+            "label": "Kelurahan",
+            "type": "choice",
+            "choices": KELURAHAN,
+            "prefill": "profile.address.kelurahan_desa",
+        },
         {"id": "purpose", "label": "Keperluan", "type": "text"},
         {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
     ],
@@ -116,8 +133,13 @@ IZIN_PRAKTIK: dict[str, Any] = {
     "description": "Surat Izin Praktik (SIP) for doctors, dentists, midwives, nurses and "
     "pharmacists practising in Kabupaten Banyuwangi.",
     "fields": [
-        {"id": "nik", "label": "NIK", "type": "nik"},
-        {"id": "full_name", "label": "Nama lengkap dan gelar", "type": "text"},
+        {"id": "nik", "label": "NIK", "type": "nik", "prefill": "profile.nik"},
+        {
+            "id": "full_name",
+            "label": "Nama lengkap dan gelar",
+            "type": "text",
+            "prefill": "profile.full_name",
+        },
         {
             "id": "profession",
             "label": "Profesi",
