@@ -54,6 +54,7 @@ PUBLIC = {
     ("GET", "/public/services"),
     ("GET", "/public/services/{service_id}/standard"),
     ("GET", "/public/agencies/{agency_code}/maklumat"),
+    ("GET", "/services/{service_id}/form"),  # a citizen's token prefills it
     # Signing in through a region's identity provider starts without credentials.
     ("GET", "/auth/oidc/{provider}/login"),
     ("GET", "/auth/oidc/{provider}/callback"),
