@@ -12,8 +12,10 @@ import httpx
 
 from accounts.mail import Mailer
 from accounts.registry import Registry
+from commands import profile
 from config.settings import Settings
 from eventstore.factory import open_event_store
+from eventstore.port import EventStore
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
@@ -253,6 +255,25 @@ DEMO_CITIZEN = DemoAccount(
     "siti@example.id", "demo-siti-2026", "citizen", "Siti Aminah", nik="3510154808900003"
 )
 DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_OFFICER, DEMO_CITIZEN)
+DEMO_PROFILE = {
+    "nik": "3510154808900003",
+    "full_name": "Siti Aminah",
+    "birth_place": "Banyuwangi",
+    "birth_date": "1990-08-08",
+    "sex": "P",
+    "address.street": "Jl. Ahmad Yani No. 12",
+    "address.rt": "2",
+    "address.rw": "5",
+    "address.kelurahan_desa": "Penganjuran",
+    "address.kecamatan": "Banyuwangi",
+    "address.kabupaten_kota": "Kabupaten Banyuwangi",
+    "address.province": "Jawa Timur",
+    "religion": "Islam",
+    "marital_status": "Kawin",
+    "occupation": "Wiraswasta",
+}
+"""Siti's profile: declared by her, its identity checked by Budi at the counter (the
+address stays self-declared), so the demo forms come prefilled."""
 
 
 class _Capture(Mailer):
@@ -292,10 +313,19 @@ def create_accounts(settings: Settings) -> list[DemoAccount]:
                 code = re.search(r"code: (\d{6})", mail.last[a.login])
                 assert code is not None
                 registry.confirm(r.account_id, code.group(1))
+                _seed_profile(store, settings, registry, r.account_id)
             made.append(a)
     finally:
         store.close()
     return made
+
+
+def _seed_profile(store: EventStore, settings: Settings, registry: Registry, citizen: str) -> None:
+    officer = registry.for_login(DEMO_OFFICER.login)
+    assert officer is not None  # made before the citizen
+    profile.declare(store, settings, citizen, DEMO_PROFILE, citizen)
+    identity = ["nik", "full_name", "birth_place", "birth_date", "sex"]
+    profile.verify(store, settings, citizen, identity, "counter", officer.account_id)
 
 
 def token(client: httpx.Client, account: DemoAccount | None) -> str:
