@@ -328,6 +328,10 @@ async def verify_at_counter(
 
 
 class FormFieldView(BaseModel):
+    """A form field as the definition has it (any setting it carries passes through),
+    with the profile's value when prefilled."""
+
+    model_config = ConfigDict(extra="allow")
     id: str
     label: str
     type: str
