@@ -18,11 +18,19 @@ from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
 from face.imaging import UnusableImage
 from face.pipeline import FacePipeline
 from face.store import ENROLMENT, SELFIE, FaceStore
-from workflows.face_intake import ENROL_FACE, INSPECT_FACE, IntakeOutcome, IntakeRequest
+from workflows.face_intake import (
+    ENROL_FACE,
+    INSPECT_FACE,
+    VERIFY_PROFILE_FACE,
+    IntakeOutcome,
+    IntakeRequest,
+)
 
 log = logging.getLogger(__name__)
 
 MISSING = "missing"
+MISMATCH = "mismatch"
+UNDECIDED = "undecided"
 
 
 class FaceActivities:
@@ -131,3 +139,15 @@ class FaceActivities:
             self.store.delete_photo(req.photo_ref, req.citizen)  # never keep what is unusable
             return IntakeOutcome(ok=False, backend=backend, code=e.code, reason=e.reason)
         return IntakeOutcome(ok=True, backend=backend)
+
+    @activity.defn(name=VERIFY_PROFILE_FACE)
+    def verify_profile_face(self, req: IntakeRequest) -> IntakeOutcome:
+        """The application's face check (``verify_face``) for the citizen's profile: the
+        same comparison, the selfie deleted after it; ``ok`` only on a match."""
+        with heartbeating():
+            outcome = self._verify(FaceCheck("profile", req.citizen, req.photo_ref))
+        log.info("profile face check: match %s (backend %s)", outcome.match, outcome.backend)
+        code = "" if outcome.match else MISMATCH if outcome.match is False else UNDECIDED
+        return IntakeOutcome(
+            ok=outcome.match is True, backend=outcome.backend, code=code, reason=outcome.reason
+        )

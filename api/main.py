@@ -21,6 +21,7 @@ from api.routers import (
     health,
     oidc,
     payments,
+    profile,
     public,
     riwayat,
     services,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         oidc.router,
         complaints.router,
         riwayat.router,
+        profile.router,
     )
     for r in routers:
         app.include_router(r)

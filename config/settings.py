@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     face_selfie_ttl_s: int = 24 * 3600
     """How long an uploaded selfie waits for its check before it is deleted."""
 
+    # Citizens' profiles (commands/profile.py) ----------------------------------------
+    profile_key: str = ""
+    """Key that encrypts the values of citizens' profiles in the event store (AES-GCM);
+    generated once into ``var/profile-key`` if empty. Never change it once profiles
+    exist: their values could no longer be read."""
+
     @field_validator(
         "rate_limit_documents",
         "rate_limit_dev_login",
@@ -264,6 +270,9 @@ class Settings(BaseSettings):
     def face_secret(self) -> str:
         return self.face_key or self.generated_secret("face-key")
 
+    def profile_secret(self) -> str:
+        return self.profile_key or self.generated_secret("profile-key")
+
     def lookup_secret(self) -> str:
         return self.lookup_key or self.generated_secret("lookup-key")
 
@@ -310,7 +319,13 @@ def production_problems(s: Settings) -> list[str]:
     """What keeps these settings from production: secrets must be set explicitly (never
     generated), long and not placeholders; the signing key must be an existing file."""
     problems = []
-    for name in ("jwt_secret", "payment_webhook_secret", "face_key", "lookup_key"):
+    for name in (
+        "jwt_secret",
+        "payment_webhook_secret",
+        "face_key",
+        "lookup_key",
+        "profile_key",
+    ):
         why = _weak(getattr(s, name))
         if why:
             problems.append(

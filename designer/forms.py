@@ -14,6 +14,7 @@ import streamlit as st
 
 from designer import draft
 from domain.definition import STAFF_ROLES, DurationUnit, FieldType
+from domain.profile import prefill_paths
 
 ROLES = sorted(STAFF_ROLES)
 OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
@@ -481,4 +482,10 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
         with hi:
             high = optional_number("Largest value (max)", key + "max", f.get("max"))
         out |= {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+    # Empty: the citizen types the value; else it comes from their profile, verified or not.
+    source = choose("Prefill from the profile", key + "prefill", ["", *prefill_paths()],
+                    str(f.get("prefill") or ""))  # fmt: skip
+    out.pop("prefill", None)
+    if source:
+        out["prefill"] = source
     return out

@@ -149,6 +149,9 @@ class ApplicationSubmitted(Event):
     citizen: str
     data: dict[str, Any] = {}
     start_step: str | None = None
+    provenance: dict[str, str] = {}
+    """Prefilled form field -> self-declared | verified-counter | verified-face |
+    changed-verified (``domain.profile``); absent when the form prefills nothing."""
 
 
 class TaskAssigned(Event):

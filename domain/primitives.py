@@ -49,6 +49,9 @@ class FormField(Model):
     """Number fields only: the smallest value accepted (inclusive)."""
     max: float | None = None
     """Number fields only: the largest value accepted (inclusive)."""
+    prefill: str | None = Field(default=None, max_length=100)
+    """Where a citizen's form takes the field's value from, e.g. ``profile.full_name``
+    or ``profile.address.kecamatan`` (``domain.profile.prefill_paths``)."""
 
 
 class Agency(Model):

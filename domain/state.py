@@ -99,6 +99,8 @@ class ApplicationState(BaseModel):
     updated_at: datetime
     completed_at: datetime | None = None
     position: int = 0
+    provenance: dict[str, str] = Field(default_factory=dict)
+    """Each prefilled form field's provenance (``domain.profile``)."""
 
 
 def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
@@ -112,6 +114,7 @@ def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
         citizen=e.citizen,
         current_step=e.start_step,
         data=dict(e.data),
+        provenance=dict(e.provenance),
         submitted_at=event.recorded_at,
         updated_at=event.recorded_at,
         position=event.position,

@@ -40,6 +40,7 @@ from domain.definition import (
 from domain.expressions import Bound
 from domain.interpreter import VALUE_STEPS, condition_names
 from domain.nik import NikError, province_warning, validate_nik
+from domain.profile import CHANGED_VERIFIED, prefill_problem
 from domain.steps import KINDS, successors
 
 __all__ = [
@@ -156,6 +157,8 @@ def _check_fields(d: ServiceDefinition) -> Iterator[Problem]:
                 f"fields[{i}].id", f"duplicate field id '{f.id}' (see fields[{first[f.id]}])"
             )
         yield from check_field(f"fields[{i}]", f)
+        if f.prefill is not None and (why := prefill_problem(f.prefill)):
+            yield Problem(f"fields[{i}].prefill", why)
 
 
 def _names(
@@ -503,10 +506,17 @@ def validate_application_data(d: ServiceDefinition, data: Mapping[str, Any]) -> 
     return validate_fields(d.fields, data)
 
 
-def application_warnings(d: ServiceDefinition, data: Mapping[str, Any]) -> list[Problem]:
+def application_warnings(
+    d: ServiceDefinition, data: Mapping[str, Any], provenance: Mapping[str, str] | None = None
+) -> list[Problem]:
     """What the officer should check but that does not refuse the data: a NIK whose
-    province code is not in today's list (see ``domain.nik.province_warning``)."""
-    warnings = []
+    province code is not in today's list (see ``domain.nik.province_warning``), and a
+    value the citizen changed although their profile held it verified."""
+    warnings = [
+        Problem(f"data.{f.id}", CHANGED_VERIFIED_WARNING)
+        for f in d.fields
+        if (provenance or {}).get(f.id) == CHANGED_VERIFIED
+    ]
     for f in d.fields:
         value = data.get(f.id) if isinstance(data, Mapping) else None
         if f.type != FieldType.NIK or not isinstance(value, str):
@@ -518,6 +528,12 @@ def application_warnings(d: ServiceDefinition, data: Mapping[str, Any]) -> list[
         if message:
             warnings.append(Problem(f"data.{f.id}", message))
     return warnings
+
+
+CHANGED_VERIFIED_WARNING: Final = (
+    "the citizen changed this value, which their profile holds as verified (at the counter "
+    "or by face match); check the new value against the documents"
+)
 
 
 def validate_fields(

@@ -12,8 +12,10 @@ import httpx
 
 from accounts.mail import Mailer
 from accounts.registry import Registry
+from commands import profile
 from config.settings import Settings
 from eventstore.factory import open_event_store
+from eventstore.port import EventStore
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
@@ -53,10 +55,27 @@ DOMISILI: dict[str, Any] = {
     "description": "Certificate of residence for residents of Kecamatan Banyuwangi, "
     "issued after the kelurahan officer verifies the address.",
     "fields": [
-        {"id": "nik", "label": "NIK", "type": "nik"},
-        {"id": "full_name", "label": "Nama lengkap", "type": "text"},
-        {"id": "address", "label": "Alamat (jalan, nomor, RT/RW)", "type": "text"},
-        {"id": "kelurahan", "label": "Kelurahan", "type": "choice", "choices": KELURAHAN},
+        # Prefilled from the citizen's profile (GET /services/{id}/form?prefill=true).
+        {"id": "nik", "label": "NIK", "type": "nik", "prefill": "profile.nik"},
+        {
+            "id": "full_name",
+            "label": "Nama lengkap",
+            "type": "text",
+            "prefill": "profile.full_name",
+        },
+        {
+            "id": "address",
+            "label": "Alamat (jalan, nomor, RT/RW)",
+            "type": "text",
+            "prefill": "profile.address",
+        },
+        {
+            "id": "kelurahan",
+            "label": "Kelurahan",
+            "type": "choice",
+            "choices": KELURAHAN,
+            "prefill": "profile.address.kelurahan_desa",
+        },
         {"id": "purpose", "label": "Keperluan", "type": "text"},
         {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
     ],
@@ -116,8 +135,13 @@ IZIN_PRAKTIK: dict[str, Any] = {
     "description": "Surat Izin Praktik (SIP) for doctors, dentists, midwives, nurses and "
     "pharmacists practising in Kabupaten Banyuwangi.",
     "fields": [
-        {"id": "nik", "label": "NIK", "type": "nik"},
-        {"id": "full_name", "label": "Nama lengkap dan gelar", "type": "text"},
+        {"id": "nik", "label": "NIK", "type": "nik", "prefill": "profile.nik"},
+        {
+            "id": "full_name",
+            "label": "Nama lengkap dan gelar",
+            "type": "text",
+            "prefill": "profile.full_name",
+        },
         {
             "id": "profession",
             "label": "Profesi",
@@ -231,6 +255,25 @@ DEMO_CITIZEN = DemoAccount(
     "siti@example.id", "demo-siti-2026", "citizen", "Siti Aminah", nik="3510154808900003"
 )
 DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_OFFICER, DEMO_CITIZEN)
+DEMO_PROFILE = {
+    "nik": "3510154808900003",
+    "full_name": "Siti Aminah",
+    "birth_place": "Banyuwangi",
+    "birth_date": "1990-08-08",
+    "sex": "P",
+    "address.street": "Jl. Ahmad Yani No. 12",
+    "address.rt": "2",
+    "address.rw": "5",
+    "address.kelurahan_desa": "Penganjuran",
+    "address.kecamatan": "Banyuwangi",
+    "address.kabupaten_kota": "Kabupaten Banyuwangi",
+    "address.province": "Jawa Timur",
+    "religion": "Islam",
+    "marital_status": "Kawin",
+    "occupation": "Wiraswasta",
+}
+"""Siti's profile: declared by her, its identity checked by Budi at the counter (the
+address stays self-declared), so the demo forms come prefilled."""
 
 
 class _Capture(Mailer):
@@ -270,10 +313,19 @@ def create_accounts(settings: Settings) -> list[DemoAccount]:
                 code = re.search(r"code: (\d{6})", mail.last[a.login])
                 assert code is not None
                 registry.confirm(r.account_id, code.group(1))
+                _seed_profile(store, settings, registry, r.account_id)
             made.append(a)
     finally:
         store.close()
     return made
+
+
+def _seed_profile(store: EventStore, settings: Settings, registry: Registry, citizen: str) -> None:
+    officer = registry.for_login(DEMO_OFFICER.login)
+    assert officer is not None  # made before the citizen
+    profile.declare(store, settings, citizen, DEMO_PROFILE, citizen)
+    identity = ["nik", "full_name", "birth_place", "birth_date", "sex"]
+    profile.verify(store, settings, citizen, identity, "counter", officer.account_id)
 
 
 def token(client: httpx.Client, account: DemoAccount | None) -> str:

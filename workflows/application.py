@@ -65,6 +65,8 @@ class ApplicationWorkflow:
                 citizen=inp.citizen,
                 data=inp.data,
                 start_step=d.start_step,
+                # Only when given, so an application without prefill stores what it did.
+                **({"provenance": inp.provenance} if inp.provenance else {}),
             )
         )
         watcher = None

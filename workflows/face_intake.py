@@ -1,7 +1,7 @@
 """How the API reaches the face worker: a short workflow on the face task queue that runs
 one activity on a photo waiting in the store (an enrolment photo: store its embedding;
-a selfie: check that it is usable). The photo travels by reference only, so no image
-ever enters Temporal's history.
+a selfie: check that it is usable, or compare it with the enrolment for the profile).
+The photo travels by reference only, so no image ever enters Temporal's history.
 
 This module is imported by the workflow sandbox: it must not import torch, numpy or the
 store.
@@ -18,6 +18,8 @@ from temporalio.common import RetryPolicy
 
 ENROL_FACE: Final = "enrol_face"
 INSPECT_FACE: Final = "inspect_face"
+VERIFY_PROFILE_FACE: Final = "verify_profile_face"
+"""Compare a selfie with the citizen's enrolment, for their profile (not an application)."""
 INTAKE_WORKFLOW: Final = "FaceIntake"
 INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 """How long the API waits for the face worker before it answers 503."""
@@ -26,7 +28,7 @@ INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 @dataclass
 class IntakeRequest:
     activity: str
-    """ENROL_FACE or INSPECT_FACE."""
+    """ENROL_FACE, INSPECT_FACE or VERIFY_PROFILE_FACE."""
     photo_ref: str
     citizen: str
 

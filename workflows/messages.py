@@ -36,6 +36,8 @@ class ApplicationInput(BaseModel):
     parent: str | None = None
     """The application that started this one through a subservice step."""
     face_task_queue: str = "lincah-face"
+    provenance: dict[str, str] = Field(default_factory=dict)
+    """Prefilled form field -> its provenance (``domain.profile``), for the first event."""
 
 
 class CompleteTask(BaseModel):

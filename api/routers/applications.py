@@ -25,6 +25,7 @@ from api.deps import (
 from api.idempotency import IdempotencyKey, Key
 from commands import catalogue, numbering
 from commands.agencies import calendar_of
+from commands.profile import submission_provenance
 from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
@@ -103,6 +104,10 @@ async def submit(
             "the selfie_ref is unknown, expired or not yours; upload the selfie again "
             "(POST /me/selfies)",
         )
+    # Which prefilled values keep the profile's verification, and which change it.
+    provenance = await run_in_threadpool(
+        submission_provenance, store, settings, user.subject, definition, body.data
+    )
 
     client = await rt.temporal()  # before the number: unreachable records nothing
 
@@ -131,6 +136,7 @@ async def submit(
                 calendar=calendar,
                 selfie_ref=body.selfie_ref,
                 face_task_queue=settings.temporal.task_queues.face,
+                provenance=provenance,
             ),
             id=number,
             task_queue=settings.temporal.task_queues.applications,
@@ -283,7 +289,7 @@ def get_application(
     service = catalogue.load_service(store, app.service_id) if user.is_staff else None
     version = service.versions.get(app.service_version) if service else None
     if version is not None:
-        view.warnings = application_warnings(version.definition, app.data)
+        view.warnings = application_warnings(version.definition, app.data, app.provenance)
     return view
 
 

@@ -153,7 +153,8 @@ async def _read_photo(photo: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-async def _on_face_worker(rt: RuntimeDep, req: IntakeRequest) -> IntakeOutcome:
+async def on_face_worker(rt: RuntimeDep, req: IntakeRequest) -> IntakeOutcome:
+    """Run one face activity on a waiting photo, on the face worker; 503 when it cannot."""
     client = await rt.temporal()
     late = "the face service did not answer in time; try again in a few minutes"
     if req.activity == ENROL_FACE:
@@ -224,7 +225,7 @@ async def enrol_face(
             store.put_photo, user.subject, ENROLMENT, data, ENROLMENT_PHOTO_TTL_S
         )
         try:
-            out = await _on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, user.subject))
+            out = await on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, user.subject))
         finally:
             await run_in_threadpool(store.delete_photo, ref, user.subject)
         if not out.ok:
@@ -280,7 +281,7 @@ async def upload_selfie(
             store.put_photo, user.subject, SELFIE, data, rt.settings.face_selfie_ttl_s
         )
         try:
-            out = await _on_face_worker(rt, IntakeRequest(INSPECT_FACE, ref, user.subject))
+            out = await on_face_worker(rt, IntakeRequest(INSPECT_FACE, ref, user.subject))
         except HTTPException:
             await run_in_threadpool(store.delete_photo, ref, user.subject)
             raise

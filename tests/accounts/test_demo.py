@@ -33,6 +33,9 @@ async def test_demo_accounts_log_in_and_the_walkthrough_ends_approved(dev_env, s
             last = await bash(walk)
             assert last["status"] == "approved", last
             assert last["citizen"].startswith("c-")  # the account, not a name in a token
+            # Siti's seeded profile: NIK and name kept verified at the counter by Budi.
+            assert last["provenance"]["nik"] == "verified-counter", last
+            assert last["provenance"]["full_name"] == "verified-counter", last
 
 
 async def bash(script: str) -> dict:

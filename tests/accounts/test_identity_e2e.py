@@ -54,6 +54,7 @@ PUBLIC = {
     ("GET", "/public/services"),
     ("GET", "/public/services/{service_id}/standard"),
     ("GET", "/public/agencies/{agency_code}/maklumat"),
+    ("GET", "/services/{service_id}/form"),  # a citizen's token prefills it
     # Signing in through a region's identity provider starts without credentials.
     ("GET", "/auth/oidc/{provider}/login"),
     ("GET", "/auth/oidc/{provider}/callback"),
@@ -401,7 +402,8 @@ def test_production_refuses_weak_secrets(prod_settings, tmp_path):
     from config.settings import Settings, UnsafeSettings
 
     for name, value in [("jwt_secret", ""), ("payment_webhook_secret", "short"),
-                        ("face_key", "x" * 64), ("lookup_key", "changeme")]:  # fmt: skip
+                        ("face_key", "x" * 64), ("lookup_key", "changeme"),
+                        ("profile_key", "")]:  # fmt: skip
         with pytest.raises(UnsafeSettings) as e:
             Settings(**{**prod_settings.model_dump(), name: value})
         assert name in str(e.value)

@@ -24,6 +24,8 @@ STAFF: Final = frozenset({"officer", "supervisor", "cashier", "agency_admin", "c
 DESK: Final = frozenset({"complaint_officer", "supervisor"})
 """The agency's complaint desk (pengaduan) and the supervisor it escalates to."""
 CITIZEN: Final = frozenset({"citizen"})
+COUNTER: Final = frozenset({"officer", "supervisor"})
+"""Who serves citizens' profiles at an agency's counter."""
 ADMINS: Final = frozenset({"agency_admin", "region_admin"})
 EVERYONE: Final = frozenset({"citizen", "region_admin", "auditor"}) | STAFF
 READERS: Final = STAFF | {"region_admin", "auditor"}
@@ -283,6 +285,19 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("POST", "/complaints/{complaint_id}/rate"): Rule(
             CITIZEN, _s(409), target="complaint", json={"score": 5}
         ),
+        # -- profiles (the matrix's citizens are development tokens: no registered NIK;
+        # only A's citizen declares a profile, with the PATCH, which runs first) --------
+        ("GET", "/me/profile"): Rule(CITIZEN, _s(200)),
+        ("PATCH", "/me/profile"): Rule(CITIZEN, _s(200), json={"occupation": "Guru"}),
+        ("POST", "/me/profile/verify-face"): Rule(
+            CITIZEN, _s(409, 422), json={"selfie_ref": "tidak-ada"}
+        ),
+        ("POST", "/citizens/lookup"): Rule(COUNTER, _s(404), json={"nik": "3510154808900003"}),
+        ("GET", "/citizens/{account_id}/profile"): Rule(COUNTER, _s(200, 404), target="citizen"),
+        ("POST", "/citizens/{account_id}/profile/verify"): Rule(
+            COUNTER, _s(200, 404), target="citizen", json={"fields": ["occupation"]}
+        ),
+        ("GET", "/services/{service_id}/form"): Rule(None, _s(200), target="service", other=200),
         # -- auditors ------------------------------------------------------------------
         ("GET", "/audit/applications/{application_id}"): Rule(
             _r("auditor"), _s(200), target="application"
