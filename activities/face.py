@@ -1,5 +1,6 @@
 """The face worker's activities: verify a selfie against the enrolment (the workflow's
-``face_verify`` step), enrol a face, and check that a selfie is usable.
+``face_verify`` step, and a kiosk sign-in), enrol a face, and check that a selfie is
+usable.
 
 A photo is read from the store by reference and deleted as soon as it has been looked
 at, whatever the outcome. An unusable image or a missing enrolment is an outcome
@@ -18,7 +19,13 @@ from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
 from face.imaging import UnusableImage
 from face.pipeline import FacePipeline
 from face.store import ENROLMENT, SELFIE, FaceStore
-from workflows.face_intake import ENROL_FACE, INSPECT_FACE, IntakeOutcome, IntakeRequest
+from workflows.face_intake import (
+    ENROL_FACE,
+    INSPECT_FACE,
+    MATCH_FACE,
+    IntakeOutcome,
+    IntakeRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +138,13 @@ class FaceActivities:
             self.store.delete_photo(req.photo_ref, req.citizen)  # never keep what is unusable
             return IntakeOutcome(ok=False, backend=backend, code=e.code, reason=e.reason)
         return IntakeOutcome(ok=True, backend=backend)
+
+    @activity.defn(name=MATCH_FACE)
+    def match_face(self, req: IntakeRequest) -> IntakeOutcome:
+        """A kiosk sign-in: ``ok`` only when the selfie matches the enrolment. The
+        selfie is deleted, whatever the outcome."""
+        with heartbeating():
+            outcome = self._verify(FaceCheck("kiosk sign-in", req.citizen, req.photo_ref))
+        log.info("kiosk face check: match %s (backend %s)", outcome.match, outcome.backend)
+        return IntakeOutcome(ok=outcome.match is True, backend=outcome.backend,
+                             reason=outcome.reason)  # fmt: skip

@@ -235,6 +235,7 @@ class RateLimits:
             "dev_login": parse(settings.rate_limit_dev_login),
             "payment_webhook": parse(settings.rate_limit_payment_webhook),
             "complaints": parse(settings.rate_limit_complaints),
+            "kiosk": parse(settings.rate_limit_kiosk),
         }
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -252,6 +253,7 @@ _WHAT: Final = {
     "dev_login": "POST /auth/dev-token",
     "payment_webhook": "the payment webhook",
     "complaints": "POST /complaints",
+    "kiosk": "POST /auth/kiosk",
 }
 
 
@@ -279,6 +281,7 @@ PublicDocuments = Depends(rate_limited("documents"))
 DevLogin = Depends(rate_limited("dev_login"))
 PaymentWebhook = Depends(rate_limited("payment_webhook"))
 Complaints = Depends(rate_limited("complaints"))
+Kiosk = Depends(rate_limited("kiosk"))
 
 
 def install(app: FastAPI, settings: Settings, uploads: Iterable[str]) -> None:

@@ -149,6 +149,9 @@ class ApplicationSubmitted(Event):
     citizen: str
     data: dict[str, Any] = {}
     start_step: str | None = None
+    channel: str = "online"  # absent from events before the channels: all online
+    filed_by: str | None = None  # only when staff filed it for the citizen
+    location: str | None = None  # only when staff named where they filed it
 
 
 class TaskAssigned(Event):

@@ -18,6 +18,8 @@ from temporalio.common import RetryPolicy
 
 ENROL_FACE: Final = "enrol_face"
 INSPECT_FACE: Final = "inspect_face"
+MATCH_FACE: Final = "match_face"
+"""A selfie against the citizen's enrolment, for a kiosk sign-in (``ok``: it matches)."""
 INTAKE_WORKFLOW: Final = "FaceIntake"
 INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 """How long the API waits for the face worker before it answers 503."""
@@ -26,7 +28,7 @@ INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 @dataclass
 class IntakeRequest:
     activity: str
-    """ENROL_FACE or INSPECT_FACE."""
+    """ENROL_FACE, INSPECT_FACE or MATCH_FACE."""
     photo_ref: str
     citizen: str
 

@@ -36,6 +36,12 @@ class ApplicationInput(BaseModel):
     parent: str | None = None
     """The application that started this one through a subservice step."""
     face_task_queue: str = "lincah-face"
+    channel: str = "online"
+    """Where it was filed (``domain.channels``): online, counter, kiosk or mobile."""
+    filed_by: str | None = None
+    """The officer's account id when staff filed it on the citizen's behalf."""
+    location: str | None = None
+    """Where staff filed it: the counter, or the mobile service's stop or route."""
 
 
 class CompleteTask(BaseModel):
