@@ -22,7 +22,7 @@ from lincah.demo import DOMISILI
 from tests.accounts.conftest import Inbox
 from tests.conftest import free_port
 from tests.face.conftest import HAVE_FACE_EXTRA, needs_face_extra, needs_faces, photo
-from tests.support import Stack, run_stack
+from tests.support import Stack, record_histories, run_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +98,7 @@ def by_channel(stats: dict[str, Any]) -> dict[str, int]:
     return {row["channel"]: row["total"] for row in stats["by_channel"]}
 
 
-async def test_counter_and_mobile_filings_walk_ins_and_their_claim(stack: Stack, inbox):
+async def test_counter_and_mobile_filings_walk_ins_and_their_claim(stack: Stack, inbox, dev_env):
     s, box = stack, inbox[0]
     officer = await s.token("budi@banyuwangikab.go.id", "officer", "BWI")
 
@@ -165,6 +165,16 @@ async def test_counter_and_mobile_filings_walk_ins_and_their_claim(stack: Stack,
     }
     messages = (await s.http.get("/me/notifications", headers=agus)).json()
     assert sum("petugas layanan keliling" in m["message"] for m in messages) == 1
+
+    # The flow runs on as any other: the officer approves the counter's application.
+    app_id = at_counter["application_id"]
+    r = await s.http.post(
+        f"/tasks/{app_id}.verify_residence.1/complete",
+        json={"outcome": "approve", "comment": "Alamat sesuai KK"},
+        headers=officer,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    await record_histories(dev_env.client, {"domisili-filed-at-counter": app_id})
 
 
 async def test_a_registered_citizen_is_found_by_nik_and_others_may_not_file(stack: Stack, inbox):
