@@ -303,6 +303,13 @@ async def _kiosk_walkthrough(s: Stack, box: Inbox) -> None:
     session = r.json()
     assert session["expires_in"] == 600 and "refresh_token" not in session
     kiosk = {"Authorization": f"Bearer {session['access_token']}"}
+    # The face that opened the session is not the session's to change.
+    r = await s.http.post(
+        "/me/face", files={"photo": ("p.jpg", photo("biden/biden1.jpg"), "image/jpeg")},
+        headers=kiosk,
+    )  # fmt: skip
+    assert r.status_code == 403, r.text
+    assert (await s.http.delete("/me/face", headers=kiosk)).status_code == 403
     r = await s.http.post(
         "/applications", json={"service_id": SERVICE, "data": form(*SITI)}, headers=kiosk
     )
