@@ -362,6 +362,35 @@ class Registry:
         )
         return answer
 
+    def walk_in_citizen(self, nik: str, full_name: str, by: str) -> tuple[acc.Account, bool]:
+        """The citizen of ``nik`` for an officer filing on their behalf: their account
+        when they have one, else a new one recorded by ``by`` with neither e-mail nor
+        password (they claim it by registering with the same NIK). True when it was
+        created now."""
+        try:
+            validate_nik(nik)
+        except NikError as e:
+            raise Invalid(str(e)) from None
+        account_id = acc.citizen_account_id(self.lookup("nik", nik))
+        current = self.account(account_id)
+        if current is not None:
+            return current, False
+        data = {
+            "account_id": account_id,
+            "full_name": full_name,
+            "nik_masked": acc.mask_nik(nik),
+            "by": by,
+        }
+        try:
+            self.store.append(
+                acc.account_stream(account_id),
+                [NewEvent(uuid.uuid4(), acc.CITIZEN_WALKED_IN, data)],
+                -1,
+            )
+        except WrongExpectedVersion:
+            return self._reload_id(account_id), False  # registered, or filed, just now
+        return self._reload_id(account_id), True
+
     def confirm(self, account_id: str, code: str) -> acc.Account:
         account = self.account(account_id)
         if (

@@ -1,5 +1,6 @@
 """The face worker's activities: verify a selfie against the enrolment (the workflow's
-``face_verify`` step), enrol a face, and check that a selfie is usable.
+``face_verify`` step, and a kiosk sign-in), enrol a face, and check that a selfie is
+usable.
 
 A photo is read from the store by reference and deleted as soon as it has been looked
 at, whatever the outcome. An unusable image or a missing enrolment is an outcome
@@ -21,7 +22,7 @@ from face.store import ENROLMENT, SELFIE, FaceStore
 from workflows.face_intake import (
     ENROL_FACE,
     INSPECT_FACE,
-    VERIFY_PROFILE_FACE,
+    MATCH_FACE,
     IntakeOutcome,
     IntakeRequest,
 )
@@ -140,13 +141,14 @@ class FaceActivities:
             return IntakeOutcome(ok=False, backend=backend, code=e.code, reason=e.reason)
         return IntakeOutcome(ok=True, backend=backend)
 
-    @activity.defn(name=VERIFY_PROFILE_FACE)
-    def verify_profile_face(self, req: IntakeRequest) -> IntakeOutcome:
-        """The application's face check (``verify_face``) for the citizen's profile: the
-        same comparison, the selfie deleted after it; ``ok`` only on a match."""
+    @activity.defn(name=MATCH_FACE)
+    def match_face(self, req: IntakeRequest) -> IntakeOutcome:
+        """The application's face check (``verify_face``) outside an application: a
+        kiosk sign-in or a profile verification. ``ok`` only when the selfie matches the
+        enrolment; the selfie is deleted, whatever the outcome."""
         with heartbeating():
-            outcome = self._verify(FaceCheck("profile", req.citizen, req.photo_ref))
-        log.info("profile face check: match %s (backend %s)", outcome.match, outcome.backend)
+            outcome = self._verify(FaceCheck("face match", req.citizen, req.photo_ref))
+        log.info("face match: %s (backend %s)", outcome.match, outcome.backend)
         code = "" if outcome.match else MISMATCH if outcome.match is False else UNDECIDED
         return IntakeOutcome(
             ok=outcome.match is True, backend=outcome.backend, code=code, reason=outcome.reason

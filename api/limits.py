@@ -237,6 +237,7 @@ class RateLimits:
             "payment_webhook": parse(settings.rate_limit_payment_webhook),
             "complaints": parse(settings.rate_limit_complaints),
             "export": parse(settings.rate_limit_export),
+            "kiosk": parse(settings.rate_limit_kiosk),
         }
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -255,6 +256,7 @@ _WHAT: Final = {
     "payment_webhook": "the payment webhook",
     "complaints": "POST /complaints",
     "export": "GET /me/export",
+    "kiosk": "POST /auth/kiosk",
 }
 
 
@@ -301,6 +303,7 @@ PublicDocuments = Depends(rate_limited("documents"))
 DevLogin = Depends(rate_limited("dev_login"))
 PaymentWebhook = Depends(rate_limited("payment_webhook"))
 Complaints = Depends(rate_limited("complaints"))
+Kiosk = Depends(rate_limited("kiosk"))
 
 
 def install(app: FastAPI, settings: Settings, uploads: Iterable[str]) -> None:

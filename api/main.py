@@ -15,10 +15,12 @@ from api.routers import (
     audit,
     auth,
     complaints,
+    counter,
     dashboard,
     documents,
     face,
     health,
+    kiosk,
     oidc,
     payments,
     profile,
@@ -33,7 +35,7 @@ from api.routers import (
 from api.runtime import Runtime
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify")
+UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk")
 """Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
 MAX_PDF_BYTES) rather than by max_json_body_bytes."""
 
@@ -78,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         complaints.router,
         riwayat.router,
         profile.router,
+        counter.router,
+        kiosk.router,
+        kiosk.sign_in,
     )
     for r in routers:
         app.include_router(r)

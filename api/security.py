@@ -30,6 +30,9 @@ class Principal(BaseModel):
     epoch: int | None = None
     """The account's epoch when the token was issued; None on dev tokens."""
     dev: bool = False
+    channel: str | None = None
+    """``kiosk`` for a kiosk session (POST /auth/kiosk): its applications are recorded
+    as filed at the kiosk. None for every other sign-in."""
 
     @property
     def is_staff(self) -> bool:
@@ -54,6 +57,8 @@ def issue(principal: Principal, key: str, ttl_s: int) -> str:
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
     }
+    if principal.channel is not None:
+        claims["channel"] = principal.channel
     if principal.dev:
         claims["dev"] = True
     else:
@@ -88,4 +93,5 @@ def verify(token: str, key: str) -> Principal:
         services=list(claims.get("services") or []),
         epoch=None if dev else claims["epoch"],
         dev=dev,
+        channel=claims["channel"] if claims.get("channel") == "kiosk" else None,
     )

@@ -84,8 +84,11 @@ def _actor(event: RecordedEvent) -> str | None:
     for candidate in (actor, data.get("by"), metadata.get("actor")):
         if isinstance(candidate, str):
             return candidate
-    if event.type == ev.APPLICATION_SUBMITTED and isinstance(data.get("citizen"), str):
-        return str(data["citizen"])
+    if event.type == ev.APPLICATION_SUBMITTED:
+        # Filed at the counter or by the mobile service: the officer acted.
+        for who in (data.get("filed_by"), data.get("citizen")):
+            if isinstance(who, str):
+                return who
     return None
 
 

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     export_max_items: int = Field(default=500, ge=1, le=10_000)
     """Items per section of a data export (applications, complaints, ...); a longer
     section is cut there and marked ``truncated``."""
+    rate_limit_kiosk: str = "30/minute"
+    """Requests per client address to POST /auth/kiosk (sign-in at a kiosk by face);
+    failures for one NIK are also slowed down as for POST /auth/login."""
     sp4n_lapor_url: str = ""
     """Where complaints are forwarded to the national SP4N-LAPOR system (README
     "Complaints"); empty: nothing is sent."""
@@ -181,6 +184,7 @@ class Settings(BaseSettings):
         "rate_limit_payment_webhook",
         "rate_limit_complaints",
         "rate_limit_export",
+        "rate_limit_kiosk",
     )
     @classmethod
     def _a_rate(cls, value: str) -> str:
@@ -202,6 +206,8 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 10 * 60
     """Life of an access token from POST /auth/login or /auth/refresh."""
     refresh_token_ttl_s: int = 14 * 24 * 3600
+    kiosk_token_ttl_s: int = Field(default=10 * 60, ge=60, le=30 * 60)
+    """Life of a kiosk session (POST /auth/kiosk): one access token, no refresh token."""
     """Life of a refresh-token family from its login; each refresh rotates the token."""
     confirmation_ttl_s: int = 30 * 60
     """How long an e-mail confirmation code is valid."""

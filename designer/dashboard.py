@@ -9,6 +9,8 @@ from statistics import median
 from typing import Any
 
 FINISHED = {"approved", "rejected", "cancelled"}
+CHANNELS = ("online", "counter", "kiosk", "mobile")
+"""The four service channels (``domain.channels``), in the order they are shown."""
 
 
 def from_applications(apps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -16,7 +18,15 @@ def from_applications(apps: list[dict[str, Any]]) -> dict[str, Any]:
     by_status = Counter(str(a.get("status")) for a in apps)
     services: dict[str, dict[str, Any]] = {}
     hours: dict[str, list[float]] = {}
+    channels: dict[str, dict[str, Any]] = {
+        c: {"channel": c, "total": 0, "open": 0} for c in CHANNELS
+    }
     for a in apps:
+        # Rows from an API before the channels carry none: those were all online.
+        name = str(a.get("channel") or "online")
+        channel = channels.setdefault(name, {"channel": name, "total": 0, "open": 0})
+        channel["total"] += 1
+        channel["open"] += str(a.get("status")) not in FINISHED
         sid = str(a.get("service_id"))
         row = services.setdefault(
             sid, {"service_id": sid, "service_name": sid, "total": 0, "open": 0}
@@ -35,6 +45,7 @@ def from_applications(apps: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "by_status": dict(by_status),
         "by_service": sorted(services.values(), key=lambda r: -int(r["total"])),
+        "by_channel": list(channels.values()),
         "sla_breaches": None,
     }
 

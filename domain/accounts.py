@@ -53,6 +53,9 @@ SESSION_STARTED: Final = "SessionStarted"
 SESSION_ROTATED: Final = "SessionRotated"
 SESSION_REVOKED: Final = "SessionRevoked"
 CITIZEN_FEDERATED: Final = "CitizenRegisteredThroughProvider"
+CITIZEN_WALKED_IN: Final = "WalkInCitizenRecorded"
+"""An officer recorded a citizen without an account who came to the counter (or the
+mobile service): no e-mail, no password, until they register with the same NIK."""
 IDENTITY_LINKED: Final = "IdentityLinked"  # on the account's stream
 FEDERATED_LINK: Final = "FederatedIdentityLinked"  # on the provider+subject's stream
 
@@ -264,6 +267,21 @@ def apply_account(account: Account | None, e: EventLike) -> Account:
             nik_masked=d.get("nik_masked"),
             status="active",
             federated=frozenset({d["link"]}),
+            version=e.version,
+            history=(step,),
+        )
+    if e.type == CITIZEN_WALKED_IN:
+        # Unconfirmed: nobody can sign in to it, and a registration with the same NIK
+        # replaces it (the citizen claims it) and keeps its account id, so the
+        # applications filed for them at the counter are theirs.
+        return Account(
+            account_id=d["account_id"],
+            kind="citizen",
+            role=CITIZEN,
+            full_name=d["full_name"],
+            email="",
+            nik_masked=d["nik_masked"],
+            status="unconfirmed",
             version=e.version,
             history=(step,),
         )

@@ -152,6 +152,9 @@ class ApplicationSubmitted(Event):
     provenance: dict[str, str] = {}
     """Prefilled form field -> self-declared | verified-counter | verified-face |
     changed-verified (``domain.profile``); absent when the form prefills nothing."""
+    channel: str = "online"  # absent from events before the channels: all online
+    filed_by: str | None = None  # only when staff filed it for the citizen
+    location: str | None = None  # only when staff named where they filed it
 
 
 class TaskAssigned(Event):

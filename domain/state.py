@@ -101,6 +101,12 @@ class ApplicationState(BaseModel):
     position: int = 0
     provenance: dict[str, str] = Field(default_factory=dict)
     """Each prefilled form field's provenance (``domain.profile``)."""
+    channel: str = "online"
+    """Where it was filed: online, counter, kiosk or mobile (``domain.channels``)."""
+    filed_by: str | None = None
+    """The officer who filed it for the citizen (counter and mobile)."""
+    location: str | None = None
+    """Where staff filed it: the counter, or the mobile service's stop or route."""
 
 
 def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
@@ -118,14 +124,18 @@ def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
         submitted_at=event.recorded_at,
         updated_at=event.recorded_at,
         position=event.position,
+        channel=e.channel,
+        filed_by=e.filed_by,
+        location=e.location,
     )
+    filed = f" (filed by staff, {e.channel})" if e.filed_by else ""
     state.timeline.append(
         TimelineEntry(
             position=event.position,
             at=event.recorded_at,
             type=event.type,
-            actor=e.citizen,
-            summary=f"Application submitted for {e.service.name}",
+            actor=e.filed_by or e.citizen,
+            summary=f"Application submitted for {e.service.name}{filed}",
         )
     )
     return state

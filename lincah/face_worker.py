@@ -40,7 +40,7 @@ def build_face_worker(
         client,
         task_queue=task_queue or settings.temporal.task_queues.face,
         workflows=[FaceIntakeWorkflow],
-        activities=[acts.verify_face, acts.enrol_face, acts.inspect_face, acts.verify_profile_face],
+        activities=[acts.verify_face, acts.enrol_face, acts.inspect_face, acts.match_face],
         activity_executor=executor,
         max_concurrent_activities=CONCURRENT_CHECKS,
     )

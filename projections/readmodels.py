@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS applications (
     submitted_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     position INTEGER NOT NULL,
-    state BLOB NOT NULL
+    state BLOB NOT NULL,
+    channel TEXT NOT NULL DEFAULT 'online'
 );
 CREATE INDEX IF NOT EXISTS applications_citizen ON applications (citizen, submitted_at);
 CREATE INDEX IF NOT EXISTS applications_agency ON applications (agency_code, submitted_at);
@@ -107,7 +108,7 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
     + survey_view.SCHEMA
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
@@ -221,7 +222,7 @@ class ReadModels:
             self._conn()
             .execute(
                 "SELECT application_id, service_id, agency_code, citizen, status, current_step,"  # noqa: S608 - see _filters
-                f" submitted_at, updated_at FROM applications {where}"
+                f" submitted_at, updated_at, channel FROM applications {where}"
                 " ORDER BY submitted_at DESC, application_id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             )

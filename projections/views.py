@@ -66,8 +66,8 @@ def _apply_application(batch: Batch, event: RecordedEvent) -> None:
 def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationState) -> None:
     db.execute(
         "INSERT INTO applications (application_id, service_id, agency_code, citizen, status,"
-        " current_step, submitted_at, updated_at, position, state)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET"
+        " current_step, submitted_at, updated_at, position, state, channel)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET"
         " status = excluded.status, current_step = excluded.current_step,"
         " updated_at = excluded.updated_at, position = excluded.position,"
         " state = excluded.state",
@@ -82,6 +82,7 @@ def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationSt
             s.updated_at.isoformat(),
             s.position,
             orjson.dumps(s.model_dump(mode="json")),
+            s.channel,
         ),
     )
 

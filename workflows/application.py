@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import calendar
+    from domain import calendar, channels
     from domain import events as ev
     from workflows import errors
     from workflows.flow import CONDITION_ERRORS_PATCH, TERMINAL, Flow
@@ -67,8 +67,23 @@ class ApplicationWorkflow:
                 start_step=d.start_step,
                 # Only when given, so an application without prefill stores what it did.
                 **({"provenance": inp.provenance} if inp.provenance else {}),
+                channel=inp.channel,
+                # Only staff filings carry these: a citizen's own payload gains no null.
+                **{
+                    k: v
+                    for k, v in (("filed_by", inp.filed_by), ("location", inp.location))
+                    if v is not None
+                },
             )
         )
+        if inp.filed_by is not None:
+            # Only new inputs carry filed_by, so no recorded history reaches this append.
+            await flow.notify(
+                d.start_step,
+                channels.filed_for_you(
+                    inp.application_id, d.name, d.agency.name, inp.channel, inp.location
+                ),
+            )
         watcher = None
         if d.time_limit is not None:
             flow.service_due = calendar.add(inp.calendar, workflow.now(), d.time_limit)

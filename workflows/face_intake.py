@@ -18,8 +18,9 @@ from temporalio.common import RetryPolicy
 
 ENROL_FACE: Final = "enrol_face"
 INSPECT_FACE: Final = "inspect_face"
-VERIFY_PROFILE_FACE: Final = "verify_profile_face"
-"""Compare a selfie with the citizen's enrolment, for their profile (not an application)."""
+MATCH_FACE: Final = "match_face"
+"""A selfie against the citizen's enrolment, outside an application: a kiosk sign-in or a
+profile verification (``ok``: it matches)."""
 INTAKE_WORKFLOW: Final = "FaceIntake"
 INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 """How long the API waits for the face worker before it answers 503."""
@@ -28,7 +29,7 @@ INTAKE_TIMEOUT: Final = timedelta(seconds=30)
 @dataclass
 class IntakeRequest:
     activity: str
-    """ENROL_FACE, INSPECT_FACE or VERIFY_PROFILE_FACE."""
+    """ENROL_FACE, INSPECT_FACE or MATCH_FACE."""
     photo_ref: str
     citizen: str
 

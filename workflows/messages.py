@@ -38,6 +38,12 @@ class ApplicationInput(BaseModel):
     face_task_queue: str = "lincah-face"
     provenance: dict[str, str] = Field(default_factory=dict)
     """Prefilled form field -> its provenance (``domain.profile``), for the first event."""
+    channel: str = "online"
+    """Where it was filed (``domain.channels``): online, counter, kiosk or mobile."""
+    filed_by: str | None = None
+    """The officer's account id when staff filed it on the citizen's behalf."""
+    location: str | None = None
+    """Where staff filed it: the counter, or the mobile service's stop or route."""
 
 
 class CompleteTask(BaseModel):

@@ -23,9 +23,11 @@ from api.deps import (
     may_see,
 )
 from api.idempotency import IdempotencyKey, Key
+from api.runtime import Runtime
 from commands import catalogue, numbering
 from commands.agencies import calendar_of
 from commands.profile import submission_provenance
+from domain.channels import Channel
 from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
@@ -87,18 +89,48 @@ async def submit(
 ) -> Submitted:
     """Apply for a service: the data is checked against the latest published version,
     which the application keeps to its end. Send an Idempotency-Key: a retry with it
-    answers the same application and never creates a second one."""
+    answers the same application and never creates a second one. In a kiosk session
+    (POST /auth/kiosk) the application is recorded as filed at the kiosk."""
+    return await file_application(
+        rt,
+        response,
+        citizen=user.subject,
+        service_id=body.service_id,
+        data=body.data,
+        selfie_ref=body.selfie_ref,
+        key=Key.of(idempotency_key, user.subject, "submit", body),
+        channel="kiosk" if user.channel == "kiosk" else "online",
+    )
+
+
+async def file_application(
+    rt: Runtime,
+    response: Response,
+    *,
+    citizen: str,
+    service_id: str,
+    data: dict[str, Any],
+    selfie_ref: str | None,
+    key: Key | None,
+    channel: Channel,
+    filed_by: str | None = None,
+    location: str | None = None,
+) -> Submitted:
+    """Start an application of ``citizen`` on any channel: its citizen's own
+    (``POST /applications``) or filed by staff (``POST /counter/applications``).
+    Answers 201 once the worker has recorded it, 202 when Temporal holds it but the
+    worker has not confirmed yet, 503 when nothing or maybe something was recorded;
+    a retry with the same ``key`` answers the first result."""
     store, settings = rt.store, rt.settings
-    key = Key.of(idempotency_key, user.subject, "submit", body)
     before = await run_in_threadpool(idempotency.earlier, store, key) if key else None
     if before is not None and before.answer is not None:
         return Submitted.model_validate(before.answer)
-    definition = await run_in_threadpool(catalogue.published_definition, store, body.service_id)
-    problems = validate_application_data(definition, body.data)
+    definition = await run_in_threadpool(catalogue.published_definition, store, service_id)
+    problems = validate_application_data(definition, data)
     if problems:
         raise Invalid("the application data has problems", problems)
-    if body.selfie_ref and not await run_in_threadpool(
-        FaceStore.from_settings(settings).has_photo, body.selfie_ref, user.subject
+    if selfie_ref and not await run_in_threadpool(
+        FaceStore.from_settings(settings).has_photo, selfie_ref, citizen
     ):
         raise Invalid(
             "the selfie_ref is unknown, expired or not yours; upload the selfie again "
@@ -106,7 +138,7 @@ async def submit(
         )
     # Which prefilled values keep the profile's verification, and which change it.
     provenance = await run_in_threadpool(
-        submission_provenance, store, settings, user.subject, definition, body.data
+        submission_provenance, store, settings, citizen, definition, data
     )
 
     client = await rt.temporal()  # before the number: unreachable records nothing
@@ -131,12 +163,15 @@ async def submit(
             ApplicationInput(
                 application_id=number,
                 definition=definition,
-                data=body.data,
-                citizen=user.subject,
+                data=data,
+                citizen=citizen,
                 calendar=calendar,
-                selfie_ref=body.selfie_ref,
+                selfie_ref=selfie_ref,
                 face_task_queue=settings.temporal.task_queues.face,
                 provenance=provenance,
+                channel=channel,
+                filed_by=filed_by,
+                location=location,
             ),
             id=number,
             task_queue=settings.temporal.task_queues.applications,

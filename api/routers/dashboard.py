@@ -1,5 +1,6 @@
-"""Figures for an agency's dashboard, from the read models: applications by status and
-by service, deadline breaches, and the median processing time per service."""
+"""Figures for an agency's dashboard, from the read models: applications by status, by
+service and by channel (online, counter, kiosk, mobile), deadline breaches, and the
+median processing time per service and per channel."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from api import errors
 from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep
+from domain.channels import CHANNELS
 from domain.standard import reviews
 
 router = APIRouter(tags=["dashboard"])
@@ -47,27 +49,23 @@ def application_stats(
     services: dict[str, dict[str, Any]] = {}
     hours: dict[str, list[float]] = {}
     breaches: list[dict[str, Any]] = []
+    # Every channel has its row, an empty one too: "no kiosk applications" is a figure.
+    by_channel: dict[str, dict[str, Any]] = {c: _figures({"channel": c}) for c in CHANNELS}
+    channel_hours: dict[str, list[float]] = {}
     for s in states:
         row = services.setdefault(
             s.service_id,
-            {
-                "service_id": s.service_id,
-                "service_name": s.service_name,
-                "total": 0,
-                "open": 0,
-                "approved": 0,
-                "rejected": 0,
-                "cancelled": 0,
-                "sla_breaches": 0,
-            },
+            _figures({"service_id": s.service_id, "service_name": s.service_name}),
         )
-        row["total"] += 1
-        row["open" if s.status in OPEN else s.status] += 1
-        row["sla_breaches"] += len(s.breaches)
+        channel_row = by_channel.setdefault(s.channel, _figures({"channel": s.channel}))
+        for r in (row, channel_row):
+            r["total"] += 1
+            r["open" if s.status in OPEN else s.status] += 1
+            r["sla_breaches"] += len(s.breaches)
         if s.completed_at is not None:
-            hours.setdefault(s.service_id, []).append(
-                (s.completed_at - s.submitted_at).total_seconds() / 3600
-            )
+            took = (s.completed_at - s.submitted_at).total_seconds() / 3600
+            hours.setdefault(s.service_id, []).append(took)
+            channel_hours.setdefault(s.channel, []).append(took)
         breaches += [
             {
                 "application_id": s.application_id,
@@ -80,13 +78,25 @@ def application_stats(
             for b in s.breaches
         ]
     for sid, row in services.items():
-        done = hours.get(sid)
-        row["median_processing_hours"] = round(statistics.median(done), 2) if done else None
+        row["median_processing_hours"] = _median(hours.get(sid))
+    for channel, row in by_channel.items():
+        row["median_processing_hours"] = _median(channel_hours.get(channel))
     return {
         "by_status": dict(Counter(s.status for s in states)),
         "by_service": sorted(services.values(), key=lambda r: -int(r["total"])),
+        "by_channel": list(by_channel.values()),
         "sla_breaches": sorted(breaches, key=lambda b: str(b["breached_at"]), reverse=True),
     }
+
+
+def _figures(names: dict[str, Any]) -> dict[str, Any]:
+    """A row of the statistics: what it counts (a service, a channel), all at zero."""
+    counts = ("total", "open", "approved", "rejected", "cancelled", "sla_breaches")
+    return {**names, **dict.fromkeys(counts, 0)}
+
+
+def _median(hours: list[float] | None) -> float | None:
+    return round(statistics.median(hours), 2) if hours else None
 
 
 @router.get("/stats/standard-reviews", responses=errors.answers(403))

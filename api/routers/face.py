@@ -30,6 +30,7 @@ from temporalio.service import RPCError
 from api import errors, idempotency
 from api.deps import Citizen, RuntimeDep
 from api.idempotency import IdempotencyKey, Key
+from api.security import Principal
 from api.temporal_errors import TemporalUnavailable
 from face import imaging
 from face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
@@ -184,6 +185,17 @@ def _refused(out: IntakeOutcome) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, out.reason)
 
 
+def _not_at_a_kiosk(user: Principal) -> None:
+    """A kiosk session was opened by the enrolled face: it may not replace or delete
+    the face that vouches for it."""
+    if user.channel == "kiosk":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "a kiosk session cannot change your face enrolment; do it signed in with your "
+            "password (online)",
+        )
+
+
 class Enrolled(BaseModel):
     enrolled: bool
     backend: str
@@ -216,6 +228,7 @@ async def enrol_face(
 ) -> Enrolled:
     """Enrol your face from a photo showing it alone, facing the camera. Only an
     encrypted face embedding is kept, never the photo; enrolling again replaces it."""
+    _not_at_a_kiosk(user)
     data = await _read_photo(photo, rt.settings.face_max_upload_bytes)
     photo_sha = hashlib.sha256(data).hexdigest()
     key = Key.of(idempotency_key, user.subject, "enrol-face", {"photo_sha256": photo_sha})
@@ -254,6 +267,7 @@ def my_face(user: Citizen, store: FaceStoreDep) -> FaceEnrolment:
 def forget_face(user: Citizen, store: FaceStoreDep) -> Response:
     """Delete your face enrolment. Applications with a face check then go to an
     identity check at the counter, until you enrol again."""
+    _not_at_a_kiosk(user)
     if store.forget(user.subject) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "you have no face enrolment to delete")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

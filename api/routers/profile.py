@@ -25,7 +25,7 @@ from domain import profile as pf
 from domain.checks import Problem
 from domain.nik import NikError, validate_nik
 from domain.refusals import Conflict, Invalid, NotFound
-from workflows.face_intake import VERIFY_PROFILE_FACE, IntakeRequest
+from workflows.face_intake import MATCH_FACE, IntakeRequest
 
 router = APIRouter(tags=["profile"])
 
@@ -207,7 +207,7 @@ async def verify_my_face(
                 "the selfie_ref is unknown, expired or not yours; upload the selfie again "
                 "(POST /me/selfies)"
             )
-        out = await on_face_worker(rt, IntakeRequest(VERIFY_PROFILE_FACE, body.selfie_ref,
+        out = await on_face_worker(rt, IntakeRequest(MATCH_FACE, body.selfie_ref,
                                                      user.subject))  # fmt: skip
         if not out.ok:
             raise Invalid(f"your identity was not verified: {out.reason}")

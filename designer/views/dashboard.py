@@ -1,5 +1,5 @@
-"""Dashboard: applications by status and by service, SLA breaches, median processing
-time per service."""
+"""Dashboard: applications by status, by service and by channel (online, counter, kiosk,
+mobile), SLA breaches, median processing time per service."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ with right:
     st.subheader("By service")
     frame = pd.DataFrame(by_service).set_index("service_name")
     st.bar_chart(frame[["total"]], horizontal=True)
+st.subheader("By channel")
+by_channel: list[dict[str, Any]] = stats.get("by_channel") or []
+if by_channel:
+    channels = pd.DataFrame(by_channel).set_index("channel")
+    st.bar_chart(channels[["total", "open"]], horizontal=True, stack=False)
+    st.dataframe(channels, width="stretch")
+else:
+    st.caption("The API does not break its figures down by channel yet.")
 st.subheader("Median processing time per service (hours, finished applications)")
 medians = frame["median_processing_hours"].dropna() if "median_processing_hours" in frame else []
 if len(medians):

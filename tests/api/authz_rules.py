@@ -111,6 +111,8 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             json={"current_password": PASSWORD, "new_password": PASSWORD + "-baru"},
         ),
         ("GET", "/auth/me"): Rule(EVERYONE, _s(200)),
+        # A kiosk device's key, not a token, lets it in (none here: 401).
+        ("POST", "/auth/kiosk"): Rule(None, _s(401), files=PHOTO),
         ("POST", "/auth/dev-token"): Rule(
             None, _s(200), json={"subject": "tamu@example.id", "role": "citizen"}
         ),
@@ -159,6 +161,13 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             other=403,
             json={"text": "Kami sanggup melayani sesuai standar.", "signed_by": "Kepala"},
         ),
+        # -- kiosks: their agency's administrator registers and revokes them ------------
+        ("POST", "/agencies/{agency_code}/kiosks"): Rule(
+            _r("agency_admin"), _s(201), target="agency", other=403, json={"label": "Kiosk 1"}
+        ),
+        ("POST", "/agencies/{agency_code}/kiosks/{kiosk_id}/revoke"): Rule(
+            _r("agency_admin"), _s(404), target="agency", other=403
+        ),
         # -- the catalogue: published services are public ------------------------------
         ("POST", "/services"): Rule(_r("agency_admin"), _s(201), json=draft),
         ("POST", "/services/validate"): Rule(EVERYONE, _s(200), json=draft),
@@ -182,6 +191,13 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ),
         # -- applications --------------------------------------------------------------
         ("POST", "/applications"): Rule(CITIZEN, _s(201), json=submission),
+        # Filed by the agency's officers and supervisors for the citizen of this NIK.
+        ("POST", "/counter/applications"): Rule(
+            STAFF,
+            _s(201),
+            acts=_r("officer", "supervisor"),
+            json={**submission, "nik": submission["data"]["nik"]},
+        ),
         ("GET", "/applications/{application_id}"): Rule(EVERYONE, _s(200), target="application"),
         ("GET", "/applications"): Rule(EVERYONE, _s(200)),
         ("GET", "/me/notifications"): Rule(CITIZEN, _s(200)),

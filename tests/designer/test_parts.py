@@ -96,6 +96,17 @@ def test_dashboard_figures_from_applications():
     a, b = stats["by_service"]
     assert (a["service_id"], a["total"], a["median_processing_hours"]) == ("a", 2, 3.0)
     assert (b["open"], b["median_processing_hours"]) == (1, None)
+    # Rows without a channel (an API before the channels) count as online.
+    assert stats["by_channel"] == [
+        {"channel": "online", "total": 3, "open": 1},
+        {"channel": "counter", "total": 0, "open": 0},
+        {"channel": "kiosk", "total": 0, "open": 0},
+        {"channel": "mobile", "total": 0, "open": 0},
+    ]
+    counter = from_applications([{**apps[2], "channel": "counter"}])["by_channel"]
+    assert [(c["channel"], c["total"], c["open"]) for c in counter if c["total"]] == [
+        ("counter", 1, 1)
+    ]
 
 
 # --- pages against the API --------------------------------------------------------
