@@ -44,6 +44,8 @@ class Summary(BaseModel):
     expected_completion: datetime | None
     url: str
     """Where the full history is: ``/me/applications/{id}``."""
+    channel: str = "online"
+    """Where it was filed: online, counter, kiosk or mobile (``domain.channels``)."""
 
 
 class DocumentView(BaseModel):
@@ -217,6 +219,7 @@ def summary(s: ApplicationState) -> Summary:
         completed_at=s.completed_at,
         expected_completion=s.expected_completion,
         url=f"/me/applications/{s.application_id}",
+        channel=s.channel,
     )
 
 
