@@ -19,6 +19,7 @@ from api.routers import (
     documents,
     face,
     health,
+    notifications,
     oidc,
     payments,
     public,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey.router,
         oidc.router,
         complaints.router,
+        notifications.router,
     )
     for r in routers:
         app.include_router(r)

@@ -145,6 +145,7 @@ def plan(settings: Settings, with_designer: bool = True, with_face: bool = True)
     parts += [
         Part("worker", _lincah("worker"), env, lambda: True),
         Part("projector", _lincah("projections", "run"), env, lambda: True),
+        Part("notifier", _lincah("notifier"), env, lambda: True),
         Part(
             "api",
             _lincah("api"),
