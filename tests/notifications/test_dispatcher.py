@@ -20,7 +20,7 @@ from notifications.dispatcher import Dispatcher, backoff
 from notifications.outbox import Delivery, Outbox
 from notifications.subscriber import OutboxSubscriber
 from tests.accounts.conftest import Inbox
-from tests.notifications.conftest import Receiver, correction, later, register, submit
+from tests.notifications.conftest import Receiver, register, submit
 
 Smtp = tuple[Inbox, int]
 
