@@ -220,6 +220,10 @@ class Settings(BaseSettings):
     """Wait after the first failed attempt; doubled per attempt, with jitter."""
     notify_backoff_max_s: float = Field(default=600.0, gt=0)
     """The longest wait between two attempts."""
+    notify_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)
+    """Events older than this when the outbox first sees them (a first start on an
+    existing event log, a long outage) are listed in-app but not e-mailed or texted:
+    news that late would mislead more than help."""
     notify_lease_s: float = Field(default=60.0, gt=0)
     """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
     claims are taken up again after it (longer than any send may take)."""

@@ -48,6 +48,7 @@ class OutboxSubscriber:
         self.store = store
         self.outbox = outbox
         self.webhook = bool(settings.notify_webhook_url)
+        self.max_age_s = settings.notify_max_age_s
 
     def run_once(self, limit: int = BATCH) -> int:
         checkpoint = self.outbox.checkpoint()
@@ -184,9 +185,12 @@ class OutboxSubscriber:
             if self.webhook and getattr(prefs, channel):
                 wanted.append((channel, reach.phone, "there is no phone number on the account"))
         now, stamp = time.time(), now_iso()
+        stale = now - event.recorded_at.timestamp() > self.max_age_s
         for channel, recipient, missing in wanted:
             if channel == "in_app":
                 status, sent_at, error = "sent", stamp, None  # in the list from now on
+            elif stale:
+                status, sent_at, error = "skipped", None, _STALE
             elif recipient:
                 status, sent_at, error = "queued", None, None
             else:
@@ -214,6 +218,9 @@ class OutboxSubscriber:
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
             (CHECKPOINT, position),
         )
+
+
+_STALE: Final = "the event is older than notify_max_age_s: not sent this late"
 
 
 def delivery_id(event: RecordedEvent, channel: str) -> str:

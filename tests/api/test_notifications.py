@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 async def stack(
     dev_env: Any,
     settings: Settings,
-    smtp: tuple[Inbox, int],
+    smtp: tuple[Inbox, int],  # noqa: F811
     receiver: Receiver,  # noqa: F811
 ) -> AsyncIterator[Stack]:
     notifying = settings.model_copy(

@@ -215,3 +215,66 @@ def test_an_unreadable_event_is_skipped_not_fatal(
         sub.catch_up()
     assert [m["kind"] for m in sub.outbox.messages(siti)] == ["correction", "submitted"]
     assert "type CorrectionRequested" in caplog.text and "reason" not in caplog.text
+
+
+def test_old_events_are_listed_but_not_sent(store: EventStore, notify_settings: Settings) -> None:
+    """A first start on an existing event log must not mail years of history."""
+    siti = register(store, notify_settings)
+    submit(store, "BWI-2026-000001", siti)
+    time.sleep(0.3)
+    late = notify_settings.model_copy(update={"notify_max_age_s": 0.2})
+    sub = _subscriber(store, late)
+    sub.catch_up()
+    [note] = sub.outbox.messages(siti)
+    assert {d["channel"]: d["state"] for d in note["deliveries"]} == {
+        "in_app": "sent",
+        "email": "skipped",
+        "whatsapp": "skipped",
+    }
+
+
+def test_complaints_tell_their_named_complainant(
+    store: EventStore, notify_settings: Settings
+) -> None:
+    from domain import complaints as c
+
+    siti = register(store, notify_settings)
+
+    def file(complaint_id: str, complainant: str | None, *more: ev.Event) -> None:
+        filed = c.ComplaintFiled(
+            complaint_id=complaint_id,
+            agency="BWI",
+            subject=c.Subject(kind="service", ref="surat-keterangan-domisili"),
+            text="Petugas tidak ada di loket",
+            complainant=complainant,
+            anonymity="named" if complainant else "anonymous",
+        )
+        store.append(
+            c.complaint_stream(complaint_id),
+            [NewEvent(uuid.uuid4(), e.TYPE, e.payload()) for e in (filed, *more)],
+        )
+
+    file(
+        "lpr-1",
+        siti,
+        c.ComplaintForwarded(from_agency="BWI", to_agency="DKS", by="desk"),
+        c.ComplaintFollowedUp(by="desk", unit="Loket 3", text="Sudah ditegur"),
+    )
+    file("lpr-2", None)  # anonymous: nobody to write to
+    sub = _subscriber(store, notify_settings)
+    sub.catch_up()
+    notes = sub.outbox.messages(siti)
+    assert [(n["kind"], n["reference"]) for n in notes] == [
+        ("complaint_followed_up", "lpr-1"),
+        ("complaint_forwarded", "lpr-1"),
+        ("complaint_received", "lpr-1"),
+    ]
+    assert notes[0]["application_id"] is None and "DKS" in notes[1]["message"]
+    # The dead-letter scope follows the complaint to the agency that handles it now.
+    agencies = {d["kind"]: d["agency"] for d in sub.outbox.deliveries()}
+    assert agencies == {
+        "complaint_received": "BWI",
+        "complaint_forwarded": "DKS",
+        "complaint_followed_up": "DKS",
+    }
+    assert len(sub.outbox.deliveries()) == 9
