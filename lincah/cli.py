@@ -151,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the application worker").set_defaults(func=cmd_worker)
     sub.add_parser("api", help="serve the HTTP API").set_defaults(func=cmd_api)
     sub.add_parser("designer", help="serve the designer").set_defaults(func=cmd_designer)
-    sub.add_parser(
-        "notifier", help="derive the notification outbox and deliver it"
-    ).set_defaults(func=cmd_notifier)
+    sub.add_parser("notifier", help="derive the notification outbox and deliver it").set_defaults(
+        func=cmd_notifier
+    )
     pr = sub.add_parser("projections", help="run or rebuild the read models")
     pr.add_argument("action", choices=["run", "rebuild"])
     pr.set_defaults(func=cmd_projections)

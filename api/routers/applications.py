@@ -315,4 +315,3 @@ def list_applications(
     ]
     rows.sort(key=lambda r: (r["submitted_at"], r["application_id"]), reverse=True)
     return rows[offset : offset + limit]
-
