@@ -163,6 +163,13 @@ class Outbox:
             await asyncio.sleep(0.02)
         return True
 
+    def counts(self) -> dict[str, int]:
+        """How many deliveries are in each state (every state named, zeros included)."""
+        found = dict(
+            self._conn().execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        )
+        return {state: int(found.get(state, 0)) for state in STATES}
+
     # -- the dispatcher ------------------------------------------------------------------
     def claim(self, owner: str, lease_s: float, limit: int) -> list[Delivery]:
         """Take up to ``limit`` due deliveries for ``owner`` until the lease ends, and

@@ -96,6 +96,10 @@ async def test_preferences_delivery_state_and_dead_letters(
     )
     assert settled[0]["deliveries"][2]["attempts"] == 2
 
+    health = (await s.http.get("/health")).json()["notifications"]
+    assert health["dead"] == 1 and health["checkpoint"] >= submitted["position"]
+    assert "lincah_notifications_dead 1\n" in (await s.http.get("/metrics")).text
+
     # The dead letter, for the agency's administrator only.
     r = await s.http.get("/admin/notifications/dead", headers=admin)
     [dead] = r.json()
