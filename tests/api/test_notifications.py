@@ -5,6 +5,7 @@ exactly once, and the administrators' dead-letter list and replay."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from accounts.registry import Registry
 from config.settings import Settings
+from notifications import service
 from tests.accounts.conftest import Inbox
 from tests.api.test_e2e import SITI, apply, publish
 from tests.notifications.conftest import Receiver, receiver, smtp  # noqa: F401 - fixtures
@@ -148,3 +150,78 @@ async def test_notifications_wait_for_min_position(stack: Stack) -> None:
     r = await stack.http.get(f"/me/notifications?min_position={head + 5}", headers=siti)
     assert r.status_code == 409 and "does not exist yet" in r.json()["detail"]
     assert (await stack.http.get("/me/notifications", headers=siti)).json() == []
+
+
+async def test_a_notifier_restart_sends_nothing_twice(
+    dev_env: Any,
+    settings: Settings,
+    domisili: dict[str, Any],
+    smtp: tuple[Inbox, int],  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    """The notifier stops (as `lincah up` stops or restarts it) while applications move
+    on; the next one delivers what happened meanwhile, and nothing already sent."""
+    notifying = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp[1],
+            "notify_webhook_url": receiver.url,
+            "notify_webhook_secret": "notify-webhook-secret-for-the-tests-0123456789",
+        }
+    )
+    async with run_stack(dev_env, notifying, notifier=False) as s:
+        account = (
+            Registry(s.store, s.settings)
+            .register(
+                SITI["nik"],
+                "Siti Aminah",
+                "siti@example.id",
+                "+6281234567890",
+                "kata-sandi-uji-2026",
+            )
+            .account_id
+        )
+        siti = await s.token(account, "citizen")
+        officer = await s.token("budi@banyuwangikab.go.id", "officer", "BWI")
+        await publish(s, domisili)
+
+        def start() -> tuple[threading.Event, threading.Thread]:
+            stop = threading.Event()
+            thread = threading.Thread(target=service.run, args=(s.store, s.settings, stop))
+            thread.start()
+            return stop, thread
+
+        def all_sent(body: list[dict[str, Any]]) -> bool:
+            return all(set(_channels(n).values()) == {"sent"} for n in body)
+
+        stop, thread = start()
+        first = await apply(s, siti, domisili["id"], SITI)
+        await s.until(
+            f"/me/notifications?min_position={first['position']}",
+            siti,
+            lambda body: len(body) == 1 and all_sent(body),
+        )
+        stop.set()
+        thread.join(10)
+
+        r = await s.http.post(
+            f"/tasks/{first['application_id']}.verify_residence.1/complete",
+            headers=officer,
+            json={"outcome": "approve"},
+        )
+        assert r.status_code == 200, r.text
+        second = await apply(s, siti, domisili["id"], SITI)
+        stop, thread = start()
+        try:
+            body = await s.until(
+                f"/me/notifications?min_position={second['position']}",
+                siti,
+                lambda body: len(body) == 4 and all_sent(body),
+            )
+        finally:
+            stop.set()
+            thread.join(10)
+    assert [n["kind"] for n in body] == ["submitted", "approved", "notice", "submitted"]
+    mails = [m for m in smtp[0].messages if str(m["Message-ID"]).endswith("@lincah>")]
+    assert len(mails) == len({m["Message-ID"] for m in mails}) == 4
+    assert len(receiver.requests) == len(set(receiver.keys())) == 4
