@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
@@ -90,25 +90,33 @@ class PreferencesBody(BaseModel):
     sms: bool = False
     whatsapp: bool = True
     language: Language = "id"
+    in_app: bool = True
+
+    @field_validator("in_app")
+    @classmethod
+    def _always_in_app(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "in-app notifications are always on; turn e-mail, sms or whatsapp off instead"
+            )
+        return value
 
 
 class PreferencesView(PreferencesBody):
-    in_app: bool = True
     position: int | None = None
     """The event-store position of the change (PUT): ``min_position`` for later reads."""
 
 
 @router.get("/me/notification-preferences")
 def my_preferences(user: Citizen, store: StoreDep) -> PreferencesView:
-    prefs = preferences.load(store, user.subject)
-    return PreferencesView(**prefs.model_dump())
+    return PreferencesView(**preferences.load(store, user.subject).model_dump())
 
 
 @router.put("/me/notification-preferences")
 async def set_preferences(body: PreferencesBody, user: Citizen, store: StoreDep) -> PreferencesView:
     """Replace the caller's preferences; they hold for every message of an event written
     after this one. SMS and WhatsApp go out only where the provider is configured."""
-    prefs = preferences.Preferences(**body.model_dump())
+    prefs = preferences.Preferences(**body.model_dump(exclude={"in_app"}))
     position = await run_in_threadpool(preferences.save, store, user.subject, prefs)
     return PreferencesView(**prefs.model_dump(), position=position)
 

@@ -73,9 +73,12 @@ async def test_preferences_delivery_state_and_dead_letters(
         "email": True, "sms": False, "whatsapp": True, "language": "id", "in_app": True,
         "position": None,
     }  # fmt: skip
-    for wrong in ({"in_app": False}, {"language": "fr"}, {"email": "maybe"}):
+    for wrong in ({"in_app": False}, {"language": "fr"}, {"email": "maybe"}, {"fax": True}):
         r = await s.http.put("/me/notification-preferences", headers=siti, json=wrong)
         assert r.status_code == 422, (wrong, r.text)
+        assert [p["path"] for p in r.json()["problems"]] == [f"body.{next(iter(wrong))}"]
+    r = await s.http.put("/me/notification-preferences", headers=siti, json={"in_app": False})
+    assert "always on" in r.json()["problems"][0]["message"]
     r = await s.http.put(
         "/me/notification-preferences", headers=siti, json={"email": True, "whatsapp": True}
     )
