@@ -116,7 +116,7 @@ def test_rows_and_checkpoint_commit_together(store: EventStore, notify_settings:
 def test_a_killed_subscriber_resumes_exactly_once(
     store: EventStore, notify_settings: Settings, tmp_path: Path
 ) -> None:
-    """kill -9 while a separate process derives small batches; the restart derives
+    """kill -9 while a separate process derives one event at a time; the restart derives
     every remaining event once (a second derivation would break the UNIQUE keys)."""
     siti = register(store, notify_settings)
     apps = 150
@@ -133,7 +133,7 @@ def test_a_killed_subscriber_resumes_exactly_once(
         s = Settings.model_validate_json(open({str(settings_file)!r}).read())
         store = open_event_store("sqlite", s.eventstore_location)
         sub = OutboxSubscriber(store, Outbox(s.outbox_location), s)
-        while sub.run_once(limit=3):
+        while sub.run_once(limit=1):
             pass
     """)
     child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)  # noqa: S603
