@@ -21,6 +21,7 @@ from api.routers import (
     face,
     health,
     kiosk,
+    notifications,
     oidc,
     payments,
     profile,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         counter.router,
         kiosk.router,
         kiosk.sign_in,
+        notifications.router,
     )
     for r in routers:
         app.include_router(r)

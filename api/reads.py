@@ -8,15 +8,27 @@ event store's head answers at once: no command has written it, so waiting cannot
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from fastapi import HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from eventstore.port import EventStore
-from projections.readmodels import ReadModels
+
+
+class Follower(Protocol):
+    """What follows the event store with a checkpoint: the read models, the outbox."""
+
+    def checkpoint(self) -> int: ...
+    async def reached(self, position: int, timeout_s: float) -> bool: ...
 
 
 async def wait_for_position(
-    models: ReadModels, store: EventStore, min_position: int | None, timeout_s: float
+    models: Follower,
+    store: EventStore,
+    min_position: int | None,
+    timeout_s: float,
+    what: str = "the read models",
 ) -> None:
     if min_position is None or models.checkpoint() >= min_position:
         return
@@ -30,7 +42,7 @@ async def wait_for_position(
     if not await models.reached(min_position, timeout_s):
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT,
-            f"the read models are at position {models.checkpoint()} and did not reach "
+            f"{what} are at position {models.checkpoint()} and did not reach "
             f"{min_position} within {timeout_s:g} s; the write is safe, retry the read "
             "shortly",
         )

@@ -17,6 +17,7 @@ from config.settings import Settings, UnsafeSettings, production_problems
 from config.temporal import connect
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
+from notifications.outbox import Outbox
 from projections.readmodels import ReadModels
 
 
@@ -31,6 +32,7 @@ class Runtime:
         self.sessions = Sessions(self.store, settings.refresh_token_ttl_s)
         self.sign_in_limits = SignInLimits()
         self.models = ReadModels(settings.readmodel_location)
+        self.outbox = Outbox(settings.outbox_location)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
 
@@ -46,3 +48,4 @@ class Runtime:
     def close(self) -> None:
         self.store.close()
         self.models.close()
+        self.outbox.close()

@@ -222,6 +222,30 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: str = ""
 
+    # Notifications to citizens (notifications/; README "Notifications") --------------
+    outbox_path: Path | None = None
+    """SQLite file of the notification outbox, default ``var/outbox.db``. Kept apart
+    from the read models on purpose: a read-model rebuild must never send again."""
+    notify_webhook_url: str = ""
+    """The SMS/WhatsApp provider's endpoint (signed JSON POSTs); empty: neither channel
+    is offered."""
+    notify_webhook_secret: str = ""
+    """HMAC-SHA256 key the provider checks our POSTs with; generated once into
+    ``var/notify-webhook-secret`` if empty (development)."""
+    notify_max_attempts: int = Field(default=8, ge=1)
+    """Attempts per delivery before it goes to the dead-letter list."""
+    notify_backoff_s: float = Field(default=2.0, gt=0)
+    """Wait after the first failed attempt; doubled per attempt, with jitter."""
+    notify_backoff_max_s: float = Field(default=600.0, gt=0)
+    """The longest wait between two attempts."""
+    notify_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)
+    """Events older than this when the outbox first sees them (a first start on an
+    existing event log, a long outage) are listed in-app but not e-mailed or texted:
+    news that late would mislead more than help."""
+    notify_lease_s: float = Field(default=60.0, gt=0)
+    """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
+    claims are taken up again after it (longer than any send may take)."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":
@@ -250,6 +274,10 @@ class Settings(BaseSettings):
     @property
     def readmodel_location(self) -> Path:
         return self.readmodel_path or self.var_dir / "readmodels.db"
+
+    @property
+    def outbox_location(self) -> Path:
+        return self.outbox_path or self.var_dir / "outbox.db"
 
     @property
     def api_base_url(self) -> str:
@@ -281,6 +309,9 @@ class Settings(BaseSettings):
 
     def lookup_secret(self) -> str:
         return self.lookup_key or self.generated_secret("lookup-key")
+
+    def notify_secret(self) -> str:
+        return self.notify_webhook_secret or self.generated_secret("notify-webhook-secret")
 
     def generated_secret(self, name: str) -> str:
         """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
@@ -345,6 +376,19 @@ def production_problems(s: Settings) -> list[str]:
             f"{s.document_key_location}; production does not generate one. Create it once "
             "(an Ed25519 private key in PEM) and keep it safe"
         )
+    if s.notify_webhook_url:
+        why = _weak(s.notify_webhook_secret)
+        if why:
+            problems.append(
+                f"notify_webhook_secret (LINCAH_NOTIFY_WEBHOOK_SECRET) {why}, and "
+                "notify_webhook_url is set; set a random value of at least "
+                f"{MIN_SECRET_CHARS} characters and give it to the SMS/WhatsApp provider"
+            )
+        if not s.notify_webhook_url.startswith("https://"):
+            problems.append(
+                "notify_webhook_url (LINCAH_NOTIFY_WEBHOOK_URL) must be an https:// URL: "
+                "the messages carry citizens' phone numbers"
+            )
     if not s.smtp_host:
         problems.append(
             "smtp_host (LINCAH_SMTP_HOST) is empty; citizens could not confirm their e-mail "

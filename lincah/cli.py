@@ -109,6 +109,13 @@ def cmd_projections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notifier(_: argparse.Namespace) -> int:
+    from lincah.notifier import run_notifier
+
+    run_notifier(get_settings(), _stop_event_on_signals())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from lincah import demo
 
@@ -144,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the application worker").set_defaults(func=cmd_worker)
     sub.add_parser("api", help="serve the HTTP API").set_defaults(func=cmd_api)
     sub.add_parser("designer", help="serve the designer").set_defaults(func=cmd_designer)
+    sub.add_parser("notifier", help="derive the notification outbox and deliver it").set_defaults(
+        func=cmd_notifier
+    )
     pr = sub.add_parser("projections", help="run or rebuild the read models")
     pr.add_argument("action", choices=["run", "rebuild"])
     pr.set_defaults(func=cmd_projections)

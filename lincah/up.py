@@ -40,8 +40,9 @@ STABLE_AFTER_S = 60.0
 """A part that ran this long since its last start has its backoff reset to the first."""
 START_GRACE_S = 10.0
 """A start counts as failed when the part dies before it is healthy or within this long
-after it started: the worker and the projector have no health check of their own, and
-one with a bad setting exits within seconds (2-7 s on a busy 2-core machine)."""
+after it started: the worker, the projector and the notifier have no health check of
+their own, and one with a bad setting exits within seconds (2-7 s on a busy 2-core
+machine)."""
 MAX_FAILED_STARTS = 5
 """Failed starts in a row after which ``up`` gives up and stops everything."""
 TICK_S = 0.2
@@ -145,6 +146,7 @@ def plan(settings: Settings, with_designer: bool = True, with_face: bool = True)
     parts += [
         Part("worker", _lincah("worker"), env, lambda: True),
         Part("projector", _lincah("projections", "run"), env, lambda: True),
+        Part("notifier", _lincah("notifier"), env, lambda: True),
         Part(
             "api",
             _lincah("api"),

@@ -28,6 +28,7 @@ from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
 from lincah.worker import build_worker
+from notifications import service as notifier_service
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 
@@ -70,9 +71,11 @@ async def run_stack(
     store: EventStore | None = None,
     *,
     projector: bool = True,
+    notifier: bool = True,
 ) -> AsyncIterator[Stack]:
     """``projector=False`` leaves the read models where they are, as when the projector
-    process is down or far behind."""
+    process is down or far behind; ``notifier=False`` leaves the notification outbox so
+    (``notifications.service``: its subscriber and dispatcher)."""
     settings = settings.model_copy(
         update={
             "temporal": TemporalSettings(
@@ -90,6 +93,9 @@ async def run_stack(
     projecting = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
     if projector:
         projecting.start()
+    notifying = threading.Thread(target=notifier_service.run, args=(store, settings, stop))
+    if notifier:
+        notifying.start()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
@@ -115,6 +121,8 @@ async def run_stack(
         stop.set()
         if projector:
             projecting.join(10)
+        if notifier:
+            notifying.join(10)
         executor.shutdown()
         if own_store:
             store.close()

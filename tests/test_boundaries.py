@@ -36,12 +36,22 @@ IO_PACKAGES = frozenset(
         "accounts",
         "face",
         "documents",
+        "notifications",
     }
 )
 CONTRACTS = frozenset({"face.contract", "documents.contract"})
 """Modules of I/O packages the workflow may import: activity contracts, no I/O."""
 INFRASTRUCTURE = frozenset(
-    {"eventstore", "projections", "commands", "audit", "accounts", "face", "documents"}
+    {
+        "eventstore",
+        "projections",
+        "commands",
+        "audit",
+        "accounts",
+        "face",
+        "documents",
+        "notifications",
+    }
 )
 """Used by the API, the activities and the entry points; never the other way round."""
 MAX_WORKFLOW_LINES = 400

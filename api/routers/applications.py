@@ -356,8 +356,3 @@ def list_applications(
     ]
     rows.sort(key=lambda r: (r["submitted_at"], r["application_id"]), reverse=True)
     return rows[offset : offset + limit]
-
-
-@router.get("/me/notifications")
-def my_notifications(user: Citizen, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
-    return models.notifications(user.subject)

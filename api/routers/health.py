@@ -17,8 +17,11 @@ router = APIRouter(tags=["health"])
 async def health(rt: RuntimeDep) -> dict[str, Any]:
     """Liveness of each part and how far the projections lag behind the event store:
     ``lag_events`` stored but not applied yet, ``seconds_behind`` how long the oldest of
-    them has waited, ``parked_events`` events the views could not apply and skipped."""
+    them has waited, ``parked_events`` events the views could not apply and skipped;
+    the notifications' checkpoint, deliveries waiting (``pending``) and given up on
+    (``dead``, see GET /admin/notifications/dead)."""
     behind = await run_in_threadpool(lag, rt.store, rt.models)
+    deliveries = await run_in_threadpool(rt.outbox.counts)
     temporal = "ok"
     try:
         client = await rt.temporal()
@@ -34,14 +37,24 @@ async def health(rt: RuntimeDep) -> dict[str, Any]:
             "seconds_behind": round(behind.seconds, 3),
             "parked_events": behind.parked,
         },
+        "notifications": {
+            "checkpoint": rt.outbox.checkpoint(),
+            "pending": _pending(deliveries),
+            "dead": deliveries["dead"],
+        },
         "temporal": {"address": rt.settings.temporal.address, "status": temporal},
     }
 
 
+def _pending(deliveries: dict[str, int]) -> int:
+    return deliveries["queued"] + deliveries["sending"] + deliveries["failed"]
+
+
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(rt: RuntimeDep) -> str:
-    """The projection lag in the Prometheus text format."""
+    """The projection lag and the notifications' state in the Prometheus text format."""
     behind = await run_in_threadpool(lag, rt.store, rt.models)
+    deliveries = await run_in_threadpool(rt.outbox.counts)
     lines = [
         ("lincah_eventstore_head_position", "Position of the last stored event.", behind.head),
         ("lincah_projection_checkpoint", "Position the read models include.", behind.checkpoint),
@@ -52,5 +65,16 @@ async def metrics(rt: RuntimeDep) -> str:
             round(behind.seconds, 3),
         ),
         ("lincah_projection_parked_events", "Events the views could not apply.", behind.parked),
+        (
+            "lincah_notifications_checkpoint",
+            "Position the notification outbox includes.",
+            rt.outbox.checkpoint(),
+        ),
+        (
+            "lincah_notifications_pending",
+            "Deliveries waiting for their first or next attempt.",
+            _pending(deliveries),
+        ),
+        ("lincah_notifications_dead", "Deliveries given up on.", deliveries["dead"]),
     ]
     return "".join(f"# HELP {n} {h}\n# TYPE {n} gauge\n{n} {v}\n" for n, h, v in lines)

@@ -205,6 +205,14 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/me/applications"): Rule(CITIZEN, _s(200)),
         ("GET", "/me/applications/{application_id}"): Rule(CITIZEN, _s(200), target="application"),
         ("GET", "/me/export"): Rule(CITIZEN, _s(200)),
+        ("GET", "/me/notification-preferences"): Rule(CITIZEN, _s(200)),
+        ("PUT", "/me/notification-preferences"): Rule(CITIZEN, _s(200), json={"sms": True}),
+        ("GET", "/admin/notifications/dead"): Rule(ADMINS, _s(200)),
+        # The matrix's world has no dead delivery: an administrator's own agency answers
+        # 404 like another's (tests/api/test_notifications.py replays a real one).
+        ("POST", "/admin/notifications/{delivery_id}/replay"): Rule(
+            ADMINS, _s(404), target="application"
+        ),
         ("POST", "/applications/{application_id}/corrections"): Rule(
             CITIZEN, _s(422), target="application", json={"data": {"full_name": "Bukan"}}
         ),

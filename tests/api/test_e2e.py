@@ -157,8 +157,9 @@ async def test_applications_run_to_approved_and_rejected(
     ]
     assert view["timeline"][2]["actor"] == "budi@banyuwangikab.go.id"
     assert "Alamat sesuai KK" in view["timeline"][2]["summary"]
-    r = await s.http.get("/me/notifications", headers=siti)
-    assert "Siti Aminah has been issued" in r.json()[0]["message"]
+    r = await s.http.get(f"/me/notifications?min_position={done.json()['position']}", headers=siti)
+    assert [n["kind"] for n in r.json()] == ["approved", "notice", "submitted"]
+    assert "Siti Aminah has been issued" in r.json()[1]["message"]
 
     # 2. Agus applies; the officer rejects.
     sub2 = await apply(s, agus, domisili["id"], AGUS)
