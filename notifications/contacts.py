@@ -1,11 +1,15 @@
-"""Where a citizen is reached: the one place that says so. Today the e-mail address
-and the phone number of the citizen's account (``domain.accounts.Account``); a subject
-without an account (a development token) has neither."""
+"""Where a citizen is reached: the one place that says so. The phone number and e-mail
+address the citizen keeps in their profile (``commands.profile``) come first, as the
+ones they chose to be reached at; else those of their account
+(``domain.accounts.Account``). A subject without an account (a development token) has
+neither."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commands.profile import profile_of
+from config.settings import Settings
 from domain import accounts as acc
 from eventstore.port import EventStore
 
@@ -16,8 +20,12 @@ class Contact:
     phone: str | None = None
 
 
-def contact(store: EventStore, citizen: str) -> Contact:
+def contact(store: EventStore, settings: Settings, citizen: str) -> Contact:
     account = acc.fold_account(store.read_stream(acc.account_stream(citizen)))
     if account is None:
         return Contact()
-    return Contact(email=account.email or None, phone=account.phone or None)
+    kept = profile_of(store, settings, citizen).values()
+    return Contact(
+        email=kept.get("email") or account.email or None,
+        phone=kept.get("phone") or account.phone or None,
+    )

@@ -47,6 +47,7 @@ class OutboxSubscriber:
     def __init__(self, store: EventStore, outbox: Outbox, settings: Settings) -> None:
         self.store = store
         self.outbox = outbox
+        self.settings = settings
         self.webhook = bool(settings.notify_webhook_url)
         self.max_age_s = settings.notify_max_age_s
 
@@ -177,13 +178,13 @@ class OutboxSubscriber:
                 event.recorded_at.isoformat(),
             ),
         )
-        reach = contacts.contact(self.store, notice.citizen)
+        reach = contacts.contact(self.store, self.settings, notice.citizen)
         wanted: list[tuple[str, str | None, str]] = [("in_app", notice.citizen, "")]
         if prefs.email:
-            wanted.append(("email", reach.email, "there is no e-mail address on the account"))
+            wanted.append(("email", reach.email, "there is no e-mail address in the profile or on the account"))
         for channel in ("sms", "whatsapp"):
             if self.webhook and getattr(prefs, channel):
-                wanted.append((channel, reach.phone, "there is no phone number on the account"))
+                wanted.append((channel, reach.phone, "there is no phone number in the profile or on the account"))
         now, stamp = time.time(), now_iso()
         stale = now - event.recorded_at.timestamp() > self.max_age_s
         for channel, recipient, missing in wanted:

@@ -194,7 +194,7 @@ def test_no_address_is_skipped_with_the_reason(
     sub.catch_up()
     by_channel = {d["channel"]: d for d in sub.outbox.deliveries() if d["citizen"] == siti}
     assert by_channel["whatsapp"]["status"] == "skipped"
-    assert by_channel["whatsapp"]["last_error"] == "there is no phone number on the account"
+    assert by_channel["whatsapp"]["last_error"] == "there is no phone number in the profile or on the account"
     assert by_channel["email"]["status"] == "queued"
     other = {d["channel"]: d["status"] for d in sub.outbox.deliveries() if d["citizen"] != siti}
     assert other == {"in_app": "sent", "email": "skipped", "whatsapp": "skipped"}
