@@ -24,9 +24,11 @@ from typing import Any, Final
 import orjson
 
 from accounts.registry import Registry
+from commands.profile import profile_of
 from config.settings import Settings
 from eventstore.port import EventStore
 from face.store import FaceStore
+from notifications.outbox import Outbox
 from projections.readmodels import ReadModels
 from projections.riwayat import Riwayat
 
@@ -48,6 +50,7 @@ class ExportContext:
     accounts: Registry
     faces: FaceStore
     riwayat: Riwayat
+    outbox: Outbox
     limit: int
     """Items kept per list section."""
 
@@ -90,7 +93,39 @@ def survey_answers(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
 
 
 def notifications(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
-    return ctx.models.notifications(citizen, ctx.enough)
+    return ctx.outbox.messages(citizen, ctx.enough)
+
+
+def profile(ctx: ExportContext, citizen: str) -> dict[str, Any]:
+    """The profile's values with their provenance, and its history; who verified or
+    changed a value is named by part (you, an officer), never by staff account id."""
+    kept = profile_of(ctx.store, ctx.settings, citizen)
+
+    def who(by: str) -> str:
+        return "you" if by == citizen else "officer"
+
+    return {
+        "fields": {
+            name: {
+                "value": f.value,
+                "provenance": f.provenance,
+                "verified_at": f.verified_at.isoformat() if f.verified_at else None,
+                "changed_at": f.changed_at.isoformat() if f.changed_at else None,
+            }
+            for name, f in kept.fields.items()
+        },
+        "history": [
+            {
+                "at": c.at.isoformat(),
+                "kind": c.kind,
+                "by": who(c.by),
+                "fields": c.fields,
+                "values": c.values,
+                "method": c.method,
+            }
+            for c in kept.history
+        ],
+    }
 
 
 def documents(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
@@ -112,6 +147,7 @@ def face(ctx: ExportContext, citizen: str) -> dict[str, Any]:
 
 SECTIONS: Final[tuple[Section, ...]] = (
     Section("account", "Your account as you see it (NIK masked)", account),
+    Section("profile", "Your profile: each value, where it came from, its history", profile),
     Section("applications", "Your applications: data, timeline, documents, payments", applications),
     Section("complaints", "Complaints you filed under your name", complaints),
     Section("survey_answers", "Your answers to the satisfaction survey (SKM)", survey_answers),

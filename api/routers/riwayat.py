@@ -126,6 +126,7 @@ async def export_my_data(
         accounts=rt.accounts,
         faces=faces,
         riwayat=Riwayat(rt.store, rt.models, rt.settings),
+        outbox=rt.outbox,
         limit=rt.settings.export_max_items,
     )
     now = datetime.now(UTC)

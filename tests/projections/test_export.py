@@ -17,6 +17,8 @@ from accounts.registry import Registry
 from config.settings import Settings
 from eventstore.sqlite import SqliteEventStore
 from face.store import FaceStore
+from notifications.outbox import Outbox
+from notifications.subscriber import OutboxSubscriber
 from projections.export import SECTIONS, ExportContext, Section, export_document
 from projections.projector import Projector
 from projections.readmodels import ReadModels
@@ -31,6 +33,7 @@ def ctx(tmp_path: Path) -> Iterator[ExportContext]:
     settings = Settings(var_dir=tmp_path / "var", jwt_secret="test-secret-of-at-least-32-bytes")
     store = SqliteEventStore(tmp_path / "events.db")
     models = ReadModels(tmp_path / "readmodels.db")
+    outbox = Outbox(tmp_path / "outbox.db")
     yield ExportContext(
         store=store,
         models=models,
@@ -38,8 +41,10 @@ def ctx(tmp_path: Path) -> Iterator[ExportContext]:
         accounts=Registry(store, settings),
         faces=FaceStore.from_settings(settings),
         riwayat=Riwayat(store, models, settings),
+        outbox=outbox,
         limit=3,
     )
+    outbox.close()
     models.close()
     store.close()
 
@@ -104,6 +109,7 @@ def test_the_real_sections_hold_one_citizens_applications_and_no_staff_id(
 ) -> None:
     populate(ctx.store)  # type: ignore[arg-type]
     Projector(ctx.store, ctx.models).catch_up()
+    OutboxSubscriber(ctx.store, ctx.outbox, ctx.settings).run_once()
     text = b"".join(export_document(ctx, SITI, now=NOW)).decode()
     doc = orjson.loads(text)
     assert [a["application_id"] for a in doc["applications"]] == [
@@ -117,6 +123,8 @@ def test_the_real_sections_hold_one_citizens_applications_and_no_staff_id(
     assert said[0] == ("Anda", "Permohonan Surat Keterangan Domisili diajukan", None)
     assert ("Petugas", "Verifikasi domisili: disetujui", "Alamat sesuai KK") in said
     assert approved["status_text"] == "Disetujui"
+    told = {n["application_id"] for n in doc["notifications"]}
+    assert told == {"BWI-2026-000001", "BWI-2026-000004"}, doc["notifications"]
 
 
 def test_a_cut_section_reads_one_item_past_the_limit_and_no_more(ctx: ExportContext) -> None:
