@@ -27,13 +27,14 @@ from api.routers import (
     steps,
     survey,
     tasks,
+    wallet,
 )
 from api.runtime import Runtime
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify")
+UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/me/documents")
 """Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
-MAX_PDF_BYTES) rather than by max_json_body_bytes."""
+MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey.router,
         oidc.router,
         complaints.router,
+        wallet.router,
     )
     for r in routers:
         app.include_router(r)

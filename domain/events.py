@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.attachments import AttachmentRef
+
 # Applications (stream ``application-<number>``), written by workflow activities.
 APPLICATION_SUBMITTED: Final = "ApplicationSubmitted"
 TASK_ASSIGNED: Final = "TaskAssigned"
@@ -149,6 +151,7 @@ class ApplicationSubmitted(Event):
     citizen: str
     data: dict[str, Any] = {}
     start_step: str | None = None
+    attachments: list[AttachmentRef] = []  # only when requirement documents were attached
 
 
 class TaskAssigned(Event):

@@ -49,6 +49,10 @@ class FormField(Model):
     """Number fields only: the smallest value accepted (inclusive)."""
     max: float | None = None
     """Number fields only: the largest value accepted (inclusive)."""
+    kinds: list[str] = Field(default_factory=list)
+    """File fields only: the wallet document kinds that satisfy it (e.g. ``[ktp]``, from
+    ``domain.wallet.DOCUMENT_KINDS``); such a field takes an uploaded document, attached
+    by the citizen. Empty: it takes a file reference typed into the form, as before."""
 
 
 class Agency(Model):

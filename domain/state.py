@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from domain import events as ev
+from domain.attachments import AttachmentRef
 
 
 class EventLike(Protocol):
@@ -99,6 +100,9 @@ class ApplicationState(BaseModel):
     updated_at: datetime
     completed_at: datetime | None = None
     position: int = 0
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    """Requirement documents from the citizen's wallet (id and hash; the files rest
+    encrypted outside the event store)."""
 
 
 def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
@@ -115,6 +119,7 @@ def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
         submitted_at=event.recorded_at,
         updated_at=event.recorded_at,
         position=event.position,
+        attachments=list(e.attachments),
     )
     state.timeline.append(
         TimelineEntry(

@@ -53,14 +53,15 @@ face worker never takes it."""
 
 
 class Sealer:
-    """AES-256-GCM with a key derived (HKDF-SHA256) from a secret string."""
+    """AES-256-GCM with a key derived (HKDF-SHA256) from a secret string; ``info``
+    separates the keys of different uses of one secret (face data, uploads)."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, info: bytes = b"lincah face data v1") -> None:
         if not secret:
-            raise ValueError("the face encryption key is empty")
-        key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"lincah face data v1"
-        ).derive(secret.encode())
+            raise ValueError(f"the encryption key for {info.decode()} is empty")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
+            secret.encode()
+        )
         self._aead = AESGCM(key)
 
     def seal(self, plain: bytes, context: str) -> bytes:

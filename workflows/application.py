@@ -65,6 +65,8 @@ class ApplicationWorkflow:
                 citizen=inp.citizen,
                 data=inp.data,
                 start_step=d.start_step,
+                # Only when given: the payloads of applications without any stay as they were.
+                **({"attachments": inp.attachments} if inp.attachments else {}),
             )
         )
         watcher = None

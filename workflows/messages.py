@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.attachments import AttachmentRef
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
 
@@ -36,6 +37,8 @@ class ApplicationInput(BaseModel):
     parent: str | None = None
     """The application that started this one through a subservice step."""
     face_task_queue: str = "lincah-face"
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    """Requirement documents attached from the citizen's wallet (ids and hashes)."""
 
 
 class CompleteTask(BaseModel):

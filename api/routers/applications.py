@@ -23,8 +23,9 @@ from api.deps import (
     may_see,
 )
 from api.idempotency import IdempotencyKey, Key
-from commands import catalogue, numbering
+from commands import catalogue, numbering, wallet
 from commands.agencies import calendar_of
+from domain.attachments import attach
 from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
@@ -46,6 +47,15 @@ class NewApplication(BaseModel):
         default=None,
         max_length=200,
         description="From POST /me/selfies, for services with a face check",
+    )
+    attachments: dict[
+        Annotated[str, Field(max_length=63)], Annotated[str, Field(max_length=64)]
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Requirement documents from your wallet (POST /me/documents): the "
+        "upload requirement's id (a file field of the form) -> the document_id",
+        examples=[{"ktp": "doc-0c1f9e2a4b7d4e3f8a6b5c4d3e2f1a0b"}],
     )
 
 
@@ -93,6 +103,17 @@ async def submit(
     if before is not None and before.answer is not None:
         return Submitted.model_validate(before.answer)
     definition = await run_in_threadpool(catalogue.published_definition, store, body.service_id)
+    # Requirement documents come from the caller's wallet; each attached document's id
+    # goes into the form data under its requirement, checked with the rest of the data.
+    attached = attach(
+        definition,
+        body.data,
+        body.attachments,
+        await run_in_threadpool(wallet.load, store, user.subject),
+    )
+    if attached.problems:
+        raise Invalid("the application data has problems", attached.problems)
+    body = body.model_copy(update={"data": attached.data})
     problems = validate_application_data(definition, body.data)
     if problems:
         raise Invalid("the application data has problems", problems)
@@ -117,6 +138,8 @@ async def submit(
         number, retry = await run_in_threadpool(
             idempotency.submission_number, store, key, before, reserve
         )
+    # Before the application starts: from now on the files outlive their removal.
+    await run_in_threadpool(wallet.record_attachments, store, user.subject, number, attached.refs)
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
     wait_s = settings.command_wait_s
 
@@ -131,6 +154,7 @@ async def submit(
                 calendar=calendar,
                 selfie_ref=body.selfie_ref,
                 face_task_queue=settings.temporal.task_queues.face,
+                attachments=attached.refs,
             ),
             id=number,
             task_queue=settings.temporal.task_queues.applications,

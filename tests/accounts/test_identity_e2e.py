@@ -401,7 +401,8 @@ def test_production_refuses_weak_secrets(prod_settings, tmp_path):
     from config.settings import Settings, UnsafeSettings
 
     for name, value in [("jwt_secret", ""), ("payment_webhook_secret", "short"),
-                        ("face_key", "x" * 64), ("lookup_key", "changeme")]:  # fmt: skip
+                        ("face_key", "x" * 64), ("lookup_key", "changeme"),
+                        ("upload_key", "")]:  # fmt: skip
         with pytest.raises(UnsafeSettings) as e:
             Settings(**{**prod_settings.model_dump(), name: value})
         assert name in str(e.value)
