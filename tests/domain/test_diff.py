@@ -58,6 +58,7 @@ def test_add_and_remove_fields():
                 "help": "",
                 "min": None,
                 "max": None,
+                "kinds": [],
             },
         ),
         Change(
@@ -72,6 +73,7 @@ def test_add_and_remove_fields():
                 "help": "",
                 "min": None,
                 "max": None,
+                "kinds": [],
             },
             None,
         ),
