@@ -112,7 +112,8 @@ def record_attachments(
     stream = wallet_stream(citizen)
 
     def attempt(wallet: Wallet) -> None:
-        gone = [r for r in refs if r.document_id not in wallet.documents]
+        new_refs = [r for r in refs if application_id not in wallet.attached.get(r.document_id, [])]
+        gone = [r for r in new_refs if r.document_id not in wallet.documents]
         if gone:
             raise Invalid(
                 "a document was removed from your wallet while you applied",
@@ -134,8 +135,7 @@ def record_attachments(
                     requirement=r.requirement,
                 ).payload(),
             )
-            for r in refs
-            if application_id not in wallet.attached.get(r.document_id, [])
+            for r in new_refs
         ]
         if new:
             store.append(stream, new, expected_version=wallet.version)

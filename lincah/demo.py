@@ -58,7 +58,13 @@ DOMISILI: dict[str, Any] = {
         {"id": "address", "label": "Alamat (jalan, nomor, RT/RW)", "type": "text"},
         {"id": "kelurahan", "label": "Kelurahan", "type": "choice", "choices": KELURAHAN},
         {"id": "purpose", "label": "Keperluan", "type": "text"},
-        {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
+        {
+            "id": "kk_scan",
+            "label": "Scan Kartu Keluarga",
+            "type": "file",
+            "required": False,
+            "kinds": ["kk"],  # attached from the citizen's wallet (POST /me/documents)
+        },
     ],
     "standard": {
         "delivery": {
