@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.test_e2e import publish
 from tests.documents import samples
-from tests.support import Stack, run_stack
+from tests.support import Stack, record_histories, run_stack
 
 pytestmark = [pytest.mark.e2e]
 
@@ -74,7 +74,7 @@ async def submit(s: Stack, who: dict[str, str], attachments: dict[str, str], **d
     return await s.http.post("/applications", json=body, headers=who)
 
 
-async def test_a_ktp_uploaded_once_serves_two_applications(stack: Stack):
+async def test_a_ktp_uploaded_once_serves_two_applications(stack: Stack, dev_env):
     s = stack
     siti = await s.token("siti@example.id", "citizen")
     agus = await s.token("agus@example.id", "citizen")
@@ -191,6 +191,12 @@ async def test_a_ktp_uploaded_once_serves_two_applications(stack: Stack):
     assert (await s.http.get(url, headers=officer)).content == pdf
     r = await submit(s, siti, {"ktp": ktp["document_id"]})
     assert "there is no document" in _problems(r)["attachments.ktp"]
+
+    # The application runs on with its attachments to the end.
+    r = await s.http.post(f"/tasks/{app}.check.1/complete", json={"outcome": "approve"},
+                          headers=officer)  # fmt: skip
+    assert (r.status_code, r.json()["status"]) == (200, "approved"), r.text
+    await record_histories(dev_env.client, {"application-with-attachments": app})
 
     # A document never attached is deleted with its file.
     r = await upload(s, siti, samples.png(), "image/png", kind="pas_foto", name="foto.png")
