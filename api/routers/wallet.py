@@ -148,12 +148,14 @@ UPLOAD_REFUSALS: Final = errors.answers(
     413,
     415,
     422,
+    503,
     _400="the multipart body cannot be read",
     _409="the wallet is full",
     _413="the document is larger than the limit (nothing was kept)",
     _415="not multipart/form-data, or the file is not a PDF, JPEG or PNG, or not what it "
     "was declared as",
     _422="the kind is missing or unknown, or the file is damaged, unsafe or too many pixels",
+    _503="the wallet is being changed by many requests at once; try again",
 )
 
 
