@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
 from commands.retries import stored_event
-from domain.attachments import AttachmentRef
 from domain.checks import Problem
 from domain.refusals import Conflict, Invalid, NotFound, Unavailable
 from domain.wallet import (
+    AttachmentRef,
     DocumentAttached,
     DocumentRemoved,
     DocumentUploaded,

@@ -3,9 +3,10 @@
 A service's upload requirements (persyaratan) are its form's ``file`` fields; one that
 names ``kinds`` takes only a document of the citizen's wallet of one of those kinds.
 The citizen attaches wallet documents by requirement (``attachments: {field id:
-document id}``); the application carries them as ``AttachmentRef``s (id and hash, never
-the file) in ``ApplicationSubmitted`` and its state, and its form data holds each
-attached document's id under the field's id, so conditions and officers see it there.
+document id}``); the application carries them as ``AttachmentRef``s (``domain.wallet``:
+id and hash, never the file) in ``ApplicationSubmitted`` and its state, and its form
+data holds each attached document's id under the field's id, so conditions and officers
+see it there.
 
 File fields without ``kinds`` (definitions written before uploads) still take a
 reference typed into the form data, as they always did.
@@ -17,26 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.checks import Problem
 from domain.definition import FieldType, FormField, ServiceDefinition
 from domain.validation import validate_application_data
-from domain.wallet import DOCUMENT_KINDS, Wallet
-
-
-class AttachmentRef(BaseModel):
-    """A wallet document attached to an application for one requirement."""
-
-    model_config = ConfigDict(frozen=True)
-
-    document_id: str
-    sha256: str
-    requirement: str
-    """The id of the file field it satisfies."""
-    filename: str
-    content_type: str
-    size: int
+from domain.wallet import DOCUMENT_KINDS, AttachmentRef, Wallet
 
 
 @dataclass(frozen=True)

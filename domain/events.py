@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.attachments import AttachmentRef
+from domain.wallet import AttachmentRef
 
 # Applications (stream ``application-<number>``), written by workflow activities.
 APPLICATION_SUBMITTED: Final = "ApplicationSubmitted"

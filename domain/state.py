@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from domain import events as ev
-from domain.attachments import AttachmentRef
+from domain.wallet import AttachmentRef
 
 
 class EventLike(Protocol):

@@ -89,6 +89,20 @@ EVENTS: Final[dict[str, type[_Event]]] = {
 }
 
 
+class AttachmentRef(BaseModel):
+    """A wallet document attached to an application for one requirement."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    sha256: str
+    requirement: str
+    """The id of the file field it satisfies."""
+    filename: str
+    content_type: str
+    size: int
+
+
 class WalletDocument(BaseModel):
     document_id: str
     kind: str

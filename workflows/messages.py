@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from domain.attachments import AttachmentRef
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
+from domain.wallet import AttachmentRef
 
 WORKFLOW = "ApplicationWorkflow"
 """The interpreter workflow's Temporal name (``workflows.application``); a subservice

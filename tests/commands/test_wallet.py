@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from commands import wallet
-from domain.attachments import AttachmentRef
 from domain.refusals import Conflict, Invalid, NotFound
-from domain.wallet import DocumentUploaded, wallet_stream
+from domain.wallet import AttachmentRef, DocumentUploaded, wallet_stream
 from eventstore.sqlite import SqliteEventStore
 
 SITI = "siti@example.id"
