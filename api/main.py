@@ -32,13 +32,14 @@ from api.routers import (
     steps,
     survey,
     tasks,
+    wallet,
 )
 from api.runtime import Runtime
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk")
+UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk", "/me/documents")
 """Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
-MAX_PDF_BYTES) rather than by max_json_body_bytes."""
+MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kiosk.router,
         kiosk.sign_in,
         notifications.router,
+        wallet.router,
     )
     for r in routers:
         app.include_router(r)

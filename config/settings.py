@@ -178,6 +178,21 @@ class Settings(BaseSettings):
     generated once into ``var/profile-key`` if empty. Never change it once profiles
     exist: their values could no longer be read."""
 
+    # Requirement documents and the citizen's wallet (documents/uploads.py; README
+    # "Requirement documents and the wallet") ------------------------------------------
+    upload_key: str = ""
+    """Key that encrypts uploaded requirement documents at rest; generated once into
+    ``var/upload-key`` if empty. Changing it makes every stored upload unreadable."""
+    upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    """Largest requirement document (PDF, JPEG, PNG); larger ones are refused with 413."""
+    upload_max_pixels: int = Field(default=40_000_000, ge=1)
+    """Most pixels an uploaded image may have (an A4 page scanned at 600 dpi has 35
+    million); more is refused before the image is decoded (decompression bombs)."""
+    uploads_path: Path | None = None
+    """Directory of the encrypted uploads, default ``var/uploads``."""
+    wallet_max_documents: int = Field(default=100, ge=1)
+    """Most documents one citizen's wallet holds at once."""
+
     @field_validator(
         "rate_limit_documents",
         "rate_limit_dev_login",
@@ -295,6 +310,10 @@ class Settings(BaseSettings):
     def documents_dir(self) -> Path:
         return self.var_dir / "documents"
 
+    @property
+    def uploads_dir(self) -> Path:
+        return self.uploads_path or self.var_dir / "uploads"
+
     def signing_key(self) -> str:
         return self.jwt_secret or self.generated_secret("jwt-secret")
 
@@ -312,6 +331,9 @@ class Settings(BaseSettings):
 
     def notify_secret(self) -> str:
         return self.notify_webhook_secret or self.generated_secret("notify-webhook-secret")
+
+    def upload_secret(self) -> str:
+        return self.upload_key or self.generated_secret("upload-key")
 
     def generated_secret(self, name: str) -> str:
         """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
@@ -362,6 +384,7 @@ def production_problems(s: Settings) -> list[str]:
         "face_key",
         "lookup_key",
         "profile_key",
+        "upload_key",
     ):
         why = _weak(getattr(s, name))
         if why:

@@ -15,6 +15,7 @@ import streamlit as st
 from designer import draft
 from domain.definition import STAFF_ROLES, DurationUnit, FieldType
 from domain.profile import prefill_paths
+from domain.wallet import DOCUMENT_KINDS
 
 ROLES = sorted(STAFF_ROLES)
 OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
@@ -473,6 +474,15 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
     if ftype == "choice" or f.get("choices"):
         raw = text("Choices (comma separated)", key + "choices", ", ".join(f.get("choices") or []))
         out["choices"] = [c.strip() for c in raw.split(",") if c.strip()]
+    if ftype == "file" or f.get("kinds"):  # an upload requirement: which wallet documents
+        known = [k for k in f.get("kinds") or [] if k in DOCUMENT_KINDS]
+        out["kinds"] = st.multiselect(
+            "Document kinds it takes (empty: a typed file reference)",
+            list(DOCUMENT_KINDS),
+            default=known,
+            format_func=lambda k: f"{DOCUMENT_KINDS[k]} ({k})",
+            key=key + "kinds",
+        )
     out.pop("min", None)
     out.pop("max", None)
     if ftype == "number":  # limits apply to numbers only; empty: up to ±2^53

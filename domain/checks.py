@@ -22,6 +22,7 @@ from domain.primitives import (
     FormField,
     StepDeadline,
 )
+from domain.wallet import DOCUMENT_KINDS
 
 if TYPE_CHECKING:  # a step model of any kind; the registry imports this module
     from domain.definition import AnyStep
@@ -100,6 +101,12 @@ def check_field(at: str, f: FormField) -> Iterator[Problem]:
             yield Problem(f"{at}.{limit}", message)
         elif not math.isfinite(value) or abs(value) > MAX_NUMBER:
             yield Problem(f"{at}.{limit}", f"must be between -{NUMBER_TEXT} and {NUMBER_TEXT}")
+    if f.kinds and f.type is not FieldType.FILE:
+        yield Problem(f"{at}.kinds", f"only file fields take document kinds (type is '{f.type}')")
+    for k, kind in enumerate(f.kinds):
+        if kind not in DOCUMENT_KINDS:
+            known = ", ".join(DOCUMENT_KINDS)
+            yield Problem(f"{at}.kinds[{k}]", f"unknown document kind '{kind}'; one of {known}")
     if f.min is not None and f.max is not None and f.min > f.max:
         yield Problem(
             f"{at}.max", f"max ({number(f.max)}) must not be less than min ({number(f.min)})"

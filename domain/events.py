@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.wallet import AttachmentRef
+
 # Applications (stream ``application-<number>``), written by workflow activities.
 APPLICATION_SUBMITTED: Final = "ApplicationSubmitted"
 TASK_ASSIGNED: Final = "TaskAssigned"
@@ -155,6 +157,7 @@ class ApplicationSubmitted(Event):
     channel: str = "online"  # absent from events before the channels: all online
     filed_by: str | None = None  # only when staff filed it for the citizen
     location: str | None = None  # only when staff named where they filed it
+    attachments: list[AttachmentRef] = []  # only when requirement documents were attached
 
 
 class TaskAssigned(Event):

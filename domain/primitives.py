@@ -52,6 +52,10 @@ class FormField(Model):
     prefill: str | None = Field(default=None, max_length=100)
     """Where a citizen's form takes the field's value from, e.g. ``profile.full_name``
     or ``profile.address.kecamatan`` (``domain.profile.prefill_paths``)."""
+    kinds: list[str] = Field(default_factory=list)
+    """File fields only: the wallet document kinds that satisfy it (e.g. ``[ktp]``, from
+    ``domain.wallet.DOCUMENT_KINDS``); such a field takes an uploaded document, attached
+    by the citizen. Empty: it takes a file reference typed into the form, as before."""
 
 
 class Agency(Model):

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from domain import events as ev
+from domain.wallet import AttachmentRef
 
 
 class EventLike(Protocol):
@@ -107,6 +108,9 @@ class ApplicationState(BaseModel):
     """The officer who filed it for the citizen (counter and mobile)."""
     location: str | None = None
     """Where staff filed it: the counter, or the mobile service's stop or route."""
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    """Requirement documents from the citizen's wallet (id and hash; the files rest
+    encrypted outside the event store)."""
 
 
 def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
@@ -127,6 +131,7 @@ def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
         channel=e.channel,
         filed_by=e.filed_by,
         location=e.location,
+        attachments=list(e.attachments),
     )
     filed = f" (filed by staff, {e.channel})" if e.filed_by else ""
     state.timeline.append(

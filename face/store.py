@@ -53,12 +53,12 @@ face worker never takes it."""
 
 
 class Sealer:
-    """AES-256-GCM with a key derived (HKDF-SHA256) from a secret string; ``info`` keeps
-    the keys of different data (faces, profiles) apart even under one secret."""
+    """AES-256-GCM with a key derived (HKDF-SHA256) from a secret string; ``info``
+    separates the keys of different uses (face data, profiles, uploads)."""
 
     def __init__(self, secret: str, info: bytes = b"lincah face data v1") -> None:
         if not secret:
-            raise ValueError("the encryption key is empty")
+            raise ValueError(f"the encryption key for {info.decode()} is empty")
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             secret.encode()
         )

@@ -77,7 +77,13 @@ DOMISILI: dict[str, Any] = {
             "prefill": "profile.address.kelurahan_desa",
         },
         {"id": "purpose", "label": "Keperluan", "type": "text"},
-        {"id": "kk_scan", "label": "Scan Kartu Keluarga", "type": "file", "required": False},
+        {
+            "id": "kk_scan",
+            "label": "Scan Kartu Keluarga",
+            "type": "file",
+            "required": False,
+            "kinds": ["kk"],  # attached from the citizen's wallet (POST /me/documents)
+        },
     ],
     "standard": {
         "delivery": {

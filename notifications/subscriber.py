@@ -43,6 +43,10 @@ _INFRASTRUCTURE: Final = (
 rolls back and is tried again, never skipped."""
 
 
+NO_EMAIL: Final = "there is no e-mail address in the profile or on the account"
+NO_PHONE: Final = "there is no phone number in the profile or on the account"
+
+
 class OutboxSubscriber:
     def __init__(self, store: EventStore, outbox: Outbox, settings: Settings) -> None:
         self.store = store
@@ -181,10 +185,10 @@ class OutboxSubscriber:
         reach = contacts.contact(self.store, self.settings, notice.citizen)
         wanted: list[tuple[str, str | None, str]] = [("in_app", notice.citizen, "")]
         if prefs.email:
-            wanted.append(("email", reach.email, "there is no e-mail address in the profile or on the account"))
+            wanted.append(("email", reach.email, NO_EMAIL))
         for channel in ("sms", "whatsapp"):
             if self.webhook and getattr(prefs, channel):
-                wanted.append((channel, reach.phone, "there is no phone number in the profile or on the account"))
+                wanted.append((channel, reach.phone, NO_PHONE))
         now, stamp = time.time(), now_iso()
         stale = now - event.recorded_at.timestamp() > self.max_age_s
         for channel, recipient, missing in wanted:

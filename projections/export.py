@@ -25,6 +25,7 @@ import orjson
 
 from accounts.registry import Registry
 from commands.profile import profile_of
+from commands.wallet import load as load_wallet
 from config.settings import Settings
 from eventstore.port import EventStore
 from face.store import FaceStore
@@ -96,6 +97,14 @@ def notifications(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
     return ctx.outbox.messages(citizen, ctx.enough)
 
 
+def wallet(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
+    """What the wallet holds (each file is downloaded with GET /me/documents/{id})."""
+    return [
+        {**d.model_dump(mode="json"), "download_url": f"/me/documents/{d.document_id}"}
+        for d in load_wallet(ctx.store, citizen).listed()
+    ]
+
+
 def profile(ctx: ExportContext, citizen: str) -> dict[str, Any]:
     """The profile's values with their provenance, and its history; who verified or
     changed a value is named by part (you, an officer), never by staff account id."""
@@ -153,6 +162,7 @@ SECTIONS: Final[tuple[Section, ...]] = (
     Section("survey_answers", "Your answers to the satisfaction survey (SKM)", survey_answers),
     Section("notifications", "What Lincah told you, newest first", notifications),
     Section("documents", "Documents issued to you", documents),
+    Section("wallet", "Documents you uploaded (your document wallet)", wallet),
     Section("face", "Whether you enrolled a face (never the embedding)", face),
 )
 

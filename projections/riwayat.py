@@ -86,6 +86,8 @@ class Detail(Summary):
     payments: list[PaymentView]
     face_check: str | None = None
     """The outcome of the face check, where the service has one."""
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    """The requirement documents attached from the wallet (name, type, size, hash)."""
     standard_url: str
 
 
@@ -177,6 +179,7 @@ class Riwayat:
                 for p in s.payments
             ],
             face_check=s.face_check.get("outcome") if s.face_check else None,
+            attachments=[a.model_dump(mode="json") for a in s.attachments],
             standard_url=f"/public/services/{s.service_id}/standard?version={s.service_version}",
         )
 

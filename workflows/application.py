@@ -74,6 +74,8 @@ class ApplicationWorkflow:
                     for k, v in (("filed_by", inp.filed_by), ("location", inp.location))
                     if v is not None
                 },
+                # Only when given: the payloads of applications without any stay as they were.
+                **({"attachments": inp.attachments} if inp.attachments else {}),
             )
         )
         if inp.filed_by is not None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.calendar import WorkingCalendar
 from domain.definition import ServiceDefinition
+from domain.wallet import AttachmentRef
 
 WORKFLOW = "ApplicationWorkflow"
 """The interpreter workflow's Temporal name (``workflows.application``); a subservice
@@ -44,6 +45,8 @@ class ApplicationInput(BaseModel):
     """The officer's account id when staff filed it on the citizen's behalf."""
     location: str | None = None
     """Where staff filed it: the counter, or the mobile service's stop or route."""
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    """Requirement documents attached from the citizen's wallet (ids and hashes)."""
 
 
 class CompleteTask(BaseModel):

@@ -24,9 +24,10 @@ from api.deps import (
 )
 from api.idempotency import IdempotencyKey, Key
 from api.runtime import Runtime
-from commands import catalogue, numbering
+from commands import catalogue, numbering, wallet
 from commands.agencies import calendar_of
 from commands.profile import submission_provenance
+from domain.attachments import attach
 from domain.channels import Channel
 from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
@@ -49,6 +50,15 @@ class NewApplication(BaseModel):
         default=None,
         max_length=200,
         description="From POST /me/selfies, for services with a face check",
+    )
+    attachments: dict[
+        Annotated[str, Field(max_length=63)], Annotated[str, Field(max_length=64)]
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Requirement documents from your wallet (POST /me/documents): the "
+        "upload requirement's id (a file field of the form) -> the document_id",
+        examples=[{"ktp": "doc-0c1f9e2a4b7d4e3f8a6b5c4d3e2f1a0b"}],
     )
 
 
@@ -97,6 +107,7 @@ async def submit(
         citizen=user.subject,
         service_id=body.service_id,
         data=body.data,
+        attachments=body.attachments,
         selfie_ref=body.selfie_ref,
         key=Key.of(idempotency_key, user.subject, "submit", body),
         channel="kiosk" if user.channel == "kiosk" else "online",
@@ -115,6 +126,7 @@ async def file_application(
     channel: Channel,
     filed_by: str | None = None,
     location: str | None = None,
+    attachments: dict[str, str] | None = None,
 ) -> Submitted:
     """Start an application of ``citizen`` on any channel: its citizen's own
     (``POST /applications``) or filed by staff (``POST /counter/applications``).
@@ -126,6 +138,14 @@ async def file_application(
     if before is not None and before.answer is not None:
         return Submitted.model_validate(before.answer)
     definition = await run_in_threadpool(catalogue.published_definition, store, service_id)
+    # Requirement documents come from the citizen's wallet; each attached document's id
+    # goes into the form data under its requirement, checked with the rest of the data.
+    attached = attach(
+        definition, data, attachments or {}, await run_in_threadpool(wallet.load, store, citizen)
+    )
+    if attached.problems:
+        raise Invalid("the application data has problems", attached.problems)
+    data = attached.data
     problems = validate_application_data(definition, data)
     if problems:
         raise Invalid("the application data has problems", problems)
@@ -154,6 +174,8 @@ async def file_application(
         number, retry = await run_in_threadpool(
             idempotency.submission_number, store, key, before, reserve
         )
+    # Before the application starts: from now on the files outlive their removal.
+    await run_in_threadpool(wallet.record_attachments, store, citizen, number, attached.refs)
     calendar = await run_in_threadpool(calendar_of, store, definition.agency.code)
     wait_s = settings.command_wait_s
 
@@ -172,6 +194,7 @@ async def file_application(
                 channel=channel,
                 filed_by=filed_by,
                 location=location,
+                attachments=attached.refs,
             ),
             id=number,
             task_queue=settings.temporal.task_queues.applications,

@@ -51,6 +51,9 @@ class Rule:
     content: bytes | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    """For a path naming two things of a party: the ``Party`` attribute of each parameter
+    besides ``target``'s."""
 
     def expected(self, role: str | None, own: bool) -> frozenset[int]:
         """The statuses a caller with ``role`` (None: no token) may get, on their own
@@ -79,6 +82,7 @@ def _r(*roles: str) -> frozenset[str]:
 PASSWORD: Final = "kata-sandi-uji-2026"
 SURVEY: Final = {f"u{i}": 3 for i in range(1, 10)}
 PHOTO: Final = {"photo": ("face.jpg", b"not an image at all", "image/jpeg")}
+UPLOAD: Final = {"file": ("ktp.pdf", b"not a pdf at all", "application/pdf")}
 
 
 def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, str], Rule]:
@@ -271,6 +275,14 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/documents/{number}"): Rule(EVERYONE, _s(200), target="document"),
         ("GET", "/applications/{application_id}/documents"): Rule(
             EVERYONE, _s(200), target="application"
+        ),
+        # -- requirement documents: a citizen's own wallet; attachments as applications --
+        ("POST", "/me/documents"): Rule(CITIZEN, _s(422), files=UPLOAD),  # no kind sent
+        ("GET", "/me/documents"): Rule(CITIZEN, _s(200)),
+        ("GET", "/me/documents/{document_id}"): Rule(CITIZEN, _s(200), target="wallet_document"),
+        ("DELETE", "/me/documents/{document_id}"): Rule(CITIZEN, _s(200), target="spare_document"),
+        ("GET", "/applications/{application_id}/attachments/{document_id}"): Rule(
+            EVERYONE, _s(200), target="application", params={"document_id": "wallet_document"}
         ),
         # -- faces: a citizen's own, no other party in the path ------------------------
         ("POST", "/me/face"): Rule(CITIZEN, _s(422), files=PHOTO),

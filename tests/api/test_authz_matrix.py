@@ -44,6 +44,7 @@ from commands.numbering import WIB
 from config.settings import Settings
 from tests.api.authz_rules import Rule, rules
 from tests.conftest import free_port
+from tests.documents import samples
 from tests.support import Stack, run_stack
 from workflows.application import ApplicationWorkflow
 from workflows.errors import NOT_FOUND
@@ -89,6 +90,7 @@ def service(code: str, name: str, service_id: str) -> dict[str, Any]:
             {"id": "nik", "label": "NIK", "type": "nik"},
             {"id": "full_name", "label": "Nama", "type": "text"},
             {"id": "address", "label": "Alamat", "type": "text"},
+            {"id": "ktp", "label": "KTP-el", "type": "file", "kinds": ["ktp"], "required": False},
         ],
         "steps": [
             {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "work"},
@@ -175,6 +177,9 @@ class Party:
     document: str = ""
     staff_account: str = ""
     complaint: str = ""
+    wallet_document: str = ""
+    """Attached to ``application``."""
+    spare_document: str = ""
 
     def data(self) -> dict[str, Any]:
         return {"nik": self.nik, "full_name": self.name, "address": "Jl. Merdeka No. 1"}
@@ -189,6 +194,8 @@ class Party:
             self.name,
             self.staff_account,
             self.complaint,
+            self.wallet_document,
+            self.spare_document,
         ]
 
 
@@ -221,7 +228,7 @@ def own(role: str | None, target: Party) -> bool:
 def unknown_twin(value: str) -> str:
     """The same kind of identifier, never issued: BWI-2026-000001 -> BWI-2026-999999,
     BWI/UJI/2026/000001 -> BWI/UJI/2026/999999, s-<hex> -> s-000...."""
-    if value.startswith(("s-", "lpr-")):
+    if value.startswith(("s-", "lpr-", "doc-")):
         prefix = value[: value.index("-") + 1]
         return prefix + "0" * (len(value) - len(prefix))
     return re.sub(r"(\d{4}[-/])\d{6}", r"\g<1>999999", value)
@@ -336,10 +343,22 @@ async def _party(s: Stack, p: Party) -> Party:
     )
     assert r.status_code == 200, r.text
     citizen = await _token(s, p, "citizen")
-    apps = []
+    documents = []
     for _ in range(2):
         r = await s.http.post(
-            "/applications", json={"service_id": service_id, "data": p.data()}, headers=citizen
+            "/me/documents",
+            files={"file": ("ktp.pdf", samples.pdf(f"KTP {p.tag}"), "application/pdf")},
+            data={"kind": "ktp"},
+            headers=citizen,
+        )
+        assert r.status_code == 201, r.text
+        documents.append(r.json()["document_id"])
+    apps = []
+    for attachments in ({"ktp": documents[0]}, {}):
+        r = await s.http.post(
+            "/applications",
+            json={"service_id": service_id, "data": p.data(), "attachments": attachments},
+            headers=citizen,
         )
         assert r.status_code == 201, r.text
         apps.append(r.json()["application_id"])
@@ -374,6 +393,8 @@ async def _party(s: Stack, p: Party) -> Party:
             "task": f"{app}.review.1",
             "document": view["documents"][0]["number"],
             "staff_account": officer.account_id,
+            "wallet_document": documents[0],
+            "spare_document": documents[1],
         }
     )
 
@@ -392,8 +413,9 @@ def _path(path: str, rule: Rule, party: Party) -> tuple[str, list[str]]:
         name = m[1]
         if name in FIXED:
             return FIXED[name]
-        assert rule.target is not None, f"{path}: give the rule a target for {{{name}}}"
-        value = str(getattr(party, rule.target))
+        attribute = rule.params.get(name, rule.target)
+        assert attribute is not None, f"{path}: give the rule a target for {{{name}}}"
+        value = str(getattr(party, attribute))
         values.append(value)
         if rule.target == "task":  # a task's answers name its application
             values.append(party.application)

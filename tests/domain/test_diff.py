@@ -59,6 +59,7 @@ def test_add_and_remove_fields():
                 "min": None,
                 "max": None,
                 "prefill": None,
+                "kinds": [],
             },
         ),
         Change(
@@ -74,6 +75,7 @@ def test_add_and_remove_fields():
                 "min": None,
                 "max": None,
                 "prefill": None,
+                "kinds": [],
             },
             None,
         ),

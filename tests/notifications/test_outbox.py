@@ -23,7 +23,7 @@ from domain import events as ev
 from eventstore.port import EventStore, NewEvent
 from notifications import preferences
 from notifications.outbox import Outbox
-from notifications.subscriber import OutboxSubscriber
+from notifications.subscriber import NO_PHONE, OutboxSubscriber
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 from tests.notifications.conftest import correction, later, register, submit, task
@@ -194,7 +194,7 @@ def test_no_address_is_skipped_with_the_reason(
     sub.catch_up()
     by_channel = {d["channel"]: d for d in sub.outbox.deliveries() if d["citizen"] == siti}
     assert by_channel["whatsapp"]["status"] == "skipped"
-    assert by_channel["whatsapp"]["last_error"] == "there is no phone number in the profile or on the account"
+    assert by_channel["whatsapp"]["last_error"] == NO_PHONE
     assert by_channel["email"]["status"] == "queued"
     other = {d["channel"]: d["status"] for d in sub.outbox.deliveries() if d["citizen"] != siti}
     assert other == {"in_app": "sent", "email": "skipped", "whatsapp": "skipped"}
