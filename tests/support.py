@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from api.main import create_app
 from config.settings import Settings, TaskQueues, TemporalSettings
@@ -40,6 +41,12 @@ class Stack:
         self.models = models
         self.settings = settings
         self.http = httpx.AsyncClient(base_url=base, timeout=30)
+        self.restarts: dict[str, Callable[[], Awaitable[None]]] = {}
+        """``worker`` and ``notifier``: stop that part as `lincah up` does and start a
+        fresh one (what was running is shut down first, as on a restart)."""
+
+    async def restart(self, part: str) -> None:
+        await self.restarts[part]()
 
     async def token(self, subject: str, role: str, agency: str | None = None) -> dict[str, str]:
         r = await self.http.post(
@@ -93,9 +100,22 @@ async def run_stack(
     projecting = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))
     if projector:
         projecting.start()
-    notifying = threading.Thread(target=notifier_service.run, args=(store, settings, stop))
+    notifier_stop = [threading.Event()]
+    notifying = [threading.Thread(target=notifier_service.run, args=(store, settings, stop))]
+
+    def start_notifier() -> None:
+        notifier_stop[0] = threading.Event()
+        notifying[0] = threading.Thread(
+            target=notifier_service.run, args=(store, settings, notifier_stop[0])
+        )
+        notifying[0].start()
+
+    def stop_notifier() -> None:
+        notifier_stop[0].set()
+        notifying[0].join(10)
+
     if notifier:
-        notifying.start()
+        start_notifier()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
@@ -106,14 +126,34 @@ async def run_stack(
     while not server.started:
         await asyncio.sleep(0.02)
     executor = ThreadPoolExecutor(8)
-    worker = build_worker(
-        env.client, store, settings.temporal.task_queues.applications, executor, settings
-    )
+    workers: list[tuple[Worker, asyncio.Task[None]]] = []
+
+    def start_worker() -> None:
+        worker = build_worker(
+            env.client, store, settings.temporal.task_queues.applications, executor, settings
+        )
+        workers.append((worker, asyncio.create_task(worker.run())))
+
+    async def stop_worker() -> None:
+        worker, running = workers.pop()
+        await worker.shutdown()
+        await running
+
+    async def restart_worker() -> None:
+        await stop_worker()
+        start_worker()
+
+    async def restart_notifier() -> None:
+        await asyncio.to_thread(stop_notifier)
+        start_notifier()
+
     s = Stack(f"http://127.0.0.1:{settings.api_port}", store, models, settings)
+    s.restarts = {"worker": restart_worker, "notifier": restart_notifier}
+    start_worker()
     try:
-        async with worker:
-            yield s
+        yield s
     finally:
+        await stop_worker()
         await end_applications(env.client, store)
         await s.http.aclose()
         server.should_exit = True
@@ -122,7 +162,7 @@ async def run_stack(
         if projector:
             projecting.join(10)
         if notifier:
-            notifying.join(10)
+            stop_notifier()
         executor.shutdown()
         if own_store:
             store.close()

@@ -15,6 +15,7 @@ from accounts import passwords
 from api import errors, limits, security
 from api.deps import CurrentUser, RuntimeDep
 from api.runtime import Runtime
+from commands import profile
 from config.settings import Settings
 from domain import accounts as acc
 from domain.refusals import Refusal
@@ -123,6 +124,13 @@ async def register(body: RegisterIn, rt: RuntimeDep) -> RegisterOut:
     already has one (its holder is told by e-mail)."""
     r = await run_in_threadpool(
         rt.accounts.register, body.nik, body.full_name, body.email, body.phone, body.password
+    )
+    # The NIK is the profile's first value, so the citizen never types it again and the
+    # birth date and sex they declare are checked against it. The account id is derived
+    # from the NIK, so this can only ever be that account's own NIK (and declaring it
+    # again records nothing).
+    await run_in_threadpool(
+        profile.declare, rt.store, rt.settings, r.account_id, {"nik": body.nik}, r.account_id
     )
     return RegisterOut(
         account_id=r.account_id,

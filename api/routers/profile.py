@@ -18,13 +18,14 @@ from api.deps import Citizen, CurrentUser, OptionalUser, RuntimeDep, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.routers.face import FaceStoreDep, on_face_worker
 from api.runtime import Runtime
-from commands import catalogue
+from commands import catalogue, wallet
 from commands import profile as commands
 from domain import accounts as acc
 from domain import profile as pf
 from domain.checks import Problem
 from domain.nik import NikError, validate_nik
 from domain.refusals import Conflict, Invalid, NotFound
+from domain.wallet import WalletDocument
 from workflows.face_intake import MATCH_FACE, IntakeRequest
 
 router = APIRouter(tags=["profile"])
@@ -345,6 +346,10 @@ class FormFieldView(BaseModel):
     """With ``prefill=true`` for a citizen: the profile's value."""
     provenance: str | None = None
     """With the value: self-declared, verified-counter or verified-face."""
+    offers: list[WalletDocument] = Field(default_factory=list)
+    """With ``prefill=true`` for a citizen, on a file field naming document kinds: the
+    wallet's documents of those kinds, newest first, to attach instead of uploading
+    again (``attachments`` of POST /applications)."""
 
 
 class Form(BaseModel):
@@ -368,15 +373,18 @@ async def service_form(
     token and ``prefill=true`` each field that names a profile field (``prefill``)
     comes filled with its value and provenance."""
     definition = await run_in_threadpool(catalogue.published_definition, store, service_id)
-    profile = None
+    profile, held = None, None
     if prefill and user is not None and user.role == "citizen":
         profile = await run_in_threadpool(commands.profile_of, store, rt.settings, user.subject)
+        held = await run_in_threadpool(wallet.load, store, user.subject)
     fields = []
     for f in definition.fields:
         view = FormFieldView.model_validate(f.model_dump())
         offered = pf.prefilled(profile, f.prefill) if profile and f.prefill else None
         if offered is not None:
             view.value, view.provenance = offered.value, offered.provenance
+        if held is not None and f.kinds:
+            view.offers = [d for kind in f.kinds for d in held.listed(kind)]
         fields.append(view)
     return Form(
         service_id=definition.id, version=definition.version, name=definition.name, fields=fields
