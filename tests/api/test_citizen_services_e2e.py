@@ -258,7 +258,5 @@ async def test_a_citizen_is_served_once_from_profile_to_export(
     ).json()
     by_channel = {row["channel"]: row["total"] for row in stats["by_channel"]}
     assert by_channel == {"online": 1, "counter": 1, "kiosk": 0, "mobile": 0}
-    filed = (
-        await s.http.get(f"/applications/{walk_in['application_id']}", headers=officer)
-    ).json()
+    filed = (await s.http.get(f"/applications/{walk_in['application_id']}", headers=officer)).json()
     assert filed["channel"] == "counter" and filed["filed_by"] == "budi@banyuwangikab.go.id"
