@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     generated once into ``var/profile-key`` if empty. Never change it once profiles
     exist: their values could no longer be read."""
 
+    # Appointments and the counter queue (domain/qr_ticket.py) --------------------------
+    ticket_key: str = ""
+    """HMAC key that signs appointment QR tickets (``domain.qr_ticket``, at least 32
+    bytes); generated once into ``var/ticket-key`` if empty. Changing it voids the
+    tickets already issued: citizens show the ticket again from their phone."""
+
     # Requirement documents and the citizen's wallet (documents/uploads.py; README
     # "Requirement documents and the wallet") ------------------------------------------
     upload_key: str = ""
@@ -335,6 +341,9 @@ class Settings(BaseSettings):
     def upload_secret(self) -> str:
         return self.upload_key or self.generated_secret("upload-key")
 
+    def ticket_secret(self) -> bytes:
+        return (self.ticket_key or self.generated_secret("ticket-key")).encode()
+
     def generated_secret(self, name: str) -> str:
         """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
         path = self.var_dir / name
@@ -385,6 +394,7 @@ def production_problems(s: Settings) -> list[str]:
         "lookup_key",
         "profile_key",
         "upload_key",
+        "ticket_key",
     ):
         why = _weak(getattr(s, name))
         if why:

@@ -67,6 +67,7 @@ def prod_settings(tmp_path, smtp) -> Settings:
         lookup_key=strong(),
         profile_key=strong(),
         upload_key=strong(),
+        ticket_key=strong(),
         document_key_path=key,
         smtp_host="127.0.0.1",
         smtp_port=smtp[1],
