@@ -4,6 +4,7 @@ as JSON and CSV, and the page an agency publishes."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -39,6 +40,7 @@ Period = Annotated[
     ),
 ]
 Code = Annotated[str | None, Query(min_length=1, max_length=64)]
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @router.get("/me/surveys")
@@ -164,7 +166,9 @@ def ikm_csv(
     """GET /stats/ikm as CSV: one row per unsur."""
     agencies = _scoped(user, scope, agency)
     report = _report(models, agencies, agency, service, _period(period), with_suggestions=False)
-    name = f"ikm-{agency or 'semua'}-{report['period']}.csv"
+    # Any text may be asked as an agency code; the file name keeps only what a header
+    # and every file system take (a non-Latin-1 code once made this answer 500).
+    name = _SAFE_NAME.sub("_", f"ikm-{agency or 'semua'}-{report['period']}.csv")
     return Response(
         ikm_report.as_csv(report),
         media_type="text/csv; charset=utf-8",

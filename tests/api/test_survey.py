@@ -105,6 +105,11 @@ async def test_a_citizen_answers_and_the_agency_sees_its_ikm(dev_env, settings, 
             ("83.33", "B", "no")
         }
         assert "kipas" not in r.text
+        assert r.headers["content-disposition"].startswith('attachment; filename="ikm-BWI-')
+        # Any text may be asked as an agency: the file name stays a header's.
+        r = await s.http.get("/stats/ikm.csv", params={"agency": 'Ā"; x=1'}, headers=auditor)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-disposition"].startswith('attachment; filename="ikm-____x_1-')
 
         r = await s.http.get(f"/public/agencies/BWI/ikm?period={period}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
