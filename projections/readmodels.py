@@ -77,14 +77,6 @@ CREATE TABLE IF NOT EXISTS services (
     name TEXT NOT NULL,
     state BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS notifications (
-    position INTEGER PRIMARY KEY,
-    citizen TEXT NOT NULL,
-    application_id TEXT NOT NULL,
-    message TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notifications_citizen ON notifications (citizen, position);
 CREATE TABLE IF NOT EXISTS documents (
     number TEXT PRIMARY KEY,
     application_id TEXT NOT NULL,
@@ -108,18 +100,20 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
     + survey_view.SCHEMA
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
     "applications",
     "tasks",
     "services",
-    "notifications",
     "documents",
     "complaints",
     *survey_view.TABLES,
 )
+RETIRED_TABLES = ("notifications",)
+"""Tables of older schemas, dropped with the views: the citizen's messages are the
+notification outbox's now (``notifications.outbox``), not a read model's."""
 CHECKPOINT = "main"
 
 
@@ -135,7 +129,7 @@ class ReadModels:
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             # Derived data: on a schema change drop the views and the checkpoint, and the
             # projector rebuilds them from position 0.
-            for table in (*VIEW_TABLES, "checkpoints"):
+            for table in (*VIEW_TABLES, *RETIRED_TABLES, "checkpoints"):
                 db.execute(f"DROP TABLE IF EXISTS {table}")
         db.executescript(SCHEMA)  # executescript manages its own transaction
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -325,17 +319,6 @@ class ReadModels:
             .fetchone()
         )
         return ServiceState.model_validate(orjson.loads(row[0])) if row else None
-
-    def notifications(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT * FROM notifications WHERE citizen = ? ORDER BY position DESC LIMIT ?",
-                (citizen, limit),
-            )
-            .fetchall()
-        )
-        return [dict(r) for r in rows]
 
     def document(self, number: str) -> dict[str, Any] | None:
         """The registry record of an issued document (produk pelayanan)."""

@@ -90,7 +90,7 @@ def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationSt
 def _secondary(
     db: sqlite3.Connection, app_id: str, s: application_fold.ApplicationState, event: RecordedEvent
 ) -> None:
-    """The rows besides the application's own: inbox tasks, notifications, documents."""
+    """The rows besides the application's own: inbox tasks and documents."""
     e = ev.parse(event.type, event.data)
     at = event.recorded_at.isoformat()
     match e:
@@ -133,15 +133,6 @@ def _secondary(
                 " completed_at = ? WHERE task_id = ?",
                 (e.outcome, e.actor.subject, at, e.task_id),
             )
-        case ev.CitizenNotified():
-            _notify(db, event.position, e.citizen, app_id, e.message, at)
-        case ev.CorrectionRequested():
-            fields = ", ".join(e.fields)
-            message = f"Please correct your application: {e.reason} (fields: {fields})"
-            _notify(db, event.position, s.citizen, app_id, message, at)
-        case ev.PaymentRequested():
-            message = f"Please pay the fee of Rp {e.amount:,} (payment code {e.payment_code})"
-            _notify(db, event.position, s.citizen, app_id, message, at)
         case ev.DocumentIssued():
             db.execute(
                 "INSERT INTO documents (number, application_id, citizen, agency_code,"
@@ -166,19 +157,6 @@ def _secondary(
                     event.position,
                 ),
             )
-            message = f"Your document {e.title} no. {e.number} is ready"
-            _notify(db, event.position, s.citizen, app_id, message, at)
-
-
-def _notify(
-    db: sqlite3.Connection, position: int, citizen: str, app_id: str, message: str, at: str
-) -> None:
-    """A row of the citizen's notifications: what the flow told or asks of them."""
-    db.execute(
-        "INSERT INTO notifications (position, citizen, application_id, message, at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (position, citizen, app_id, message, at),
-    )
 
 
 def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:

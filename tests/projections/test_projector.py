@@ -672,47 +672,6 @@ def test_services_filtered_by_agency(store, models):
     ]
 
 
-# -- notifications -----------------------------------------------------------------------
-
-
-def test_notifications_for_a_citizen(store, models):
-    streams = populate(store)
-    Projector(store, models).catch_up()
-
-    siti = models.notifications(SITI)
-    # A1 ended with a notification; A4 is still open.
-    notified = [e for e in store.read_stream(streams["A1"].name) if e.type == ev.CITIZEN_NOTIFIED]
-    assert [(n["application_id"], n["message"], n["citizen"]) for n in siti] == [
-        ("BWI-2026-000001", DOMISILI_MSG, SITI)
-    ]
-    assert siti[0]["position"] == notified[0].position
-    assert siti[0]["at"] == notified[0].recorded_at.isoformat()
-
-    rahmat = models.notifications(RAHMAT)
-    assert [(n["application_id"], n["message"]) for n in rahmat] == [
-        (
-            "BWI-2026-000002",
-            "The Surat Izin Praktik for dr. Rahmat Hidayat (dokter) has been issued.",
-        )
-    ]
-    dewi = models.notifications(DEWI)
-    assert [n["application_id"] for n in dewi] == ["BWI-2026-000003"]
-    assert "refused" in dewi[0]["message"]
-    assert models.notifications("nobody@example.id") == []
-
-    # a second notification for Siti shows first (newest first)
-    more = application(
-        DOMISILI, "BWI-2026-000009", SITI, SITI_DATA, [("reject", OFFICER, "Duplikat")]
-    )
-    write(store, more)
-    Projector(store, models).catch_up()
-    assert [n["application_id"] for n in models.notifications(SITI)] == [
-        "BWI-2026-000009",
-        "BWI-2026-000001",
-    ]
-    assert [n["application_id"] for n in models.notifications(SITI, limit=1)] == ["BWI-2026-000009"]
-
-
 # -- checkpoint, catch-up, tail ----------------------------------------------------------
 
 
@@ -825,7 +784,6 @@ def test_database_fault_mid_batch_commits_nothing_and_resume_is_clean(
         "applications": 0,
         "tasks": 0,
         "services": 3,
-        "notifications": 0,
         "documents": 0,
         "complaints": 0,
         "ended_applications": 0,
@@ -996,7 +954,6 @@ def test_resume_after_crash_equals_one_go(store, tmp_path, fraction):
         "applications": 5,
         "tasks": 8,
         "services": 3,
-        "notifications": 3,
         "documents": 0,
         "complaints": 0,
         "ended_applications": 3,
@@ -1023,7 +980,8 @@ def test_rebuild_equals_live_also_after_tampering(store, models):
         )
         db.execute("DELETE FROM services WHERE service_id = 'izin-praktik-nakes'")
         db.execute(
-            "INSERT INTO notifications VALUES (999999, 'mallory@example.id', 'X', 'spam', 'now')"
+            "INSERT INTO applications VALUES ('X-1', 's', 'BWI', 'mallory@example.id', 'approved',"
+            " NULL, 'now', 'now', 999999, '{}', 'online')"
         )
         db.execute("UPDATE checkpoints SET position = 3")
     db.close()
@@ -1039,7 +997,6 @@ def test_rebuild_equals_live_also_after_tampering(store, models):
         "BWI-2026-000004.head_approval.1"
     ]
     assert models.applications(status="rejected")[0]["application_id"] == "BWI-2026-000003"
-    assert models.notifications("mallory@example.id") == []
 
 
 # -- wait_for ---------------------------------------------------------------------------
@@ -1109,7 +1066,6 @@ def test_unknown_event_types_are_recorded_and_other_streams_ignored(store, model
         "applications": 1,
         "tasks": 1,
         "services": 0,
-        "notifications": 0,
         "documents": 0,
         "complaints": 0,
         "ended_applications": 0,
