@@ -184,7 +184,11 @@ def _words(e: ev.Event | None, name: str, data: dict[str, Any]) -> tuple[str, st
             return SYSTEM, f"{name}: hasil tidak datang dalam waktu yang ditentukan", None
         case ev.AppointmentRequested():
             by = e.due_at[:10]
-            return SYSTEM, f"{name}: silakan datang ke lokasi layanan ({e.purpose}) sebelum {by}", None
+            return (
+                SYSTEM,
+                f"{name}: silakan datang ke lokasi layanan ({e.purpose}) sebelum {by}",
+                None,
+            )
         case ev.VisitRecorded():
             return STAFF, f"{name}: kunjungan Anda {outcome_text(e.outcome)}", e.note or None
         case ev.VisitMissed():
