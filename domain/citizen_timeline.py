@@ -46,8 +46,6 @@ OUTCOME_WORDS: Final[Mapping[str, str]] = {
     "cancelled": "dibatalkan",
     "return": "dikembalikan untuk diperbaiki",
     "ok": "sesuai",
-    "served": "dilayani",
-    "no_show": "tidak hadir",
 }
 PAYMENT_WORDS: Final[Mapping[str, str]] = {
     "requested": "menunggu pembayaran",
@@ -189,8 +187,10 @@ def _words(e: ev.Event | None, name: str, data: dict[str, Any]) -> tuple[str, st
                 f"{name}: silakan datang ke lokasi layanan ({e.purpose}) sebelum {by}",
                 None,
             )
+        case ev.VisitRecorded() if e.outcome == "served":
+            return STAFF, f"{name}: Anda telah dilayani di lokasi layanan", e.note or None
         case ev.VisitRecorded():
-            return STAFF, f"{name}: kunjungan Anda {outcome_text(e.outcome)}", e.note or None
+            return STAFF, f"{name}: petugas mencatat Anda tidak hadir", e.note or None
         case ev.VisitMissed():
             return SYSTEM, f"{name}: Anda tidak datang dalam waktu yang ditentukan", None
         case ev.SubserviceStarted():
