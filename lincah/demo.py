@@ -247,7 +247,7 @@ LEGALISIR: dict[str, Any] = {
             "label": "Dokumen",
             "type": "choice",
             "choices": ["kartu_keluarga", "akta_kelahiran"],
-        },  # fmt: skip
+        },
         {"id": "copies", "label": "Jumlah salinan", "type": "number"},
     ],
     "standard": {
