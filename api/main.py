@@ -32,6 +32,7 @@ from api.routers import (
     steps,
     survey,
     tasks,
+    visits,
     wallet,
 )
 from api.runtime import Runtime
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kiosk.sign_in,
         notifications.router,
         wallet.router,
+        visits.router,
     )
     for r in routers:
         app.include_router(r)

@@ -28,6 +28,7 @@ _SHAPES = {
     "external": ("box", "#f0fbff"),
     "subservice": ("component", "#f7f7f7"),
     "face_verify": ("hexagon", "#f7f0ff"),
+    "appointment": ("house", "#eefaf4"),
 }
 
 

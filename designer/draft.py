@@ -69,6 +69,15 @@ def new_step(kind: str, step_id: str, name: str, fallback: str) -> dict[str, Any
             extra = {"event": "event_received", "fields": [], "next": fallback}
         case "face_verify":
             extra = {"on_match": fallback, "on_mismatch": fallback}
+        case "appointment":
+            extra = {
+                "purpose": "Membawa dokumen asli",
+                "locations": [],
+                "deadline": {"amount": 10, "unit": "working_days"},
+                "role": "officer",
+                "next": fallback,
+                "no_show": fallback,
+            }
         case _:
             raise ValueError(f"unknown step kind {kind!r}")
     return {**base, **extra}

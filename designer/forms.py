@@ -432,6 +432,23 @@ def _face(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _appointment(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    raw = text("Locations (ids, comma-separated; empty: any of the agency's)",
+               ctx.key("locations"), ", ".join(step.get("locations") or []))  # fmt: skip
+    return {
+        "purpose": text("What the visit is for (shown to the citizen)", ctx.key("purpose"),
+                        step.get("purpose", "")),
+        "locations": [x.strip() for x in raw.split(",") if x.strip()],
+        "role": choose("Who serves the citizen", ctx.key("role"), ["officer", "supervisor"],
+                       step.get("role", "officer")),
+        "deadline": duration("The citizen comes within", ctx.key("deadline"),
+                             step.get("deadline") or {"amount": 10, "unit": "working_days"}),
+        "next": target("Served: go to", ctx.key("next"), step.get("next", ""), ctx),
+        "no_show": target("Did not come (or past the deadline): go to", ctx.key("no_show"),
+                          step.get("no_show", ""), ctx),
+    }  # fmt: skip
+
+
 _FORMS: dict[str, Callable[[dict[str, Any], Context], dict[str, Any]]] = {
     "form": _form,
     "review": _review,
@@ -446,6 +463,7 @@ _FORMS: dict[str, Callable[[dict[str, Any], Context], dict[str, Any]]] = {
     "external": _external,
     "subservice": _subservice,
     "face_verify": _face,
+    "appointment": _appointment,
 }
 assert set(_FORMS) == set(draft.KIND_LABELS)
 

@@ -30,6 +30,7 @@ STATUS_WORDS: Final[Mapping[str, str]] = {
     "awaiting_payment": "Menunggu pembayaran",
     "awaiting_event": "Menunggu instansi terkait",
     "awaiting_subservice": "Menunggu layanan terkait",
+    "awaiting_visit": "Menunggu kedatangan Anda di lokasi layanan",
     "incident": "Tertunda karena gangguan teknis; petugas menanganinya",
     "approved": "Disetujui",
     "rejected": "Ditolak",
@@ -179,6 +180,19 @@ def _words(e: ev.Event | None, name: str, data: dict[str, Any]) -> tuple[str, st
             return STAFF, f"{name}: hasil diterima", None
         case ev.ExternalEventTimedOut():
             return SYSTEM, f"{name}: hasil tidak datang dalam waktu yang ditentukan", None
+        case ev.AppointmentRequested():
+            by = e.due_at[:10]
+            return (
+                SYSTEM,
+                f"{name}: silakan datang ke lokasi layanan ({e.purpose}) sebelum {by}",
+                None,
+            )
+        case ev.VisitRecorded() if e.outcome == "served":
+            return STAFF, f"{name}: Anda telah dilayani di lokasi layanan", e.note or None
+        case ev.VisitRecorded():
+            return STAFF, f"{name}: petugas mencatat Anda tidak hadir", e.note or None
+        case ev.VisitMissed():
+            return SYSTEM, f"{name}: Anda tidak datang dalam waktu yang ditentukan", None
         case ev.SubserviceStarted():
             return SYSTEM, f"{name}: permohonan terkait {e.child_application_id} dimulai", None
         case ev.SubserviceCompleted():

@@ -31,6 +31,7 @@ from domain.primitives import (
 from domain.steps import (
     STEP_KINDS,
     AnyStep,
+    AppointmentStep,
     CorrectionStep,
     DecisionBranch,
     DecisionStep,
@@ -63,6 +64,7 @@ __all__ = [
     "Agency",
     "AgencyCode",
     "AnyStep",
+    "AppointmentStep",
     "CorrectionStep",
     "DecisionBranch",
     "DecisionStep",

@@ -46,6 +46,9 @@ REFUND_RECORDED: Final = "RefundRecorded"
 DOCUMENT_ISSUED: Final = "DocumentIssued"
 EXTERNAL_EVENT_RECEIVED: Final = "ExternalEventReceived"
 EXTERNAL_EVENT_TIMED_OUT: Final = "ExternalEventTimedOut"
+APPOINTMENT_REQUESTED: Final = "AppointmentRequested"
+VISIT_RECORDED: Final = "VisitRecorded"
+VISIT_MISSED: Final = "VisitMissed"
 SUBSERVICE_STARTED: Final = "SubserviceStarted"
 SUBSERVICE_COMPLETED: Final = "SubserviceCompleted"
 FACE_VERIFIED: Final = "FaceVerified"  # outcome, backend and distance only
@@ -342,6 +345,35 @@ class ExternalEventTimedOut(Event):
     event: str
 
 
+class AppointmentRequested(Event):
+    """An appointment step started: the citizen is asked to come in person."""
+
+    TYPE: ClassVar[str] = APPOINTMENT_REQUESTED
+    step: str
+    purpose: str
+    locations: list[str]
+    """Where the citizen may come; empty: any of the agency's locations."""
+    due_at: str
+
+
+class VisitRecorded(Event):
+    """The officer who served the citizen (or saw they did not come) recorded the visit."""
+
+    TYPE: ClassVar[str] = VISIT_RECORDED
+    step: str
+    outcome: str  # served | no_show
+    by: str
+    note: str
+
+
+class VisitMissed(Event):
+    """The appointment step's deadline passed before the citizen was served."""
+
+    TYPE: ClassVar[str] = VISIT_MISSED
+    step: str
+    due_at: str
+
+
 class SubserviceStarted(Event):
     TYPE: ClassVar[str] = SUBSERVICE_STARTED
     step: str
@@ -424,6 +456,9 @@ APPLICATION_EVENTS: Final[Mapping[str, type[Event]]] = {
         DocumentIssued,
         ExternalEventReceived,
         ExternalEventTimedOut,
+        AppointmentRequested,
+        VisitRecorded,
+        VisitMissed,
         SubserviceStarted,
         SubserviceCompleted,
         FaceVerified,

@@ -225,6 +225,7 @@ WAITING_STATUS = {
     "payment": "awaiting_payment",
     "external": "awaiting_event",
     "subservice": "awaiting_subservice",
+    "visit": "awaiting_visit",
 }
 
 
@@ -338,6 +339,21 @@ def _apply_engine_event(s: ApplicationState, e: ev.Event, at: datetime) -> tuple
         case ev.ExternalEventTimedOut():
             s.waiting.pop(step, None)
             return f"{e.event} did not arrive in time", None
+        case ev.AppointmentRequested():
+            s.current_step = step
+            s.waiting[step] = {
+                "kind": "visit",
+                "purpose": e.purpose,
+                "locations": list(e.locations),
+                "due_at": e.due_at,
+            }
+            return f"Visit in person requested: {e.purpose}, by {e.due_at[:10]}", None
+        case ev.VisitRecorded():
+            s.waiting.pop(step, None)
+            return f"Visit recorded: {e.outcome.replace('_', ' ')}", e.by
+        case ev.VisitMissed():
+            s.waiting.pop(step, None)
+            return "The citizen did not come in time", None
         case ev.SubserviceStarted():
             s.current_step = step
             s.waiting[step] = {"kind": "subservice", "child": e.child_application_id}

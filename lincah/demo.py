@@ -227,7 +227,95 @@ IZIN_PRAKTIK: dict[str, Any] = {
     ],
 }
 
-SERVICES = [DOMISILI, IZIN_PRAKTIK]
+LEGALISIR: dict[str, Any] = {
+    "id": "legalisir-dokumen-kependudukan",
+    "name": "Legalisir Dokumen Kependudukan",
+    "agency": AGENCY,
+    "description": "Legalised copies of a Kartu Keluarga or an Akta Kelahiran: the officer "
+    "checks the uploaded copy, then compares it with the original the citizen brings to "
+    "the counter (booked or walk-in).",
+    "fields": [
+        {"id": "nik", "label": "NIK", "type": "nik", "prefill": "profile.nik"},
+        {
+            "id": "full_name",
+            "label": "Nama lengkap",
+            "type": "text",
+            "prefill": "profile.full_name",
+        },
+        {
+            "id": "document_kind",
+            "label": "Dokumen",
+            "type": "choice",
+            "choices": ["kartu_keluarga", "akta_kelahiran"],
+        },
+        {"id": "copies", "label": "Jumlah salinan", "type": "number"},
+    ],
+    "standard": {
+        "delivery": {
+            "requirements": ["Dokumen asli", "Salinan dokumen"],
+            "time_limit": "Paling lama 10 hari kerja sejak berkas lengkap",
+            "product": "Salinan dokumen yang dilegalisir",
+            "complaints": "Pengaduan dijawab paling lama 5 hari kerja",
+        },
+        "management": {
+            "legal_basis": [
+                "Undang-Undang Nomor 25 Tahun 2009 tentang Pelayanan Publik",
+                "Undang-Undang Nomor 24 Tahun 2013 tentang Administrasi Kependudukan",
+            ],
+            **MANAGEMENT_STANDARD,
+            "staff_count": "2 petugas loket",
+        },
+        "complaint_channel": COMPLAINTS,
+        "review_interval_months": 12,
+    },
+    "steps": [
+        {"kind": "form", "id": "submission", "name": "Pengajuan", "next": "check_copy"},
+        {
+            "kind": "review",
+            "id": "check_copy",
+            "name": "Pemeriksaan salinan",
+            "role": "officer",
+            "instructions": "Check the uploaded copy is legible and complete.",
+            "outcomes": {"approve": "show_original", "reject": "notify_refused"},
+        },
+        {
+            "kind": "appointment",
+            "id": "show_original",
+            "name": "Pencocokan dokumen asli",
+            "purpose": "Membawa dokumen asli untuk dicocokkan dengan salinannya",
+            "deadline": {"amount": 10, "unit": "working_days"},
+            "next": "notify_issued",
+            "no_show": "notify_no_show",
+        },
+        {
+            "kind": "notify",
+            "id": "notify_issued",
+            "name": "Legalisir selesai",
+            "message": "Salinan dokumen Anda telah dilegalisir dan dapat diambil di loket.",
+            "next": "issued",
+        },
+        {
+            "kind": "notify",
+            "id": "notify_no_show",
+            "name": "Tidak hadir",
+            "message": "Anda tidak datang membawa dokumen asli dalam 10 hari kerja; "
+            "permohonan ditutup. Silakan ajukan kembali bila masih diperlukan.",
+            "next": "lapsed",
+        },
+        {
+            "kind": "notify",
+            "id": "notify_refused",
+            "name": "Permohonan ditolak",
+            "message": "Salinan dokumen tidak dapat diproses; lihat catatan petugas di riwayat.",
+            "next": "refused",
+        },
+        {"kind": "end", "id": "issued", "name": "Selesai - dilegalisir", "result": "approved"},
+        {"kind": "end", "id": "lapsed", "name": "Selesai - tidak hadir", "result": "cancelled"},
+        {"kind": "end", "id": "refused", "name": "Selesai - ditolak", "result": "rejected"},
+    ],
+}
+
+SERVICES = [DOMISILI, IZIN_PRAKTIK, LEGALISIR]
 
 SAMPLE_APPLICATION = {
     "service_id": "surat-keterangan-domisili",

@@ -13,6 +13,7 @@ hands it back with every later event of the stream.
 | PaymentRequested | ``payment_due``: the fee and the payment code |
 | PaymentReceived | ``payment_received`` |
 | DocumentIssued | ``document_issued``: the document's number and where to verify it |
+| AppointmentRequested | ``visit_requested``: what the visit is for, and by when |
 | ApplicationCompleted | ``approved`` / ``rejected`` / ``cancelled`` |
 | ComplaintFiled | ``complaint_received`` (named and confidential complaints only) |
 | ComplaintVerified | ``complaint_accepted`` / ``_info_requested`` / ``_rejected`` |
@@ -116,6 +117,9 @@ def _kind_and_values(event: RecordedEvent, subject: Subject) -> tuple[str, dict[
     if t == ev.DOCUMENT_ISSUED:
         doc = ev.DocumentIssued.model_validate(d)
         return "document_issued", {"title": doc.title, "number": doc.number, "url": doc.verify_url}
+    if t == ev.APPOINTMENT_REQUESTED:
+        a = ev.AppointmentRequested.model_validate(d)
+        return "visit_requested", {"text": a.purpose, "due": a.due_at[:10]}
     if t == ev.APPLICATION_COMPLETED:
         result = ev.ApplicationCompleted.model_validate(d).result
         return (result, {}) if result in ("approved", "rejected", "cancelled") else None

@@ -124,6 +124,23 @@ TEMPLATES: Final[dict[str, dict[str, Template]]] = {
             "the MPP Digital app.",
         ),
     },
+    "visit_requested": {
+        "id": T(
+            "Permohonan {ref}: silakan pilih jadwal kunjungan",
+            "Permohonan {ref} perlu kehadiran Anda di lokasi layanan: {text}. Silakan "
+            "pilih jadwal kunjungan di MPP Digital (atau datang langsung dan ambil nomor "
+            "antrean) paling lambat {due}.",
+            "MPP Digital: permohonan {ref} perlu kunjungan Anda ({text}). Pilih jadwal "
+            "sebelum {due} di aplikasi.",
+        ),
+        "en": T(
+            "Application {ref}: please choose a time to visit",
+            "Application {ref} needs you in person at a service location: {text}. "
+            "Please book a visit in MPP Digital (or come and take a queue number) by {due}.",
+            "MPP Digital: application {ref} needs your visit ({text}). Book a time "
+            "before {due} in the app.",
+        ),
+    },
     "approved": {
         "id": T(
             "Permohonan {ref} disetujui",

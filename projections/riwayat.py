@@ -248,4 +248,14 @@ def _waiting_for_you(s: ApplicationState) -> list[dict[str, Any]]:
                     "payment_code": w.get("payment_code"),
                 }
             )
+        elif w.get("kind") == "visit":
+            asked.append(
+                {
+                    "step": step,
+                    "kind": "visit",
+                    "purpose": w.get("purpose"),
+                    "locations": w.get("locations", []),
+                    "due_at": w.get("due_at"),
+                }
+            )
     return asked

@@ -39,10 +39,19 @@ with workflow.unsafe.imports_passed_through():
         DeliverEvent,
         LiveState,
         RecordPayment,
+        RecordVisit,
         RetryIncident,
         SubmitCorrection,
     )
-    from workflows.steps import STEP_KINDS, End, correction, external, payment, review
+    from workflows.steps import (
+        STEP_KINDS,
+        End,
+        appointment,
+        correction,
+        external,
+        payment,
+        review,
+    )
     from workflows.waiting import Scope, Withdrawn
 
 
@@ -302,6 +311,14 @@ class ApplicationWorkflow:
     @deliver_event.validator
     def _validate_deliver_event(self, cmd: DeliverEvent) -> None:
         external.check_deliver(self._flow, cmd)
+
+    @workflow.update
+    async def record_visit(self, cmd: RecordVisit) -> CommandResult:
+        return await appointment.record(self._flow, cmd)
+
+    @record_visit.validator
+    def _validate_record_visit(self, cmd: RecordVisit) -> None:
+        appointment.check_record(self._flow, cmd)
 
     # The live state ------------------------------------------------------------
     @workflow.query

@@ -3,7 +3,7 @@ pydantic data converter carries them, definition included, through Temporal)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -82,6 +82,15 @@ class DeliverEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class RecordVisit(BaseModel):
+    """The outcome of the citizen's visit for an appointment step."""
+
+    actor: Actor
+    step: str
+    outcome: Literal["served", "no_show"]
+    note: str = Field(default="", max_length=2000)
+
+
 class CancelApplication(BaseModel):
     actor: Actor
     reason: str = Field(default="", max_length=2000)
@@ -113,7 +122,7 @@ class Waiting(BaseModel):
     """Something the flow waits for besides an officer's task."""
 
     step: str
-    kind: str  # correction | payment | external | subservice
+    kind: str  # correction | payment | external | subservice | visit
     detail: dict[str, Any] = Field(default_factory=dict)
 
 

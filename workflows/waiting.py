@@ -40,7 +40,7 @@ class Wait:
     """A non-task wait; ``done`` flips when the awaited input arrived."""
 
     step: str
-    kind: str  # correction | payment | external | subservice
+    kind: str  # correction | payment | external | subservice | visit
     detail: dict[str, Any] = field(default_factory=dict)
     done: bool = False
     closing: bool = False

@@ -25,6 +25,7 @@ OPEN = (
     "awaiting_payment",
     "awaiting_event",
     "awaiting_subservice",
+    "awaiting_visit",
     "incident",
 )
 

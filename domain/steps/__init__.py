@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from domain.steps import (
+    appointment,
     correction,
     decision,
     document,
@@ -28,6 +29,7 @@ from domain.steps import (
     review,
     subservice,
 )
+from domain.steps.appointment import AppointmentStep
 from domain.steps.correction import CorrectionStep
 from domain.steps.decision import DecisionBranch, DecisionStep
 from domain.steps.document import DocumentStep, DocumentTemplate
@@ -47,6 +49,7 @@ __all__ = [
     "KINDS",
     "STEP_KINDS",
     "AnyStep",
+    "AppointmentStep",
     "BpmnElement",
     "CorrectionStep",
     "DecisionBranch",
@@ -89,6 +92,7 @@ AnyStep = (
     | ExternalStep
     | SubserviceStep
     | FaceVerifyStep
+    | AppointmentStep
 )
 Step = Annotated[AnyStep, Field(discriminator="kind")]
 
@@ -108,6 +112,7 @@ KINDS: Final[Mapping[str, StepKind[Any]]] = {
         external.KIND,
         subservice.KIND,
         face_verify.KIND,
+        appointment.KIND,
     )
 }
 """Every kind by its tag, in the palette's order."""

@@ -240,6 +240,11 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             acts=_r("officer", "supervisor", "agency_admin"),
             json={"data": {"passed": "maybe"}},
         ),
+        # Visits are recorded at the counter by officers and supervisors; the shared
+        # application waits for a review, not a visit.
+        ("POST", "/applications/{application_id}/visits/{step}"): Rule(
+            COUNTER, _s(409), target="application", json={"outcome": "served"}
+        ),
         ("POST", "/admin/applications/{application_id}/incidents/retry"): Rule(
             _r("agency_admin"), _s(409), target="application"
         ),

@@ -42,6 +42,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                    "next": "t1"},
     "face_verify": {"kind": "face_verify", "id": "s", "name": "S", "on_match": "t1",
                     "on_mismatch": "t2"},
+    "appointment": {"kind": "appointment", "id": "s", "name": "S", "purpose": "Dokumen asli",
+                    "deadline": {"amount": 5}, "next": "t1", "no_show": "t2"},
 }  # fmt: skip
 _STEP: TypeAdapter[AnyStep] = TypeAdapter(Step)
 _BPMN_TAGS = {

@@ -40,7 +40,11 @@ pytestmark = [
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
 CITIZEN = {"subject": "siti@example.id", "role": "citizen"}
 OFFICER = {"subject": "budi@banyuwangikab.go.id", "role": "officer", "agency": "BWI"}
-DEMO_SERVICES = {"surat-keterangan-domisili", "izin-praktik-nakes"}
+DEMO_SERVICES = {
+    "surat-keterangan-domisili",
+    "izin-praktik-nakes",
+    "legalisir-dokumen-kependudukan",
+}
 
 
 @pytest.fixture

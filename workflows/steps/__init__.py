@@ -12,6 +12,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.steps import (
+        appointment,
         correction,
         decision,
         document,
@@ -44,6 +45,7 @@ STEP_KINDS: Final[Mapping[str, AnyStepKind]] = {
         external,
         subservice,
         face_verify,
+        appointment,
     )
 }
 
