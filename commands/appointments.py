@@ -24,8 +24,8 @@ from typing import Final, TypeVar
 
 from commands import agencies, locations
 from domain import appointment_events as ae
-from domain import appointments as ap
 from domain import appointment_visits as visits
+from domain import appointments as ap
 from domain.events import Event, application_stream
 from domain.refusals import Conflict, Invalid, NotFound, Refusal
 from domain.slots import Slot, slot_at, slot_stream
@@ -106,6 +106,11 @@ def find_slot(store: EventStore, slot_id: str, handling: timedelta) -> Slot:
     if slot is None:
         raise refused
     return slot
+
+
+def taken(store: EventStore, slot: Slot, now: datetime) -> int:
+    """Places of the slot held or confirmed at ``now``."""
+    return _slot(store, slot).taken(now)
 
 
 def _parsed(store: EventStore, stream: str) -> list[Event]:
@@ -291,9 +296,7 @@ def cancel(
         return Done(current, store.head_position())
     cancelled = _or_raise(ap.decide_cancel(current, citizen, reason, now, policy))
     try:
-        position = _append(
-            store, ap.appointment_stream(appointment_id), cancelled, current.version
-        )
+        position = _append(store, ap.appointment_stream(appointment_id), cancelled, current.version)
     except WrongExpectedVersion:
         raise Conflict(
             "the appointment changed at the same moment; load it again and repeat"

@@ -148,4 +148,4 @@ def test_a_hold_runs_out_and_the_reminder_comes_once(store: SqliteEventStore) ->
     for _ in range(2):
         reminded = cmd.sweep_one(store, other.appointment_id, POLICY, later)
         assert reminded is not None and reminded.reminded
-    assert reminded.version == 2  # held, confirmed, reminded once
+        assert reminded.version == 2  # held, confirmed, reminded once
