@@ -1,6 +1,7 @@
 """The notifier as one part: the outbox subscriber, the dispatcher and the appointment
 sweeper (run-out holds and reminders), each in its own thread, until ``stop`` is set.
-``lincah notifier`` runs it under ``lincah up``; the test stack (tests/support.py) runs it beside the projector."""
+``lincah notifier`` runs it under ``lincah up``; the test stack
+(tests/support.py) runs it beside the projector."""
 
 from __future__ import annotations
 
