@@ -21,6 +21,7 @@ from domain.slots import slot_id
 from eventstore.port import NO_STREAM, NewEvent
 from eventstore.sqlite import SqliteEventStore
 from tests.domain.test_locations import building, counter
+from tests.payloads import store_mismatches
 
 HANDLING = timedelta(minutes=15)
 POLICY = ap.BookingPolicy()
@@ -99,7 +100,9 @@ def test_many_simultaneous_bookings_for_the_last_place_one_wins(
     assert places(store, NINE) == 1  # capacity 1: one officer, one service
 
 
-def test_confirm_reschedule_and_cancel_move_the_places(store: SqliteEventStore) -> None:
+def test_confirm_reschedule_and_cancel_move_the_places(
+    store: SqliteEventStore, tmp_path: Path
+) -> None:
     app = apply_for(store, 1)
     held = book(store, app, NINE).appointment
     assert held.status == "held" and places(store, NINE) == 1
@@ -131,9 +134,12 @@ def test_confirm_reschedule_and_cancel_move_the_places(store: SqliteEventStore) 
         held.appointment_id
     ]
     assert len(cmd.listed(store, cmd.location_index("mpp-bwi"))) == 2
+    assert store_mismatches(tmp_path / "events.db") == []  # the payloads round-trip
 
 
-def test_a_hold_runs_out_and_the_reminder_comes_once(store: SqliteEventStore) -> None:
+def test_a_hold_runs_out_and_the_reminder_comes_once(
+    store: SqliteEventStore, tmp_path: Path
+) -> None:
     first, second = apply_for(store, 1), apply_for(store, 2, "dewi@example.id")
     held = book(store, first, NINE).appointment
     later = NOW + timedelta(minutes=POLICY.hold_minutes + 1)
