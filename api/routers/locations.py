@@ -17,10 +17,11 @@ from api.idempotency import IdempotencyKey, Key
 from commands import agencies, locations
 from commands import appointments as booking
 from domain.appointments import BookingPolicy
+from domain.checks import Problem
 from domain.locations import Location, LocationId
 from domain.primitives import AgencyCode
 from domain.refusals import Forbidden, Invalid, NotFound
-from domain.slots import Slot, generate
+from domain.slots import MAX_HORIZON_DAYS, Slot, generate
 
 router = APIRouter(tags=["locations"])
 
@@ -129,7 +130,14 @@ def public_slots(
     location = _public(store, location_id)
     now = datetime.now(UTC)
     policy = BookingPolicy()
-    first = from_ or location.local_day(now)
+    today = location.local_day(now)
+    first = from_ or today
+    if not today <= first <= today + timedelta(days=MAX_HORIZON_DAYS):
+        raise Invalid(
+            f"slots are offered from today ({today}) up to {MAX_HORIZON_DAYS} days ahead; "
+            f"{first} is outside that",
+            [Problem("query.from", "outside the booking horizon")],
+        )
     slots = generate(
         location,
         agencies.calendar_of(store, location.agency),

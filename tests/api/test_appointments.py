@@ -100,7 +100,7 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     assert first["capacity"] == first["remaining"] == 1
 
     async def remaining(slot: dict[str, Any]) -> int:
-        day = slot["start"][:10]
+        day = (datetime.fromisoformat(slot["start"]) + timedelta(hours=7)).date()  # WIB
         r = await s.http.get(f"/public/locations/mpp-bwi/slots?service={service}&from={day}&days=2")
         return next(x["remaining"] for x in r.json() if x["id"] == slot["id"])
 
@@ -186,3 +186,20 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     [mine] = (await s.http.get("/me/appointments", headers=siti)).json()
     assert mine["status"] == "cancelled" and mine["qr_ticket"] is None
     await _mail(smtp[0], f"Jadwal kunjungan {moved['when']} dibatalkan")
+
+
+async def test_slots_outside_the_horizon_are_refused(stack: Stack) -> None:
+    admin = await stack.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
+    location = {
+        "name": "MPP Banyuwangi",
+        "counters": [{"id": "1", "name": "Loket 1", "services": ["ktp-el"]}],
+        "hours": {"0": ALL_DAY},
+    }
+    r = await stack.http.put("/agencies/BWI/locations/mpp-bwi", json=location, headers=admin)
+    assert r.status_code == 200, r.text
+    for day in ("0001-01-01", "9999-12-31", "2000-01-01"):
+        r = await stack.http.get(f"/public/locations/mpp-bwi/slots?service=ktp-el&from={day}")
+        assert r.status_code == 422, (day, r.text)
+        assert r.json()["problems"][0]["path"] == "query.from"
+    r = await stack.http.get("/public/locations/mpp-bwi/slots?service=ktp-el&days=15")
+    assert r.status_code == 422
