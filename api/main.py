@@ -12,6 +12,7 @@ from api import errors, limits, temporal_errors
 from api.routers import (
     agencies,
     applications,
+    appointments,
     audit,
     auth,
     complaints,
@@ -21,6 +22,7 @@ from api.routers import (
     face,
     health,
     kiosk,
+    locations,
     notifications,
     oidc,
     payments,
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications.router,
         wallet.router,
         visits.router,
+        locations.router,
+        appointments.router,
     )
     for r in routers:
         app.include_router(r)

@@ -183,6 +183,11 @@ class Settings(BaseSettings):
     """HMAC key that signs appointment QR tickets (``domain.qr_ticket``, at least 32
     bytes); generated once into ``var/ticket-key`` if empty. Changing it voids the
     tickets already issued: citizens show the ticket again from their phone."""
+    appointment_handling_minutes: int = Field(default=15, ge=1, le=480)
+    """A service's average handling time at the counter, in minutes: the length of its
+    appointment slots (``domain.slots``) until services state their own."""
+    appointment_sweep_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often the notifier records run-out holds and sends due reminders."""
 
     # Requirement documents and the citizen's wallet (documents/uploads.py; README
     # "Requirement documents and the wallet") ------------------------------------------

@@ -20,6 +20,16 @@ hands it back with every later event of the stream.
 | ComplaintForwarded | ``complaint_forwarded`` |
 | ComplaintFollowedUp | ``complaint_followed_up``: the answer is there, accept or reopen |
 | ComplaintClosed (no answer) | ``complaint_closed`` |
+| AppointmentHeld | ``appointment_held``: the booked time, confirm it |
+| AppointmentConfirmed | ``appointment_confirmed``: the QR ticket is in the app |
+| AppointmentRescheduled | ``appointment_rescheduled``: the new time |
+| AppointmentCancelled | ``appointment_cancelled`` |
+| AppointmentHoldExpired | ``appointment_expired``: not confirmed in time, book again |
+| AppointmentReminded | ``appointment_reminded``: the booked time is near |
+
+An appointment stream's ``Subject`` names the application (``reference``) and, in
+``service``, the booked time as the citizen reads it (``2026-01-05 09:00 WIB``): the
+later events of the stream carry no time zone, and a reschedule changes the time.
 """
 
 from __future__ import annotations
@@ -27,12 +37,24 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Final
 
+from domain import appointment_events as ae
 from domain import complaints as c
 from domain import events as ev
+from domain.appointments import local_time
+from domain.locations import TimeZoneName
 from eventstore.port import RecordedEvent
 
 APPLICATION_PREFIX: Final = "application-"
 COMPLAINT_PREFIX: Final = "complaint-"
+APPOINTMENT_PREFIX: Final = "appointment-"
+_APPOINTMENT_KINDS: Final = {
+    ae.AppointmentHeld.TYPE: "appointment_held",
+    ae.AppointmentConfirmed.TYPE: "appointment_confirmed",
+    ae.AppointmentRescheduled.TYPE: "appointment_rescheduled",
+    ae.AppointmentCancelled.TYPE: "appointment_cancelled",
+    ae.AppointmentHoldExpired.TYPE: "appointment_expired",
+    ae.AppointmentReminded.TYPE: "appointment_reminded",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,13 @@ def subject_after(event: RecordedEvent, before: Subject | None) -> Subject | Non
         if f.complainant is None:  # anonymous: there is no one to write to
             return None
         return Subject(event.stream, f.complainant, f.agency, f.complaint_id)
+    if event.type == ae.AppointmentHeld.TYPE:
+        h = ae.AppointmentHeld.model_validate(event.data)
+        when = local_time(h.start, h.time_zone)
+        return Subject(event.stream, h.citizen, h.agency, h.application_id, when)
+    if event.type == ae.AppointmentRescheduled.TYPE and before is not None:
+        moved = ae.AppointmentRescheduled.model_validate(event.data)
+        return replace(before, service=local_time(moved.start, _zone(before.service)))
     if event.type == c.COMPLAINT_FORWARDED and before is not None:
         return replace(before, agency=c.ComplaintForwarded.model_validate(event.data).to_agency)
     return before
@@ -84,7 +113,7 @@ def notice(event: RecordedEvent, subject: Subject | None) -> Notice | None:
     if found is None:
         return None
     kind, values = found
-    is_application = event.stream.startswith(APPLICATION_PREFIX)
+    is_application = event.stream.startswith((APPLICATION_PREFIX, APPOINTMENT_PREFIX))
     values = {"ref": subject.reference, "service": subject.service, **values}
     return Notice(
         kind,
@@ -98,6 +127,8 @@ def notice(event: RecordedEvent, subject: Subject | None) -> Notice | None:
 
 def _kind_and_values(event: RecordedEvent, subject: Subject) -> tuple[str, dict[str, str]] | None:
     t, d = event.type, event.data
+    if t in _APPOINTMENT_KINDS:
+        return _APPOINTMENT_KINDS[t], {"when": subject.service}
     if t == ev.APPLICATION_SUBMITTED:
         return "submitted", {"agency": subject.agency_name}
     if t == ev.CITIZEN_NOTIFIED:
@@ -140,3 +171,9 @@ def _kind_and_values(event: RecordedEvent, subject: Subject) -> tuple[str, dict[
     if t == c.COMPLAINT_CLOSED and c.ComplaintClosed.model_validate(d).reason == "no_response":
         return "complaint_closed", {}
     return None
+
+
+def _zone(when: str) -> TimeZoneName:
+    """The zone a worded time ends with (``... WITA``)."""
+    last = when.rsplit(" ", 1)[-1]
+    return "WITA" if last == "WITA" else "WIT" if last == "WIT" else "WIB"

@@ -136,7 +136,9 @@ class OutboxSubscriber:
                     (citizen, prefs.model_dump_json()),
                 )
             return
-        if not event.stream.startswith((kinds.APPLICATION_PREFIX, kinds.COMPLAINT_PREFIX)):
+        if not event.stream.startswith(
+            (kinds.APPLICATION_PREFIX, kinds.COMPLAINT_PREFIX, kinds.APPOINTMENT_PREFIX)
+        ):
             return
         before = _subject(db, event.stream)
         subject = kinds.subject_after(event, before)
@@ -144,7 +146,7 @@ class OutboxSubscriber:
             db.execute(
                 "INSERT INTO subjects (stream, citizen, agency, reference, service,"
                 " agency_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream) DO UPDATE SET"
-                " agency = excluded.agency",
+                " agency = excluded.agency, service = excluded.service",
                 (
                     subject.stream,
                     subject.citizen,

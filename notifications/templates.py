@@ -278,6 +278,90 @@ TEMPLATES: Final[dict[str, dict[str, Template]]] = {
             "MPP Digital: complaint {ref} closed. Rate it in the app.",
         ),
     },
+    "appointment_held": {
+        "id": T(
+            "Jadwal kunjungan {when} menunggu konfirmasi",
+            "Jadwal kunjungan untuk permohonan {ref} pada {when} kami simpan selama 10 "
+            "menit. Konfirmasikan di MPP Digital agar jadwal tidak dilepas.",
+            "MPP Digital: jadwal {when} untuk {ref} disimpan 10 menit. Konfirmasi di aplikasi.",
+        ),
+        "en": T(
+            "Visit at {when} awaits your confirmation",
+            "Your visit for application {ref} at {when} is held for 10 minutes. Confirm it "
+            "in MPP Digital, or the slot is released.",
+            "MPP Digital: visit at {when} for {ref} held 10 minutes. Confirm it in the app.",
+        ),
+    },
+    "appointment_confirmed": {
+        "id": T(
+            "Jadwal kunjungan {when} terkonfirmasi",
+            "Jadwal kunjungan untuk permohonan {ref} pada {when} telah terkonfirmasi. "
+            "Tunjukkan tiket QR dari MPP Digital di loket; tidak perlu antre.",
+            "MPP Digital: kunjungan {when} untuk {ref} terkonfirmasi. Tunjukkan tiket QR di loket.",
+        ),
+        "en": T(
+            "Visit at {when} confirmed",
+            "Your visit for application {ref} at {when} is confirmed. Show the QR ticket "
+            "from MPP Digital at the counter; no queuing needed.",
+            "MPP Digital: visit at {when} for {ref} confirmed. Show the QR ticket at the counter.",
+        ),
+    },
+    "appointment_rescheduled": {
+        "id": T(
+            "Jadwal kunjungan dipindah ke {when}",
+            "Jadwal kunjungan untuk permohonan {ref} dipindah ke {when}. Tiket QR yang "
+            "baru ada di MPP Digital.",
+            "MPP Digital: kunjungan {ref} dipindah ke {when}. Tiket QR baru ada di aplikasi.",
+        ),
+        "en": T(
+            "Visit moved to {when}",
+            "Your visit for application {ref} was moved to {when}. The new QR ticket is in "
+            "MPP Digital.",
+            "MPP Digital: visit for {ref} moved to {when}. New QR ticket in the app.",
+        ),
+    },
+    "appointment_cancelled": {
+        "id": T(
+            "Jadwal kunjungan {when} dibatalkan",
+            "Jadwal kunjungan untuk permohonan {ref} pada {when} telah dibatalkan. Pilih "
+            "jadwal lain di MPP Digital bila masih diperlukan.",
+            "MPP Digital: kunjungan {when} untuk {ref} dibatalkan.",
+        ),
+        "en": T(
+            "Visit at {when} cancelled",
+            "Your visit for application {ref} at {when} was cancelled. Book another slot in "
+            "MPP Digital if you still need one.",
+            "MPP Digital: visit at {when} for {ref} cancelled.",
+        ),
+    },
+    "appointment_expired": {
+        "id": T(
+            "Jadwal kunjungan {when} dilepas",
+            "Jadwal kunjungan untuk permohonan {ref} pada {when} tidak dikonfirmasi dalam "
+            "10 menit sehingga dilepas. Pilih jadwal lagi di MPP Digital.",
+            "MPP Digital: jadwal {when} untuk {ref} dilepas karena tidak dikonfirmasi.",
+        ),
+        "en": T(
+            "Visit at {when} released",
+            "Your visit for application {ref} at {when} was not confirmed within 10 minutes "
+            "and was released. Book a slot again in MPP Digital.",
+            "MPP Digital: visit at {when} for {ref} released: not confirmed in time.",
+        ),
+    },
+    "appointment_reminded": {
+        "id": T(
+            "Pengingat: kunjungan {when}",
+            "Pengingat: jadwal kunjungan untuk permohonan {ref} pada {when}. Datang tepat "
+            "waktu dan tunjukkan tiket QR dari MPP Digital di loket.",
+            "MPP Digital: pengingat kunjungan {when} untuk {ref}. Bawa tiket QR Anda.",
+        ),
+        "en": T(
+            "Reminder: visit at {when}",
+            "A reminder of your visit for application {ref} at {when}. Come on time and "
+            "show the QR ticket from MPP Digital at the counter.",
+            "MPP Digital: reminder of your visit at {when} for {ref}. Bring your QR ticket.",
+        ),
+    },
 }
 
 _GREETING: Final = {"id": "Yth. Bapak/Ibu,", "en": "Dear citizen,"}

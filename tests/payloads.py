@@ -11,9 +11,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from domain import complaints
+from domain import appointment_events, complaints, location_events, queue_events
 from domain import events as ev
+from domain.events import Event
 from eventstore.common import serialise
+
+MODELLED_ELSEWHERE: dict[str, type[Event]] = {
+    **complaints.EVENTS,
+    **appointment_events.EVENTS,
+    **queue_events.EVENTS,
+    **location_events.EVENTS,
+}
+"""Event types with their models outside ``domain.events``: complaints, appointments
+and their slots, the counter queue, locations."""
 
 
 def mismatch(event_type: str, stored: dict[str, Any], stored_bytes: bytes | None = None) -> str:
@@ -22,8 +32,8 @@ def mismatch(event_type: str, stored: dict[str, Any], stored_bytes: bytes | None
     without them, ``stored`` is a payload as the workflow sent it, order included.
     Names the keys only: payloads hold citizens' data."""
     model = ev.parse(event_type, stored)
-    if model is None and event_type in complaints.EVENTS:
-        model = complaints.EVENTS[event_type].model_validate(stored)
+    if model is None and event_type in MODELLED_ELSEWHERE:
+        model = MODELLED_ELSEWHERE[event_type].model_validate(stored)
     if model is None:
         return f"{event_type}: no model in domain.events"
     dumped = model.payload()
@@ -51,7 +61,8 @@ def store_mismatches(db: Path) -> list[str]:
         conn.close()
     found = []
     for position, stream, event_type, data in rows:
-        if event_type not in ev.EVENTS and not stream.startswith("application-"):
+        modelled = event_type in ev.EVENTS or event_type in MODELLED_ELSEWHERE
+        if not modelled and not stream.startswith("application-"):
             continue
         why = mismatch(event_type, json.loads(data), bytes(data))
         if why:

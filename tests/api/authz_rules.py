@@ -83,6 +83,11 @@ PASSWORD: Final = "kata-sandi-uji-2026"
 SURVEY: Final = {f"u{i}": 3 for i in range(1, 10)}
 PHOTO: Final = {"photo": ("face.jpg", b"not an image at all", "image/jpeg")}
 UPLOAD: Final = {"file": ("ktp.pdf", b"not a pdf at all", "application/pdf")}
+LOCATION: Final = {
+    "name": "MPP Uji",
+    "counters": [{"id": "1", "name": "Loket 1", "services": ["izin-uji-a"]}],
+    "hours": {"0": [{"start": "08:00", "end": "15:00"}]},
+}
 
 
 def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, str], Rule]:
@@ -282,6 +287,29 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             EVERYONE, _s(200), target="application"
         ),
         # -- requirement documents: a citizen's own wallet; attachments as applications --
+        # -- locations and appointments (issue 15) ---------------------------------------
+        ("PUT", "/agencies/{agency_code}/locations/{location_id}"): Rule(
+            _r("agency_admin"), _s(200), target="agency", other=403, json=LOCATION
+        ),
+        # Public; answered once the PUT above defined it, else 404. No agency: 422.
+        ("GET", "/public/locations"): Rule(None, _s(422)),
+        ("GET", "/public/locations/{location_id}"): Rule(None, _s(200, 404)),
+        ("GET", "/public/locations/{location_id}/slots"): Rule(None, _s(422)),  # no service
+        ("GET", "/locations/{location_id}/appointments"): Rule(STAFF, _s(422)),  # no day
+        ("POST", "/me/appointments"): Rule(
+            CITIZEN,
+            _s(404),  # an application nobody has
+            json={"application_id": "BWI-2026-999999", "step": "ambil", "slot_id": "x.y.z"},
+        ),
+        ("GET", "/me/appointments"): Rule(CITIZEN, _s(200)),
+        # The fixed appointment id is nobody's: every citizen gets what an unknown one gets.
+        ("GET", "/me/appointments/{appointment_id}"): Rule(CITIZEN, _s(404)),
+        ("GET", "/me/appointments/{appointment_id}/ticket.png"): Rule(CITIZEN, _s(404)),
+        ("POST", "/me/appointments/{appointment_id}/confirm"): Rule(CITIZEN, _s(404)),
+        ("POST", "/me/appointments/{appointment_id}/reschedule"): Rule(
+            CITIZEN, _s(404), json={"slot_id": "x.y.z"}
+        ),
+        ("DELETE", "/me/appointments/{appointment_id}"): Rule(CITIZEN, _s(404)),
         ("POST", "/me/documents"): Rule(CITIZEN, _s(422), files=UPLOAD),  # no kind sent
         ("GET", "/me/documents"): Rule(CITIZEN, _s(200)),
         ("GET", "/me/documents/{document_id}"): Rule(CITIZEN, _s(200), target="wallet_document"),

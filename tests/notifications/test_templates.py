@@ -23,6 +23,7 @@ VALUES = {
     "title": "Surat Keterangan Domisili",
     "number": "BWI/SKD/2026/000123",
     "url": "https://mpp.banyuwangikab.go.id/documents/BWI%2FSKD%2F2026%2F000123/verify",
+    "when": "2026-01-05 09:00 WITA",
 }
 
 
