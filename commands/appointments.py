@@ -168,14 +168,30 @@ def _index(store: EventStore, index: str, appointment_id: str) -> None:
 
 # What may be booked ------------------------------------------------------------------
 def _bookable(state: ApplicationState, step: str) -> Refusal | None:
-    """Why the application's ``step`` takes no appointment now, or None.
-
-    For now: the application is still open. Once the ``appointment`` step kind lands,
-    this is where it also asks that ``step`` is such a step, waiting for a visit."""
+    """Why the application's ``step`` takes no appointment now, or None: it must be an
+    ``appointment`` step of the open application, waiting for the citizen's visit."""
     if state.result is not None or state.completed_at is not None:
         return Conflict(
             f"application {state.application_id} is {state.status}; an appointment is "
             "booked only for an open application"
+        )
+    waiting = state.waiting.get(step)
+    if waiting is None or waiting.get("kind") != "visit":
+        return Conflict(
+            f"application {state.application_id} does not wait for a visit at step "
+            f"{step!r} now; GET /me/applications/{state.application_id} shows what it "
+            "waits for"
+        )
+    return None
+
+
+def _at_allowed_location(state: ApplicationState, step: str, location_id: str) -> Refusal | None:
+    """The step may name where the visit takes place; any of the agency's otherwise."""
+    allowed = list(state.waiting.get(step, {}).get("locations") or [])
+    if allowed and location_id not in allowed:
+        return Invalid(
+            f"this visit takes place at {', '.join(allowed)}; book a slot there "
+            f"(GET /public/locations/{allowed[0]}/slots)"
         )
     return None
 
@@ -215,6 +231,8 @@ def book(
         raise Invalid(
             f"the slot {slot_id} is for another service; book a slot of {state.service_id}"
         )
+    if (refused := _at_allowed_location(state, step, slot.location_id)) is not None:
+        raise refused
     appointment = ap.appointment_id(application_id, step)
     current = load(store, appointment)
     request = ap.HoldRequest(application_id, step, citizen, state.agency_code, slot, now)

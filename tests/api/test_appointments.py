@@ -54,6 +54,19 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     smtp: tuple[Inbox, int],  # noqa: F811
 ) -> None:
     s = stack
+    # The Domisili flow with a visit first: the citizen brings the originals.
+    visit = {
+        "kind": "appointment",
+        "id": "ambil_dokumen",
+        "name": "Pencocokan dokumen asli",
+        "purpose": "Membawa KTP dan KK asli",
+        "deadline": {"amount": 10, "unit": "working_days"},
+        "next": "verify_residence",
+        "no_show": "notify_refused",
+    }
+    steps = [dict(x) for x in domisili["steps"]]
+    steps[0]["next"] = "ambil_dokumen"
+    domisili = {**domisili, "steps": [steps[0], visit, *steps[1:]]}
     service = domisili["id"]
     admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
     officer = await s.token("budi@banyuwangikab.go.id", "officer", "BWI")

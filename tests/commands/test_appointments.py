@@ -15,7 +15,13 @@ import pytest
 from commands import appointments as cmd
 from commands import locations
 from domain import appointments as ap
-from domain.events import AgencyRef, ApplicationSubmitted, ServiceRef, application_stream
+from domain.events import (
+    AgencyRef,
+    ApplicationSubmitted,
+    AppointmentRequested,
+    ServiceRef,
+    application_stream,
+)
 from domain.refusals import Conflict, NotFound
 from domain.slots import slot_id
 from eventstore.port import NO_STREAM, NewEvent
@@ -46,9 +52,16 @@ def apply_for(store: SqliteEventStore, number: int, citizen: str = "siti@example
         agency=AgencyRef(code="BWI", name="DPMPTSP Banyuwangi"),
         citizen=citizen,
     )
+    # The flow reached its appointment step: it waits for the citizen's visit.
+    asked = AppointmentRequested(
+        step="rekam", purpose="Perekaman biometrik", locations=[], due_at="2026-12-31T08:00:00Z"
+    )
     store.append(
         application_stream(application_id),
-        [NewEvent(uuid.uuid4(), submitted.TYPE, submitted.payload())],
+        [
+            NewEvent(uuid.uuid4(), submitted.TYPE, submitted.payload()),
+            NewEvent(uuid.uuid4(), asked.TYPE, asked.payload()),
+        ],
         NO_STREAM,
     )
     return application_id
@@ -155,3 +168,14 @@ def test_a_hold_runs_out_and_the_reminder_comes_once(
         reminded = cmd.sweep_one(store, other.appointment_id, POLICY, later)
         assert reminded is not None and reminded.reminded
         assert reminded.version == 2  # held, confirmed, reminded once
+
+
+def test_only_a_step_waiting_for_a_visit_takes_an_appointment(store: SqliteEventStore) -> None:
+    app = apply_for(store, 1)
+    with pytest.raises(Conflict, match="does not wait for a visit at step 'ambil'"):
+        cmd.book(store, application_id=app, step="ambil", citizen="siti@example.id",
+                 slot_id=slot_id("mpp-bwi", "ktp-el", NINE), handling=HANDLING,
+                 policy=POLICY, now=NOW)  # fmt: skip
+    with pytest.raises(NotFound):
+        book(store, app, NINE, citizen="dewi@example.id")  # not her application
+    assert places(store, NINE) == 0
