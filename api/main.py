@@ -26,6 +26,7 @@ from api.routers import (
     payments,
     profile,
     public,
+    queue,
     riwayat,
     services,
     staff,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kiosk.sign_in,
         notifications.router,
         wallet.router,
+        queue.router,
     )
     for r in routers:
         app.include_router(r)
