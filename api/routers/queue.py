@@ -11,12 +11,12 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api import errors
-from api.deps import AgencyAdmin, AgencyScope, Citizen, CurrentUser, SettingsDep, StoreDep
+from api import errors, security
+from api.deps import AgencyAdmin, AgencyScope, Citizen, SettingsDep, StoreDep, require_role
 from api.routers.counter import FrontDesk
 from api.security import Principal
 from commands import catalogue, locations
@@ -34,6 +34,12 @@ from domain.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, Unv
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 
 router = APIRouter(tags=["queue"])
+
+Readers = Annotated[
+    Principal, Depends(require_role(*sorted(security.STAFF | {"auditor", "region_admin"})))
+]
+"""Who reads the figures: the agency's staff, and the auditors and region administrators
+who oversee them (as ``/stats/applications``)."""
 
 MAX_STATS_DAYS = 92
 """Days one figures query reads: each is one stream per location."""
@@ -391,7 +397,7 @@ def my_queue(user: Citizen, store: StoreDep) -> Any:
 # -- figures ----------------------------------------------------------------------------
 @router.get("/stats/queue", response_model=StatsOut, responses=errors.answers(403, 404, 422))
 def queue_stats(
-    user: CurrentUser,
+    user: Readers,
     scope: AgencyScope,
     store: StoreDep,
     from_: Annotated[date, Query(alias="from", description="First local day")],
@@ -404,8 +410,6 @@ def queue_stats(
     """Waiting time (arrival to call), service time (call to done), the share within the
     target and the no-show rate, per service, counter and day. Staff see their agency's
     locations; auditors and region administrators those of their agency or region."""
-    if not (user.is_staff or user.role in ("auditor", "region_admin")):
-        raise Forbidden("the queue figures are for agency staff and auditors")
     if to < from_:
         raise Invalid(f"the period ends ({to}) before it starts ({from_})")
     if (to - from_).days >= MAX_STATS_DAYS:

@@ -402,7 +402,8 @@ async def _party(s: Stack, p: Party) -> Party:
 # -- the matrix -------------------------------------------------------------------------
 
 FIXED = {"version": "1", "a": "1", "b": "1", "event": "field_inspection", "provider": "tidak-ada",
-         "kiosk_id": "k-000000000000000000000000"}  # fmt: skip
+         "kiosk_id": "k-000000000000000000000000", "location_id": "lokasi-tidak-ada",
+         "counter_id": "loket-1", "ticket": "A001"}  # fmt: skip
 
 
 def _path(path: str, rule: Rule, party: Party) -> tuple[str, list[str]]:
