@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain import queue_events as qe
+from domain.appointment_events import NoShowRecorded
 from domain.events import Event
 from domain.locations import Location, counters_for
 from domain.queue import Call, QueuePolicy, QueueState, Ticket, fold, next_call
@@ -258,6 +259,25 @@ def _list_for_citizen(store: EventStore, citizen: str, day: Day, ticket: Ticket)
     event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{day.stream}/{ticket.number}")
     with contextlib.suppress(DuplicateEventIds):
         store.append(stream, [NewEvent(event_id, listed.TYPE, listed.payload())], ANY)
+
+
+def note_no_show(store: EventStore, location: Location, no_show: NoShowRecorded) -> None:
+    """List an appointment's no-show in the queue stream of its day, where the figures
+    find it without a scan (the appointment's stream keeps the record itself). Whoever
+    records a no-show calls this after; a retry lists nothing twice."""
+    stream = qe.queue_stream(location.id, location.local_day(no_show.at))
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{stream}/no-show/{no_show.appointment_id}")
+    with contextlib.suppress(DuplicateEventIds):
+        store.append(stream, [NewEvent(event_id, no_show.TYPE, no_show.payload())], ANY)
+
+
+def no_shows(store: EventStore, location: Location, day: date) -> list[NoShowRecorded]:
+    """The no-shows listed in the day's queue stream (:func:`note_no_show`)."""
+    return [
+        NoShowRecorded.model_validate(e.data)
+        for e in store.read_stream(qe.queue_stream(location.id, day))
+        if e.type == NoShowRecorded.TYPE
+    ]
 
 
 def citizen_numbers(store: EventStore, citizen: str, day: date) -> list[tuple[str, str]]:

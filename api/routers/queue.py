@@ -26,6 +26,7 @@ from domain import qr_ticket
 from domain.appointment_events import CitizenCheckedIn
 from domain.appointment_events import parse as parse_appointment_event
 from domain.appointment_visits import decide_check_in
+from domain.events import Event
 from domain.locations import TIME_ZONES, Location
 from domain.queue import QueuePolicy, QueueState, Ticket, estimates, position
 from domain.queue_figures import QueueFigures, figures
@@ -423,14 +424,15 @@ def queue_stats(
     else:
         chosen = [loc for a in agencies for loc in locations.of_agency(store, a)]
     states: list[QueueState] = []
-    checked_in: list[CitizenCheckedIn] = []
+    visits: list[Event] = []
     zone = chosen[0].time_zone if chosen else "WIB"
     for loc in chosen:
         d = from_
         while d <= to:
             state = cq.read_day(store, loc, d).state
             states.append(state)
-            checked_in += [_check_in_of(loc, t) for t in state.tickets.values()
+            visits += cq.no_shows(store, loc, d)
+            visits += [_check_in_of(loc, t) for t in state.tickets.values()
                            if t.appointment_id is not None]  # fmt: skip
             d += timedelta(days=1)
     return StatsOut.model_validate(
@@ -439,7 +441,7 @@ def queue_stats(
             "from": from_,
             "to": to,
             "target_minutes": target_minutes,
-            "figures": figures(states, checked_in, zone, timedelta(minutes=target_minutes)),
+            "figures": figures(states, visits, zone, timedelta(minutes=target_minutes)),
         }
     )
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from commands import locations
+from commands import queue as cq
 from domain import qr_ticket
-from domain.appointment_events import AppointmentConfirmed, AppointmentHeld
+from domain.appointment_events import AppointmentConfirmed, AppointmentHeld, NoShowRecorded
 from domain.appointments import appointment_stream
 from domain.locations import Location
 from domain.slots import slot_id
@@ -142,6 +143,12 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
     r = await s.http.post(f"/queue/{LOCATION.id}/tickets/J001/missed", headers=officer)
     assert r.status_code == 409 and "only a called number" in r.json()["detail"]
 
+    # An appointment nobody came to, as its timer lists it.
+    gone = NoShowRecorded(appointment_id="BWI-2026-000002.rekam_biometrik",
+                          location_id=LOCATION.id, service_id="ktp-el", slot_id="s",
+                          at=datetime.now(UTC))  # fmt: skip
+    cq.note_no_show(s.store, LOCATION, gone)
+
     # The figures of the day.
     today = datetime.now(UTC).astimezone(LOCATION.tz).date().isoformat()
     r = await s.http.get("/stats/queue", params={"from": today, "to": today}, headers=officer)
@@ -149,6 +156,7 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
     total = r.json()["figures"]["total"]
     assert (total["called"], total["served"], total["missed"]) == (3, 2, 1)
     assert total["checked_in"] == 1 and total["waiting"]["count"] == 3
+    assert (total["no_shows"], total["no_show_rate"]) == (1, 0.5)
     assert set(r.json()["figures"]["by_counter"]) == {"loket-1"}
     r = await s.http.get("/stats/queue", params={"from": "2026-01-01", "to": "2026-12-31"},
                          headers=officer)  # fmt: skip

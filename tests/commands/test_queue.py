@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from commands import queue as cq
+from domain.appointment_events import NoShowRecorded
 from domain.queue import PriorityGroup, QueuePolicy
 from domain.queue_events import queue_stream
 from domain.refusals import Conflict, Invalid, NotFound
@@ -124,3 +125,14 @@ def test_the_policy_is_the_latest_set(store: SqliteEventStore) -> None:
     )
     with pytest.raises(Invalid, match="veteran"):
         cq.take_number(store, LOC, "akta", "walk_in", at(0), priority="elderly")
+
+
+def test_a_no_show_is_listed_once_in_its_day_and_the_queue_still_works(
+    store: SqliteEventStore,
+) -> None:
+    gone = NoShowRecorded(appointment_id="BWI-2026-000002.foto", location_id=LOC.id,
+                          service_id="ktp-el", slot_id="s", at=at(30))  # fmt: skip
+    cq.note_no_show(store, LOC, gone)
+    cq.note_no_show(store, LOC, gone)  # the timer's retry
+    assert cq.no_shows(store, LOC, at(0).date()) == [gone]
+    assert cq.take_number(store, LOC, "akta", "walk_in", at(31)).ticket.number == "A001"
