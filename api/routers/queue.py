@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api import errors, security
 from api.deps import AgencyAdmin, AgencyScope, Citizen, SettingsDep, StoreDep, require_role
 from api.routers.counter import FrontDesk
+from api.routers.kiosk import KioskDevice
 from api.security import Principal
 from commands import catalogue, locations
 from commands import queue as cq
@@ -242,6 +243,23 @@ def take_walk_in(location_id: str, body: WalkInIn, user: FrontDesk, store: Store
     """A number for a citizen who came without an appointment (at the counter or the
     kiosk beside it). Print ``slip_url``."""
     loc = _location(store, location_id, user.agency)
+    now = _now()
+    issued = cq.take_number(store, loc, body.service_id, "walk_in", now, priority=body.priority)
+    day = cq.today(store, loc, now)
+    return _out(store, loc, day.state, day.state.tickets[issued.ticket.number], now,
+                issued.position)  # fmt: skip
+
+
+@router.post(
+    "/queue/{location_id}/kiosk-tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    responses=errors.answers(404, 409, 422, 503),
+)
+def take_at_kiosk(location_id: str, body: WalkInIn, kiosk: KioskDevice, store: StoreDep) -> Any:
+    """A walk-in number taken at a self-service kiosk of the location's agency, which
+    sends its device key (``X-Kiosk-Key``) instead of a token. Print ``slip_url``."""
+    loc = _location(store, location_id, kiosk.agency)
     now = _now()
     issued = cq.take_number(store, loc, body.service_id, "walk_in", now, priority=body.priority)
     day = cq.today(store, loc, now)

@@ -342,6 +342,10 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("POST", "/queue/{location_id}/tickets"): Rule(
             STAFF, _s(404), acts=COUNTER, json={"service_id": "izin-uji-a"}
         ),
+        # A kiosk's device key, not a token, lets it in (none here: 401).
+        ("POST", "/queue/{location_id}/kiosk-tickets"): Rule(
+            None, _s(401), json={"service_id": "izin-uji-a"}
+        ),
         ("POST", "/queue/{location_id}/counters/{counter_id}/call"): Rule(
             STAFF, _s(404), acts=COUNTER
         ),

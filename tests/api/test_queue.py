@@ -109,9 +109,18 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
                           headers=officer)  # fmt: skip
     assert r.status_code == 422 and "no counter of MPP Uji Banyuwangi serves" in r.text
 
+    # A kiosk of the agency takes a number with its device key; without one, 401.
+    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
+    kiosk = await post(s, "/agencies/BWI/kiosks", admin, {"label": "Kios aula"})
+    url = f"/queue/{LOCATION.id}/kiosk-tickets"
+    a2 = await post(s, url, {"X-Kiosk-Key": kiosk["device_key"]}, {"service_id": "akta"})
+    assert a2["number"] == "A002"
+    r = await s.http.post(url, json={"service_id": "akta"}, headers=officer)
+    assert r.status_code == 401, r.text
+
     # The citizen's place: the appointment waits until its time, behind the walk-ins.
     (mine,) = (await s.http.get("/me/queue", headers=citizen)).json()
-    assert (mine["number"], mine["status"], mine["place"]) == ("J001", "waiting", 3)
+    assert (mine["number"], mine["status"], mine["place"]) == ("J001", "waiting", 4)
     assert mine["estimated_wait_minutes"] is not None
 
     # Calls in the explained order: priority, then arrival, then the appointment early
@@ -125,6 +134,9 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
     second = await post(s, url, officer)
     assert second["called"]["number"] == "A001" and "urutan kedatangan" in second["reason"]
     await post(s, f"/queue/{LOCATION.id}/tickets/A001/missed", officer)
+    akta = await post(s, f"/queue/{LOCATION.id}/counters/loket-2/call", officer)
+    assert akta["called"]["number"] == "A002"
+    await post(s, f"/queue/{LOCATION.id}/tickets/A002/served", officer)
     third = await post(s, url, officer)
     assert third["called"]["number"] == "J001"
     assert "sebelum jadwalnya" in third["reason"]
@@ -154,16 +166,15 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
     r = await s.http.get("/stats/queue", params={"from": today, "to": today}, headers=officer)
     assert r.status_code == 200, r.text
     total = r.json()["figures"]["total"]
-    assert (total["called"], total["served"], total["missed"]) == (3, 2, 1)
-    assert total["checked_in"] == 1 and total["waiting"]["count"] == 3
+    assert (total["called"], total["served"], total["missed"]) == (4, 3, 1)
+    assert total["checked_in"] == 1 and total["waiting"]["count"] == 4
     assert (total["no_shows"], total["no_show_rate"]) == (1, 0.5)
-    assert set(r.json()["figures"]["by_counter"]) == {"loket-1"}
+    assert set(r.json()["figures"]["by_counter"]) == {"loket-1", "loket-2"}
     r = await s.http.get("/stats/queue", params={"from": "2026-01-01", "to": "2026-12-31"},
                          headers=officer)  # fmt: skip
     assert r.status_code == 422 and "at most 92 days" in r.text
 
     # The agency's administrator sets the call order of the location.
-    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
     r = await s.http.put(f"/agencies/BWI/locations/{LOCATION.id}/queue-policy",
                          json={"max_passed_over": 2}, headers=admin)  # fmt: skip
     assert r.status_code == 200 and r.json()["policy"]["max_passed_over"] == 2
