@@ -205,7 +205,8 @@ def check_in(body: CheckInIn, user: FrontDesk, store: StoreDep, settings: Settin
                 raise Conflict(
                     f"the appointment was checked in on another day as number {appt.ticket}"
                 )
-            return CheckedInOut(**_out(store, loc, day.state, t, now).model_dump(), late=False)
+            out = _out(store, loc, day.state, t, now)
+            return CheckedInOut(**out.model_dump(), late=t.kind == "walk_in")
         late = decided[0].late
         issued = cq.take_number(
             store,

@@ -43,13 +43,13 @@ async def stack(dev_env, settings):
         yield s
 
 
-def book(s: Stack, start: datetime) -> str:
+def book(s: Stack, start: datetime, step: str = "rekam_biometrik") -> str:
     """A confirmed appointment of the citizen's application step at the location, as the
     booking commands leave it; answers its QR ticket."""
-    appointment = "BWI-2026-000001.rekam_biometrik"
+    appointment = f"BWI-2026-000001.{step}"
     slot = slot_id(LOCATION.id, "ktp-el", start)
     held = AppointmentHeld(
-        appointment_id=appointment, application_id="BWI-2026-000001", step="rekam_biometrik",
+        appointment_id=appointment, application_id="BWI-2026-000001", step=step,
         citizen=CITIZEN, agency="BWI", location_id=LOCATION.id, service_id="ktp-el",
         slot_id=slot, start=start, end=start + timedelta(minutes=15), time_zone="WIB",
         hold_until=start,
@@ -173,6 +173,14 @@ async def test_check_in_walk_ins_calls_display_place_and_figures(stack: Stack) -
     r = await s.http.get("/stats/queue", params={"from": "2026-01-01", "to": "2026-12-31"},
                          headers=officer)  # fmt: skip
     assert r.status_code == 422 and "at most 92 days" in r.text
+
+    # Past the grace (15 minutes after the booked time) the check-in still counts, as a
+    # walk-in: the slot's turn is lost.
+    late = book(s, datetime.now(UTC) - timedelta(minutes=30), step="ambil_dokumen")
+    checked = await post(s, "/counter/check-in", officer, {"ticket": late})
+    assert (checked["number"], checked["kind"], checked["late"]) == ("A003", "walk_in", True)
+    again = await post(s, "/counter/check-in", officer, {"ticket": late})
+    assert (again["number"], again["late"]) == ("A003", True)
 
     # The agency's administrator sets the call order of the location.
     r = await s.http.put(f"/agencies/BWI/locations/{LOCATION.id}/queue-policy",
