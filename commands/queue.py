@@ -18,13 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain import appointments as ap
+from domain import qr_ticket
 from domain import queue_events as qe
 from domain.appointment_events import NoShowRecorded
+from domain.appointment_events import parse as parse_appointment
+from domain.appointment_visits import decide_check_in
+from domain.appointments import BookingPolicy
 from domain.events import Event
 from domain.locations import Location, counters_for
 from domain.queue import Call, QueuePolicy, QueueState, Ticket, fold, next_call
 from domain.queue_events import TicketKind
-from domain.refusals import Conflict, Invalid, NotFound, Unavailable
+from domain.refusals import Conflict, Invalid, NotFound, Refusal, Unavailable
 from eventstore.port import ANY, DuplicateEventIds, EventStore, NewEvent, WrongExpectedVersion
 
 ATTEMPTS = 50
@@ -172,6 +177,70 @@ def call_next(
         return None
     call = chosen[0]
     return Called(call.ticket, call.reason, call.passed_over, position)
+
+
+def check_in(
+    store: EventStore,
+    location: Location,
+    ticket: qr_ticket.TicketPayload,
+    by: str,
+    now: datetime,
+    policy: BookingPolicy,
+) -> Changed:
+    """Check in the citizen of a verified QR ticket at ``location``: a number in the
+    day's queue (a walk-in one past the grace, ``domain.appointment_visits``), then
+    ``CitizenCheckedIn`` with it on the appointment, with the appointment's expected
+    version. The number comes first so that a crash in between leaves a number the
+    retry finds (one per appointment a day), never a check-in without a number. A
+    ticket scanned again answers the same number."""
+    stream = ap.appointment_stream(ticket.appointment_id)
+    for _ in range(ATTEMPTS):
+        records = list(store.read_stream(stream))
+        appt = ap.fold(e for r in records if (e := parse_appointment(r.type, r.data)))
+        if appt is None or appt.agency != location.agency:
+            raise NotFound("there is no appointment for this ticket you may see")
+        if appt.status != "checked_in" and not qr_ticket.matches(
+            ticket, appt.appointment_id, appt.slot_id
+        ):
+            raise Conflict(
+                f"this ticket is for an earlier time; the appointment was moved to "
+                f"{appt.when}: ask the citizen for the current ticket"
+            )
+        decided = decide_check_in(appt, location.id, "", by, now, policy)
+        if isinstance(decided, Refusal):
+            raise decided
+        if not decided:  # checked in already: the same number
+            day = read_day(store, location, location.local_day(now))
+            mine = [
+                t for t in day.state.tickets.values() if t.appointment_id == ticket.appointment_id
+            ]
+            if not mine:
+                raise Conflict(
+                    f"the appointment was checked in on another day, as number {appt.ticket}"
+                )
+            return Changed(mine[0], None)
+        late = decided[0].late
+        issued = take_number(
+            store,
+            location,
+            appt.service_id,
+            "walk_in" if late else "appointment",
+            now,
+            appointment_id=appt.appointment_id,
+            slot_start=appt.start,
+            application_id=appt.application_id,
+            step=appt.step,
+            citizen=appt.citizen,
+        )
+        event = decided[0].model_copy(update={"ticket": issued.ticket.number})
+        try:
+            written = store.append(
+                stream, [NewEvent(uuid.uuid4(), event.TYPE, event.payload())], records[-1].version
+            )
+        except WrongExpectedVersion:
+            continue  # the appointment changed meanwhile: decide again (same number)
+        return Changed(issued.ticket, written.positions[-1])
+    raise Unavailable("the appointment keeps changing; scan the ticket again")
 
 
 def served(store: EventStore, location: Location, number: str, now: datetime) -> Changed:

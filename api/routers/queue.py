@@ -7,7 +7,6 @@ numbers and services, nothing about who holds them."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -25,15 +24,13 @@ from commands import queue as cq
 from domain import appointments as ap
 from domain import qr_ticket
 from domain.appointment_events import CitizenCheckedIn
-from domain.appointment_events import parse as parse_appointment_event
-from domain.appointment_visits import decide_check_in
 from domain.events import Event
 from domain.locations import TIME_ZONES, Location
 from domain.queue import QueuePolicy, QueueState, Ticket, estimates, position
 from domain.queue_figures import QueueFigures, figures
 from domain.queue_pages import CounterNow, Upcoming, display_page, slip_page
-from domain.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, Unverified
-from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
+from domain.refusals import Forbidden, Invalid, NotFound, Refusal, Unverified
+from eventstore.port import EventStore
 
 router = APIRouter(tags=["queue"])
 
@@ -176,62 +173,11 @@ def check_in(body: CheckInIn, user: FrontDesk, store: StoreDep, settings: Settin
     except Unverified as e:
         raise Invalid(str(e)) from None
     loc = _location(store, payload.location_id, user.agency)
-    stream = ap.appointment_stream(payload.appointment_id)
-    policy = ap.BookingPolicy()
-    for _ in range(cq.ATTEMPTS):
-        now = _now()
-        records = list(store.read_stream(stream))
-        appt = ap.fold(ev for r in records if (ev := parse_appointment_event(r.type, r.data)))
-        if appt is None or appt.agency != loc.agency:
-            raise NotFound("there is no appointment for this ticket you may see")
-        if appt.status != "checked_in" and not qr_ticket.matches(
-            payload, appt.appointment_id, appt.slot_id
-        ):
-            raise Conflict(
-                f"this ticket is for an earlier time; the appointment was moved to "
-                f"{appt.when}: ask the citizen for the current ticket"
-            )
-        decided = decide_check_in(appt, loc.id, "?", user.subject, now, policy)
-        if isinstance(decided, Refusal):
-            raise decided
-        if not decided:  # checked in already: the same number
-            day = cq.today(store, loc, now)
-            t = next(
-                (x for x in day.state.tickets.values()
-                 if x.appointment_id == appt.appointment_id),
-                None,
-            )  # fmt: skip
-            if t is None:
-                raise Conflict(
-                    f"the appointment was checked in on another day as number {appt.ticket}"
-                )
-            out = _out(store, loc, day.state, t, now)
-            return CheckedInOut(**out.model_dump(), late=t.kind == "walk_in")
-        late = decided[0].late
-        issued = cq.take_number(
-            store,
-            loc,
-            appt.service_id,
-            "walk_in" if late else "appointment",
-            now,
-            appointment_id=appt.appointment_id,
-            slot_start=appt.start,
-            application_id=appt.application_id,
-            step=appt.step,
-            citizen=appt.citizen,
-        )
-        event = CitizenCheckedIn(**{**decided[0].model_dump(), "ticket": issued.ticket.number})
-        try:
-            written = store.append(
-                stream, [NewEvent(uuid.uuid4(), event.TYPE, event.payload())], records[-1].version
-            )
-        except WrongExpectedVersion:
-            continue  # the appointment changed meanwhile: decide again (same number)
-        day = cq.today(store, loc, now)
-        t = day.state.tickets[issued.ticket.number]
-        out = _out(store, loc, day.state, t, now, written.positions[-1])
-        return CheckedInOut(**out.model_dump(), late=late)
-    raise Conflict("the appointment keeps changing; scan the ticket again")
+    now = _now()
+    done = cq.check_in(store, loc, payload, user.subject, now, ap.BookingPolicy())
+    day = cq.today(store, loc, now)
+    out = _out(store, loc, day.state, day.state.tickets[done.ticket.number], now, done.position)
+    return CheckedInOut(**out.model_dump(), late=done.ticket.kind == "walk_in")
 
 
 @router.post(
