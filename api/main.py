@@ -28,6 +28,7 @@ from api.routers import (
     payments,
     profile,
     public,
+    queue,
     riwayat,
     services,
     staff,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         visits.router,
         locations.router,
         appointments.router,
+        queue.router,
     )
     for r in routers:
         app.include_router(r)

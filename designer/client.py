@@ -186,6 +186,11 @@ class Api:
         found: dict[str, Any] = self.call("GET", "/stats/applications")
         return found
 
+    def queue_stats(self, start: str, end: str) -> dict[str, Any]:
+        """The counter queue's figures of the caller's locations over local days."""
+        found: dict[str, Any] = self.call("GET", "/stats/queue", params={"from": start, "to": end})
+        return found
+
     def standard_reviews(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.call("GET", "/stats/standard-reviews")
         return found

@@ -55,3 +55,28 @@ def _when(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def queue_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per service of ``GET /stats/queue``'s figures, the total first: what the
+    dashboard's queue table shows."""
+    rows = []
+    named = [("Semua layanan", figures.get("total") or {})]
+    named += sorted((figures.get("by_service") or {}).items())
+    for name, f in named:
+        waiting = f.get("waiting") or {}
+        service = f.get("service") or {}
+        within, no_show = f.get("within_target"), f.get("no_show_rate")
+        rows.append(
+            {
+                "service": name,
+                "called": f.get("called", 0),
+                "served": f.get("served", 0),
+                "mean wait (min)": waiting.get("mean_minutes"),
+                "p90 wait (min)": waiting.get("p90_minutes"),
+                "mean service (min)": service.get("mean_minutes"),
+                "within target": None if within is None else f"{within:.0%}",
+                "no-show rate": None if no_show is None else f"{no_show:.0%}",
+            }
+        )
+    return rows

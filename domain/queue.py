@@ -100,6 +100,9 @@ class Ticket:
     priority: str | None = None
     appointment_id: str | None = None
     slot_start: datetime | None = None
+    citizen: str | None = None
+    application_id: str | None = None
+    step: str | None = None
     status: TicketStatus = "waiting"
     counter: str | None = None
     called_at: datetime | None = None
@@ -153,6 +156,9 @@ class QueueState:
                 priority=event.priority,
                 appointment_id=event.appointment_id,
                 slot_start=event.slot_start,
+                citizen=event.citizen,
+                application_id=event.application_id,
+                step=event.step,
             )
         elif isinstance(event, TicketCalled):
             t = tickets[event.ticket]

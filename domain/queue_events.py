@@ -39,6 +39,11 @@ class TicketIssued(Event):
     appointment_id: str | None = None
     slot_start: AwareDatetime | None = None
     """An appointment's booked time: it is called from then."""
+    citizen: str | None = None
+    """The citizen's account, when known (an appointment's check-in): ``GET /me/queue``."""
+    application_id: str | None = None
+    step: str | None = None
+    """The application step the visit is for, when known: serving it records the visit."""
 
 
 class TicketCalled(Event):
@@ -68,8 +73,43 @@ class TicketMissed(Event):
     at: AwareDatetime
 
 
+def policy_stream(location_id: str) -> str:
+    return f"queue-policy-{location_id}"
+
+
+def citizen_queue_stream(citizen: str, day: date) -> str:
+    """The citizen's numbers of one day, wherever taken: what ``GET /me/queue`` reads."""
+    return f"queue-citizen-{citizen}-{day:%Y%m%d}"
+
+
+class QueuePolicySet(Event):
+    """The location's call order settings (``domain.queue.QueuePolicy``), in full; the
+    latest counts."""
+
+    TYPE: ClassVar[str] = "QueuePolicySet"
+    location_id: str
+    policy: dict[str, Any]
+    by: str
+
+
+class CitizenQueued(Event):
+    """A number of the citizen's, listed in their day's stream."""
+
+    TYPE: ClassVar[str] = "CitizenQueued"
+    location_id: str
+    ticket: str
+
+
 EVENTS: Final[dict[str, type[Event]]] = {
-    m.TYPE: m for m in (TicketIssued, TicketCalled, TicketServed, TicketMissed)
+    m.TYPE: m
+    for m in (
+        TicketIssued,
+        TicketCalled,
+        TicketServed,
+        TicketMissed,
+        QueuePolicySet,
+        CitizenQueued,
+    )
 }
 
 

@@ -140,6 +140,12 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return admin.main(args, get_settings(), sys.stdout)
 
 
+def cmd_queue_sim(args: argparse.Namespace) -> int:
+    from lincah import queue_sim
+
+    return queue_sim.main(args, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lincah", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -177,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_arguments(admin)
     admin.set_defaults(func=cmd_admin)
+    sim = sub.add_parser("queue-sim", help="how many counters keep the queue's wait under a target")
+    from lincah.queue_sim import add_arguments as queue_sim_arguments
+
+    queue_sim_arguments(sim)
+    sim.set_defaults(func=cmd_queue_sim)
     return p
 
 

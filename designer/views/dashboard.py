@@ -3,6 +3,7 @@ mobile), SLA breaches, median processing time per service."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -10,7 +11,7 @@ import streamlit as st
 
 from designer import session
 from designer.client import ApiError
-from designer.dashboard import from_applications
+from designer.dashboard import from_applications, queue_rows
 
 st.title("Dashboard")
 session.require_login()
@@ -48,6 +49,19 @@ except ApiError:
 if overdue:
     st.warning("Standar Pelayanan due for review (evaluasi): " + ", ".join(
         f"{r['service_name']} (since {r['due']})" for r in overdue))  # fmt: skip
+st.subheader("Counter queue (antrean), the last 7 days")
+today = date.today()
+try:
+    queue = api.queue_stats((today - timedelta(days=6)).isoformat(), today.isoformat())
+except ApiError as e:
+    st.caption(f"No queue figures: {e}")
+else:
+    if queue["figures"]["total"]["called"]:
+        st.caption(f"Waiting target {queue['target_minutes']} minutes; locations: "
+                   + ", ".join(queue["locations"]))  # fmt: skip
+        st.dataframe(queue_rows(queue["figures"]), hide_index=True, width="stretch")
+    else:
+        st.caption("No number was called at your locations in the last 7 days.")
 if not total:
     st.info("No applications yet.")
     st.stop()

@@ -403,7 +403,8 @@ async def _party(s: Stack, p: Party) -> Party:
 
 FIXED = {"version": "1", "a": "1", "b": "1", "event": "field_inspection", "provider": "tidak-ada",
          "kiosk_id": "k-000000000000000000000000", "location_id": "mpp-uji",
-         "appointment_id": "BWI-2026-999999.ambil", "step": "verify_residence"}  # fmt: skip
+         "appointment_id": "BWI-2026-999999.ambil", "step": "verify_residence",
+         "counter_id": "loket-1", "ticket": "A001"}  # fmt: skip
 
 
 def _path(path: str, rule: Rule, party: Party) -> tuple[str, list[str]]:

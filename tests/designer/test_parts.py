@@ -192,3 +192,17 @@ def test_dashboard_uses_the_statistics_endpoint(app):
     assert not app.warning, [w.value for w in app.warning]
     assert [m.label for m in app.metric] == ["Applications", "Open", "SLA breaches"]
     assert app.metric[2].value != "—"
+
+
+def test_queue_rows_put_the_total_first_and_show_shares() -> None:
+    from designer.dashboard import queue_rows
+
+    figures = {
+        "total": {"called": 3, "served": 2, "waiting": {"mean_minutes": 4.0, "p90_minutes": 9.0},
+                  "within_target": 0.6667, "no_show_rate": 0.25},
+        "by_service": {"ktp-el": {"called": 3, "served": 2, "within_target": 1.0}},
+    }  # fmt: skip
+    rows = queue_rows(figures)
+    assert [r["service"] for r in rows] == ["Semua layanan", "ktp-el"]
+    assert rows[0]["within target"] == "67%" and rows[0]["no-show rate"] == "25%"
+    assert rows[1]["mean wait (min)"] is None and rows[1]["within target"] == "100%"
