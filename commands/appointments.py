@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeVar
 
-from commands import agencies, locations
+from commands import agencies, locations, queue
 from domain import appointment_events as ae
 from domain import appointment_visits as visits
 from domain import appointments as ap
@@ -335,13 +335,20 @@ def sweep_one(
     stream = ap.appointment_stream(appointment_id)
     expired = visits.decide_expiry(current, now)
     reminded = visits.decide_reminder(current, "notifications", now, policy)
-    due: Sequence[Event] = expired or reminded
+    missed = visits.decide_no_show(current, now, policy)
+    due: Sequence[Event] = expired or reminded or missed
     if due:
         with contextlib.suppress(WrongExpectedVersion):
             _append(store, stream, due, current.version)
     if expired or (current.status == "expired"):
         _on_slot(store, _slot_of(current), lambda s: ap.release(s, appointment_id, "expired"))
-    return load(store, appointment_id)
+    after = load(store, appointment_id)
+    if missed and after is not None and after.status == "no_show":
+        # The day's queue lists it too, where the no-show rate is counted (once).
+        location = locations.load(store, current.location_id)
+        if location is not None:
+            queue.note_no_show(store, location, missed[0])
+    return after
 
 
 def _slot_of(appt: ap.Appointment) -> Slot:

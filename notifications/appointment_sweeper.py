@@ -1,6 +1,8 @@
 """The notifier's third loop: records appointment holds that ran out (giving their
-places back) and reminders that are due (``commands.appointments.sweep_one``); the
-outbox subscriber then turns those events into messages like any other.
+places back), reminders that are due and confirmed appointments nobody came to by the
+end of the grace (no-shows, listed in the day's queue for its figures)
+(``commands.appointments.sweep_one``); the outbox subscriber then turns those events
+into messages like any other.
 
 It learns the appointments from the event log (each ``AppointmentHeld``) and keeps in
 memory the ones that may still need it. A restart reads the log again from its start:
@@ -39,8 +41,8 @@ class AppointmentSweeper:
         policy = BookingPolicy()
         for appointment_id in sorted(self.pending):
             appt = cmd.sweep_one(self.store, appointment_id, policy, now)
-            done = appt is None or appt.status not in ("held", "confirmed")
-            if done or (appt is not None and appt.status == "confirmed" and appt.reminded):
+            # Held or confirmed: a hold may run out, a reminder or a no-show may be due.
+            if appt is None or appt.status not in ("held", "confirmed"):
                 self.pending.discard(appointment_id)
 
     def run_forever(self, stop: threading.Event) -> None:

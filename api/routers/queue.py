@@ -8,28 +8,40 @@ numbers and services, nothing about who holds them."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from api import errors, security
-from api.deps import AgencyAdmin, AgencyScope, Citizen, SettingsDep, StoreDep, require_role
+from api.deps import (
+    AgencyAdmin,
+    AgencyScope,
+    Citizen,
+    RuntimeDep,
+    SettingsDep,
+    StoreDep,
+    require_role,
+)
+from api.idempotency import Key
 from api.routers.counter import FrontDesk
 from api.routers.kiosk import KioskDevice
 from api.security import Principal
+from api.visits import record_visit
 from commands import catalogue, locations
 from commands import queue as cq
 from domain import appointments as ap
 from domain import qr_ticket
 from domain.appointment_events import CitizenCheckedIn
-from domain.events import Event
+from domain.events import Event, application_stream
 from domain.locations import TIME_ZONES, Location
 from domain.queue import QueuePolicy, QueueState, Ticket, estimates, position
 from domain.queue_figures import QueueFigures, figures
 from domain.queue_pages import CounterNow, Upcoming, display_page, slip_page
-from domain.refusals import Forbidden, Invalid, NotFound, Refusal, Unverified
+from domain.refusals import Conflict, Forbidden, Invalid, NotFound, Refusal, Unverified
+from domain.state import ApplicationState, fold
 from eventstore.port import EventStore
 
 router = APIRouter(tags=["queue"])
@@ -62,6 +74,43 @@ class WalkInIn(BaseModel):
         description="The citizen's priority group (the location's queue policy), if any",
         examples=["elderly"],
     )
+    application_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="At the counter: the application whose appointment step the citizen "
+        "came for without booking; serving the number records the visit",
+        examples=["BWI-2026-000001"],
+    )
+    step: str | None = Field(
+        default=None, max_length=64, description="With application_id: the appointment step"
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.application_id is None) != (self.step is None):
+            raise ValueError("name the application and its appointment step together")
+        return self
+
+
+def _visit_of(store: EventStore, loc: Location, body: WalkInIn) -> ApplicationState | None:
+    """The application a walk-in came for, when named: it must be of the location's
+    agency and wait for a visit at the step."""
+    if body.application_id is None or body.step is None:
+        return None
+    state = fold(list(store.read_stream(application_stream(body.application_id))))
+    if state is None or state.agency_code != loc.agency:
+        raise NotFound(f"there is no application {body.application_id} you may see")
+    if state.waiting.get(body.step, {}).get("kind") != "visit":
+        raise Conflict(
+            f"application {body.application_id} does not wait for a visit at step "
+            f"{body.step!r}; look at its current step"
+        )
+    if state.service_id != body.service_id:
+        raise Invalid(
+            f"application {body.application_id} is for {state.service_id}, not "
+            f"{body.service_id}: take the number for its service"
+        )
+    return state
 
 
 class TicketOut(BaseModel):
@@ -191,7 +240,18 @@ def take_walk_in(location_id: str, body: WalkInIn, user: FrontDesk, store: Store
     kiosk beside it). Print ``slip_url``."""
     loc = _location(store, location_id, user.agency)
     now = _now()
-    issued = cq.take_number(store, loc, body.service_id, "walk_in", now, priority=body.priority)
+    visit = _visit_of(store, loc, body)
+    issued = cq.take_number(
+        store,
+        loc,
+        body.service_id,
+        "walk_in",
+        now,
+        priority=body.priority,
+        application_id=body.application_id,
+        step=body.step,
+        citizen=visit.citizen if visit else None,
+    )
     day = cq.today(store, loc, now)
     return _out(store, loc, day.state, day.state.tickets[issued.ticket.number], now,
                 issued.position)  # fmt: skip
@@ -241,11 +301,23 @@ def call(location_id: str, counter_id: str, user: FrontDesk, store: StoreDep) ->
 @router.post(
     "/queue/{location_id}/tickets/{ticket}/served",
     response_model=TicketOut,
-    responses=errors.answers(404, 409, 503),
+    responses=errors.answers(
+        403, 404, 409, 503, _403="The application's appointment step is served by another role"
+    ),
 )
-def mark_served(location_id: str, ticket: str, user: FrontDesk, store: StoreDep) -> Any:
-    """The called citizen was served."""
-    return _finish(store, location_id, ticket, user, served=True)
+async def mark_served(location_id: str, ticket: str, user: FrontDesk, rt: RuntimeDep) -> Any:
+    """The called citizen was served. A number taken for an application's appointment
+    step (checked in with the QR ticket, or a walk-in named with its application) also
+    records the visit there, and the application's flow goes on."""
+    out, done = await run_in_threadpool(_finish, rt.store, location_id, ticket, user, served=True)
+    t = done.ticket
+    if t.application_id and t.step:
+        # One key per number and day: a retried "served" answers the recorded visit.
+        key = Key.of(f"{location_id}/{t.arrived_at.date()}/{t.number}", "queue", "visit",
+                     {"application_id": t.application_id, "step": t.step})  # fmt: skip
+        await record_visit(rt, t.application_id, t.step, "served", user,
+                           f"dilayani di {location_id}, nomor {t.number}", key=key)  # fmt: skip
+    return out
 
 
 @router.post(
@@ -255,17 +327,17 @@ def mark_served(location_id: str, ticket: str, user: FrontDesk, store: StoreDep)
 )
 def mark_missed(location_id: str, ticket: str, user: FrontDesk, store: StoreDep) -> Any:
     """The called citizen did not come to the counter."""
-    return _finish(store, location_id, ticket, user, served=False)
+    return _finish(store, location_id, ticket, user, served=False)[0]
 
 
 def _finish(
     store: EventStore, location_id: str, ticket: str, user: Principal, *, served: bool
-) -> TicketOut:
+) -> tuple[TicketOut, cq.Changed]:
     loc = _location(store, location_id, user.agency)
     now = _now()
     done = (cq.served if served else cq.missed)(store, loc, ticket, now)
     day = cq.today(store, loc, now)
-    return _out(store, loc, day.state, done.ticket, now, done.position)
+    return _out(store, loc, day.state, done.ticket, now, done.position), done
 
 
 @router.put(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from commands import appointments as cmd
-from commands import locations
+from commands import locations, queue
 from domain import appointments as ap
 from domain.events import (
     AgencyRef,
@@ -179,3 +179,19 @@ def test_only_a_step_waiting_for_a_visit_takes_an_appointment(store: SqliteEvent
     with pytest.raises(NotFound):
         book(store, app, NINE, citizen="dewi@example.id")  # not her application
     assert places(store, NINE) == 0
+
+
+def test_a_confirmed_appointment_nobody_came_to_is_a_no_show_counted_once(
+    store: SqliteEventStore,
+) -> None:
+    app = apply_for(store, 1)
+    held = book(store, app, NINE).appointment
+    cmd.confirm(store, held.appointment_id, "siti@example.id", NOW)
+    after_grace = NINE + timedelta(minutes=POLICY.grace_minutes + 1)
+    for _ in range(2):  # a second sweep (a restart) records nothing more
+        swept = cmd.sweep_one(store, held.appointment_id, POLICY, after_grace)
+        assert swept is not None and swept.status == "no_show"
+    location = locations.load(store, "mpp-bwi")
+    assert location is not None
+    [gone] = queue.no_shows(store, location, location.local_day(after_grace))
+    assert gone.appointment_id == held.appointment_id
