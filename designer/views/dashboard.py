@@ -11,7 +11,7 @@ import streamlit as st
 
 from designer import session
 from designer.client import ApiError
-from designer.dashboard import from_applications, queue_rows
+from designer.dashboard import ALL_SERVICES, from_applications, queue_rows
 from designer.i18n import _, iso_day
 
 st.title(_("Dashboard"))
@@ -63,7 +63,11 @@ else:
     if queue["figures"]["total"]["called"]:
         st.caption(_("Waiting target {minutes} minutes; locations: {locations}").format(
             minutes=queue["target_minutes"], locations=", ".join(queue["locations"])))  # fmt: skip
-        st.dataframe(queue_rows(queue["figures"]), hide_index=True, width="stretch")
+        rows = [
+            {_(k): _(v) if k == "service" and v == ALL_SERVICES else v for k, v in r.items()}
+            for r in queue_rows(queue["figures"])
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
     else:
         st.caption(_("No number was called at your locations in the last 7 days."))
 if not total:

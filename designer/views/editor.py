@@ -112,7 +112,7 @@ def commit(new: dict[str, Any], i: int, old: dict[str, Any]) -> None:
         if new.get("id") and new["id"] != old.get("id"):
             draft.rename_references(dd, str(old.get("id")), str(new["id"]))
 
-    draft.change(mutate, f"edit step {old.get('id')}")
+    draft.change(mutate, _("edit step {step}").format(step=old.get("id")))
     if new.get("id") and new["id"] != old.get("id"):
         select(str(new["id"]))
     st.rerun()
@@ -144,7 +144,7 @@ def add_step() -> None:
             s["outcomes"][first] = new_id
         dd["steps"].insert(at + 1, draft.new_step(kind, new_id, name, str(fallback)))
 
-    draft.change(mutate, f"add {kind} step {new_id}", reset=True)
+    draft.change(mutate, _("add step {step}").format(step=new_id), reset=True)
     select(new_id)
     for key in ("add.id", "add.name"):
         st.session_state[key] = ""
@@ -159,14 +159,16 @@ def move(delta: int) -> None:
     def mutate(dd: dict[str, Any]) -> None:
         dd["steps"].insert(to, dd["steps"].pop(at))
 
-    draft.change(mutate, f"move {selected}", reset=True)
+    draft.change(mutate, _("move {step}").format(step=selected), reset=True)
 
 
 def remove() -> None:
     if selected not in ids:
         return
     at = ids.index(selected)
-    draft.change(lambda dd: dd["steps"].pop(at), f"remove {selected}", reset=True)
+    draft.change(
+        lambda dd: dd["steps"].pop(at), _("remove {step}").format(step=selected), reset=True
+    )
     select(ids[at - 1] if at > 0 else None)
 
 
@@ -236,7 +238,8 @@ with tab_fields:
             new_field = forms.edit_field(j, f)
             c1, c2 = st.columns([1, 5])
             c1.button(_("Remove"), key=f"field.{j}.del", on_click=draft.change,
-                      args=(lambda dd, j=j: dd["fields"].pop(j), f"remove field {f.get('id')}"),
+                      args=(lambda dd, j=j: dd["fields"].pop(j),
+                            _("remove field {field}").format(field=f.get("id"))),
                       kwargs={"reset": True})  # fmt: skip
             if new_field != f:
 
@@ -244,7 +247,7 @@ with tab_fields:
                               ) -> None:  # fmt: skip
                     dd["fields"][j] = nf
 
-                draft.change(set_field, f"edit field {f.get('id')}")
+                draft.change(set_field, _("edit field {field}").format(field=f.get("id")))
                 st.rerun()
 
     def add_field() -> None:
@@ -254,7 +257,7 @@ with tab_fields:
             lambda dd: dd.setdefault("fields", []).append(
                 {"id": fid, "label": fid.replace("_", " ").capitalize(), "type": "text"}
             ),
-            f"add field {fid}",
+            _("add field {field}").format(field=fid),
             reset=True,
         )
         st.session_state["field.new"] = ""
@@ -309,7 +312,7 @@ with tab_service:
             dd.clear()
             dd.update(updated)
 
-        draft.change(set_service, "edit the service")
+        draft.change(set_service, _("edit the service"))
         st.rerun()
 
 with tab_json:

@@ -13,7 +13,7 @@ import yaml
 
 from designer import checks, draft, session
 from designer.client import ApiError
-from designer.i18n import _, ngettext
+from designer.i18n import N_, _, ngettext
 from domain.bpmn import BpmnError, from_bpmn, to_bpmn
 
 st.title(_("Import / export"))
@@ -120,5 +120,5 @@ if not isinstance(definition.get("steps"), list) or not definition["steps"]:
     st.error(_("The file has no steps to edit."))
     st.stop()
 if st.button(_("Open in the flow editor"), key="xfer.open", type="primary"):
-    draft.load(definition, "an imported file")
+    draft.load(definition, N_("an imported file"))
     st.switch_page("views/editor.py")

@@ -203,6 +203,6 @@ def test_queue_rows_put_the_total_first_and_show_shares() -> None:
         "by_service": {"ktp-el": {"called": 3, "served": 2, "within_target": 1.0}},
     }  # fmt: skip
     rows = queue_rows(figures)
-    assert [r["service"] for r in rows] == ["Semua layanan", "ktp-el"]
+    assert [r["service"] for r in rows] == ["All services", "ktp-el"]
     assert rows[0]["within target"] == "67%" and rows[0]["no-show rate"] == "25%"
     assert rows[1]["mean wait (min)"] is None and rows[1]["within target"] == "100%"
