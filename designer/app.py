@@ -62,7 +62,7 @@ with st.sidebar:
             _("Subject"), value="admin@banyuwangikab.go.id", key="login.subject"
         )
         role = st.selectbox(
-            "Role", ROLES, key="login.role", format_func=lambda r: _(ROLE_LABELS.get(r, r))
+            _("Role"), ROLES, key="login.role", format_func=lambda r: _(ROLE_LABELS.get(r, r))
         )
         agency = st.text_input(_("Agency code"), value="BWI", key="login.agency")
         if st.button(_("Log in"), key="login.go"):
