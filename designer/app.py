@@ -41,7 +41,10 @@ def pages_for(role: str | None) -> dict[str, list[st.Page]]:
 
 
 with st.sidebar:
-    # First, so every text below (and the pages) is in the language chosen.
+    # First, so every text below (and the pages) is in the language chosen. A link may
+    # choose it (?lang=en); after that the session remembers the selector's choice.
+    if LANGUAGE_KEY not in st.session_state and st.query_params.get("lang") in LANGUAGES:
+        st.session_state[LANGUAGE_KEY] = st.query_params["lang"]
     st.selectbox("Bahasa / Language", list(LANGUAGES), format_func=LANGUAGES.__getitem__,
                  key=LANGUAGE_KEY)  # fmt: skip
     user = session.user()
@@ -61,9 +64,9 @@ with st.sidebar:
         subject = st.text_input(
             _("Subject"), value="admin@banyuwangikab.go.id", key="login.subject"
         )
-        role = st.selectbox(
-            _("Role"), ROLES, key="login.role", format_func=lambda r: _(ROLE_LABELS.get(r, r))
-        )
+        # Translated now: AppTest calls format functions outside the script run.
+        role_labels = {r: _(ROLE_LABELS[r]) for r in ROLES}
+        role = st.selectbox(_("Role"), ROLES, key="login.role", format_func=role_labels.__getitem__)
         agency = st.text_input(_("Agency code"), value="BWI", key="login.agency")
         if st.button(_("Log in"), key="login.go"):
             try:

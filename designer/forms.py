@@ -80,18 +80,24 @@ def check(label: str, key: str, value: bool, **kw: Any) -> bool:
 
 
 def target(label: str, key: str, value: str, ctx: Context) -> str:
+    # Translated now: format functions also run outside the script (AppTest), where the
+    # session's language is not known.
+    missing, choose_one = _("⚠ missing step: {step}"), _("— choose a step —")
+
     def show(sid: str) -> str:
         if sid not in ctx.step_names:
-            return _("⚠ missing step: {step}").format(step=sid) if sid else _("— choose a step —")
+            return missing.format(step=sid) if sid else choose_one
         return f"{ctx.step_names[sid]} ({sid})"
 
     return choose(label, key, ctx.step_ids, value, format_func=show)
 
 
 def optional_target(label: str, key: str, value: str | None, ctx: Context, **kw: Any) -> str | None:
+    none = _("— none —")  # translated now, as in target()
+
     def show(sid: str) -> str:
         if not sid:
-            return _("— none —")
+            return none
         return f"{ctx.step_names[sid]} ({sid})" if sid in ctx.step_names else f"⚠ {sid}"
 
     found = choose(label, key, ["", *ctx.step_ids], value or "", format_func=show, **kw)
@@ -127,7 +133,7 @@ def deadline(key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
         f"{key}.escalate",
         ["", *ROLES],
         value.get("escalate_to") or "",
-        format_func=lambda r: r or _("(keep the role)"),
+        format_func=lambda r, keep=_("(keep the role)"): r or keep,
     )
     if escalate:
         out["escalate_to"] = escalate
@@ -340,9 +346,9 @@ def _parallel(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def _join(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    mode = choose(_("Wait for"), ctx.key("mode"), ["all", "first"], step.get("mode", "all"),
-                  format_func=lambda m: {"all": _("all branches"), "first": _("the first branch "
-                  "(the others are withdrawn)")}[m])  # fmt: skip
+    modes = {"all": _("all branches"), "first": _("the first branch (the others are withdrawn)")}
+    mode = choose(_("Wait for"), ctx.key("mode"), list(modes), step.get("mode", "all"),
+                  format_func=modes.__getitem__)  # fmt: skip
     return {"mode": mode, "next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx)}
 
 

@@ -199,7 +199,8 @@ with tab_steps:
         b3.button(_("Remove step"), key="editor.remove", on_click=remove)
         with st.expander(_("Add a step after this one"), expanded=len(steps) <= 2):
             kinds = list(draft.KIND_LABELS)
-            st.selectbox(_("Kind"), kinds, format_func=lambda k: _(draft.KIND_LABELS[k]),
+            kind_labels = {k: _(label) for k, label in draft.KIND_LABELS.items()}
+            st.selectbox(_("Kind"), kinds, format_func=kind_labels.__getitem__,
                          key="add.kind")  # fmt: skip
             st.text_input(_("Step id"), key="add.id", placeholder=_("e.g. verifikasi_berkas"))
             st.text_input(_("Name"), key="add.name", placeholder=_("e.g. Verifikasi berkas"))
