@@ -49,12 +49,13 @@ def test_every_text_used_is_in_the_catalogue(lang: str) -> None:
 
 
 def test_every_indonesian_text_is_translated_with_the_same_placeholders() -> None:
-    problems = []
+    problems: list[tuple[object, ...]] = []
     for m in load("id"):
         if not m.id:
             continue
         ids = list(m.id) if isinstance(m.id, (list, tuple)) else [m.id]
-        strings = list(m.string) if isinstance(m.string, (list, tuple)) else [m.string]
+        strings = [str(x or "") for x in (m.string if isinstance(m.string, (list, tuple))
+                                          else [m.string])]  # fmt: skip
         if not all(strings):
             problems.append(("untranslated", m.id))
             continue
