@@ -26,7 +26,7 @@ ROLE_LABELS = {
 }
 
 st.set_page_config(
-    page_title="Lincah designer", page_icon=":material/account_balance:", layout="wide"
+    page_title=_("Lincah designer"), page_icon=":material/account_balance:", layout="wide"
 )
 
 

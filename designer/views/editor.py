@@ -66,7 +66,9 @@ if top[2].button(_("Save draft"), key="editor.save", type="primary"):
     except ApiError as e:
         session.show_error(e, _("Saving the draft"))
     else:
-        st.session_state["draft_origin"] = f"{d['id']} v{saved['version']} (draft, saved)"
+        st.session_state["draft_origin"] = _("{service} v{version} (draft, saved)").format(
+            service=d["id"], version=saved["version"]
+        )
         st.session_state["saved_version"] = saved["version"]
         st.success(_("Saved as draft version {version}. Publish it on the Versions page.").format(
             version=saved["version"]))  # fmt: skip
