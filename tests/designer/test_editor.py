@@ -69,7 +69,7 @@ def test_undo_reorder_remove_and_rename(app):
     ok(app)
     assert [s["id"] for s in draft(app)["steps"]] == ["pengajuan", "selesai"]
     assert any("unknown step 'kabari_warga'" in e.value for e in app.error)
-    assert "missing: kabari_warga" in diagram(app)
+    assert "tidak ada: kabari_warga" in diagram(app)
     app.button(key="editor.undo").click().run()
     ok(app)
     assert not app.error and [s["id"] for s in draft(app)["steps"]] == [

@@ -48,7 +48,7 @@ def test_diagram_marks_selected_problem_and_walked_steps_and_missing_targets():
     assert '"verify_residence" [label="Verifikasi domisili\\n(verify_residence)\\n[officer]"' in (
         text
     )
-    assert 'label="missing: ghost"' in text
+    assert 'label="tidak ada: ghost"' in text  # in Bahasa Indonesia, the default
     assert '"submission" -> "verify_residence" [color="#1a7f37"' in text
     assert text.count("penwidth=3.5") == 1  # only the selected step
 
