@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from designer.i18n import _
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -76,9 +78,8 @@ class Api:
                 method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw
             )
         except httpx.HTTPError as e:
-            raise ApiError(
-                0, f"The API at {self.base_url} is not reachable: {e}", [], endpoint
-            ) from None
+            reason = _("The API at {url} is not reachable: {error}")
+            raise ApiError(0, reason.format(url=self.base_url, error=e), [], endpoint) from None
 
     # Auth -------------------------------------------------------------------
     def login(self, login: str, password: str) -> dict[str, Any]:
@@ -215,5 +216,5 @@ def _reason(r: httpx.Response) -> tuple[str, list[dict[str, str]]]:
             if isinstance(p, dict):
                 loc = ".".join(str(x) for x in p.get("loc", []) if x != "body")
                 problems.append({"path": loc, "message": str(p.get("msg", ""))})
-        return "the request has problems", problems
+        return _("the request has problems"), problems
     return str(detail), problems

@@ -8,6 +8,8 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
+from designer.i18n import N_
+
 FINISHED = {"approved", "rejected", "cancelled"}
 CHANNELS = ("online", "counter", "kiosk", "mobile")
 """The four service channels (``domain.channels``), in the order they are shown."""
@@ -57,11 +59,15 @@ def _when(value: Any) -> datetime | None:
         return None
 
 
+ALL_SERVICES = N_("All services")
+
+
 def queue_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per service of ``GET /stats/queue``'s figures, the total first: what the
-    dashboard's queue table shows."""
+    dashboard's queue table shows. Column names and the total's name are English,
+    marked for the catalogues; the page shows them translated."""
     rows = []
-    named = [("Semua layanan", figures.get("total") or {})]
+    named = [(ALL_SERVICES, figures.get("total") or {})]
     named += sorted((figures.get("by_service") or {}).items())
     for name, f in named:
         waiting = f.get("waiting") or {}
@@ -69,14 +75,14 @@ def queue_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
         within, no_show = f.get("within_target"), f.get("no_show_rate")
         rows.append(
             {
-                "service": name,
-                "called": f.get("called", 0),
-                "served": f.get("served", 0),
-                "mean wait (min)": waiting.get("mean_minutes"),
-                "p90 wait (min)": waiting.get("p90_minutes"),
-                "mean service (min)": service.get("mean_minutes"),
-                "within target": None if within is None else f"{within:.0%}",
-                "no-show rate": None if no_show is None else f"{no_show:.0%}",
+                N_("service"): name,
+                N_("called"): f.get("called", 0),
+                N_("served"): f.get("served", 0),
+                N_("mean wait (min)"): waiting.get("mean_minutes"),
+                N_("p90 wait (min)"): waiting.get("p90_minutes"),
+                N_("mean service (min)"): service.get("mean_minutes"),
+                N_("within target"): None if within is None else f"{within:.0%}",
+                N_("no-show rate"): None if no_show is None else f"{no_show:.0%}",
             }
         )
     return rows

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from designer.i18n import _
 from domain.definition import Step
 from domain.steps import raw_exits, transitions
 
@@ -105,8 +106,9 @@ def dot(
                 eattrs += ['color="#1a7f37"', "penwidth=2.5"]
             lines.append(f"  {_q(sid)} -> {_q(target)} [{', '.join(eattrs)}];")
     for m in sorted(missing):
+        label = _("missing: {step}").format(step=m)
         lines.append(
-            f'  {_q(m)} [label={_q("missing: " + m)}, shape=box, style="dashed,filled", '
+            f'  {_q(m)} [label={_q(label)}, shape=box, style="dashed,filled", '
             'fillcolor="#ffebe9", color="#cf222e", fontcolor="#cf222e"];'
         )
     lines.append("}")

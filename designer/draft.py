@@ -12,13 +12,32 @@ from typing import Any
 
 import streamlit as st
 
+from designer.i18n import N_
 from domain.steps import KINDS, retarget
 
 WIDGET_PREFIX = "ed."
 UNDO_LIMIT = 50
 
 KIND_LABELS = {kind: k.label for kind, k in KINDS.items()}
-"""The palette: every step kind by what people call it, in the registry's order."""
+"""The palette: every step kind by what people call it, in the registry's order (in
+English, as the registry names them; the pages show them translated)."""
+KIND_LABEL_TEXTS = (
+    N_("Form (pengajuan)"),
+    N_("Review by an officer"),
+    N_("Decision (condition)"),
+    N_("Notify the citizen"),
+    N_("End"),
+    N_("Parallel split"),
+    N_("Join"),
+    N_("Correction by the citizen (perbaikan)"),
+    N_("Payment (biaya/tarif)"),
+    N_("Issue a document"),
+    N_("Wait for an external event"),
+    N_("Sub-service"),
+    N_("Face verification"),
+    N_("Visit in person (appointment)"),
+)
+"""The registry's labels marked for the catalogues (a test checks none is missing)."""
 
 
 def skeleton(

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from designer import draft
+from designer.i18n import _
 from domain.definition import STAFF_ROLES, DurationUnit, FieldType
 from domain.profile import prefill_paths
 from domain.wallet import DOCUMENT_KINDS
@@ -79,18 +80,24 @@ def check(label: str, key: str, value: bool, **kw: Any) -> bool:
 
 
 def target(label: str, key: str, value: str, ctx: Context) -> str:
+    # Translated now: format functions also run outside the script (AppTest), where the
+    # session's language is not known.
+    missing, choose_one = _("⚠ missing step: {step}"), _("— choose a step —")
+
     def show(sid: str) -> str:
         if sid not in ctx.step_names:
-            return f"⚠ missing step: {sid}" if sid else "— choose a step —"
+            return missing.format(step=sid) if sid else choose_one
         return f"{ctx.step_names[sid]} ({sid})"
 
     return choose(label, key, ctx.step_ids, value, format_func=show)
 
 
 def optional_target(label: str, key: str, value: str | None, ctx: Context, **kw: Any) -> str | None:
+    none = _("— none —")  # translated now, as in target()
+
     def show(sid: str) -> str:
         if not sid:
-            return "— none —"
+            return none
         return f"{ctx.step_names[sid]} ({sid})" if sid in ctx.step_names else f"⚠ {sid}"
 
     found = choose(label, key, ["", *ctx.step_ids], value or "", format_func=show, **kw)
@@ -103,30 +110,30 @@ def duration(label: str, key: str, value: dict[str, Any] | None) -> dict[str, An
     with a:
         amount = number(label, f"{key}.amount", value.get("amount", 1), min_value=0.0, step=1.0)
     with b:
-        unit = choose("unit", f"{key}.unit", UNITS, str(value.get("unit", "working_days")))
+        unit = choose(_("unit"), f"{key}.unit", UNITS, str(value.get("unit", "working_days")))
     return {"amount": amount, "unit": unit}
 
 
 def optional_duration(label: str, key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
     if not check(label, f"{key}.on", value is not None):
         return None
-    return duration("amount", key, value)
+    return duration(_("amount"), key, value)
 
 
 def deadline(key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not check("Deadline", f"{key}.on", value is not None):
+    if not check(_("Deadline"), f"{key}.on", value is not None):
         return None
     value = value or {"within": {"amount": 3, "unit": "working_days"}}
-    out: dict[str, Any] = {"within": duration("within", f"{key}.within", value.get("within"))}
-    remind = optional_duration("Remind before", f"{key}.remind", value.get("remind_before"))
+    out: dict[str, Any] = {"within": duration(_("within"), f"{key}.within", value.get("within"))}
+    remind = optional_duration(_("Remind before"), f"{key}.remind", value.get("remind_before"))
     if remind:
         out["remind_before"] = remind
     escalate = choose(
-        "On breach, move the task to",
+        _("On breach, move the task to"),
         f"{key}.escalate",
         ["", *ROLES],
         value.get("escalate_to") or "",
-        format_func=lambda r: r or "(keep the role)",
+        format_func=lambda r, keep=_("(keep the role)"): r or keep,
     )
     if escalate:
         out["escalate_to"] = escalate
@@ -157,19 +164,19 @@ def compose(name: str, op: str, raw: str, numeric: bool) -> str:
 
 def condition(label: str, key: str, value: str, ctx: Context) -> str:
     """A condition: the text, and a builder that writes it (and/or another clause)."""
-    written = text(label, key, value, placeholder="e.g. years_experience < 2")
-    with st.expander("Condition builder", expanded=not written):
+    written = text(label, key, value, placeholder=_("e.g. years_experience < 2"))
+    with st.expander(_("Condition builder"), expanded=not written):
         if not ctx.condition_names:
-            st.caption("Add form fields (or review steps) first: conditions read their values.")
+            st.caption(_("Add form fields (or review steps) first: conditions read their values."))
             return written
         c1, c2, c3 = st.columns([2, 1, 2])
         with c1:
-            name = choose("Name", f"{key}.b.name", ctx.condition_names, ctx.condition_names[0])
+            name = choose(_("Name"), f"{key}.b.name", ctx.condition_names, ctx.condition_names[0])
         with c2:
-            op = choose("Operator", f"{key}.b.op", OPERATORS, "==")
+            op = choose(_("Operator"), f"{key}.b.op", OPERATORS, "==")
         with c3:
-            raw = text("Value", f"{key}.b.value", "", help="For in / not in: a, b, c")
-        choose("Combine with the condition so far", f"{key}.b.join", ["replace", "and", "or"],
+            raw = text(_("Value"), f"{key}.b.value", "", help=_("For in / not in: a, b, c"))
+        choose(_("Combine with the condition so far"), f"{key}.b.join", ["replace", "and", "or"],
                "replace")  # fmt: skip
         clause = compose(name, op, raw, name in ctx.number_names)
 
@@ -181,8 +188,8 @@ def condition(label: str, key: str, value: str, ctx: Context) -> str:
             current = str(ss.get(key, "")).strip()
             ss[key] = f"({current}) {how} {made}" if current and how != "replace" else made
 
-        st.caption(f"Writes: `{clause}`")
-        st.button("Write condition", key=f"{key}.b.write", on_click=write)
+        st.caption(_("Writes: `{condition}`").format(condition=clause))
+        st.button(_("Write condition"), key=f"{key}.b.write", on_click=write)
     return written
 
 
@@ -222,10 +229,10 @@ def edit_step(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     kind = str(step.get("kind"))
     c1, c2 = st.columns([1, 2])
     with c1:
-        sid = text("Step id", ctx.key("id"), str(step.get("id", "")),
-                   help="lower_snake_case; conditions use review ids as names")  # fmt: skip
+        sid = text(_("Step id"), ctx.key("id"), str(step.get("id", "")),
+                   help=_("lower_snake_case; conditions use review ids as names"))  # fmt: skip
     with c2:
-        name = text("Name", ctx.key("name"), str(step.get("name", "")))
+        name = text(_("Name"), ctx.key("name"), str(step.get("name", "")))
     out: dict[str, Any] = {"kind": kind, "id": sid.strip(), "name": name}
     body = _FORMS[kind](step, ctx)
     out.update(body)
@@ -234,34 +241,40 @@ def edit_step(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def _form(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    st.caption("The citizen's form (see the Form fields tab) is submitted here.")
-    return {"next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+    st.caption(_("The citizen's form (see the Form fields tab) is submitted here."))
+    return {"next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx)}
 
 
 def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     i = ctx.index
-    role = choose("Role that works the task", ctx.key("role"), ROLES, step.get("role", "officer"))
-    instructions = text("Instructions", ctx.key("instructions"), step.get("instructions", ""),
+    role = choose(
+        _("Role that works the task"), ctx.key("role"), ROLES, step.get("role", "officer")
+    )
+    instructions = text(_("Instructions"), ctx.key("instructions"), step.get("instructions", ""),
                         area=True)  # fmt: skip
-    st.markdown("**Outcomes** — what the officer can answer, and where each leads")
+    st.markdown(_("**Outcomes** — what the officer can answer, and where each leads"))
     outcomes: dict[str, str] = {}
     for k, (outcome, goto) in enumerate(dict(step.get("outcomes") or {}).items()):
         a, b, c = st.columns([2, 3, 1])
         with a:
-            oname = text(f"Outcome {k + 1}", ctx.key("out", k, "name"), outcome)
+            oname = text(
+                _("Outcome {number}").format(number=k + 1), ctx.key("out", k, "name"), outcome
+            )
         with b:
-            otarget = target("leads to", ctx.key("out", k, "target"), goto, ctx)
+            otarget = target(_("leads to"), ctx.key("out", k, "target"), goto, ctx)
         with c:
-            st.button("✕", key=ctx.key("out", k, "del"), help=f"Remove outcome {outcome}",
+            st.button("✕", key=ctx.key("out", k, "del"),
+                      help=_("Remove outcome {outcome}").format(outcome=outcome),
                       on_click=draft.change, args=(_remover(i, "outcomes", outcome),
-                      f"remove outcome {outcome}"), kwargs={"reset": True})  # fmt: skip
+                      _("remove outcome {outcome}").format(outcome=outcome)),
+                      kwargs={"reset": True})  # fmt: skip
         outcomes[oname.strip()] = otarget
 
     def add(d: dict[str, Any]) -> None:
         found = _step_of(d, i).setdefault("outcomes", {})
         found[draft.unique_id("outcome", set(found))] = ctx.step_ids[0] if ctx.step_ids else ""
 
-    row_buttons(ctx, "out", add, "Add outcome")
+    row_buttons(ctx, "out", add, _("Add outcome"))
     out: dict[str, Any] = {"role": role, "instructions": instructions, "outcomes": outcomes}
     out["deadline"] = deadline(ctx.key("deadline"), step.get("deadline"))
     return out
@@ -269,19 +282,19 @@ def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 def _decision(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     i = ctx.index
-    st.markdown("**Branches** — the first whose condition holds is taken")
+    st.markdown(_("**Branches** — the first whose condition holds is taken"))
     branches = []
     for k, b in enumerate(step.get("branches") or []):
         with st.container(border=True):
-            when = condition(f"Condition {k + 1}", ctx.key("br", k, "when"), b.get("when", ""),
-                             ctx)  # fmt: skip
+            when = condition(_("Condition {number}").format(number=k + 1),
+                             ctx.key("br", k, "when"), b.get("when", ""), ctx)  # fmt: skip
             a, c = st.columns([4, 1])
             with a:
-                goto = target("then go to", ctx.key("br", k, "goto"), b.get("goto", ""), ctx)
+                goto = target(_("then go to"), ctx.key("br", k, "goto"), b.get("goto", ""), ctx)
             with c:
-                st.button("✕", key=ctx.key("br", k, "del"), help="Remove this branch",
+                st.button("✕", key=ctx.key("br", k, "del"), help=_("Remove this branch"),
                           on_click=draft.change, args=(_remover(i, "branches", k),
-                          "remove branch"), kwargs={"reset": True})  # fmt: skip
+                          _("remove branch")), kwargs={"reset": True})  # fmt: skip
         branches.append({"when": when, "goto": goto})
 
     def add(d: dict[str, Any]) -> None:
@@ -289,28 +302,36 @@ def _decision(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
             {"when": "", "goto": ctx.step_ids[0] if ctx.step_ids else ""}
         )
 
-    row_buttons(ctx, "br", add, "Add branch")
-    default = optional_target("Otherwise (default)", ctx.key("default"), step.get("default"), ctx)
+    row_buttons(ctx, "br", add, _("Add branch"))
+    default = optional_target(
+        _("Otherwise (default)"), ctx.key("default"), step.get("default"), ctx
+    )
     on_error = optional_target(
-        "If a condition cannot be evaluated",
+        _("If a condition cannot be evaluated"),
         ctx.key("on_error"),
         step.get("on_error"),
         ctx,
-        help="e.g. a text compared with a number. None: the application goes into an"
-        " incident for the administrator; it never counts as a branch that does not hold.",
+        help=_(
+            "e.g. a text compared with a number. None: the application goes into an"
+            " incident for the administrator; it never counts as a branch that does not "
+            "hold."
+        ),
     )
     return {"branches": branches, "default": default, "on_error": on_error}
 
 
 def _notify(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or "none yet"
-    message = text("Message to the citizen", ctx.key("message"), step.get("message", ""),
-                   area=True, help=f"Placeholders: {names}")  # fmt: skip
-    return {"message": message, "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or _("none yet")
+    message = text(_("Message to the citizen"), ctx.key("message"), step.get("message", ""),
+                   area=True, help=_("Placeholders: {names}").format(names=names))  # fmt: skip
+    return {
+        "message": message,
+        "next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx),
+    }
 
 
 def _end(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    result = choose("Result", ctx.key("result"), ["approved", "rejected", "cancelled"],
+    result = choose(_("Result"), ctx.key("result"), ["approved", "rejected", "cancelled"],
                     step.get("result", "approved"))  # fmt: skip
     return {"result": result}
 
@@ -319,27 +340,27 @@ def _parallel(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     key = ctx.key("branches")
     current = [b for b in step.get("branches") or [] if isinstance(b, str)]
     _init(key, [b for b in current if b in ctx.step_ids])
-    branches = st.multiselect("Branches that start at once", ctx.step_ids, key=key)
-    join = target("They meet at (a join step)", ctx.key("join"), step.get("join", ""), ctx)
+    branches = st.multiselect(_("Branches that start at once"), ctx.step_ids, key=key)
+    join = target(_("They meet at (a join step)"), ctx.key("join"), step.get("join", ""), ctx)
     return {"branches": list(branches), "join": join}
 
 
 def _join(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    mode = choose("Wait for", ctx.key("mode"), ["all", "first"], step.get("mode", "all"),
-                  format_func=lambda m: {"all": "all branches", "first": "the first branch "
-                  "(the others are withdrawn)"}[m])  # fmt: skip
-    return {"mode": mode, "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}
+    modes = {"all": _("all branches"), "first": _("the first branch (the others are withdrawn)")}
+    mode = choose(_("Wait for"), ctx.key("mode"), list(modes), step.get("mode", "all"),
+                  format_func=modes.__getitem__)  # fmt: skip
+    return {"mode": mode, "next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx)}
 
 
 def _correction(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {
-        "resume": target("After the correction, resume at", ctx.key("resume"),
+        "resume": target(_("After the correction, resume at"), ctx.key("resume"),
                          step.get("resume", ""), ctx),
-        "abandon_after": duration("Abandoned after", ctx.key("abandon"),
+        "abandon_after": duration(_("Abandoned after"), ctx.key("abandon"),
                                   step.get("abandon_after") or {"amount": 14, "unit": "days"}),
-        "on_abandon": target("If abandoned, go to", ctx.key("on_abandon"),
+        "on_abandon": target(_("If abandoned, go to"), ctx.key("on_abandon"),
                              step.get("on_abandon", ""), ctx),
-        "pause_clock": check("Pause the service time limit meanwhile", ctx.key("pause"),
+        "pause_clock": check(_("Pause the service time limit meanwhile"), ctx.key("pause"),
                              bool(step.get("pause_clock", True))),
     }  # fmt: skip
 
@@ -347,21 +368,21 @@ def _correction(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 def _payment(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     i = ctx.index
     fee = step.get("fee") or {}
-    amount = number("Fee (Rp)", ctx.key("fee"), fee.get("amount", 0), min_value=0.0, step=1000.0)
-    st.markdown("**Fee rules** — the first rule that holds sets the fee")
+    amount = number(_("Fee (Rp)"), ctx.key("fee"), fee.get("amount", 0), min_value=0.0, step=1000.0)
+    st.markdown(_("**Fee rules** — the first rule that holds sets the fee"))
     rules = []
     for k, r in enumerate(fee.get("rules") or []):
         with st.container(border=True):
-            when = condition(f"Rule {k + 1} applies when", ctx.key("rule", k, "when"),
-                             r.get("when", ""), ctx)  # fmt: skip
+            when = condition(_("Rule {number} applies when").format(number=k + 1),
+                             ctx.key("rule", k, "when"), r.get("when", ""), ctx)  # fmt: skip
             a, c = st.columns([4, 1])
             with a:
-                ramount = number("amount (Rp)", ctx.key("rule", k, "amount"), r.get("amount", 0),
+                ramount = number(_("amount (Rp)"), ctx.key("rule", k, "amount"), r.get("amount", 0),
                                  min_value=0.0, step=1000.0)  # fmt: skip
             with c:
-                st.button("✕", key=ctx.key("rule", k, "del"), help="Remove this rule",
+                st.button("✕", key=ctx.key("rule", k, "del"), help=_("Remove this rule"),
                           on_click=draft.change, args=(_remover(i, "fee.rules", k),
-                          "remove fee rule"), kwargs={"reset": True})  # fmt: skip
+                          _("remove fee rule")), kwargs={"reset": True})  # fmt: skip
         rules.append({"when": when, "amount": int(ramount)})
 
     def add(d: dict[str, Any]) -> None:
@@ -369,82 +390,88 @@ def _payment(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
             {"when": "", "amount": 0}
         )
 
-    row_buttons(ctx, "rule", add, "Add fee rule")
+    row_buttons(ctx, "rule", add, _("Add fee rule"))
     out: dict[str, Any] = {"fee": {"amount": int(amount), "rules": rules}}
-    out["next"] = target("When paid, go to", ctx.key("next"), step.get("next", ""), ctx)
+    out["next"] = target(_("When paid, go to"), ctx.key("next"), step.get("next", ""), ctx)
     out["deadline"] = deadline(ctx.key("deadline"), step.get("deadline"))
-    out["on_unpaid"] = optional_target("Unpaid at the deadline: go to", ctx.key("unpaid"),
+    out["on_unpaid"] = optional_target(_("Unpaid at the deadline: go to"), ctx.key("unpaid"),
                                        step.get("on_unpaid"), ctx)  # fmt: skip
     return out
 
 
 def _document(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     t = step.get("template") or {}
-    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or "none yet"
+    names = ", ".join(f"{{{f}}}" for f in ctx.field_ids) or _("none yet")
     template = {
-        "code": text("Number code (e.g. SKD)", ctx.key("code"), t.get("code", "")),
-        "title": text("Title", ctx.key("title"), t.get("title", "")),
-        "body": text("Body", ctx.key("body"), t.get("body", ""), area=True,
-                     help=f"Placeholders: {names}"),
-        "signatory": text("Signed by", ctx.key("signatory"), t.get("signatory", "Kepala Dinas")),
+        "code": text(_("Number code (e.g. SKD)"), ctx.key("code"), t.get("code", "")),
+        "title": text(_("Title"), ctx.key("title"), t.get("title", "")),
+        "body": text(_("Body"), ctx.key("body"), t.get("body", ""), area=True,
+                     help=_("Placeholders: {names}").format(names=names)),
+        "signatory": text(_("Signed by"), ctx.key("signatory"), t.get("signatory", "Kepala Dinas")),
     }  # fmt: skip
-    return {"template": template, "next": target("Then", ctx.key("next"), step.get("next", ""),
+    return {"template": template, "next": target(_("Then"), ctx.key("next"), step.get("next", ""),
                                                  ctx)}  # fmt: skip
 
 
 def _external(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    event = text("Event id (posted by the other system)", ctx.key("event"), step.get("event", ""))
+    event = text(
+        _("Event id (posted by the other system)"), ctx.key("event"), step.get("event", "")
+    )
     fields_json = json.dumps(step.get("fields") or [], ensure_ascii=False)
-    raw = text("Fields it brings (JSON list of form fields)", ctx.key("fields"), fields_json,
+    raw = text(_("Fields it brings (JSON list of form fields)"), ctx.key("fields"), fields_json,
                area=True)  # fmt: skip
     try:
         fields = json.loads(raw) if raw.strip() else []
     except ValueError:
-        st.error("The fields are not valid JSON; the last valid list is kept.")
+        st.error(_("The fields are not valid JSON; the last valid list is kept."))
         fields = step.get("fields") or []
     out: dict[str, Any] = {"event": event, "fields": fields}
-    out["timeout"] = optional_duration("Time-out", ctx.key("timeout"), step.get("timeout"))
-    out["on_timeout"] = optional_target("On time-out go to", ctx.key("on_timeout"),
+    out["timeout"] = optional_duration(_("Time-out"), ctx.key("timeout"), step.get("timeout"))
+    out["on_timeout"] = optional_target(_("On time-out go to"), ctx.key("on_timeout"),
                                         step.get("on_timeout"), ctx)  # fmt: skip
-    out["next"] = target("When received, go to", ctx.key("next"), step.get("next", ""), ctx)
+    out["next"] = target(_("When received, go to"), ctx.key("next"), step.get("next", ""), ctx)
     return out
 
 
 def _subservice(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    service = choose("Service to run as a child application", ctx.key("service"), ctx.services,
+    service = choose(_("Service to run as a child application"), ctx.key("service"), ctx.services,
                      step.get("service", ""))  # fmt: skip
     lines = "\n".join(f"{k}={v}" for k, v in (step.get("inputs") or {}).items())
-    raw = text("Inputs (child field=this field, one a line)", ctx.key("inputs"), lines, area=True)
+    raw = text(
+        _("Inputs (child field=this field, one a line)"), ctx.key("inputs"), lines, area=True
+    )
     inputs = {
         a.strip(): b.strip()
         for a, _, b in (line.partition("=") for line in raw.splitlines())
         if a.strip() and b.strip()
     }
     return {"service": service, "inputs": inputs,
-            "next": target("Then", ctx.key("next"), step.get("next", ""), ctx)}  # fmt: skip
+            "next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx)}  # fmt: skip
 
 
 def _face(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {
-        "on_match": target("Face matches: go to", ctx.key("match"), step.get("on_match", ""), ctx),
-        "on_mismatch": target("No match (or unusable): go to", ctx.key("mismatch"),
+        "on_match": target(
+            _("Face matches: go to"), ctx.key("match"), step.get("on_match", ""), ctx
+        ),
+        "on_mismatch": target(_("No match (or unusable): go to"), ctx.key("mismatch"),
                               step.get("on_mismatch", ""), ctx),
     }  # fmt: skip
 
 
 def _appointment(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    raw = text("Locations (ids, comma-separated; empty: any of the agency's)",
+    raw = text(_("Locations (ids, comma-separated; empty: any of the agency's)"),
                ctx.key("locations"), ", ".join(step.get("locations") or []))  # fmt: skip
     return {
-        "purpose": text("What the visit is for (shown to the citizen)", ctx.key("purpose"),
+        "purpose": text(_("What the visit is for (shown to the citizen)"), ctx.key("purpose"),
                         step.get("purpose", "")),
         "locations": [x.strip() for x in raw.split(",") if x.strip()],
-        "role": choose("Who serves the citizen", ctx.key("role"), ["officer", "supervisor"],
+        "role": choose(_("Who serves the citizen"), ctx.key("role"), ["officer", "supervisor"],
                        step.get("role", "officer")),
-        "deadline": duration("The citizen comes within", ctx.key("deadline"),
+        "deadline": duration(_("The citizen comes within"), ctx.key("deadline"),
                              step.get("deadline") or {"amount": 10, "unit": "working_days"}),
-        "next": target("Served: go to", ctx.key("next"), step.get("next", ""), ctx),
-        "no_show": target("Did not come (or past the deadline): go to", ctx.key("no_show"),
+        "next": target(_("Served: go to"), ctx.key("next"), step.get("next", ""), ctx),
+        "no_show": target(_("Did not come (or past the deadline): go to"), ctx.key("no_show"),
                           step.get("no_show", ""), ctx),
     }  # fmt: skip
 
@@ -480,22 +507,24 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
     key = f"{draft.WIDGET_PREFIX}f{i}."
     a, b, c, d = st.columns([2, 3, 2, 1])
     with a:
-        fid = text("Field id", key + "id", str(f.get("id", "")))
+        fid = text(_("Field id"), key + "id", str(f.get("id", "")))
     with b:
-        label = text("Label", key + "label", str(f.get("label", "")))
+        label = text(_("Label"), key + "label", str(f.get("label", "")))
     with c:
-        ftype = choose("Type", key + "type", FIELD_TYPES, str(f.get("type", "text")))
+        ftype = choose(_("Type"), key + "type", FIELD_TYPES, str(f.get("type", "text")))
     with d:
-        required = check("Required", key + "required", bool(f.get("required", True)))
+        required = check(_("Required"), key + "required", bool(f.get("required", True)))
     out: dict[str, Any] = {**f, "id": fid.strip(), "label": label, "type": ftype,
                            "required": required}  # fmt: skip
     if ftype == "choice" or f.get("choices"):
-        raw = text("Choices (comma separated)", key + "choices", ", ".join(f.get("choices") or []))
+        raw = text(
+            _("Choices (comma separated)"), key + "choices", ", ".join(f.get("choices") or [])
+        )
         out["choices"] = [c.strip() for c in raw.split(",") if c.strip()]
     if ftype == "file" or f.get("kinds"):  # an upload requirement: which wallet documents
         known = [k for k in f.get("kinds") or [] if k in DOCUMENT_KINDS]
         out["kinds"] = st.multiselect(
-            "Document kinds it takes (empty: a typed file reference)",
+            _("Document kinds it takes (empty: a typed file reference)"),
             list(DOCUMENT_KINDS),
             default=known,
             format_func=lambda k: f"{DOCUMENT_KINDS[k]} ({k})",
@@ -506,12 +535,12 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
     if ftype == "number":  # limits apply to numbers only; empty: up to ±2^53
         lo, hi = st.columns(2)
         with lo:
-            low = optional_number("Smallest value (min)", key + "min", f.get("min"))
+            low = optional_number(_("Smallest value (min)"), key + "min", f.get("min"))
         with hi:
-            high = optional_number("Largest value (max)", key + "max", f.get("max"))
+            high = optional_number(_("Largest value (max)"), key + "max", f.get("max"))
         out |= {k: v for k, v in (("min", low), ("max", high)) if v is not None}
     # Empty: the citizen types the value; else it comes from their profile, verified or not.
-    source = choose("Prefill from the profile", key + "prefill", ["", *prefill_paths()],
+    source = choose(_("Prefill from the profile"), key + "prefill", ["", *prefill_paths()],
                     str(f.get("prefill") or ""))  # fmt: skip
     out.pop("prefill", None)
     if source:

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from designer.i18n import N_
+
 
 class PageSpec(NamedTuple):
     path: str
     """Relative to designer/app.py."""
     title: str
+    """In English, marked for the catalogues; the entry file shows it translated."""
     icon: str
 
 
-HOME = PageSpec("views/home.py", "Home", ":material/home:")
-CATALOGUE = PageSpec("views/catalogue.py", "Service catalogue", ":material/library_books:")
-EDITOR = PageSpec("views/editor.py", "Flow editor", ":material/account_tree:")
-SIMULATE = PageSpec("views/simulate.py", "Simulation", ":material/science:")
-VERSIONS = PageSpec("views/versions.py", "Versions", ":material/history:")
-TRANSFER = PageSpec("views/transfer.py", "Import / export", ":material/sync_alt:")
-STANDARD = PageSpec("views/standard.py", "Standar Pelayanan", ":material/gavel:")
-DASHBOARD = PageSpec("views/dashboard.py", "Dashboard", ":material/monitoring:")
-INBOX = PageSpec("views/inbox.py", "Inbox", ":material/inbox:")
-APPLY = PageSpec("views/apply.py", "Apply", ":material/edit_document:")
-MINE = PageSpec("views/my_applications.py", "My applications", ":material/mail:")
+HOME = PageSpec("views/home.py", N_("Home"), ":material/home:")
+CATALOGUE = PageSpec("views/catalogue.py", N_("Service catalogue"), ":material/library_books:")
+EDITOR = PageSpec("views/editor.py", N_("Flow editor"), ":material/account_tree:")
+SIMULATE = PageSpec("views/simulate.py", N_("Simulation"), ":material/science:")
+VERSIONS = PageSpec("views/versions.py", N_("Versions"), ":material/history:")
+TRANSFER = PageSpec("views/transfer.py", N_("Import / export"), ":material/sync_alt:")
+STANDARD = PageSpec("views/standard.py", N_("Standar Pelayanan"), ":material/gavel:")
+DASHBOARD = PageSpec("views/dashboard.py", N_("Dashboard"), ":material/monitoring:")
+INBOX = PageSpec("views/inbox.py", N_("Inbox"), ":material/inbox:")
+APPLY = PageSpec("views/apply.py", N_("Apply"), ":material/edit_document:")
+MINE = PageSpec("views/my_applications.py", N_("My applications"), ":material/mail:")
 
 
 def sections(role: str | None) -> dict[str, list[PageSpec]]:
@@ -30,16 +33,16 @@ def sections(role: str | None) -> dict[str, list[PageSpec]]:
     default one."""
     if role is None:
         return {"": [HOME]}
-    found: dict[str, list[PageSpec]] = {"Lincah": [HOME]}
+    found: dict[str, list[PageSpec]] = {N_("Lincah"): [HOME]}
     if role == "agency_admin":
-        found["Design"] = [CATALOGUE, EDITOR, SIMULATE, VERSIONS, TRANSFER]
-        found["Monitor"] = [DASHBOARD, STANDARD]
+        found[N_("Design")] = [CATALOGUE, EDITOR, SIMULATE, VERSIONS, TRANSFER]
+        found[N_("Monitor")] = [DASHBOARD, STANDARD]
     elif role in ("officer", "supervisor"):
-        found["Work"] = [INBOX, DASHBOARD]
-        found["Public"] = [STANDARD]
+        found[N_("Work")] = [INBOX, DASHBOARD]
+        found[N_("Public")] = [STANDARD]
     elif role == "auditor":
-        found["Audit"] = [DASHBOARD, CATALOGUE, VERSIONS, STANDARD]
+        found[N_("Audit")] = [DASHBOARD, CATALOGUE, VERSIONS, STANDARD]
     else:
-        found["Services"] = [STANDARD]
-    found["Citizen demo"] = [APPLY, MINE]
+        found[N_("Services")] = [STANDARD]
+    found[N_("Citizen demo")] = [APPLY, MINE]
     return found

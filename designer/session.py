@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from designer.client import Api, ApiError
+from designer.i18n import _
 
 STAFF = ("officer", "supervisor", "cashier", "agency_admin")
 
@@ -86,12 +87,15 @@ def show_error(e: ApiError, doing: str = "") -> None:
     prefix = f"{doing}: " if doing else ""
     if e.endpoint_missing:
         st.warning(
-            f"{prefix}the API has no endpoint {e.endpoint} yet (it answered {e.status}); "
-            "this part of the designer works once the API offers it."
+            prefix
+            + _(
+                "the API has no endpoint {endpoint} yet (it answered {status}); this part of "
+                "the designer works once the API offers it."
+            ).format(endpoint=e.endpoint, status=e.status)
         )
         return
     lines = [f"{prefix}{e.message}"]
-    lines += [f"- `{p['path'] or '(definition)'}`: {p['message']}" for p in e.problems]
+    lines += [f"- `{p['path'] or _('(definition)')}`: {p['message']}" for p in e.problems]
     st.error("\n".join(lines))
 
 
@@ -100,7 +104,7 @@ def services_or_stop() -> list[dict[str, Any]]:
     try:
         return api().services()
     except ApiError as e:
-        show_error(e, "Loading the service catalogue")
+        show_error(e, _("Loading the service catalogue"))
         st.stop()
     raise AssertionError("unreachable")  # st.stop() raises
 
@@ -108,7 +112,7 @@ def services_or_stop() -> list[dict[str, Any]]:
 def require_login() -> dict[str, Any]:
     u = user()
     if u is None:
-        st.info("Log in from the sidebar first.")
+        st.info(_("Log in from the sidebar first."))
         st.stop()
     assert u is not None
     return u
@@ -129,11 +133,11 @@ def open_in_editor(service_id: str) -> None:
     try:
         detail = api().service(service_id)
     except ApiError as e:
-        show_error(e, f"Loading {service_id}")
+        show_error(e, _("Loading {service}").format(service=service_id))
         return
     v = latest_version(detail)
     if v is None:
-        st.error(f"Service {service_id} has no version you may see.")
+        st.error(_("Service {service} has no version you may see.").format(service=service_id))
         return
     draft.load(v["definition"], f"{service_id} v{v['version']} ({v['status']})")
     st.switch_page("views/editor.py")

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from designer.i18n import ngettext
 from domain import standard
 from domain.definition import Duration, ServiceDefinition, ServiceStandard
 from domain.wording import UNITS
@@ -59,7 +60,11 @@ def markdown(definition: dict[str, Any], published_at: str | None = None) -> str
         return standard.markdown(build(definition, published_at))
     except ValidationError as e:
         problems = e.error_count()
-        return f"This definition does not parse ({problems} problems), so it has no standard."
+        return ngettext(
+            "This definition does not parse ({count} problem), so it has no standard.",
+            "This definition does not parse ({count} problems), so it has no standard.",
+            problems,
+        ).format(count=problems)
 
 
 def page_html(definition: dict[str, Any], published_at: str | None = None) -> str:

@@ -21,8 +21,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from domain.definition import Duration, DurationUnit
 from domain.holidays_2026 import NATIONAL_2026
+
+# From primitives, not domain.definition: that imports this module (steps → locations).
+from domain.primitives import Duration, DurationUnit
 
 __all__ = [
     "DEMO_CALENDAR",

@@ -8,8 +8,9 @@ import streamlit as st
 
 from designer import draft, session
 from designer.client import ApiError
+from designer.i18n import _
 
-st.title("Service catalogue")
+st.title(_("Service catalogue"))
 user = session.require_login()
 services = session.services_or_stop()
 admin = user["role"] == "agency_admin"
@@ -18,12 +19,12 @@ if services:
     st.dataframe(
         [
             {
-                "service": s["name"],
-                "id": s["service_id"],
-                "agency": s["agency_code"],
-                "published": s.get("latest_published_version"),
-                "draft": s.get("draft_version"),
-                "archived": "yes" if s.get("archived") else "",
+                _("service"): s["name"],
+                _("id"): s["service_id"],
+                _("agency"): s["agency_code"],
+                _("published"): s.get("latest_published_version"),
+                _("draft"): s.get("draft_version"),
+                _("archived"): _("yes") if s.get("archived") else "",
             }
             for s in services
         ],
@@ -31,41 +32,42 @@ if services:
         width="stretch",
     )
 else:
-    st.info("No services yet." + (" Create the first one below." if admin else ""))
+    st.info(_("No services yet. Create the first one below.") if admin else _("No services yet."))
 
 ids = [s["service_id"] for s in services]
 names = {s["service_id"]: s["name"] for s in services}
 if services:
     chosen = st.selectbox(
-        "Service", ids, format_func=lambda i: f"{names[i]} ({i})", key="cat.service"
+        _("Service"), ids, format_func=lambda i: f"{names[i]} ({i})", key="cat.service"
     )
     a, b, c = st.columns(3)
-    if admin and a.button("Open in the flow editor", key="cat.open", type="primary"):
+    if admin and a.button(_("Open in the flow editor"), key="cat.open", type="primary"):
         session.open_in_editor(chosen)
-    if b.button("Public page (Standar Pelayanan)", key="cat.public"):
+    if b.button(_("Public page (Standar Pelayanan)"), key="cat.public"):
         st.session_state["standard.service"] = chosen
         st.switch_page("views/standard.py")
-    if admin and c.button("Archive", key="cat.archive", help="No new applications; running "
-                          "ones finish"):  # fmt: skip
+    if admin and c.button(_("Archive"), key="cat.archive",
+                          help=_("No new applications; running ones finish")):  # fmt: skip
         try:
             session.api().archive(chosen)
         except ApiError as e:
-            session.show_error(e, f"Archiving {chosen}")
+            session.show_error(e, _("Archiving {service}").format(service=chosen))
         else:
-            st.success(f"{names[chosen]} is archived: it takes no new applications.")
+            st.success(_("{service} is archived: it takes no new applications.").format(
+                service=names[chosen]))  # fmt: skip
 
 if not admin:
     st.stop()
 
-st.subheader("New service")
+st.subheader(_("New service"))
 with st.form("cat.new"):
-    name = st.text_input("Name", placeholder="Surat Keterangan Usaha", key="cat.new.name")
+    name = st.text_input(_("Name"), placeholder="Surat Keterangan Usaha", key="cat.new.name")
     sid = st.text_input(
-        "Service id", placeholder="surat-keterangan-usaha", key="cat.new.id",
-        help="lower-case letters, digits and '-'; left empty: made from the name",
+        _("Service id"), placeholder="surat-keterangan-usaha", key="cat.new.id",
+        help=_("lower-case letters, digits and '-'; left empty: made from the name"),
     )  # fmt: skip
-    description = st.text_area("Description", key="cat.new.description")
-    create = st.form_submit_button("Create the service")
+    description = st.text_area(_("Description"), key="cat.new.description")
+    create = st.form_submit_button(_("Create the service"))
 if create:
     service_id = sid.strip() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     agency = {"code": str(user.get("agency")), "name": str(user.get("agency"))}
@@ -82,35 +84,36 @@ if create:
     try:
         saved = session.api().save_draft(definition)
     except ApiError as e:
-        session.show_error(e, "Creating the service")
+        session.show_error(e, _("Creating the service"))
     else:
         draft.load(definition, f"{service_id} v{saved['version']} (draft)")
-        st.session_state["flash"] = (
-            f"Created {name} (draft version {saved['version']}): a form and an end step. "
-            "Add the steps in between."
-        )
+        st.session_state["flash"] = _(
+            "Created {name} (draft version {version}): a form and an end step. Add the "
+            "steps in between."
+        ).format(name=name, version=saved["version"])
         st.switch_page("views/editor.py")
 
 if services:
-    st.subheader("Clone a service")
+    st.subheader(_("Clone a service"))
     with st.form("cat.clone"):
         source = st.selectbox(
-            "Copy", ids, format_func=lambda i: f"{names[i]} ({i})", key="cat.clone.source"
+            _("Copy"), ids, format_func=lambda i: f"{names[i]} ({i})", key="cat.clone.source"
         )
-        new_id = st.text_input("New service id", key="cat.clone.id")
-        new_name = st.text_input("New name", key="cat.clone.name")
-        clone = st.form_submit_button("Clone as a new draft")
+        new_id = st.text_input(_("New service id"), key="cat.clone.id")
+        new_name = st.text_input(_("New name"), key="cat.clone.name")
+        clone = st.form_submit_button(_("Clone as a new draft"))
     if clone:
         try:
             detail = session.api().service(source)
             v = session.latest_version(detail)
             if v is None:
-                raise ApiError(404, f"{source} has no version to copy")
+                raise ApiError(404, _("{service} has no version to copy").format(service=source))
             copy = {**v["definition"], "id": new_id.strip(), "name": new_name.strip() or
-                    f"{v['definition']['name']} (copy)"}  # fmt: skip
+                    _("{name} (copy)").format(name=v["definition"]["name"])}  # fmt: skip
             copy.pop("version", None)
             saved = session.api().save_draft(copy)
         except ApiError as e:
-            session.show_error(e, "Cloning")
+            session.show_error(e, _("Cloning"))
         else:
-            st.success(f"Cloned {source} as {copy['id']} (draft version {saved['version']}).")
+            st.success(_("Cloned {source} as {service} (draft version {version}).").format(
+                source=source, service=copy["id"], version=saved["version"]))  # fmt: skip

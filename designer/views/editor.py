@@ -11,13 +11,14 @@ import streamlit as st
 from designer import checks, draft, forms, session
 from designer.client import ApiError
 from designer.diagram import dot
+from designer.i18n import _, ngettext
 from designer.standard import COMPONENTS, standard_groups
 from domain.interpreter import condition_names
 
-st.title("Flow editor")
+st.title(_("Flow editor"))
 user = session.require_login()
 if user["role"] != "agency_admin":
-    st.warning("Only agency admins edit service flows.")
+    st.warning(_("Only agency admins edit service flows."))
     st.stop()
 flash = st.session_state.pop("flash", None)
 if flash:
@@ -25,13 +26,13 @@ if flash:
 
 d = draft.current()
 if d is None:
-    st.info("Open a service to edit, or create one in the Service catalogue.")
+    st.info(_("Open a service to edit, or create one in the Service catalogue."))
     services = session.services_or_stop()
     if services:
         names = {s["service_id"]: s["name"] for s in services}
-        chosen = st.selectbox("Service", list(names), format_func=lambda i: f"{names[i]} ({i})",
+        chosen = st.selectbox(_("Service"), list(names), format_func=lambda i: f"{names[i]} ({i})",
                               key="editor.open")  # fmt: skip
-        if st.button("Open in the editor", key="editor.open.go", type="primary"):
+        if st.button(_("Open in the editor"), key="editor.open.go", type="primary"):
             session.open_in_editor(chosen)
     st.stop()
 assert d is not None
@@ -52,28 +53,34 @@ def select(step_id: str | None) -> None:
 found, source = checks.problems(d)
 bad_steps = checks.problem_steps(found, d)
 top = st.columns([3, 1, 1, 1])
-origin = st.session_state.get("draft_origin", "a new draft")
-top[0].caption(f"Editing **{d.get('name')}** (`{d.get('id')}`) — from {origin}")
+origin = st.session_state.get("draft_origin") or _("a new draft")
+top[0].caption(_("Editing **{name}** (`{service}`) — from {origin}").format(
+    name=d.get("name"), service=d.get("id"), origin=_(origin)))  # fmt: skip
 last = draft.last_change()
-top[1].button("↶ Undo", key="editor.undo", on_click=draft.undo, disabled=last is None,
-              help=f"Undo: {last}" if last else "Nothing to undo")  # fmt: skip
-if top[2].button("Save draft", key="editor.save", type="primary"):
+undo_help = _("Undo: {change}").format(change=last) if last else _("Nothing to undo")
+top[1].button(_("↶ Undo"), key="editor.undo", on_click=draft.undo, disabled=last is None,
+              help=undo_help)  # fmt: skip
+if top[2].button(_("Save draft"), key="editor.save", type="primary"):
     try:
         saved = session.api().save_draft(d)
     except ApiError as e:
-        session.show_error(e, "Saving the draft")
+        session.show_error(e, _("Saving the draft"))
     else:
-        st.session_state["draft_origin"] = f"{d['id']} v{saved['version']} (draft, saved)"
+        st.session_state["draft_origin"] = _("{service} v{version} (draft, saved)").format(
+            service=d["id"], version=saved["version"]
+        )
         st.session_state["saved_version"] = saved["version"]
-        st.success(f"Saved as draft version {saved['version']}. Publish it on the Versions page.")
-if top[3].button("Close", key="editor.close"):
+        st.success(_("Saved as draft version {version}. Publish it on the Versions page.").format(
+            version=saved["version"]))  # fmt: skip
+if top[3].button(_("Close"), key="editor.close"):
     st.session_state.pop("draft", None)
     st.rerun()
 
 if found:
-    st.error(f"{len(found)} problem(s) — {source}")
+    st.error(ngettext("{count} problem — {source}", "{count} problems — {source}",
+                      len(found)).format(count=len(found), source=source))  # fmt: skip
 else:
-    st.success(f"No problems — {source}")
+    st.success(_("No problems — {source}").format(source=source))
 
 # --- context for the forms ----------------------------------------------------------
 parsed = checks.parsed(d)
@@ -107,7 +114,7 @@ def commit(new: dict[str, Any], i: int, old: dict[str, Any]) -> None:
         if new.get("id") and new["id"] != old.get("id"):
             draft.rename_references(dd, str(old.get("id")), str(new["id"]))
 
-    draft.change(mutate, f"edit step {old.get('id')}")
+    draft.change(mutate, _("edit step {step}").format(step=old.get("id")))
     if new.get("id") and new["id"] != old.get("id"):
         select(str(new["id"]))
     st.rerun()
@@ -139,7 +146,7 @@ def add_step() -> None:
             s["outcomes"][first] = new_id
         dd["steps"].insert(at + 1, draft.new_step(kind, new_id, name, str(fallback)))
 
-    draft.change(mutate, f"add {kind} step {new_id}", reset=True)
+    draft.change(mutate, _("add step {step}").format(step=new_id), reset=True)
     select(new_id)
     for key in ("add.id", "add.name"):
         st.session_state[key] = ""
@@ -154,20 +161,22 @@ def move(delta: int) -> None:
     def mutate(dd: dict[str, Any]) -> None:
         dd["steps"].insert(to, dd["steps"].pop(at))
 
-    draft.change(mutate, f"move {selected}", reset=True)
+    draft.change(mutate, _("move {step}").format(step=selected), reset=True)
 
 
 def remove() -> None:
     if selected not in ids:
         return
     at = ids.index(selected)
-    draft.change(lambda dd: dd["steps"].pop(at), f"remove {selected}", reset=True)
+    draft.change(
+        lambda dd: dd["steps"].pop(at), _("remove {step}").format(step=selected), reset=True
+    )
     select(ids[at - 1] if at > 0 else None)
 
 
 # --- page -------------------------------------------------------------------------
 tab_steps, tab_fields, tab_service, tab_json = st.tabs(
-    ["Steps", "Form fields", "Service & standard", "JSON"]
+    [_("Steps"), _("Form fields"), _("Service & standard"), "JSON"]
 )
 
 with tab_steps:
@@ -181,26 +190,29 @@ with tab_steps:
 
         if ids:
             gen = st.session_state.get("sel_gen", 0)
-            choice = st.selectbox("Step being edited", ids, index=ids.index(selected)
+            choice = st.selectbox(_("Step being edited"), ids, index=ids.index(selected)
                                   if selected in ids else 0, format_func=label,
                                   key=f"sel.{gen}")  # fmt: skip
             if choice != selected:
                 st.session_state["selected"] = selected = choice
         b1, b2, b3 = st.columns(3)
-        b1.button("↑ Move up", key="editor.up", on_click=move, args=(-1,))
-        b2.button("↓ Move down", key="editor.down", on_click=move, args=(1,))
-        b3.button("Remove step", key="editor.remove", on_click=remove)
-        with st.expander("Add a step after this one", expanded=len(steps) <= 2):
+        b1.button(_("↑ Move up"), key="editor.up", on_click=move, args=(-1,))
+        b2.button(_("↓ Move down"), key="editor.down", on_click=move, args=(1,))
+        b3.button(_("Remove step"), key="editor.remove", on_click=remove)
+        with st.expander(_("Add a step after this one"), expanded=len(steps) <= 2):
             kinds = list(draft.KIND_LABELS)
-            st.selectbox("Kind", kinds, format_func=lambda k: draft.KIND_LABELS[k], key="add.kind")
-            st.text_input("Step id", key="add.id", placeholder="e.g. verifikasi_berkas")
-            st.text_input("Name", key="add.name", placeholder="e.g. Verifikasi berkas")
-            st.button("Add step", key="add.go", on_click=add_step, type="primary")
+            kind_labels = {k: _(label) for k, label in draft.KIND_LABELS.items()}
+            st.selectbox(_("Kind"), kinds, format_func=kind_labels.__getitem__,
+                         key="add.kind")  # fmt: skip
+            st.text_input(_("Step id"), key="add.id", placeholder=_("e.g. verifikasi_berkas"))
+            st.text_input(_("Name"), key="add.name", placeholder=_("e.g. Verifikasi berkas"))
+            st.button(_("Add step"), key="add.go", on_click=add_step, type="primary")
         if selected in ids:
             i = ids.index(selected)
             step = steps[i]
             mine = [p for p in found if draft.step_index(p["path"]) == i]
-            st.subheader(f"{draft.KIND_LABELS.get(str(step.get('kind')), step.get('kind'))}")
+            kind = str(step.get("kind"))
+            st.subheader(_(draft.KIND_LABELS[kind]) if kind in draft.KIND_LABELS else kind)
             for p in mine:
                 st.error(f"**{checks.where(p, d)}**: {p['message']}")
             new = forms.drop_empty(forms.edit_step(step, context(i)))
@@ -208,19 +220,19 @@ with tab_steps:
                 commit(new, i, step)
     with right:
         st.graphviz_chart(dot(d, selected, bad_steps))
-        st.caption("Blue: the step being edited. Red: steps with problems. Dashed: time-outs.")
+        st.caption(_("Blue: the step being edited. Red: steps with problems. Dashed: time-outs."))
         if found:
-            st.markdown("**Problems**")
+            st.markdown(_("**Problems**"))
             for k, p in enumerate(found):
                 c1, c2 = st.columns([5, 1])
                 c1.markdown(f"- **{checks.where(p, d)}**: {p['message']}")
                 si = draft.step_index(p["path"])
                 if si is not None and si < len(ids):
-                    c2.button("Show", key=f"problem.{k}", on_click=select, args=(ids[si],))
+                    c2.button(_("Show"), key=f"problem.{k}", on_click=select, args=(ids[si],))
 
 with tab_fields:
-    st.caption("What the citizen fills in when applying. Ids are names in conditions and "
-               "{placeholders} in messages.")  # fmt: skip
+    st.caption(_("What the citizen fills in when applying. Ids are names in conditions and "
+                 "{placeholders} in messages."))  # fmt: skip
     field_problems = [p for p in found if draft.field_index(p["path"]) is not None]
     for p in field_problems:
         st.error(f"**{checks.where(p, d)}**: {p['message']}")
@@ -228,8 +240,9 @@ with tab_fields:
         with st.container(border=True):
             new_field = forms.edit_field(j, f)
             c1, c2 = st.columns([1, 5])
-            c1.button("Remove", key=f"field.{j}.del", on_click=draft.change,
-                      args=(lambda dd, j=j: dd["fields"].pop(j), f"remove field {f.get('id')}"),
+            c1.button(_("Remove"), key=f"field.{j}.del", on_click=draft.change,
+                      args=(lambda dd, j=j: dd["fields"].pop(j),
+                            _("remove field {field}").format(field=f.get("id"))),
                       kwargs={"reset": True})  # fmt: skip
             if new_field != f:
 
@@ -237,7 +250,7 @@ with tab_fields:
                               ) -> None:  # fmt: skip
                     dd["fields"][j] = nf
 
-                draft.change(set_field, f"edit field {f.get('id')}")
+                draft.change(set_field, _("edit field {field}").format(field=f.get("id")))
                 st.rerun()
 
     def add_field() -> None:
@@ -247,39 +260,39 @@ with tab_fields:
             lambda dd: dd.setdefault("fields", []).append(
                 {"id": fid, "label": fid.replace("_", " ").capitalize(), "type": "text"}
             ),
-            f"add field {fid}",
+            _("add field {field}").format(field=fid),
             reset=True,
         )
         st.session_state["field.new"] = ""
 
-    st.text_input("New field id", key="field.new", placeholder="e.g. jumlah_peserta")
-    st.button("Add field", key="field.add", on_click=add_field)
+    st.text_input(_("New field id"), key="field.new", placeholder=_("e.g. jumlah_peserta"))
+    st.button(_("Add field"), key="field.add", on_click=add_field)
 
 with tab_service:
     key = draft.WIDGET_PREFIX + "svc."
-    name = forms.text("Service name", key + "name", str(d.get("name", "")))
-    description = forms.text("Description", key + "description", str(d.get("description", "")),
+    name = forms.text(_("Service name"), key + "name", str(d.get("name", "")))
+    description = forms.text(_("Description"), key + "description", str(d.get("description", "")),
                              area=True)  # fmt: skip
-    limit = forms.optional_duration("Time limit (jangka waktu, enforced)", key + "limit",
+    limit = forms.optional_duration(_("Time limit (jangka waktu, enforced)"), key + "limit",
                                     d.get("time_limit"))  # fmt: skip
     ctx0 = context(-1)
     cancellable = forms.optional_target(
-        "Citizen may cancel until the flow reaches",
+        _("Citizen may cancel until the flow reaches"),
         key + "cancel",
         d.get("cancellable_until"),
         ctx0,
     )
-    start = forms.optional_target("Start step (default: the first)", key + "start",
+    start = forms.optional_target(_("Start step (default: the first)"), key + "start",
                                   d.get("start"), ctx0)  # fmt: skip
-    st.markdown("**Standar Pelayanan**: what the flow enforces is generated (see the "
-                "Standar Pelayanan page); write here only what it cannot say.")  # fmt: skip
+    st.markdown(_("**Standar Pelayanan**: what the flow enforces is generated (see the "
+                  "Standar Pelayanan page); write here only what it cannot say."))  # fmt: skip
     std = standard_groups(d.get("standard"))
     new_std: dict[str, Any] = {"delivery": {}, "management": {}}
-    channel = forms.text("Complaint channel (pengaduan: phone, e-mail, URL, desk)",
+    channel = forms.text(_("Complaint channel (pengaduan: phone, e-mail, URL, desk)"),
                          key + "std.complaint_channel",
                          str(std.get("complaint_channel", "")))  # fmt: skip
     new_std["complaint_channel"] = channel
-    months = forms.number("Review the standard every ... months (0: not set)",
+    months = forms.number(_("Review the standard every ... months (0: not set)"),
                           key + "std.review_interval_months",
                           std.get("review_interval_months") or 0, min_value=0.0,
                           max_value=60.0, step=1.0)  # fmt: skip
@@ -287,8 +300,8 @@ with tab_service:
     for group, attr, label_text, is_list in COMPONENTS:
         old = (std.get(group) or {}).get(attr)
         if is_list:
-            raw = forms.text(f"{label_text} (one a line)", key + "std." + attr,
-                             "\n".join(old or []), area=True)  # fmt: skip
+            each_line = _("{component} (one a line)").format(component=label_text)
+            raw = forms.text(each_line, key + "std." + attr, "\n".join(old or []), area=True)
             new_std[group][attr] = [line.strip() for line in raw.splitlines() if line.strip()]
         else:
             new_std[group][attr] = forms.text(label_text, key + "std." + attr, str(old or ""),
@@ -302,7 +315,7 @@ with tab_service:
             dd.clear()
             dd.update(updated)
 
-        draft.change(set_service, "edit the service")
+        draft.change(set_service, _("edit the service"))
         st.rerun()
 
 with tab_json:

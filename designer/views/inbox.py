@@ -7,29 +7,31 @@ import streamlit as st
 
 from designer import session
 from designer.client import ApiError
+from designer.i18n import _, iso_moment
 
-st.title("Inbox")
+st.title(_("Inbox"))
 user = session.require_login()
 api = session.api()
 try:
     tasks = api.tasks(st.session_state.get("inbox.min_position"))
 except ApiError as e:
-    session.show_error(e, "Loading the inbox")
+    session.show_error(e, _("Loading the inbox"))
     st.stop()
 flash = st.session_state.pop("inbox.flash", None)
 if flash:
     st.success(flash)
 if not tasks:
-    st.info(f"No open tasks for {user['role']} at {user.get('agency')}.")
+    st.info(_("No open tasks for {role} at {agency}.").format(role=user["role"],
+                                                            agency=user.get("agency")))  # fmt: skip
     st.stop()
 st.dataframe(
     [
         {
-            "application": t["application_id"],
-            "service": t.get("service_name"),
-            "step": t.get("step_name"),
-            "since": str(t.get("assigned_at", ""))[:16].replace("T", " "),
-            "claimed by": t.get("claimed_by") or "",
+            _("application"): t["application_id"],
+            _("service"): t.get("service_name"),
+            _("step"): t.get("step_name"),
+            _("since"): iso_moment(t.get("assigned_at")),
+            _("claimed by"): t.get("claimed_by") or "",
         }
         for t in tasks
     ],
@@ -38,7 +40,7 @@ st.dataframe(
 )
 by_id = {t["task_id"]: t for t in tasks}
 task_id = st.selectbox(
-    "Task", list(by_id), key="inbox.task",
+    _("Task"), list(by_id), key="inbox.task",
     format_func=lambda i: f"{by_id[i]['application_id']} — {by_id[i].get('step_name')}",
 )  # fmt: skip
 task = by_id[task_id]
@@ -47,41 +49,44 @@ with left:
     try:
         app = api.application(task["application_id"])
     except ApiError as e:
-        session.show_error(e, "Loading the application")
+        session.show_error(e, _("Loading the application"))
         app = {}
     if app:
-        st.markdown(f"**{app.get('service_name')}** · {app.get('citizen')} · "
-                    f"status `{app.get('status')}`")  # fmt: skip
+        st.markdown(_("**{service}** · {citizen} · status `{status}`").format(
+            service=app.get("service_name"), citizen=app.get("citizen"),
+            status=app.get("status")))  # fmt: skip
         st.json(app.get("data", {}), expanded=True)
-        with st.expander("Timeline"):
+        with st.expander(_("Timeline")):
             for entry in app.get("timeline", []):
-                st.markdown(f"- {str(entry.get('at', ''))[:16]} — {entry.get('summary')}")
+                st.markdown(f"- {iso_moment(entry.get('at'))} — {entry.get('summary')}")
 with right:
-    if st.button("Claim", key="inbox.claim", help="Take the task so colleagues see it is yours"):
+    if st.button(
+        _("Claim"), key="inbox.claim", help=_("Take the task so colleagues see it is yours")
+    ):
         try:
             api.claim(task_id)
         except ApiError as e:
-            session.show_error(e, "Claiming")
+            session.show_error(e, _("Claiming"))
         else:
-            st.success(f"You hold {task_id}.")
+            st.success(_("You hold {task}.").format(task=task_id))
     with st.form("inbox.complete"):
-        outcome = st.selectbox("Outcome", task.get("outcomes", []), key="inbox.outcome")
-        comment = st.text_area("Comment", key="inbox.comment")
+        outcome = st.selectbox(_("Outcome"), task.get("outcomes", []), key="inbox.outcome")
+        comment = st.text_area(_("Comment"), key="inbox.comment")
         fix = st.multiselect(
-            "Fields the citizen must fix (when the outcome returns the application)",
+            _("Fields the citizen must fix (when the outcome returns the application)"),
             sorted(app.get("data", {})), key="inbox.fields",
         )  # fmt: skip
-        done = st.form_submit_button("Complete task", type="primary")
+        done = st.form_submit_button(_("Complete task"), type="primary")
     if done:
         try:
             result = api.complete(task_id, str(outcome), comment, fix)
 
         except ApiError as e:
-            session.show_error(e, "Completing the task")
+            session.show_error(e, _("Completing the task"))
         else:
             st.session_state["inbox.min_position"] = result.get("position")
-            st.session_state["inbox.flash"] = (
-                f"{task['application_id']}: '{outcome}' recorded; the application is now "
-                f"{result.get('status')}."
-            )
+            st.session_state["inbox.flash"] = _(
+                "{application}: '{outcome}' recorded; the application is now {status}."
+            ).format(application=task["application_id"], outcome=outcome,
+                     status=result.get("status"))  # fmt: skip
             st.rerun()

@@ -13,23 +13,24 @@ import yaml
 
 from designer import checks, draft, session
 from designer.client import ApiError
+from designer.i18n import N_, _, ngettext
 from domain.bpmn import BpmnError, from_bpmn, to_bpmn
 
-st.title("Import / export")
+st.title(_("Import / export"))
 user = session.require_login()
 
-st.subheader("Export")
+st.subheader(_("Export"))
 sources: dict[str, dict[str, Any] | str] = {}
 d = draft.current()
 if d:
-    sources[f"The draft in the editor: {d.get('name')}"] = d
+    sources[_("The draft in the editor: {name}").format(name=d.get("name"))] = d
 try:
     for s in session.api().services():
         sources[f"{s['name']} ({s['service_id']})"] = s["service_id"]
 except ApiError as e:
-    session.show_error(e, "Loading the catalogue")
+    session.show_error(e, _("Loading the catalogue"))
 if sources:
-    label = st.selectbox("Definition", list(sources), key="xfer.source")
+    label = st.selectbox(_("Definition"), list(sources), key="xfer.source")
     chosen = sources[label]
     raw: dict[str, Any] | None = chosen if isinstance(chosen, dict) else None
     if isinstance(chosen, str):
@@ -37,7 +38,7 @@ if sources:
             v = session.latest_version(session.api().service(chosen))
             raw = v["definition"] if v else None
         except ApiError as e:
-            session.show_error(e, "Loading the service")
+            session.show_error(e, _("Loading the service"))
     if raw is not None:
         base = str(raw.get("id", "service"))
         c1, c2, c3 = st.columns(3)
@@ -57,18 +58,18 @@ if sources:
         )
         parsed = checks.parsed(raw)
         if parsed is None:
-            c3.caption("BPMN needs a definition without structural problems.")
+            c3.caption(_("BPMN needs a definition without structural problems."))
         else:
             c3.download_button("BPMN 2.0", to_bpmn(parsed), file_name=f"{base}.bpmn",
                                mime="application/xml", key="xfer.bpmn")  # fmt: skip
 else:
-    st.info("Nothing to export yet.")
+    st.info(_("Nothing to export yet."))
 
-st.subheader("Import")
-st.caption("A Lincah definition (JSON or YAML), or a BPMN 2.0 file from Camunda Modeler, "
-           "bpmn.io or another tool.")  # fmt: skip
-uploaded = st.file_uploader("File", type=["json", "yaml", "yml", "bpmn", "xml"], key="xfer.file")
-pasted = st.text_area("…or paste it here", height=160, key="xfer.text")
+st.subheader(_("Import"))
+st.caption(_("A Lincah definition (JSON or YAML), or a BPMN 2.0 file from Camunda Modeler, "
+             "bpmn.io or another tool."))  # fmt: skip
+uploaded = st.file_uploader(_("File"), type=["json", "yaml", "yml", "bpmn", "xml"], key="xfer.file")
+pasted = st.text_area(_("…or paste it here"), height=160, key="xfer.text")
 content = uploaded.getvalue().decode("utf-8", "replace") if uploaded else pasted
 if not content.strip():
     st.stop()
@@ -80,36 +81,44 @@ if text.startswith("<"):
     try:
         report = from_bpmn(content, agency=agency)
     except BpmnError as e:
-        st.error(f"The BPMN file cannot be imported: {e}")
+        st.error(_("The BPMN file cannot be imported: {reason}").format(reason=e))
         st.stop()
     definition = report.definition
-    st.success(f"Read process {report.process}: {len(definition.get('steps', []))} steps.")
+    st.success(_("Read process {process}: {count} steps.").format(
+        process=report.process, count=len(definition.get("steps", []))))  # fmt: skip
     if report.ignored:
-        st.markdown(f"**Left out ({len(report.ignored)})** — Lincah does not read these:")
+        st.markdown(_("**Left out ({count})** — Lincah does not read these:").format(
+            count=len(report.ignored)))  # fmt: skip
         st.dataframe([asdict(i) for i in report.ignored], hide_index=True, width="stretch")
     else:
-        st.caption("Nothing in the file was left out.")
+        st.caption(_("Nothing in the file was left out."))
     for note in report.notes:
         st.info(note)
 else:
     try:
         loaded = json.loads(content) if text.startswith("{") else yaml.safe_load(content)
     except (ValueError, yaml.YAMLError) as e:
-        st.error(f"Neither JSON nor YAML: {e}")
+        st.error(_("Neither JSON nor YAML: {reason}").format(reason=e))
         st.stop()
     if not isinstance(loaded, dict):
-        st.error("The file must hold one definition (an object).")
+        st.error(_("The file must hold one definition (an object)."))
         st.stop()
     definition = loaded
 
 found, source = checks.problems(definition)
 if found:
-    st.warning(f"{len(found)} problem(s) to fix in the editor ({source}):")
+    st.warning(
+        ngettext(
+            "{count} problem to fix in the editor ({source}):",
+            "{count} problems to fix in the editor ({source}):",
+            len(found),
+        ).format(count=len(found), source=source)
+    )
     for p in found:
         st.markdown(f"- **{checks.where(p, definition)}**: {p['message']}")
 if not isinstance(definition.get("steps"), list) or not definition["steps"]:
-    st.error("The file has no steps to edit.")
+    st.error(_("The file has no steps to edit."))
     st.stop()
-if st.button("Open in the flow editor", key="xfer.open", type="primary"):
-    draft.load(definition, "an imported file")
+if st.button(_("Open in the flow editor"), key="xfer.open", type="primary"):
+    draft.load(definition, N_("an imported file"))
     st.switch_page("views/editor.py")

@@ -9,35 +9,36 @@ import streamlit as st
 
 from designer import session
 from designer.client import ApiError
+from designer.i18n import _, iso_moment
 
-st.title("Versions")
+st.title(_("Versions"))
 user = session.require_login()
 services = session.services_or_stop()
 if not services:
-    st.info("No services yet.")
+    st.info(_("No services yet."))
     st.stop()
 names = {s["service_id"]: s["name"] for s in services}
 ids = list(names)
 d = st.session_state.get("draft")
 if d and d.get("id") in ids and "versions.service" not in st.session_state:
     st.session_state["versions.service"] = d["id"]
-chosen = st.selectbox("Service", ids, format_func=lambda i: f"{names[i]} ({i})",
+chosen = st.selectbox(_("Service"), ids, format_func=lambda i: f"{names[i]} ({i})",
                       key="versions.service")  # fmt: skip
 try:
     detail = session.api().service(chosen, st.session_state.get("versions.min_position"))
 except ApiError as e:
-    session.show_error(e, f"Loading {chosen}")
+    session.show_error(e, _("Loading {service}").format(service=chosen))
     st.stop()
 versions: list[dict[str, Any]] = sorted(detail.get("versions", []), key=lambda v: v["version"])
 st.dataframe(
     [
         {
-            "version": v["version"],
-            "status": v["status"],
-            "saved by": v.get("saved_by"),
-            "saved at": (v.get("saved_at") or "")[:19].replace("T", " "),
-            "published by": v.get("published_by") or "",
-            "published at": (v.get("published_at") or "")[:19].replace("T", " "),
+            _("version"): v["version"],
+            _("status"): v["status"],
+            _("saved by"): v.get("saved_by"),
+            _("saved at"): iso_moment(v.get("saved_at")),
+            _("published by"): v.get("published_by") or "",
+            _("published at"): iso_moment(v.get("published_at")),
         }
         for v in versions
     ],
@@ -48,28 +49,36 @@ st.dataframe(
 drafts = [v for v in versions if v["status"] == "draft"]
 if user["role"] == "agency_admin" and drafts:
     v = drafts[-1]["version"]
-    st.subheader(f"Publish version {v}")
-    st.caption("A published version never changes; new applications take it, running ones "
-               "keep theirs.")  # fmt: skip
+    st.subheader(_("Publish version {version}").format(version=v))
+    st.caption(_("A published version never changes; new applications take it, running ones "
+                 "keep theirs."))  # fmt: skip
     pending = st.session_state.get("versions.pending") == (chosen, v)
     if not pending:
-        if st.button(f"Publish version {v}…", key="versions.publish", type="primary"):
+        if st.button(
+            _("Publish version {version}…").format(version=v),
+            key="versions.publish",
+            type="primary",
+        ):
             st.session_state["versions.pending"] = (chosen, v)
             st.rerun()
     else:
-        st.warning(f"Publish version {v} of {names[chosen]}? Citizens can apply for it at once.")
+        st.warning(_("Publish version {version} of {service}? Citizens can apply for it at once.")
+                   .format(version=v, service=names[chosen]))  # fmt: skip
         c1, c2 = st.columns(2)
-        if c1.button("Yes, publish", key="versions.confirm", type="primary"):
+        if c1.button(_("Yes, publish"), key="versions.confirm", type="primary"):
             st.session_state.pop("versions.pending", None)
             try:
                 done = session.api().publish(chosen, v)
             except ApiError as e:
-                session.show_error(e, "Publishing")
+                session.show_error(e, _("Publishing"))
             else:
                 st.session_state["versions.min_position"] = done.get("position")
-                st.session_state["versions.flash"] = f"Version {v} of {names[chosen]} is published."
+                published = _("Version {version} of {service} is published.")
+                st.session_state["versions.flash"] = published.format(
+                    version=v, service=names[chosen]
+                )
                 st.rerun()
-        if c2.button("Cancel", key="versions.cancel"):
+        if c2.button(_("Cancel"), key="versions.cancel"):
             st.session_state.pop("versions.pending", None)
             st.rerun()
 flash = st.session_state.pop("versions.flash", None)
@@ -77,19 +86,20 @@ if flash:
     st.success(flash)
 
 if len(versions) >= 2:
-    st.subheader("What changed")
+    st.subheader(_("What changed"))
     numbers = [v["version"] for v in versions]
     c1, c2 = st.columns(2)
-    a = c1.selectbox("From version", numbers, index=len(numbers) - 2, key="versions.a")
-    b = c2.selectbox("To version", numbers, index=len(numbers) - 1, key="versions.b")
+    a = c1.selectbox(_("From version"), numbers, index=len(numbers) - 2, key="versions.a")
+    b = c2.selectbox(_("To version"), numbers, index=len(numbers) - 1, key="versions.b")
     try:
         answer = session.api().diff(chosen, a, b)
         changes: list[dict[str, Any]] = answer.get("changes", [])
     except ApiError as e:
         if not e.endpoint_missing:
-            session.show_error(e, "Comparing versions")
+            session.show_error(e, _("Comparing versions"))
             st.stop()
-        st.caption(f"The API has no {e.endpoint} yet; compared here with the same domain rules.")
+        st.caption(_("The API has no {endpoint} yet; compared here with the same domain rules.")
+                   .format(endpoint=e.endpoint))  # fmt: skip
         from dataclasses import asdict
 
         from domain.definition import ServiceDefinition
@@ -99,12 +109,12 @@ if len(versions) >= 2:
                      for v in versions}  # fmt: skip
         changes = [asdict(c) for c in diff(by_number[a], by_number[b])]
     if not changes:
-        st.info("No differences.")
+        st.info(_("No differences."))
     for c in changes:
         icon = {"added": "🟢", "removed": "🔴"}.get(c["kind"], "✏️")
         with st.expander(f"{icon} {c['path']} ({c['kind']})"):
             left, right = st.columns(2)
-            left.caption("before")
+            left.caption(_("before"))
             left.json(c.get("before"))
-            right.caption("after")
+            right.caption(_("after"))
             right.json(c.get("after"))

@@ -1,5 +1,6 @@
 """Fixtures for the designer: a real API (uvicorn in a thread) over a temporary var/,
-with the demo services seeded; and an AppTest logged in through the sidebar."""
+with the demo services seeded; and an AppTest logged in through the sidebar. Tests that
+look at texts choose the designer's language (``open_app``); ``app`` is in Indonesian."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from api.main import create_app
 from config.settings import Settings
+from designer.i18n import KEY as LANGUAGE_KEY
 from eventstore.factory import open_event_store
 from lincah import demo
 from projections.projector import Projector
@@ -105,7 +107,16 @@ def login(at: AppTest, role: str = "agency_admin", subject: str = ADMIN) -> AppT
     return at
 
 
+def open_app(language: str, timeout: float = 60) -> AppTest:
+    """The designer in ``language`` ("id" or "en"), chosen as the sidebar's selector
+    would (its session key), before the first run."""
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.session_state[LANGUAGE_KEY] = language
+    return at.run()
+
+
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
+    """The designer in Bahasa Indonesia, against the seeded API."""
     monkeypatch.setenv("LINCAH_API_URL", api_url)
-    return AppTest.from_file(str(APP), default_timeout=60).run()
+    return open_app("id")

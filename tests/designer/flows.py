@@ -12,7 +12,7 @@ def ok(at: AppTest) -> AppTest:
 
 
 def select_step(at: AppTest, step_id: str) -> None:
-    (box,) = [s for s in at.selectbox if s.label == "Step being edited"]
+    (box,) = [s for s in at.selectbox if s.label == "Langkah yang sedang disunting"]
     box.set_value(step_id).run()
     ok(at)
 
@@ -49,9 +49,9 @@ def create_service(at: AppTest, service_id: str, name: str) -> None:
     at.switch_page("views/catalogue.py").run()
     at.text_input(key="cat.new.name").set_value(name)
     at.text_input(key="cat.new.id").set_value(service_id)
-    at.button(key="FormSubmitter:cat.new-Create the service").click().run()
+    at.button(key="FormSubmitter:cat.new-Buat layanan").click().run()
     ok(at)
-    assert [t.value for t in at.title] == ["Flow editor"], [t.value for t in at.title]
+    assert [t.value for t in at.title] == ["Penyunting alur"], [t.value for t in at.title]
     assert [s["id"] for s in draft(at)["steps"]] == ["pengajuan", "selesai"]
     follow(at, "views/editor.py")
 
@@ -95,7 +95,7 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     at.button(key=f"ed.{i}.br.add").click().run()
     ok(at)
     messages = errors(at)
-    assert any("Step 'Cek jumlah peserta' (cek_peserta) · branches[0].when" in m
+    assert any("Langkah 'Cek jumlah peserta' (cek_peserta) · branches[0].when" in m
                and "at least 1 character" in m for m in messages), messages  # fmt: skip
     assert '"cek_peserta" [' in diagram(at) and "#cf222e" in diagram(at)
 
@@ -129,7 +129,7 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     assert decision["branches"] == [{"when": "jumlah_peserta >= 1000", "goto": "ditolak"}], decision
     assert decision["default"] == "selesai"
     assert not errors(at), errors(at)
-    assert any("No problems" in s.value for s in at.success)
+    assert any("Tidak ada masalah" in s.value for s in at.success)
 
 
 def fill_standard(at: AppTest) -> None:
@@ -149,6 +149,6 @@ def fill_standard(at: AppTest) -> None:
 def save_draft(at: AppTest) -> int:
     at.button(key="editor.save").click().run()
     ok(at)
-    saved = [s.value for s in at.success if "Saved as draft version" in s.value]
+    saved = [s.value for s in at.success if "Tersimpan sebagai draf versi" in s.value]
     assert saved, errors(at)
-    return int(saved[0].split("version ")[1].split(".")[0])
+    return int(saved[0].split("versi ")[1].split(".")[0])

@@ -4,11 +4,10 @@ after the short-lived access token is renewed from the refresh token."""
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from config.settings import Settings
 from lincah import demo
-from tests.designer.conftest import APP, free_port, serve
+from tests.designer.conftest import free_port, open_app, serve
 
 
 @pytest.fixture
@@ -25,16 +24,17 @@ def account_api(tmp_path, monkeypatch):
 
 
 def test_sign_in_with_an_account_and_renew_an_expired_token(account_api):
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = open_app("id")
     at.sidebar.text_input(key="login.email").set_value(demo.DEMO_ADMIN.login)
     at.sidebar.text_input(key="login.password").set_value("wrong password")
     at.sidebar.button(key="login.account").click().run()
-    assert [e.value for e in at.error] == ["Log in: the login or the password is not right"]
+    # The prefix is the designer's (Indonesian); the reason is the API's, as it comes.
+    assert [e.value for e in at.error] == ["Masuk: the login or the password is not right"]
 
     at.sidebar.text_input(key="login.password").set_value(demo.DEMO_ADMIN.password)
     at.sidebar.button(key="login.account").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("Logged in as Ratna (agency_admin, BWI)" in c.value for c in at.sidebar.caption)
+    assert any("Masuk sebagai Ratna (agency_admin, BWI)" in c.value for c in at.sidebar.caption)
     first_refresh = at.session_state["refresh_token"]
 
     # The access token is no longer accepted: the page renews it and goes on.

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from designer import navigation
-from tests.designer.conftest import APP, free_port, login
+from tests.designer.conftest import APP, free_port, login, open_app
 
 ROLES = ["agency_admin", "officer", "supervisor", "auditor", "citizen"]
 
@@ -20,13 +19,14 @@ def _pages_for(role: str | None) -> list[Path]:
 
 def test_without_an_api_the_home_page_renders_and_login_says_not_reachable(monkeypatch):
     monkeypatch.setenv("LINCAH_API_URL", f"http://127.0.0.1:{free_port()}")
-    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    at = open_app("id", timeout=30)
     assert not at.exception
-    assert any("Log in from the sidebar" in i.value for i in at.info)
+    assert any("Masuk lewat bilah samping" in i.value for i in at.info)
     assert not at.error
     at.sidebar.button(key="login.go").click().run()
     assert not at.exception
-    assert any("not reachable" in e.value for e in at.error), [e.value for e in at.error]
+    assert any(e.value.startswith("Masuk: API di ") and "tidak dapat dihubungi" in e.value
+               for e in at.error), [e.value for e in at.error]  # fmt: skip
 
 
 def test_the_navigation_depends_on_the_role():
@@ -61,9 +61,9 @@ def test_editor_opens_a_demo_service_with_its_diagram_and_no_problems(app):
     app.selectbox(key="cat.service").set_value("izin-praktik-nakes")
     app.button(key="cat.open").click().run()
     assert not app.exception
-    assert [t.value for t in app.title] == ["Flow editor"]
+    assert [t.value for t in app.title] == ["Penyunting alur"]
     app.switch_page("views/editor.py").run()  # as the browser stays on it
-    assert any("No problems" in s.value for s in app.success), [s.value for s in app.success]
+    assert any("Tidak ada masalah" in s.value for s in app.success), [s.value for s in app.success]
     (chart,) = app.get("graphviz_chart")
     spec = chart.proto.spec
     assert '"experience_check"' in spec and "years_experience < 2" in spec
@@ -74,15 +74,17 @@ def test_simulation_page_walks_a_published_service(app):
     login(app)
     app.switch_page("views/simulate.py").run()
     app.selectbox(key="sim.source").set_value(
-        "Published: Izin Praktik Tenaga Kesehatan (izin-praktik-nakes)"
+        "Terbit: Izin Praktik Tenaga Kesehatan (izin-praktik-nakes)"
     ).run()
     app.number_input(key="sim.f.izin-praktik-nakes.years_experience").set_value(1).run()
     assert not app.exception
-    assert any("Ends **approved**" in s.value for s in app.success), [s.value for s in app.success]
+    assert any("Berakhir **approved**" in s.value for s in app.success), [
+        s.value for s in app.success
+    ]
     table = app.dataframe[0].value
-    assert "Verifikasi tempat praktik (site_verification)" in list(table["step"])
+    assert "Verifikasi tempat praktik (site_verification)" in list(table["langkah"])
     app.selectbox(key="sim.o.izin-praktik-nakes.document_review").set_value("reject").run()
-    assert any("Ends **rejected**" in s.value for s in app.success)
+    assert any("Berakhir **rejected**" in s.value for s in app.success)
 
 
 def test_standard_page_shows_the_components_and_a_printable_page(app):

@@ -27,14 +27,14 @@ def test_build_a_flow_with_a_decision_and_save_it_as_a_draft(app):
     app.selectbox(key="versions.service").set_value("izin-keramaian-draf").run()
     table = app.dataframe[0].value
     assert list(table["status"]) == ["draft"]
-    assert list(table["saved by"]) == ["admin@banyuwangikab.go.id"]
+    assert list(table["disimpan oleh"]) == ["admin@banyuwangikab.go.id"]
 
 
 def test_undo_reorder_remove_and_rename(app):
     login(app)
     app.switch_page("views/catalogue.py").run()
     app.text_input(key="cat.new.name").set_value("Surat Pengantar")
-    app.button(key="FormSubmitter:cat.new-Create the service").click().run()
+    app.button(key="FormSubmitter:cat.new-Buat layanan").click().run()
     ok(app)
     assert draft(app)["id"] == "surat-pengantar"  # made from the name
     follow(app, "views/editor.py")
@@ -69,7 +69,7 @@ def test_undo_reorder_remove_and_rename(app):
     ok(app)
     assert [s["id"] for s in draft(app)["steps"]] == ["pengajuan", "selesai"]
     assert any("unknown step 'kabari_warga'" in e.value for e in app.error)
-    assert "missing: kabari_warga" in diagram(app)
+    assert "tidak ada: kabari_warga" in diagram(app)
     app.button(key="editor.undo").click().run()
     ok(app)
     assert not app.error and [s["id"] for s in draft(app)["steps"]] == [
@@ -83,7 +83,7 @@ def test_every_step_kind_has_a_form(app):
     login(app)
     app.switch_page("views/catalogue.py").run()
     app.text_input(key="cat.new.name").set_value("Semua Jenis")
-    app.button(key="FormSubmitter:cat.new-Create the service").click().run()
+    app.button(key="FormSubmitter:cat.new-Buat layanan").click().run()
     follow(app, "views/editor.py")
     from designer.draft import KIND_LABELS
 

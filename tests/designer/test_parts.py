@@ -48,7 +48,7 @@ def test_diagram_marks_selected_problem_and_walked_steps_and_missing_targets():
     assert '"verify_residence" [label="Verifikasi domisili\\n(verify_residence)\\n[officer]"' in (
         text
     )
-    assert 'label="missing: ghost"' in text
+    assert 'label="tidak ada: ghost"' in text  # in Bahasa Indonesia, the default
     assert '"submission" -> "verify_residence" [color="#1a7f37"' in text
     assert text.count("penwidth=3.5") == 1  # only the selected step
 
@@ -120,7 +120,7 @@ def test_import_a_bpmn_file_lists_what_was_left_out_and_opens_it(app):
     app.switch_page("views/transfer.py").run()
     app.text_area(key="xfer.text").set_value(path.read_text("iso-8859-1")).run()
     ok(app)
-    assert any("Read process WFP-6-" in s.value for s in app.success)
+    assert any("Proses WFP-6-" in s.value for s in app.success)
     left_out = app.dataframe[-1].value
     assert "subProcess" in list(left_out["type"])
     assert "_1ae31d1b-2559-4f78-a3ec-47986a49db48" in list(left_out["element"])
@@ -130,7 +130,7 @@ def test_import_a_bpmn_file_lists_what_was_left_out_and_opens_it(app):
     app.run()
     assert app.session_state["draft_origin"] == "an imported file"
     # Task 3 and Task 4 lay behind the left-out boundary events: the checks say so.
-    assert any("problem(s)" in e.value for e in app.error)
+    assert any(" masalah — " in e.value for e in app.error), [e.value for e in app.error]
     assert any("is not reachable from the start step" in m.value for m in app.markdown)
 
 
@@ -146,7 +146,7 @@ def test_export_offers_json_yaml_and_bpmn_that_imports_back(app):
     xml = to_bpmn(ServiceDefinition.model_validate(DOMISILI))
     app.text_area(key="xfer.text").set_value(xml).run()
     ok(app)
-    assert any("Nothing in the file was left out" in c.value for c in app.caption)
+    assert any("Tidak ada bagian berkas yang tidak diambil" in c.value for c in app.caption)
     assert not app.warning
 
 
@@ -182,7 +182,7 @@ def test_archive_a_service_from_the_catalogue(app, api_url):
     app.selectbox(key="cat.service").set_value("domisili-lama")
     app.button(key="cat.archive").click().run()
     ok(app)
-    assert any("is archived" in s.value for s in app.success), [w.value for w in app.warning]
+    assert any("diarsipkan" in s.value for s in app.success), [w.value for w in app.warning]
 
 
 def test_dashboard_uses_the_statistics_endpoint(app):
@@ -190,7 +190,7 @@ def test_dashboard_uses_the_statistics_endpoint(app):
     app.switch_page("views/dashboard.py").run()
     ok(app)
     assert not app.warning, [w.value for w in app.warning]
-    assert [m.label for m in app.metric] == ["Applications", "Open", "SLA breaches"]
+    assert [m.label for m in app.metric] == ["Permohonan", "Terbuka", "Pelanggaran SLA"]
     assert app.metric[2].value != "—"
 
 
@@ -203,6 +203,6 @@ def test_queue_rows_put_the_total_first_and_show_shares() -> None:
         "by_service": {"ktp-el": {"called": 3, "served": 2, "within_target": 1.0}},
     }  # fmt: skip
     rows = queue_rows(figures)
-    assert [r["service"] for r in rows] == ["Semua layanan", "ktp-el"]
+    assert [r["service"] for r in rows] == ["All services", "ktp-el"]
     assert rows[0]["within target"] == "67%" and rows[0]["no-show rate"] == "25%"
     assert rows[1]["mean wait (min)"] is None and rows[1]["within target"] == "100%"

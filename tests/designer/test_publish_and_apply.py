@@ -11,11 +11,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from config.settings import TaskQueues, TemporalSettings
 from lincah.worker import build_worker
-from tests.designer.conftest import APP, Projecting, login, serve, wait_projected
+from tests.designer.conftest import Projecting, login, open_app, serve, wait_projected
 from tests.designer.flows import build_three_step_service, fill_standard, ok, save_draft
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +71,7 @@ async def finish(t: threading.Thread, result: dict):
 
 def designer_session(api: str, monkeypatch) -> None:
     monkeypatch.setenv("LINCAH_API_URL", api)
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = open_app("id")
     login(at)
     build_three_step_service(at, "izin-keramaian")
     fill_standard(at)
@@ -82,15 +81,15 @@ def designer_session(api: str, monkeypatch) -> None:
     at.switch_page("views/versions.py").run()
     ok(at)
     at.button(key="versions.publish").click().run()
-    assert any("Citizens can apply for it at once" in w.value for w in at.warning)
+    assert any("Warga langsung dapat mengajukan permohonan" in w.value for w in at.warning)
     at.button(key="versions.confirm").click().run()
     ok(at)
-    assert any("Version 1 of Izin Keramaian is published" in s.value for s in at.success), [
+    assert any("Versi 1 dari Izin Keramaian telah terbit" in s.value for s in at.success), [
         e.value for e in at.error
     ]
     table = at.dataframe[0].value
     assert list(table["status"]) == ["published"]
-    assert list(table["published by"]) == ["admin@banyuwangikab.go.id"]
+    assert list(table["diterbitkan oleh"]) == ["admin@banyuwangikab.go.id"]
     wait_projected(api)
 
     # The citizen demo applies for it.
@@ -100,15 +99,15 @@ def designer_session(api: str, monkeypatch) -> None:
     ok(at)
     at.selectbox(key="apply.service").set_value("izin-keramaian").run()
     at.number_input(key="apply.izin-keramaian.jumlah_peserta").set_value(300)
-    at.button(key="FormSubmitter:apply.form.izin-keramaian-Submit the application").click().run()
+    at.button(key="FormSubmitter:apply.form.izin-keramaian-Kirim permohonan").click().run()
     ok(at)
-    done = [s.value for s in at.success if "submitted" in s.value]
+    done = [s.value for s in at.success if "terkirim" in s.value]
     assert done and "status `in_review`" in done[0], [e.value for e in at.error]
     number = done[0].split("**")[1]
     assert number.startswith("BWI-")
 
     # The officer completes the review in the inbox; the decision sends 300 to the end.
-    officer = AppTest.from_file(str(APP), default_timeout=60).run()
+    officer = open_app("id")
     login(officer, "officer", "budi@banyuwangikab.go.id")
     wait_projected(api)
     officer.switch_page("views/inbox.py").run()
@@ -117,14 +116,14 @@ def designer_session(api: str, monkeypatch) -> None:
     officer.button(key="inbox.claim").click().run()
     ok(officer)
     said = [s.value for s in officer.success] + [w.value for w in officer.warning]
-    assert any("You hold" in m or "has no endpoint POST /tasks/" in m for m in said), [
+    assert any("kini Anda pegang" in m or "endpoint POST /tasks/" in m for m in said), [
         e.value for e in officer.error
     ]
     officer.selectbox(key="inbox.outcome").set_value("approve")
     officer.text_area(key="inbox.comment").set_value("Berkas lengkap")
-    officer.button(key="FormSubmitter:inbox.complete-Complete task").click().run()
+    officer.button(key="FormSubmitter:inbox.complete-Selesaikan tugas").click().run()
     ok(officer)
-    assert any("the application is now approved" in s.value for s in officer.success), [
+    assert any("permohonan kini berstatus approved" in s.value for s in officer.success), [
         e.value for e in officer.error
     ]
 

@@ -1,7 +1,7 @@
 """The editor page in a real browser: Debian's Chromium, driven by the playwright
 package (never `playwright install`), against `streamlit run designer/app.py` and a real
-API. The test waits for the rendered diagram (Graphviz's SVG) and keeps a screenshot at
-tests/artifacts/editor.png."""
+API, in Bahasa Indonesia (chosen by the link, ?lang=id). The test waits for the rendered
+diagram (Graphviz's SVG) and keeps a screenshot at tests/artifacts/editor.png."""
 
 from __future__ import annotations
 
@@ -77,13 +77,13 @@ def test_editor_page_renders_its_diagram_in_chromium(chromium, designer_url):
         browser = p.chromium.launch(executable_path=str(chromium), args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1500})
-            page.goto(designer_url)
+            page.goto(f"{designer_url}/?lang=id")
             # Streamlit renders over a websocket: wait for the app, then for the login.
             page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
-            page.get_by_role("button", name="Log in").click(timeout=30_000)
-            page.get_by_text("Logged in as admin@banyuwangikab.go.id").wait_for(timeout=30_000)
-            page.get_by_role("link", name="Flow editor").click()
-            page.get_by_role("button", name="Open in the editor").click(timeout=30_000)
+            page.get_by_role("button", name="Masuk", exact=True).click(timeout=30_000)
+            page.get_by_text("Masuk sebagai admin@banyuwangikab.go.id").wait_for(timeout=30_000)
+            page.get_by_role("link", name="Penyunting alur").click()
+            page.get_by_role("button", name="Buka di penyunting").click(timeout=30_000)
             try:
                 svg = page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=30_000)
             except Exception:
