@@ -21,8 +21,8 @@ from portal.sessions import COOKIE
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "portal" / "templates"
-CATALOGUE = [{"agency_code": "BWI", "agency_name": "DPMPTSP Kabupaten Banyuwangi", "services": [
-    {"service_id": "domisili", "name": "Surat Keterangan Domisili", "description": "Domisili"}]}]  # fmt: skip
+SERVICE = {"service_id": "domisili", "name": "Surat Keterangan Domisili", "description": "-"}
+CATALOGUE = [{"agency_code": "BWI", "agency_name": "DPMPTSP Banyuwangi", "services": [SERVICE]}]
 
 
 class StubApi:
