@@ -1,0 +1,183 @@
+"""The citizen's core path in a real browser on a phone's screen (360x740): Debian's
+Chromium driven by playwright (never `playwright install`), against the whole stack
+(Temporal's dev server, worker, projector, notifier, API) and the portal under uvicorn,
+with the confirmation code read from a real SMTP server. Register → confirm → log in →
+apply with the prefilled form → the application and its timeline; then the same log in
+and apply with JavaScript off. axe-core checks the key pages; screenshots are kept at
+tests/artifacts/portal-*.png."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from config.settings import Settings
+from lincah.demo import DOMISILI, KELURAHAN
+from portal.app import create_app
+from tests.accounts.conftest import Inbox, smtp  # noqa: F401 - fixture
+from tests.api.test_e2e import publish
+from tests.conftest import free_port
+from tests.designer.test_screenshot import ARGS, ARTIFACTS, chromium  # noqa: F401 - fixture
+from tests.support import Stack, run_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 360, "height": 740}
+NIK = "3510154808900003"  # born 8 August 1990 (day + 40: a woman)
+EMAIL = "siti@example.id"
+PASSWORD = "kopi-luwak-2026"
+CONFIRM_CODE = r"confirmation code: (\d{6})"
+
+
+@pytest.fixture
+async def stack(
+    dev_env: Any,
+    settings: Settings,
+    smtp: tuple[Inbox, int],  # noqa: F811
+) -> AsyncIterator[Stack]:
+    mailing = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp[1]})
+    async with run_stack(dev_env, mailing) as s:
+        yield s
+
+
+@pytest.fixture
+def portal_url(stack: Stack) -> Iterator[str]:
+    settings = stack.settings.model_copy(
+        update={"api_url": stack.base, "portal_port": free_port()}
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.portal_port,
+                       log_level="warning")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the portal did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{settings.portal_port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+async def check_page(page: Any, name: str) -> None:
+    """No serious or critical axe-core violation, no horizontal scroll at 360 px, and a
+    screenshot kept."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name}: {width} px wide, scrolls sideways"
+    await page.add_script_tag(content=AXE.read_text())
+    result = await page.evaluate("axe.run(document)")
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{name}: {bad}"
+
+
+async def apply_for_domisili(page: Any, portal_url: str) -> None:
+    """From the catalogue to the application's page, with what the profile prefills."""
+    await page.goto(portal_url + "/")
+    card = page.locator(".card", has_text=DOMISILI["name"])
+    await card.get_by_role("link", name="Ajukan").click()
+    await page.get_by_role("heading", name=f"Ajukan: {DOMISILI['name']}").wait_for()
+    # The NIK comes from the profile (it holds only that after registration), marked
+    # with its provenance; the rest she types.
+    assert await page.locator("#nik").input_value() == NIK
+    assert await page.locator("label[for=nik] .badge").inner_text() == "Diisi sendiri"
+    await page.locator("#full_name").fill("Siti Aminah")
+    await page.locator("#address").fill("Jl. Ahmad Yani No. 12, RT 002/RW 005")
+    await page.locator("#kelurahan").select_option(KELURAHAN[1])
+    await page.locator("#purpose").fill("Syarat melamar kerja")
+
+
+async def see_the_application(page: Any) -> None:
+    await page.get_by_role("heading", name=DOMISILI["name"]).wait_for()
+    assert "/applications/BWI-" in page.url
+    status = await page.locator(".status").inner_text()
+    assert status in ("Diajukan", "Sedang diproses"), status
+    steps = page.locator(".timeline li")
+    assert await steps.count() >= 1
+    # Times in the agency's zone, the Indonesian way ("8 Agu 2026 14.05 WIB").
+    assert (await steps.first.inner_text()).split("\n")[0].endswith(" WIB")
+
+
+@pytest.mark.timeout(240)
+async def test_register_confirm_log_in_apply_and_track_on_a_phone(
+    stack: Stack,
+    portal_url: str,
+    smtp: tuple[Inbox, int],  # noqa: F811
+    chromium: Path,  # noqa: F811
+) -> None:
+    async_api = pytest.importorskip("playwright.async_api", reason="playwright (dev extra)")
+    if not AXE.exists():
+        pytest.skip("node_modules is not installed (npm ci): axe-core comes from it")
+    await publish(stack, DOMISILI)
+    inbox = smtp[0]
+    async with async_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport=PHONE)).new_page()
+            await page.goto(portal_url + "/")
+            await check_page(page, "catalogue")
+
+            # Register; the code comes by e-mail.
+            await page.get_by_role("link", name="Daftar").first.click()
+            await page.get_by_role("heading", name="Buat akun Anda").wait_for()
+            await check_page(page, "register")
+            await page.get_by_label("NIK").fill(NIK)
+            await page.get_by_label("Nama lengkap").fill("Siti Aminah")
+            await page.get_by_label("E-mail").fill(EMAIL)
+            await page.get_by_label("Nomor HP").fill("+6281234567890")
+            await page.get_by_label("Kata sandi").fill(PASSWORD)
+            await page.get_by_role("button", name="Daftar").click()
+            await page.get_by_role("heading", name="Konfirmasi e-mail Anda").wait_for()
+            await page.get_by_label("Kode dari e-mail").fill(await inbox.code(EMAIL, CONFIRM_CODE))
+            await page.get_by_role("button", name="Konfirmasi").click()
+            await page.get_by_text("Akun Anda sudah dikonfirmasi").wait_for()
+
+            # Log in.
+            await check_page(page, "login")
+            await page.get_by_label("E-mail atau NIK").fill(EMAIL)
+            await page.get_by_label("Kata sandi").fill(PASSWORD)
+            await page.get_by_role("button", name="Masuk").click()
+            await page.get_by_text("Anda belum punya permohonan").wait_for()
+
+            # Apply with the prefilled form; then the application and its timeline.
+            await apply_for_domisili(page, portal_url)
+            await check_page(page, "apply")
+            await page.get_by_role("button", name="Kirim permohonan").click()
+            await see_the_application(page)
+            await check_page(page, "application")
+        finally:
+            await browser.close()
+
+        # The same path without JavaScript: plain forms and links.
+        browser = await p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        try:
+            context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+            page = await context.new_page()
+            await page.goto(portal_url + "/login")
+            await page.get_by_label("E-mail atau NIK").fill(NIK)
+            await page.get_by_label("Kata sandi").fill(PASSWORD)
+            await page.get_by_role("button", name="Masuk").click()
+            await page.get_by_role("heading", name="Permohonan saya").wait_for()
+            await apply_for_domisili(page, portal_url)
+            await page.get_by_role("button", name="Kirim permohonan").click()
+            await see_the_application(page)
+            await page.get_by_role("link", name="Semua permohonan saya").click()
+            assert await page.locator(".cards .card").count() == 2
+        finally:
+            await browser.close()
