@@ -50,9 +50,7 @@ async def stack(
 
 @pytest.fixture
 def portal_url(stack: Stack) -> Iterator[str]:
-    settings = stack.settings.model_copy(
-        update={"api_url": stack.base, "portal_port": free_port()}
-    )
+    settings = stack.settings.model_copy(update={"api_url": stack.base, "portal_port": free_port()})
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.portal_port,
                        log_level="warning")
