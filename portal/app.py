@@ -110,6 +110,29 @@ class Portal:
         return session, form
 
 
+PROFILE_FIELDS = {
+    "full_name": "Full name",
+    "kk_number": "Family card (KK) number",
+    "birth_place": "Place of birth",
+    "birth_date": "Date of birth",
+    "sex": "Sex",
+    "address.street": "Street and number",
+    "address.rt": "RT",
+    "address.rw": "RW",
+    "address.kelurahan_desa": "Kelurahan/desa",
+    "address.kecamatan": "Kecamatan",
+    "address.kabupaten_kota": "Kabupaten/kota",
+    "address.province": "Province",
+    "religion": "Religion",
+    "marital_status": "Marital status",
+    "occupation": "Occupation",
+    "phone": "Phone",
+    "email": "E-mail",
+}
+"""The profile's fields a citizen declares (the NIK is fixed at registration), with
+their labels (msgids); the address's parts as ``address.<part>``, as the API names them."""
+
+
 def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
 
@@ -255,6 +278,55 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         response = redirect("/")
         response.delete_cookie(COOKIE, path="/")
         return response
+
+    # -- profile and notifications -------------------------------------------------
+
+    @app.get("/profile", response_class=HTMLResponse)
+    async def profile(request: Request) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", "/me/profile")
+        return portal.render(request, "profile.html", profile=r.json(), fields=PROFILE_FIELDS)
+
+    @app.post("/profile", response_class=HTMLResponse)
+    async def change_profile(request: Request) -> Response:
+        got = await portal.posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
+        if not session.signed_in:
+            return to_login(request)
+        changes: dict[str, Any] = {}
+        for name in PROFILE_FIELDS:
+            # An empty box keeps the stored value: the API has no "forget this field".
+            if value := str(form.get(name, "")).strip():
+                top, _, part = name.partition(".")
+                if part:
+                    changes.setdefault(top, {})[part] = value
+                else:
+                    changes[top] = value
+        r = await portal.api.call(session, "PATCH", "/me/profile", json=changes)
+        if r.status_code != 200:
+            current = (await portal.api.call(session, "GET", "/me/profile")).json()
+            return portal.render(
+                request,
+                "profile.html",
+                status=422,
+                profile=current,
+                fields=PROFILE_FIELDS,
+                problem=detail(r),
+            )
+        session.flash = "profile-saved"
+        return redirect("/profile")
+
+    @app.get("/notifications", response_class=HTMLResponse)
+    async def notifications(request: Request) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", "/me/notifications")
+        return portal.render(request, "notifications.html", notes=r.json())
 
     # -- applications -------------------------------------------------------------
 

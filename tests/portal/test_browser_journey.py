@@ -91,13 +91,12 @@ async def apply_for_domisili(page: Any, portal_url: str) -> None:
     card = page.locator(".card", has_text=DOMISILI["name"])
     await card.get_by_role("link", name="Ajukan").click()
     await page.get_by_role("heading", name=f"Ajukan: {DOMISILI['name']}").wait_for()
-    # The NIK comes from the profile (it holds only that after registration), marked
-    # with its provenance; the rest she types.
+    # Everything but the purpose comes from her profile, marked with its provenance.
     assert await page.locator("#nik").input_value() == NIK
-    assert await page.locator("label[for=nik] .badge").inner_text() == "Diisi sendiri"
-    await page.locator("#full_name").fill("Siti Aminah")
-    await page.locator("#address").fill("Jl. Ahmad Yani No. 12, RT 002/RW 005")
-    await page.locator("#kelurahan").select_option(KELURAHAN[1])
+    assert await page.locator("#full_name").input_value() == "Siti Aminah"
+    assert await page.locator("#kelurahan").input_value() == KELURAHAN[1]
+    assert "Jl. Ahmad Yani No. 12" in await page.locator("#address").input_value()
+    assert await page.locator("label[for=full_name] .badge").inner_text() == "Diisi sendiri"
     await page.locator("#purpose").fill("Syarat melamar kerja")
 
 
@@ -153,12 +152,27 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
             await page.get_by_role("button", name="Masuk").click()
             await page.get_by_text("Anda belum punya permohonan").wait_for()
 
+            # She fills her profile once.
+            await page.get_by_role("link", name="Profil").click()
+            await page.get_by_role("heading", name="Profil saya").wait_for()
+            await page.get_by_label("Nama lengkap").fill("Siti Aminah")
+            await page.get_by_label("Jalan dan nomor").fill("Jl. Ahmad Yani No. 12")
+            await page.get_by_label("Kelurahan/desa").fill(KELURAHAN[1])
+            await page.get_by_role("button", name="Simpan profil").click()
+            await page.get_by_text("Profil Anda tersimpan").wait_for()
+            badge = page.locator("label[for=full_name] .badge")
+            assert await badge.inner_text() == "Diisi sendiri"
+            await check_page(page, "profile")
+
             # Apply with the prefilled form; then the application and its timeline.
             await apply_for_domisili(page, portal_url)
             await check_page(page, "apply")
             await page.get_by_role("button", name="Kirim permohonan").click()
             await see_the_application(page)
             await check_page(page, "application")
+            await page.get_by_role("link", name="Notifikasi").click()
+            await page.get_by_role("heading", name="Notifikasi").wait_for()
+            await check_page(page, "notifications")
         finally:
             await browser.close()
 

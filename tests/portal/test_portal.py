@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from portal import i18n
-from portal.app import PROVENANCE_WORDS, STATUS_WORDS, create_app
+from portal.app import PROFILE_FIELDS, PROVENANCE_WORDS, STATUS_WORDS, create_app
 from portal.sessions import COOKIE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +162,8 @@ def _msgids() -> set[str]:
             str(TEMPLATES), method_map=[("**.html", "jinja2.ext:babel_extract")]
         )
     }
-    return {*extracted, *STATUS_WORDS.values(), *PROVENANCE_WORDS.values()}
+    named = [*STATUS_WORDS.values(), *PROVENANCE_WORDS.values(), *PROFILE_FIELDS.values()]
+    return {*extracted, *named}
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
