@@ -89,6 +89,7 @@ class Portal:
                 flash=flash,
                 when=lambda at: i18n.when(at, zone),
                 day=lambda at: i18n.day(at, zone),
+                when_in=i18n.when,
                 rupiah=i18n.rupiah,
                 status_words=STATUS_WORDS,
                 provenance_words=PROVENANCE_WORDS,
@@ -327,6 +328,62 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
             return to_login(request)
         r = await portal.api.call(session, "GET", "/me/notifications")
         return portal.render(request, "notifications.html", notes=r.json())
+
+    @app.get("/appointments", response_class=HTMLResponse)
+    async def appointments(request: Request) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", "/me/appointments")
+        return portal.render(request, "appointments.html", appointments=r.json())
+
+    @app.get("/appointments/{appointment_id}/ticket.png")
+    async def ticket(request: Request, appointment_id: str) -> Response:
+        """The API's QR ticket, fetched with the session's token (an <img> cannot send it)."""
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return Response(status_code=404)
+        r = await portal.api.call(
+            session, "GET", f"/me/appointments/{quote(appointment_id)}/ticket.png"
+        )
+        return Response(
+            r.content,
+            status_code=r.status_code,
+            media_type="image/png",
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+    @app.get("/face", response_class=HTMLResponse)
+    async def face(request: Request) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", "/me/face")
+        return portal.render(request, "face.html", face=r.json())
+
+    @app.post("/face", response_class=HTMLResponse)
+    async def enrol_face(request: Request) -> Response:
+        got = await portal.posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
+        if not session.signed_in:
+            return to_login(request)
+        photo = form.get("photo")
+        if not isinstance(photo, UploadFile) or not photo.filename:
+            current = (await portal.api.call(session, "GET", "/me/face")).json()
+            return portal.render(request, "face.html", status=422, face=current, missing_photo=True)
+        r = await portal.api.call(
+            session,
+            "POST",
+            "/me/face",
+            files={"photo": (photo.filename, await photo.read(), photo.content_type)},
+        )
+        if r.status_code != 201:
+            current = (await portal.api.call(session, "GET", "/me/face")).json()
+            return portal.render(request, "face.html", status=422, face=current, problem=detail(r))
+        session.flash = "face-enrolled"
+        return redirect("/face")
 
     # -- applications -------------------------------------------------------------
 

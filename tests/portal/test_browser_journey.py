@@ -173,6 +173,14 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
             await page.get_by_role("link", name="Notifikasi").click()
             await page.get_by_role("heading", name="Notifikasi").wait_for()
             await check_page(page, "notifications")
+            await page.get_by_role("link", name="Janji temu").click()
+            await page.get_by_text("Anda belum punya janji temu").wait_for()
+            await check_page(page, "appointments")
+            await page.get_by_role("link", name="Wajah").click()
+            camera = page.get_by_label("Foto wajah Anda")
+            assert await camera.get_attribute("capture") == "user"
+            assert await camera.get_attribute("accept") == "image/*"
+            await check_page(page, "face")
         finally:
             await browser.close()
 
