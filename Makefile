@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Node tools of the tests (package.json): oidc-provider, the real OpenID Connect provider
-# of tests/accounts. Without node the federation tests are skipped, and this says so.
+# of tests/accounts; axe-core for the portal's browser test; htmx, whose file the portal vendors. Without node the federation tests are skipped, and this says so.
 NODE_STAMP := node_modules/.installed
 
 $(NODE_STAMP): package.json package-lock.json

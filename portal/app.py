@@ -133,6 +133,20 @@ PROFILE_FIELDS = {
 """The profile's fields a citizen declares (the NIK is fixed at registration), with
 their labels (msgids); the address's parts as ``address.<part>``, as the API names them."""
 
+UNSUR = {
+    "u1": "Requirements",
+    "u2": "System, mechanism and procedure",
+    "u3": "Time to finish",
+    "u4": "Cost or fee",
+    "u5": "The product as the standard specifies it",
+    "u6": "Competence of the staff",
+    "u7": "Conduct of the staff",
+    "u8": "Handling of complaints, suggestions and input",
+    "u9": "Facilities and infrastructure",
+}
+"""The satisfaction survey's nine unsur (PermenPAN-RB 14/2017), as the API names them."""
+SCORES = {"1": "Not good", "2": "Fairly good", "3": "Good", "4": "Very good"}
+
 
 def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
@@ -384,6 +398,56 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
             return portal.render(request, "face.html", status=422, face=current, problem=detail(r))
         session.flash = "face-enrolled"
         return redirect("/face")
+
+    @app.get("/surveys", response_class=HTMLResponse)
+    async def surveys(request: Request) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", "/me/surveys")
+        return portal.render(request, "surveys.html", ended=r.json())
+
+    @app.get("/applications/{application_id}/survey", response_class=HTMLResponse)
+    async def survey_form(request: Request, application_id: str) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        return portal.render(
+            request,
+            "survey.html",
+            application_id=application_id,
+            unsur=UNSUR,
+            scores=SCORES,
+            chosen={},
+        )
+
+    @app.post("/applications/{application_id}/survey", response_class=HTMLResponse)
+    async def answer_survey(request: Request, application_id: str) -> Response:
+        got = await portal.posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
+        if not session.signed_in:
+            return to_login(request)
+        chosen = {u: str(form.get(u, "")) for u in UNSUR}
+        answers: dict[str, Any] = {u: int(v) for u, v in chosen.items() if v in SCORES}
+        answers["suggestion"] = str(form.get("suggestion", ""))
+        r = await portal.api.call(
+            session, "POST", f"/applications/{quote(application_id)}/survey", json=answers
+        )
+        if r.status_code != 201:
+            return portal.render(
+                request,
+                "survey.html",
+                status=422,
+                application_id=application_id,
+                unsur=UNSUR,
+                scores=SCORES,
+                chosen=chosen,
+                problem=detail(r),
+            )
+        session.flash = "survey-answered"
+        return redirect("/surveys")
 
     # -- applications -------------------------------------------------------------
 

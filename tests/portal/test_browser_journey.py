@@ -2,12 +2,14 @@
 Chromium driven by playwright (never `playwright install`), against the whole stack
 (Temporal's dev server, worker, projector, notifier, API) and the portal under uvicorn,
 with the confirmation code read from a real SMTP server. Register → confirm → log in →
-apply with the prefilled form → the application and its timeline; then the same log in
-and apply with JavaScript off. axe-core checks the key pages; screenshots are kept at
+fill the profile → apply with the prefilled form → the application and its timeline →
+the officer's decision arrives → the survey; then the same log in and apply with
+JavaScript off. axe-core checks the key pages; screenshots are kept at
 tests/artifacts/portal-*.png."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -111,6 +113,17 @@ async def see_the_application(page: Any) -> None:
     assert (await steps.first.inner_text()).split("\n")[0].endswith(" WIB")
 
 
+async def decide(stack: Stack, application_id: str) -> None:
+    officer = await stack.token("budi@banyuwangikab.go.id", "officer", "BWI")
+    tasks = await stack.until(
+        "/tasks", officer, lambda ts: any(t["application_id"] == application_id for t in ts)
+    )
+    [task] = [t for t in tasks if t["application_id"] == application_id]
+    decision = {"outcome": "approve", "comment": "Alamat sesuai KK"}
+    r = await stack.http.post(f"/tasks/{task['task_id']}/complete", headers=officer, json=decision)
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.timeout(240)
 async def test_register_confirm_log_in_apply_and_track_on_a_phone(
     stack: Stack,
@@ -170,6 +183,25 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
             await page.get_by_role("button", name="Kirim permohonan").click()
             await see_the_application(page)
             await check_page(page, "application")
+
+            # The officer approves; the decision reaches her page, then the survey.
+            await decide(stack, page.url.split("/applications/")[1].split("?")[0])
+            status = page.locator(".status")
+            for _ in range(60):
+                await page.reload()
+                if await status.inner_text() == "Selesai: disetujui":
+                    break
+                await asyncio.sleep(0.5)
+            assert await status.inner_text() == "Selesai: disetujui"
+            await page.get_by_role("link", name="Isi survei").click()
+            await page.get_by_role("heading", name="Survei kepuasan masyarakat").wait_for()
+            await check_page(page, "survey")
+            for fieldset in await page.locator("fieldset").all():
+                await fieldset.get_by_label("Baik", exact=True).check()
+            await page.get_by_label("Saran").fill("Cepat dan jelas")
+            await page.get_by_role("button", name="Kirim jawaban").click()
+            await page.get_by_text("Terima kasih: jawaban Anda sudah tercatat").wait_for()
+            assert await page.get_by_text("Sudah dijawab").count() == 1
             await page.get_by_role("link", name="Notifikasi").click()
             await page.get_by_role("heading", name="Notifikasi").wait_for()
             await check_page(page, "notifications")

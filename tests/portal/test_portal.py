@@ -16,7 +16,14 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from portal import i18n
-from portal.app import PROFILE_FIELDS, PROVENANCE_WORDS, STATUS_WORDS, create_app
+from portal.app import (
+    PROFILE_FIELDS,
+    PROVENANCE_WORDS,
+    SCORES,
+    STATUS_WORDS,
+    UNSUR,
+    create_app,
+)
 from portal.sessions import COOKIE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +169,13 @@ def _msgids() -> set[str]:
             str(TEMPLATES), method_map=[("**.html", "jinja2.ext:babel_extract")]
         )
     }
-    named = [*STATUS_WORDS.values(), *PROVENANCE_WORDS.values(), *PROFILE_FIELDS.values()]
+    named = [
+        *STATUS_WORDS.values(),
+        *PROVENANCE_WORDS.values(),
+        *PROFILE_FIELDS.values(),
+        *UNSUR.values(),
+        *SCORES.values(),
+    ]
     return {*extracted, *named}
 
 
