@@ -472,6 +472,20 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
             return portal.render(request, "problem.html", status=r.status_code, problem=detail(r))
         return portal.render(request, "application.html", app=r.json())
 
+    @app.get("/documents/{number:path}")
+    async def document(request: Request, number: str) -> Response:
+        """The issued PDF, fetched with the session's token, as a download."""
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        r = await portal.api.call(session, "GET", f"/documents/{quote(number)}")
+        if r.status_code != 200:
+            return portal.render(request, "problem.html", status=r.status_code, problem=detail(r))
+        disposition = r.headers.get("content-disposition", "attachment")
+        return Response(
+            r.content, media_type="application/pdf", headers={"Content-Disposition": disposition}
+        )
+
     @app.get("/services/{service_id}/apply", response_class=HTMLResponse)
     async def apply_form(request: Request, service_id: str) -> Response:
         session, _ = portal.session(request)

@@ -4,6 +4,7 @@ templates hold no text outside the message catalogues."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,14 @@ TEMPLATES = ROOT / "portal" / "templates"
 SERVICE = {"service_id": "domisili", "name": "Surat Keterangan Domisili", "description": "-"}
 CATALOGUE = [{"agency_code": "BWI", "agency_name": "DPMPTSP Banyuwangi", "services": [SERVICE]}]
 
+FORM = {"service_id": "domisili", "version": 1, "name": "Surat Keterangan Domisili", "fields": [
+    {"id": "nik", "label": "NIK", "type": "nik", "required": True, "choices": [], "help": "",
+     "value": "3510154808900003", "provenance": "verified-counter"},
+    {"id": "kk_scan", "label": "Scan KK", "type": "file", "required": True, "choices": [],
+     "help": "", "kinds": ["kk"], "offers": [
+         {"document_id": "doc-1", "kind": "kk", "kind_name": "Kartu Keluarga",
+          "filename": "kk.pdf"}]}]}  # fmt: skip
+
 
 class StubApi:
     """What the portal's tests need of the API; every request is kept."""
@@ -50,6 +59,21 @@ class StubApi:
                 return httpx.Response(200, json={"full_name": "Siti Aminah"})
             case "GET", "/applications":
                 return httpx.Response(200, json=[])
+            case "GET", "/services/domisili/form":
+                return httpx.Response(200, json=FORM)
+            case "POST", "/applications":
+                return httpx.Response(
+                    201,
+                    json={
+                        "application_id": "BWI-2026-000001",
+                        "status": "submitted",
+                        "position": 42,
+                    },
+                )
+            case "GET", "/documents/BWI/2026/0001":
+                return httpx.Response(200, content=b"%PDF-1.7", headers={
+                    "content-type": "application/pdf",
+                    "content-disposition": 'attachment; filename="BWI-2026-0001.pdf"'})  # fmt: skip
         return httpx.Response(404, json={"detail": f"no stub for {request.url.path}"})
 
 
@@ -176,7 +200,7 @@ def _msgids() -> set[str]:
         *UNSUR.values(),
         *SCORES.values(),
     ]
-    return {*extracted, *named}
+    return {*(m for m in extracted if isinstance(m, str)), *named}
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
@@ -198,3 +222,40 @@ def test_htmx_is_vendored_as_the_npm_registrys_file():
         pytest.skip("node_modules is not installed (npm ci)")
     assert vendored.read_bytes() == npm.read_bytes()
     assert [p.name for p in vendored.parent.iterdir()] == ["htmx.min.js"]
+
+
+def signed_in() -> tuple[TestClient, StubApi]:
+    c, api = client()
+    token = csrf(c.get("/login").text)
+    c.post("/login", data={"csrf_token": token, "login": "siti@example.id", "password": "p"})
+    return c, api
+
+
+def test_the_form_shows_prefilled_values_with_their_badge_and_posts_them_with_the_wallet_file():
+    c, api = signed_in()
+    page = c.get("/services/domisili/apply")
+    assert 'value="3510154808900003"' in page.text
+    assert "Diverifikasi di loket" in page.text and "kk.pdf" in page.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert key
+    r = c.post("/services/domisili/apply", follow_redirects=False, data={
+        "csrf_token": csrf(page.text), "idempotency_key": key.group(1),
+        "nik": "3510154808900003", "kk_scan__wallet": "doc-1"})  # fmt: skip
+    assert r.status_code == 303
+    # The read after the redirect waits for the projections to include the submission.
+    assert r.headers["location"] == "/applications/BWI-2026-000001?at=42"
+    [sent] = [q for q in api.requests if q.url.path == "/applications" and q.method == "POST"]
+    assert sent.headers["idempotency-key"] == key.group(1)
+    assert json.loads(sent.content) == {"service_id": "domisili",
+        "data": {"nik": "3510154808900003"}, "attachments": {"kk_scan": "doc-1"}}  # fmt: skip
+
+
+def test_a_document_downloads_through_the_session_and_only_when_signed_in():
+    anonymous, _ = client()
+    r = anonymous.get("/documents/BWI/2026/0001", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    c, api = signed_in()
+    r = c.get("/documents/BWI/2026/0001")
+    assert r.status_code == 200 and r.content == b"%PDF-1.7"
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert api.requests[-1].headers["authorization"] == "Bearer a"
