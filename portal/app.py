@@ -147,6 +147,25 @@ UNSUR = {
 """The satisfaction survey's nine unsur (PermenPAN-RB 14/2017), as the API names them."""
 SCORES = {"1": "Not good", "2": "Fairly good", "3": "Good", "4": "Very good"}
 
+COMPLAINT_STATUS_WORDS = {
+    "received": "Received; waiting for verification",
+    "info_requested": "The agency asks you for more information",
+    "verified": "Accepted; being followed up",
+    "followed_up": "Followed up; waiting for your answer",
+    "closed": "Closed",
+    "rejected": "Not accepted",
+}
+COMPLAINT_SUBJECTS = {
+    "service": "A service",
+    "application": "An application",
+    "officer": "An officer",
+    "unit": "A unit of the agency",
+}
+ANONYMITY = {
+    "named": "With my name",
+    "confidential": "Confidential: only the complaint officers see my name",
+}
+
 
 def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
@@ -398,6 +417,63 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
             return portal.render(request, "face.html", status=422, face=current, problem=detail(r))
         session.flash = "face-enrolled"
         return redirect("/face")
+
+    @app.get("/complaints", response_class=HTMLResponse)
+    async def complaints(request: Request, at: int = 0) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        return await complaints_page(request, session, {}, at=at)
+
+    async def complaints_page(
+        request: Request,
+        session: Session,
+        values: dict[str, str],
+        problem: str | None = None,
+        at: int = 0,
+    ) -> Response:
+        params = {"min_position": at} if at else {}
+        mine = (await portal.api.call(session, "GET", "/me/complaints", params=params)).json()
+        agencies = (await portal.api.public("GET", "/public/services")).json()
+        return portal.render(
+            request,
+            "complaints.html",
+            status=422 if problem else 200,
+            complaints=mine,
+            agencies=agencies,
+            values=values,
+            problem=problem,
+            subjects=COMPLAINT_SUBJECTS,
+            anonymity=ANONYMITY,
+            complaint_words=COMPLAINT_STATUS_WORDS,
+        )
+
+    @app.post("/complaints", response_class=HTMLResponse)
+    async def complain(request: Request) -> Response:
+        got = await portal.posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
+        if not session.signed_in:
+            return to_login(request)
+        values = {
+            k: str(form.get(k, "")).strip() for k in ("agency", "kind", "ref", "text", "anonymity")
+        }
+        r = await portal.api.call(
+            session,
+            "POST",
+            "/complaints",
+            json={
+                "agency": values["agency"],
+                "text": values["text"],
+                "subject": {"kind": values["kind"], "ref": values["ref"]},
+                "anonymity": values["anonymity"] or "named",
+            },
+        )
+        if r.status_code != 201:
+            return await complaints_page(request, session, values, detail(r))
+        session.flash = "complaint-filed"
+        return redirect(f"/complaints?at={r.json()['position']}")
 
     @app.get("/surveys", response_class=HTMLResponse)
     async def surveys(request: Request) -> Response:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from accounts.registry import Registry
 from config.settings import Settings
 from lincah.demo import DOMISILI, KELURAHAN
 from portal.app import create_app
@@ -47,6 +48,10 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     mailing = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp[1]})
     async with run_stack(dev_env, mailing) as s:
+        # The agency complaints are addressed to (lincah admin create-agency).
+        registry = Registry(s.store, s.settings)
+        registry.create_region("35.10", "Kabupaten Banyuwangi", "test")
+        registry.create_agency("BWI", "DPMPTSP Kabupaten Banyuwangi", "35.10", "test")
         yield s
 
 
@@ -205,6 +210,14 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
             await page.get_by_role("link", name="Notifikasi").click()
             await page.get_by_role("heading", name="Notifikasi").wait_for()
             await check_page(page, "notifications")
+            await page.get_by_role("link", name="Pengaduan").click()
+            await page.get_by_label("Tentang").select_option("service")
+            await page.get_by_label("Yang mana").fill(DOMISILI["name"])
+            await page.get_by_label("Apa yang terjadi").fill("Antrean di loket terlalu lama.")
+            await page.get_by_role("button", name="Kirim pengaduan").click()
+            await page.get_by_text("Pengaduan Anda sudah tercatat").wait_for()
+            await page.get_by_text("Diterima; menunggu verifikasi").wait_for()
+            await check_page(page, "complaints")
             await page.get_by_role("link", name="Janji temu").click()
             await page.get_by_text("Anda belum punya janji temu").wait_for()
             await check_page(page, "appointments")

@@ -18,6 +18,9 @@ from fastapi.testclient import TestClient
 from config.settings import Settings
 from portal import i18n
 from portal.app import (
+    ANONYMITY,
+    COMPLAINT_STATUS_WORDS,
+    COMPLAINT_SUBJECTS,
     PROFILE_FIELDS,
     PROVENANCE_WORDS,
     SCORES,
@@ -199,6 +202,9 @@ def _msgids() -> set[str]:
         *PROFILE_FIELDS.values(),
         *UNSUR.values(),
         *SCORES.values(),
+        *COMPLAINT_STATUS_WORDS.values(),
+        *COMPLAINT_SUBJECTS.values(),
+        *ANONYMITY.values(),
     ]
     return {*(m for m in extracted if isinstance(m, str)), *named}
 
