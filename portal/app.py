@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -188,6 +189,8 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         title="Lincah portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.portal = portal
+    # Slow mobile data: htmx and the pages travel compressed (htmx 51 KB -> 16 KB).
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(SignedOut)

@@ -76,9 +76,16 @@ def portal_url(stack: Stack) -> Iterator[str]:
 
 
 async def check_page(page: Any, name: str) -> None:
-    """No serious or critical axe-core violation, no horizontal scroll at 360 px, and a
+    """No serious or critical axe-core violation, no horizontal scroll at 360 px, at most
+    150 KB transferred (what the browser cached from an earlier page counts 0), and a
     screenshot kept."""
     ARTIFACTS.mkdir(exist_ok=True)
+    weight = await page.evaluate(
+        "[...performance.getEntriesByType('navigation'),"
+        " ...performance.getEntriesByType('resource')]"
+        ".reduce((sum, e) => sum + e.transferSize, 0)"
+    )
+    assert weight <= 150_000, f"{name}: {weight} bytes transferred"
     await page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name}: {width} px wide, scrolls sideways"
