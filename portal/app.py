@@ -373,6 +373,80 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         r = await portal.api.call(session, "GET", "/me/appointments")
         return portal.render(request, "appointments.html", appointments=r.json())
 
+    @app.get("/applications/{application_id}/visit/{step}", response_class=HTMLResponse)
+    async def visit_slots(request: Request, application_id: str, step: str) -> Response:
+        session, _ = portal.session(request)
+        if not session.signed_in:
+            return to_login(request)
+        return await slots_page(request, session, application_id, step)
+
+    async def slots_page(
+        request: Request,
+        session: Session,
+        application_id: str,
+        step: str,
+        problem: str | None = None,
+    ) -> Response:
+        r = await portal.api.call(session, "GET", f"/applications/{quote(application_id)}")
+        waiting = r.json().get("waiting", {}).get(step) if r.status_code == 200 else None
+        if not waiting or waiting.get("kind") != "visit":
+            return portal.render(
+                request,
+                "problem.html",
+                status=404,
+                problem=detail(r) if r.status_code != 200 else None,
+            )
+        slots = []
+        for location in waiting.get("locations", []):
+            found = await portal.api.public(
+                "GET",
+                f"/public/locations/{quote(location)}/slots",
+                params={"service": r.json()["service_id"], "days": 14},
+            )
+            if found.status_code == 200:
+                slots += [s for s in found.json() if s["remaining"] > 0]
+        slots.sort(key=lambda s: s["start"])
+        return portal.render(
+            request,
+            "visit.html",
+            status=422 if problem else 200,
+            app=r.json(),
+            step=step,
+            visit=waiting,
+            slots=slots[:40],
+            problem=problem,
+        )
+
+    @app.post("/applications/{application_id}/visit/{step}", response_class=HTMLResponse)
+    async def book_visit(request: Request, application_id: str, step: str) -> Response:
+        got = await portal.posted(request)
+        if isinstance(got, Response):
+            return got
+        session, form = got
+        if not session.signed_in:
+            return to_login(request)
+        booked = await portal.api.call(
+            session,
+            "POST",
+            "/me/appointments",
+            json={
+                "application_id": application_id,
+                "step": step,
+                "slot_id": str(form.get("slot_id", "")),
+            },
+        )
+        if booked.status_code != 201:
+            return await slots_page(request, session, application_id, step, detail(booked))
+        # Choosing the time is the confirmation: the citizen gets the QR ticket at once.
+        appointment = booked.json()["appointment_id"]
+        confirmed = await portal.api.call(
+            session, "POST", f"/me/appointments/{quote(appointment)}/confirm"
+        )
+        if confirmed.status_code != 200:
+            return await slots_page(request, session, application_id, step, detail(confirmed))
+        session.flash = "visit-booked"
+        return redirect("/appointments")
+
     @app.get("/appointments/{appointment_id}/ticket.png")
     async def ticket(request: Request, appointment_id: str) -> Response:
         """The API's QR ticket, fetched with the session's token (an <img> cannot send it)."""

@@ -43,6 +43,20 @@ FORM = {"service_id": "domisili", "version": 1, "name": "Surat Keterangan Domisi
          {"document_id": "doc-1", "kind": "kk", "kind_name": "Kartu Keluarga",
           "filename": "kk.pdf"}]}]}  # fmt: skip
 
+APPLICATION = {
+    "application_id": "BWI-2026-000001", "service_id": "domisili",
+    "service_name": "Surat Keterangan Domisili", "agency_name": "DPMPTSP", "status": "in_review",
+    "submitted_at": "2026-08-03T01:00:00+00:00", "timeline": [], "payments": [], "documents": [],
+    "waiting": {"check_originals": {"kind": "visit", "purpose": "Cek berkas asli",
+                                    "locations": ["mpp-bwi"], "due_at": "2026-08-20"}},
+}  # fmt: skip
+SLOTS = [
+    {"id": "slot-full", "location_id": "mpp-bwi", "start": "2026-08-10T01:00:00+00:00",
+     "time_zone": "WITA", "remaining": 0},
+    {"id": "slot-free", "location_id": "mpp-bwi", "start": "2026-08-10T01:30:00+00:00",
+     "time_zone": "WITA", "remaining": 2},
+]  # fmt: skip
+
 
 class StubApi:
     """What the portal's tests need of the API; every request is kept."""
@@ -73,6 +87,19 @@ class StubApi:
                         "position": 42,
                     },
                 )
+            case "GET", "/applications/BWI-2026-000001":
+                return httpx.Response(200, json=APPLICATION)
+            case "GET", "/public/locations/mpp-bwi/slots":
+                return httpx.Response(200, json=SLOTS)
+            case "POST", "/me/appointments":
+                return httpx.Response(201, json={"appointment_id": "apt-1"})
+            case "POST", "/me/appointments/apt-1/confirm":
+                return httpx.Response(200, json={"appointment_id": "apt-1"})
+            case "GET", "/me/appointments":
+                return httpx.Response(200, json=[{
+                    "appointment_id": "apt-1", "application_id": "BWI-2026-000001",
+                    "location_id": "mpp-bwi", "start": SLOTS[1]["start"], "time_zone": "WITA",
+                    "qr_ticket": "token", "hold_until": None}])  # fmt: skip
             case "GET", "/documents/BWI/2026/0001":
                 return httpx.Response(200, content=b"%PDF-1.7", headers={
                     "content-type": "application/pdf",
@@ -265,3 +292,24 @@ def test_a_document_downloads_through_the_session_and_only_when_signed_in():
     assert r.status_code == 200 and r.content == b"%PDF-1.7"
     assert r.headers["content-disposition"].startswith("attachment")
     assert api.requests[-1].headers["authorization"] == "Bearer a"
+
+
+def test_a_visit_is_booked_from_the_free_times_and_confirmed_for_its_qr_ticket():
+    c, api = signed_in()
+    page = c.get("/applications/BWI-2026-000001")
+    assert "/applications/BWI-2026-000001/visit/check_originals" in page.text
+    page = c.get("/applications/BWI-2026-000001/visit/check_originals")
+    # Only the slot with a free place, at the location's own time (WITA).
+    assert 'value="slot-free"' in page.text and "slot-full" not in page.text
+    assert "10 Agu 2026 09.30 WITA" in page.text
+    r = c.post("/applications/BWI-2026-000001/visit/check_originals", follow_redirects=False,
+               data={"csrf_token": csrf(page.text), "slot_id": "slot-free"})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/appointments"
+    booked = [q for q in api.requests if q.url.path.startswith("/me/appointments")]
+    assert [(q.method, q.url.path) for q in booked] == [
+        ("POST", "/me/appointments"), ("POST", "/me/appointments/apt-1/confirm")]  # fmt: skip
+    assert json.loads(booked[0].content) == {"application_id": "BWI-2026-000001",
+        "step": "check_originals", "slot_id": "slot-free"}  # fmt: skip
+    page = c.get("/appointments")
+    assert "Janji temu Anda sudah dipesan" in page.text
+    assert 'src="/appointments/apt-1/ticket.png"' in page.text
