@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean portal-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+## The citizen portal in Chromium on a phone: prints each page's axe-core, width and
+## weight figures (tests/portal/test_browser_journey.py); screenshots in tests/artifacts/.
+portal-check: install
+	$(BIN)/pytest -q -s -m browser tests/portal
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -96,6 +96,12 @@ async def check_page(page: Any, name: str) -> None:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+    others = sorted(v["id"] for v in result["violations"] if v not in bad)
+    # The figures `make portal-check` prints (pytest -s).
+    print(
+        f"portal {name:14} axe: {len(result['passes'])} rules pass, {len(bad)} serious or "
+        f"critical, minor/moderate {others or 'none'}; {width} px wide; {weight} B transferred"
+    )
     assert not bad, f"{name}: {bad}"
 
 
