@@ -286,17 +286,16 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         )
         if r.status_code != 200:
             return portal.render(
-                request,
-                "login.html",
-                status=401 if r.status_code == 401 else r.status_code,
-                next=target,
-                problem=detail(r),
+                request, "login.html", status=r.status_code, next=target, problem=detail(r)
             )
         fresh = portal.sessions.renew(session)
         fresh.access_token = r.json()["access_token"]
         fresh.refresh_token = r.json().get("refresh_token")
         me = await portal.api.call(fresh, "GET", "/auth/me")
-        fresh.name = str(me.json().get("name") or me.json().get("full_name") or "")
+        if me.json().get("role") != "citizen":
+            # Staff work in the designer; the portal's pages read a citizen's own data.
+            portal.sessions.drop(fresh)
+            return portal.render(request, "login.html", status=403, next=target, staff=True)
         response = redirect(target)
         portal.set_cookie(response, fresh)
         return response
@@ -668,6 +667,8 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         r = await portal.api.call(
             session, "GET", f"/services/{quote(service_id)}/form", params={"prefill": "true"}
         )
+        if r.status_code != 200:
+            return portal.render(request, "problem.html", status=r.status_code, problem=detail(r))
         definition = r.json()
         key = str(form.get("idempotency_key", "")) or None
         data: dict[str, str] = {}

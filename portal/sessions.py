@@ -23,7 +23,6 @@ class Session:
     csrf: str
     access_token: str | None = None
     refresh_token: str | None = None
-    name: str = ""
     flash: str | None = None
     """A message for the next page shown (e.g. after a redirect)."""
     used_at: float = field(default_factory=time.monotonic)

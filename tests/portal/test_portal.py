@@ -61,8 +61,9 @@ SLOTS = [
 class StubApi:
     """What the portal's tests need of the API; every request is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, role: str = "citizen") -> None:
         self.requests: list[httpx.Request] = []
+        self.role = role
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -73,7 +74,7 @@ class StubApi:
                 return httpx.Response(200, json={"access_token": "a", "refresh_token": "r",
                                                  "expires_in": 600})  # fmt: skip
             case "GET", "/auth/me":
-                return httpx.Response(200, json={"full_name": "Siti Aminah"})
+                return httpx.Response(200, json={"full_name": "Siti Aminah", "role": self.role})
             case "GET", "/applications":
                 return httpx.Response(200, json=[])
             case "GET", "/services/domisili/form":
@@ -107,8 +108,8 @@ class StubApi:
         return httpx.Response(404, json={"detail": f"no stub for {request.url.path}"})
 
 
-def client(environment: str = "development") -> tuple[TestClient, StubApi]:
-    api = StubApi()
+def client(environment: str = "development", role: str = "citizen") -> tuple[TestClient, StubApi]:
+    api = StubApi(role)
     # model_copy: the portal needs none of the secrets production requires of the API.
     settings = Settings().model_copy(update={"environment": environment})
     app = create_app(settings, httpx.MockTransport(api))
@@ -158,6 +159,14 @@ def test_login_with_the_token_signs_in_under_a_new_session_id():
     # The tokens stay on the server: the browser never sees them.
     assert "access_token" not in page.text and '"a"' not in str(c.cookies)
     assert api.requests[-1].headers["authorization"] == "Bearer a"
+
+
+def test_staff_are_sent_to_the_designer_and_stay_signed_out():
+    c, _ = client(role="officer")
+    token = csrf(c.get("/login").text)
+    r = c.post("/login", data={"csrf_token": token, "login": "budi@bwi.go.id", "password": "p"})
+    assert r.status_code == 403 and "Portal ini untuk warga" in r.text
+    assert c.get("/applications", follow_redirects=False).status_code == 303
 
 
 def test_pages_need_a_login_and_send_there_with_the_way_back():
