@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean portal-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Node tools of the tests (package.json): oidc-provider, the real OpenID Connect provider
-# of tests/accounts. Without node the federation tests are skipped, and this says so.
+# of tests/accounts; axe-core for the portal's browser test; htmx, whose file the portal vendors. Without node the federation tests are skipped, and this says so.
 NODE_STAMP := node_modules/.installed
 
 $(NODE_STAMP): package.json package-lock.json
@@ -37,6 +37,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+## The citizen portal in Chromium on a phone: prints each page's axe-core, width and
+## weight figures (tests/portal/test_browser_journey.py); screenshots in tests/artifacts/.
+portal-check: install
+	$(BIN)/pytest -q -s -m browser tests/portal
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     designer_port: int = 8501
+    portal_port: int = 8503
+    """The citizen portal (``lincah portal``)."""
+    portal_time_zone: Literal["WIB", "WITA", "WIT"] = "WIB"
+    """The agency's zone, in which the portal shows dates and times."""
     api_url: str = ""
     """Where the designer reaches the API; default from api_host/api_port."""
 

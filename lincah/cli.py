@@ -68,6 +68,16 @@ def cmd_api(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_portal(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    from portal.app import create_app
+
+    s = get_settings()
+    uvicorn.run(create_app(s), host="127.0.0.1", port=s.portal_port, log_level="info")
+    return 0
+
+
 def cmd_designer(_: argparse.Namespace) -> int:
     s = get_settings()
     app = Path(__file__).resolve().parent.parent / "designer" / "app.py"
@@ -157,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the application worker").set_defaults(func=cmd_worker)
     sub.add_parser("api", help="serve the HTTP API").set_defaults(func=cmd_api)
     sub.add_parser("designer", help="serve the designer").set_defaults(func=cmd_designer)
+    sub.add_parser("portal", help="serve the citizen portal").set_defaults(func=cmd_portal)
     sub.add_parser("notifier", help="derive the notification outbox and deliver it").set_defaults(
         func=cmd_notifier
     )

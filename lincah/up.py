@@ -163,6 +163,14 @@ def plan(settings: Settings, with_designer: bool = True, with_face: bool = True)
                 _http_ok(f"http://127.0.0.1:{settings.designer_port}/_stcore/health"),
             )
         )
+    parts.append(
+        Part(
+            "portal",
+            _lincah("portal"),
+            env,
+            _http_ok(f"http://127.0.0.1:{settings.portal_port}/static/portal.css"),
+        )
+    )
     if with_face and all(importlib.util.find_spec(m) for m in FACE_MODULES):
         parts.append(Part("face-worker", _lincah("face-worker"), env, lambda: True))
     elif with_face:
@@ -185,6 +193,7 @@ def check_ports(settings: Settings, with_designer: bool) -> None:
         ]
     if with_designer:
         wanted.append(("127.0.0.1", settings.designer_port, "designer", "LINCAH_DESIGNER_PORT"))
+    wanted.append(("127.0.0.1", settings.portal_port, "citizen portal", "LINCAH_PORTAL_PORT"))
     busy = [(p, what, var) for h, p, what, var in wanted if not port_free(h, p)]
     if busy:
         lines = [
@@ -384,6 +393,7 @@ class Supervisor:
             urls["Temporal Web UI"] = f"http://{host}:{s.temporal.dev_server.ui_port}"
         if self.with_designer:
             urls["Designer"] = f"http://127.0.0.1:{s.designer_port}"
+        urls["Citizen portal"] = f"http://127.0.0.1:{s.portal_port}"
         return urls
 
 

@@ -37,6 +37,7 @@ IO_PACKAGES = frozenset(
         "face",
         "documents",
         "notifications",
+        "portal",
     }
 )
 CONTRACTS = frozenset({"face.contract", "documents.contract"})
@@ -100,6 +101,11 @@ RULES = (
         "designer imports only designer (its API client) and domain",
         lambda src: src == "designer",
         lambda m: _top(m) in ("designer", "domain"),
+    ),
+    Rule(
+        "portal imports only portal and config: it reaches Lincah over HTTP, as the designer does",
+        lambda src: src == "portal",
+        lambda m: _top(m) in ("portal", "config"),
     ),
     Rule(
         "infrastructure imports none of its users (api, activities, workflows, designer)",
@@ -178,7 +184,7 @@ def test_no_workflow_file_is_over_400_lines():
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     for package in ("domain", "config", "workflows", "api", "lincah", "designer", "face",
-                    "activities", "eventstore"):  # fmt: skip
+                    "activities", "eventstore", "portal"):  # fmt: skip
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     for name, text in files.items():
@@ -197,6 +203,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         ("activities/face.py", "from lincah.worker import WORKFLOWS\n", "nothing imports lincah"),
         ("designer/app.py", "from api.security import STAFF\n", "designer imports only"),
         ("face/store.py", "from api import deps\n", "infrastructure imports none"),
+        ("portal/app.py", "from domain.state import ApplicationState\n", "portal imports only"),
         (
             "domain/steps.py",
             "import typing\nif typing.TYPE_CHECKING:\n    from config import settings\n",
@@ -220,6 +227,7 @@ def test_allowed_arrows_pass(tmp_path):
             "lincah/cli.py": "from lincah import up\nfrom api import main\n",
             "designer/app.py": "from designer import client\nfrom domain import definition\n",
             "domain/state.py": "from . import events\nfrom domain.events import X\n",
+            "portal/app.py": "from portal import i18n\nfrom config.settings import Settings\n",
         },
     )
     assert violations(root) == []

@@ -37,18 +37,19 @@ class Ports:
     ui: int
     api: int
     designer: int
+    portal: int
 
     @classmethod
     def pick(cls) -> Ports:
         ports: list[int] = []
-        while len(ports) < 4:
+        while len(ports) < 5:
             p = free_port()
             if p not in ports:
                 ports.append(p)
         return cls(*ports)
 
     def all(self) -> list[int]:
-        return [self.temporal, self.ui, self.api, self.designer]
+        return [self.temporal, self.ui, self.api, self.designer, self.portal]
 
 
 def port_free(port: int) -> bool:
@@ -168,6 +169,7 @@ def environment(ports: Ports, tmp: Path, run_id: str) -> dict[str, str]:
             "LINCAH_TEMPORAL__DEV_SERVER__DB_FILENAME": str(tmp / "var" / "temporal.db"),
             "LINCAH_API_PORT": str(ports.api),
             "LINCAH_DESIGNER_PORT": str(ports.designer),
+            "LINCAH_PORTAL_PORT": str(ports.portal),
             "XDG_CONFIG_HOME": str(tmp / "xdg"),
             "PYTHONUNBUFFERED": "1",
             MARK: run_id,

@@ -95,6 +95,8 @@ def test_up_serves_stops_cleanly_and_keeps_data_across_restarts(launcher):
     assert f"Temporal Web UI  http://127.0.0.1:{ports.ui}" in out
     assert f"Designer         http://127.0.0.1:{ports.designer}" in out
     assert httpx.get(f"http://127.0.0.1:{ports.designer}/_stcore/health").status_code == 200
+    assert f"Citizen portal   http://127.0.0.1:{ports.portal}" in out
+    assert "Layanan per instansi" in httpx.get(f"http://127.0.0.1:{ports.portal}/").text
     assert httpx.get(f"http://127.0.0.1:{ports.ui}", follow_redirects=True).status_code == 200
     assert (tmp / "var" / "temporal.db").exists()
 
