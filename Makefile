@@ -41,7 +41,7 @@ lint: install
 ## The citizen portal in Chromium on a phone: prints each page's axe-core, width and
 ## weight figures (tests/portal/test_browser_journey.py); screenshots in tests/artifacts/.
 portal-check: install
-	$(BIN)/pytest -q -s -m browser tests/portal
+	LINCAH_PERFORMANCE_BARS=1 $(BIN)/pytest -q -s -m browser tests/portal
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -1,11 +1,13 @@
 """Lighthouse (npm ``lighthouse@12.2.3``; 13 needs Node 22) in its default mobile
-emulation, on Debian's Chromium, against the portal's main pages: accessibility ≥ 95 and
-performance ≥ 90 each. The scores are about the portal's own pages, so the API behind it
+emulation, on Debian's Chromium, against the portal's main pages: accessibility ≥ 95
+always, performance ≥ 90 under `make portal-check` (LINCAH_PERFORMANCE_BARS=1), where the
+machine is quiet; in `make test` the performance score is printed, not asserted. The scores are about the portal's own pages, so the API behind it
 is the stub of test_portal.py; the signed-in pages get the session's cookie."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import threading
@@ -85,4 +87,8 @@ def test_lighthouse_mobile_scores(portal, chromium, name):  # noqa: F811
     scores = {k: round(v["score"] * 100) for k, v in result["categories"].items()}
     print(f"lighthouse {name:12} accessibility {scores['accessibility']}, "
           f"performance {scores['performance']}")  # fmt: skip
-    assert scores["accessibility"] >= 95 and scores["performance"] >= 90, scores
+    assert scores["accessibility"] >= 95, scores
+    if os.environ.get("LINCAH_PERFORMANCE_BARS"):
+        # A performance score is timing: `make portal-check` holds the bar on a quiet
+        # machine; inside `make test`, with the rest of the suite around, it is printed.
+        assert scores["performance"] >= 90, scores
