@@ -60,6 +60,13 @@ PUBLIC = {
     ("GET", "/auth/oidc/{provider}/callback"),
     # SP4N-LAPOR: anyone may complain anonymously.
     ("POST", "/complaints"),
+    # Tanpa antre: where the agency serves, its free slots, the hall's display and a
+    # number's slip are public; a kiosk proves itself with its device key instead.
+    ("GET", "/public/locations"),
+    ("GET", "/public/locations/{location_id}"),
+    ("GET", "/public/locations/{location_id}/slots"),
+    ("GET", "/public/locations/{location_id}/display"),
+    ("GET", "/public/locations/{location_id}/tickets/{ticket}/slip"),
 }
 
 
