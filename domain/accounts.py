@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
+
+from domain.recorded import Recorded
 
 # -- roles -------------------------------------------------------------------------------
 
@@ -99,17 +101,6 @@ def mask_nik(nik: str) -> str:
     return "*" * (len(nik) - 4) + nik[-4:]
 
 
-class EventLike(Protocol):
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def recorded_at(self) -> datetime: ...
-
-
 # -- regions and agencies -----------------------------------------------------------------
 
 
@@ -133,7 +124,7 @@ class Agency:
     """Account ids of the agency's staff, in the order they were invited."""
 
 
-def fold_region(events: Iterable[EventLike]) -> Region | None:
+def fold_region(events: Iterable[Recorded]) -> Region | None:
     region: Region | None = None
     for e in events:
         if e.type == REGION_CREATED:
@@ -147,7 +138,7 @@ def fold_region(events: Iterable[EventLike]) -> Region | None:
     return region
 
 
-def fold_agency(events: Iterable[EventLike]) -> Agency | None:
+def fold_agency(events: Iterable[Recorded]) -> Agency | None:
     agency: Agency | None = None
     for e in events:
         if e.type == AGENCY_CREATED:
@@ -168,7 +159,7 @@ class LoginClaim:
     version: int
 
 
-def fold_login(events: Iterable[EventLike]) -> LoginClaim:
+def fold_login(events: Iterable[Recorded]) -> LoginClaim:
     claim = LoginClaim(None, -1)
     for e in events:
         owner = e.data["account_id"] if e.type == LOGIN_CLAIMED else None
@@ -228,14 +219,14 @@ class Account:
         }
 
 
-def fold_account(events: Iterable[EventLike]) -> Account | None:
+def fold_account(events: Iterable[Recorded]) -> Account | None:
     account: Account | None = None
     for e in events:
         account = apply_account(account, e)
     return account
 
 
-def apply_account(account: Account | None, e: EventLike) -> Account:
+def apply_account(account: Account | None, e: Recorded) -> Account:
     d = e.data
     step = {"type": e.type, "by": d.get("by"), "at": e.recorded_at.isoformat()}
     if e.type == CITIZEN_REGISTERED:
@@ -352,7 +343,7 @@ class FederatedLink:
     new_citizen: dict[str, Any] | None = None
 
 
-def fold_federated(events: Iterable[EventLike]) -> FederatedLink | None:
+def fold_federated(events: Iterable[Recorded]) -> FederatedLink | None:
     """The latest link wins: a link whose new account could not be made (its e-mail went
     to another account meanwhile) is replaced by a later one."""
     link: FederatedLink | None = None
@@ -458,7 +449,7 @@ class Session:
     """Why the family was revoked (logout, reuse, ...); None while it is live."""
 
 
-def fold_session(events: Iterable[EventLike]) -> Session | None:
+def fold_session(events: Iterable[Recorded]) -> Session | None:
     session: Session | None = None
     for e in events:
         d = e.data

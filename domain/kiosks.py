@@ -8,19 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Final, Protocol
+from typing import Any, Final
+
+from domain.recorded import Recorded
 
 KIOSK_REGISTERED: Final = "KioskRegistered"
 KIOSK_REVOKED: Final = "KioskRevoked"
-
-
-class EventLike(Protocol):
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def version(self) -> int: ...
 
 
 def kiosk_stream(kiosk_id: str) -> str:
@@ -45,7 +38,7 @@ class Kiosk:
         }
 
 
-def fold_kiosk(events: Iterable[EventLike]) -> Kiosk | None:
+def fold_kiosk(events: Iterable[Recorded]) -> Kiosk | None:
     kiosk: Kiosk | None = None
     for e in events:
         if e.type == KIOSK_REGISTERED:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain import events as ev
 from domain.definition import ServiceDefinition
-from domain.state import EventLike
+from domain.recorded import Recorded
 
 
 class VersionInfo(BaseModel):
@@ -68,7 +68,7 @@ def fold(events: list[Any]) -> ServiceState | None:
     return state
 
 
-def apply(state: ServiceState | None, event: EventLike, stream_version: int) -> ServiceState:
+def apply(state: ServiceState | None, event: Recorded, stream_version: int) -> ServiceState:
     e = ev.parse(event.type, event.data)
     match e:
         case ev.ServiceDraftSaved():

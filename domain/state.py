@@ -7,23 +7,13 @@ what an auditor reconstructs is, by construction, what citizens and officers saw
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from domain import events as ev
+from domain.recorded import Recorded
 from domain.wallet import AttachmentRef
-
-
-class EventLike(Protocol):
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def position(self) -> int: ...
-    @property
-    def recorded_at(self) -> datetime: ...
 
 
 class OpenTask(BaseModel):
@@ -113,7 +103,7 @@ class ApplicationState(BaseModel):
     encrypted outside the event store)."""
 
 
-def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
+def start(event: Recorded, e: ev.ApplicationSubmitted) -> ApplicationState:
     state = ApplicationState(
         application_id=e.application_id,
         service_id=e.service.id,
@@ -147,7 +137,7 @@ def start(event: EventLike, e: ev.ApplicationSubmitted) -> ApplicationState:
 
 
 def apply(
-    state: ApplicationState | None, event: EventLike, *, in_place: bool = False
+    state: ApplicationState | None, event: Recorded, *, in_place: bool = False
 ) -> ApplicationState:
     """Return the state after ``event``. Unknown event types are recorded, never fatal,
     so that older code can fold newer streams. ``in_place`` mutates ``state`` instead of
@@ -390,7 +380,7 @@ def _apply_engine_event(s: ApplicationState, e: ev.Event, at: datetime) -> tuple
     return e.TYPE, None
 
 
-def fold(events: list[EventLike]) -> ApplicationState | None:
+def fold(events: list[Recorded]) -> ApplicationState | None:
     state: ApplicationState | None = None
     for e in events:
         state = apply(state, e, in_place=True)  # the fold owns every state it makes

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.recorded import Recorded
 
 DOCUMENT_UPLOADED: Final = "DocumentUploaded"
 DOCUMENT_REMOVED: Final = "DocumentRemoved"
@@ -131,17 +133,6 @@ class Wallet(BaseModel):
         """The documents, newest first, optionally of one kind."""
         docs = [d for d in self.documents.values() if kind is None or d.kind == kind]
         return sorted(docs, key=lambda d: (d.uploaded_at, d.document_id), reverse=True)
-
-
-class Recorded(Protocol):
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def recorded_at(self) -> datetime: ...
 
 
 def fold(events: Iterable[Recorded]) -> Wallet:

@@ -1,7 +1,8 @@
 """Lighthouse (npm ``lighthouse@12.2.3``; 13 needs Node 22) in its default mobile
 emulation, on Debian's Chromium, against the portal's main pages: accessibility ≥ 95
 always, performance ≥ 90 under `make portal-check` (LINCAH_PERFORMANCE_BARS=1), where the
-machine is quiet; in `make test` the performance score is printed, not asserted. The scores are about the portal's own pages, so the API behind it
+machine is quiet; in `make test` the performance score is printed, not asserted. The
+scores are about the portal's own pages, so the API behind it
 is the stub of test_portal.py; the signed-in pages get the session's cookie."""
 
 from __future__ import annotations

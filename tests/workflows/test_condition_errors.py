@@ -12,7 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain import events as ev
-from domain.state import EventLike, fold
+from domain.recorded import Recorded
+from domain.state import fold
 from tests.workflows.stepkit import (
     ADMIN,
     APPROVED,
@@ -114,7 +115,7 @@ async def test_a_failing_condition_takes_on_error(kit: Kit):
     live = await state(handle)
     assert live.current_step == "manual" and [t.step for t in live.tasks] == ["manual"]
     # The read model's timeline says why, rather than "condition held".
-    recorded: list[EventLike] = list(kit.events(handle.id))
+    recorded: list[Recorded] = list(kit.events(handle.id))
     folded = fold(recorded)
     assert folded is not None
     assert folded.timeline[1].summary == (
