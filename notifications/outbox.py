@@ -18,16 +18,14 @@ next is due at ``next_attempt_at``), ``dead`` (given up: an administrator may re
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+
+from projections.checkpointed import CheckpointedFile
 
 CHECKPOINT: Final = "outbox"
 CHANNELS: Final = ("in_app", "email", "sms", "whatsapp")
@@ -104,64 +102,16 @@ def _iso(epoch: float | None) -> str | None:
     )
 
 
-class Outbox:
-    """Connections to the outbox file: one per thread, WAL, ``synchronous=FULL`` (a
-    recorded send must survive a power cut, or it would go out again)."""
+class Outbox(CheckpointedFile):
+    """The outbox file, ``synchronous=FULL``: a recorded send must survive a power cut,
+    or it would go out again."""
+
+    synchronous = "FULL"
+    checkpoint_name = CHECKPOINT
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        super().__init__(path)
         self._conn().executescript(SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    # -- the subscriber's checkpoint ---------------------------------------------------
-    def checkpoint(self) -> int:
-        row = (
-            self._conn()
-            .execute("SELECT position FROM checkpoints WHERE name = ?", (CHECKPOINT,))
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
-
-    async def reached(self, position: int, timeout_s: float) -> bool:
-        """Whether the subscriber has derived ``position`` within ``timeout_s``, polled
-        between ``await``s so that a waiting read holds no thread."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while self.checkpoint() < position:
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state named, zeros included)."""

@@ -7,12 +7,8 @@ checkpoint, so a crash never applies an event twice or skips one.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +19,7 @@ from domain.services import ServiceState
 from domain.state import ApplicationState
 from projections import complaints as complaint_view
 from projections import survey_view
+from projections.checkpointed import CheckpointedFile
 
 SCHEMA = (
     """
@@ -117,14 +114,13 @@ notification outbox's now (``notifications.outbox``), not a read model's."""
 CHECKPOINT = "main"
 
 
-class ReadModels:
-    """Connections to the read-model file: one per thread, WAL so readers never block
-    the projector."""
+class ReadModels(CheckpointedFile):
+    """The read-model file (``synchronous=NORMAL``: derived data, rebuildable)."""
+
+    checkpoint_name = CHECKPOINT
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        super().__init__(path)
         db = self._conn()
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             # Derived data: on a schema change drop the views and the checkpoint, and the
@@ -134,44 +130,6 @@ class ReadModels:
         db.executescript(SCHEMA)  # executescript manages its own transaction
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuildable
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    # Checkpoint -------------------------------------------------------------
-    def checkpoint(self) -> int:
-        row = (
-            self._conn()
-            .execute("SELECT position FROM checkpoints WHERE name = ?", (CHECKPOINT,))
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
-
     def wait_for(self, position: int, timeout_s: float) -> bool:
         """Wait until the projections have applied ``position``; False on time-out."""
         deadline = time.monotonic() + timeout_s
@@ -179,18 +137,6 @@ class ReadModels:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
-        return True
-
-    async def reached(self, position: int, timeout_s: float) -> bool:
-        """``wait_for`` for the event loop: polls between ``await``s and holds no
-        thread (each checkpoint read is one indexed row of a WAL database, which the
-        projector's writes never block)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while self.checkpoint() < position:
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.02)
         return True
 
     # Queries ----------------------------------------------------------------
