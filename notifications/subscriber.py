@@ -25,14 +25,14 @@ from typing import Final
 import orjson
 
 from config.settings import Settings
-from eventstore.port import EventStore, RecordedEvent, Subscription
+from eventstore.port import EventStore, RecordedEvent
 from notifications import contacts, kinds, preferences, templates
 from notifications.outbox import CHECKPOINT, Outbox, now_iso
+from projections.checkpointed import follow
 
 log = logging.getLogger(__name__)
 
 BATCH: Final = 200
-MAX_BACKOFF_S: Final = 5.0
 _INFRASTRUCTURE: Final = (
     sqlite3.OperationalError,
     sqlite3.InterfaceError,
@@ -95,35 +95,8 @@ class OutboxSubscriber:
         return len(batch)
 
     def run_forever(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
-        log.info("outbox subscriber running from position %d", self.outbox.checkpoint())
-        sub: Subscription | None = None
-        backoff = idle_sleep_s
-        try:
-            while not stop.is_set():
-                try:
-                    if sub is None:
-                        sub = self.store.subscribe(after=self.outbox.checkpoint(), batch_size=BATCH)
-                    before = sub.position
-                    batch = sub.next_batch(timeout=idle_sleep_s)
-                    if batch and self.apply_batch(before, batch) == 0:
-                        sub.seek(self.outbox.checkpoint())  # another subscriber moved on
-                    backoff = idle_sleep_s
-                except Exception as exc:
-                    log.error(
-                        "outbox subscriber failed after position %d (%s); retrying from "
-                        "the checkpoint in %.1f s",
-                        self.outbox.checkpoint(),
-                        type(exc).__name__,
-                        backoff,
-                    )
-                    if sub is not None:
-                        sub.close()
-                        sub = None
-                    stop.wait(backoff)
-                    backoff = min(max(backoff, 0.05) * 2, MAX_BACKOFF_S)
-        finally:
-            if sub is not None:
-                sub.close()
+        follow(self.store, self.outbox, self.apply_batch, stop, "outbox subscriber",
+               batch_size=BATCH, idle_sleep_s=idle_sleep_s)  # fmt: skip
 
     # -- deriving one event ----------------------------------------------------------
     def _derive(self, db: sqlite3.Connection, event: RecordedEvent) -> None:

@@ -6,12 +6,17 @@ writer, and a transaction that commits the rows with their checkpoint or nothing
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
+
+from eventstore.port import EventStore, RecordedEvent, Subscription
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointedFile:
@@ -74,3 +79,54 @@ class CheckpointedFile:
                 return False
             await asyncio.sleep(0.02)
         return True
+
+
+MAX_BACKOFF_S: Final = 5.0
+
+
+def follow(
+    store: EventStore,
+    into: CheckpointedFile,
+    apply_batch: Callable[[int, list[RecordedEvent]], int],
+    stop: threading.Event,
+    what: str,
+    *,
+    batch_size: int,
+    idle_sleep_s: float = 0.05,
+) -> None:
+    """Follow the store with a catch-up subscription from ``into``'s checkpoint until
+    ``stop`` is set, handing each batch to ``apply_batch(checkpoint_before, batch)``
+    (which writes the rows and the new checkpoint in one transaction, and answers 0 when
+    another follower has moved the checkpoint on: the subscription then seeks to it). A
+    failure is logged and retried from the checkpoint with backoff (at most
+    ``MAX_BACKOFF_S``). ``idle_sleep_s`` bounds each wait for new events (backends that
+    notify wake sooner) and so how long ``stop`` takes to be noticed."""
+    log.info("%s running from position %d", what, into.checkpoint())
+    sub: Subscription | None = None
+    backoff = idle_sleep_s
+    try:
+        while not stop.is_set():
+            try:
+                if sub is None:
+                    sub = store.subscribe(after=into.checkpoint(), batch_size=batch_size)
+                before = sub.position
+                batch = sub.next_batch(timeout=idle_sleep_s)
+                if batch and apply_batch(before, batch) == 0:
+                    sub.seek(into.checkpoint())  # another follower moved on
+                backoff = idle_sleep_s
+            except Exception as exc:
+                log.error(
+                    "%s failed after position %d (%s); retrying from the checkpoint in %.1f s",
+                    what,
+                    into.checkpoint(),
+                    type(exc).__name__,
+                    backoff,
+                )
+                if sub is not None:
+                    sub.close()
+                    sub = None
+                stop.wait(backoff)
+                backoff = min(max(backoff, 0.05) * 2, MAX_BACKOFF_S)
+    finally:
+        if sub is not None:
+            sub.close()

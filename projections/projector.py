@@ -27,8 +27,9 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from eventstore.port import EventStore, RecordedEvent, Subscription
+from eventstore.port import EventStore, RecordedEvent
 from projections import views
+from projections.checkpointed import follow
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ INFRASTRUCTURE: Final = (
     MemoryError,
 )
 """Failures of the read-model database, not of an event: never parked."""
-MAX_BACKOFF_S: Final = 5.0
 _ERROR_CHARS: Final = 1000
 _UNCOUNTED_LAG: Final = 10_000
 """On stores with sparse positions the lag is counted up to this many events."""
@@ -117,39 +117,9 @@ class Projector:
         return total
 
     def run_forever(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
-        """Follow the store with a catch-up subscription until ``stop`` is set.
-        ``idle_sleep_s`` bounds each wait for new events (backends that notify wake
-        sooner) and so how long ``stop`` takes to be noticed."""
-        checkpoint = self.models.checkpoint()
-        log.info("projector running from position %d", checkpoint)
-        sub: Subscription | None = None
-        backoff = idle_sleep_s
-        try:
-            while not stop.is_set():
-                try:
-                    if sub is None:
-                        sub = self.store.subscribe(after=self.models.checkpoint(), batch_size=BATCH)
-                    before = sub.position
-                    batch = sub.next_batch(timeout=idle_sleep_s)
-                    if batch and self.apply_batch(before, batch) == 0:
-                        sub.seek(self.models.checkpoint())  # someone else moved on
-                    backoff = idle_sleep_s
-                except Exception as exc:
-                    log.error(
-                        "projector failed after position %d (%s); retrying from the "
-                        "checkpoint in %.1f s",
-                        self.models.checkpoint(),
-                        type(exc).__name__,
-                        backoff,
-                    )
-                    if sub is not None:
-                        sub.close()
-                        sub = None
-                    stop.wait(backoff)
-                    backoff = min(max(backoff, 0.05) * 2, MAX_BACKOFF_S)
-        finally:
-            if sub is not None:
-                sub.close()
+        """Follow the store until ``stop`` is set (``projections.checkpointed.follow``)."""
+        follow(self.store, self.models, self.apply_batch, stop, "projector",
+               batch_size=BATCH, idle_sleep_s=idle_sleep_s)  # fmt: skip
 
     def rebuild(self) -> int:
         """Drop every view row, the parked events and the checkpoint, then replay from
