@@ -345,7 +345,7 @@ def test_the_application_page_shows_the_citizens_own_timeline_and_documents():
     assert '<p class="status status-in_review">Sedang diproses</p>' in page.text
     assert "Anda: Permohonan Surat Keterangan Domisili diajukan" in page.text
     assert "Petugas: Verifikasi: disetujui · “Sesuai KK”" in page.text
-    assert 'href="/documents/BWI/SKD/2026/000001" download' in page.text
+    assert 'href="/documents/BWI/SKD/2026/000001" download hx-boost="false"' in page.text
     assert 'href="https://api.test/documents/BWI/SKD/2026/000001/verify"' in page.text
     # A status the portal has no words of its own for is shown as the API words it.
     api.application = {**APPLICATION, "status": "awaiting_visit",
