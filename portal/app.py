@@ -386,8 +386,9 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         step: str,
         problem: str | None = None,
     ) -> Response:
-        r = await portal.api.call(session, "GET", f"/applications/{quote(application_id)}")
-        waiting = r.json().get("waiting", {}).get(step) if r.status_code == 200 else None
+        r = await portal.api.call(session, "GET", f"/me/applications/{quote(application_id)}")
+        asked = r.json().get("waiting_for_you", []) if r.status_code == 200 else []
+        waiting = next((w for w in asked if w.get("step") == step), None)
         if not waiting or waiting.get("kind") != "visit":
             return portal.render(
                 request,
@@ -617,8 +618,9 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         if not session.signed_in:
             return to_login(request)
         params = {"min_position": at} if at else {}
+        # The citizen's own view: the timeline worded for them, what is needed from them.
         r = await portal.api.call(
-            session, "GET", f"/applications/{quote(application_id)}", params=params
+            session, "GET", f"/me/applications/{quote(application_id)}", params=params
         )
         if r.status_code != 200:
             return portal.render(request, "problem.html", status=r.status_code, problem=detail(r))

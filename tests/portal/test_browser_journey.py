@@ -3,9 +3,9 @@ Chromium driven by playwright (never `playwright install`), against the whole st
 (Temporal's dev server, worker, projector, notifier, API) and the portal under uvicorn,
 with the confirmation code read from a real SMTP server. Register → confirm → log in →
 fill the profile → apply with the prefilled form → the application and its timeline →
-the officer's decision arrives → the survey; then the same log in and apply with
-JavaScript off. axe-core checks the key pages; screenshots are kept at
-tests/artifacts/portal-*.png."""
+the officer's decision arrives → the signed letter downloads as a PDF, with its check
+link → the survey; then the same log in and apply with JavaScript off. axe-core checks
+the key pages; screenshots are kept at tests/artifacts/portal-*.png."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import uvicorn
@@ -38,6 +39,30 @@ NIK = "3510154808900003"  # born 8 August 1990 (day + 40: a woman)
 EMAIL = "siti@example.id"
 PASSWORD = "kopi-luwak-2026"
 CONFIRM_CODE = r"confirmation code: (\d{6})"
+SIGNED_DOMISILI: dict[str, Any] = {
+    **DOMISILI,
+    "steps": [
+        {**step, "outcomes": {**step["outcomes"], "approve": "issue_letter"}}
+        if step["id"] == "verify_residence"
+        else step
+        for step in DOMISILI["steps"]
+    ]
+    + [
+        {
+            "kind": "document",
+            "id": "issue_letter",
+            "name": "Penerbitan surat",
+            "template": {
+                "code": "SKD",
+                "title": "Surat Keterangan Domisili",
+                "body": "Menerangkan bahwa {full_name} berdomisili di {address}, "
+                "Kelurahan {kelurahan}.",
+            },
+            "next": "notify_issued",
+        }
+    ],
+}
+"""The demo's Domisili with the letter issued as a signed PDF after the approval."""
 
 
 @pytest.fixture
@@ -142,6 +167,33 @@ async def decide(stack: Stack, application_id: str) -> None:
     assert r.status_code == 200, r.text
 
 
+async def download_the_letter(page: Any) -> None:
+    """The signed letter comes through the portal (the session's token) as a PDF, with
+    the public address its QR code opens to check it."""
+    letter = page.locator(".documents li", has_text="Surat Keterangan Domisili")
+    link = letter.get_by_role("link", name="Unduh (PDF)")
+    number = (await link.get_attribute("href")).removeprefix("/documents/")
+    assert number.startswith("BWI/SKD/")
+    r = await page.context.request.get(urljoin(page.url, await link.get_attribute("href")))
+    assert r.ok, await r.text()
+    assert r.headers["content-type"] == "application/pdf"
+    assert (await r.body()).startswith(b"%PDF")
+    async with page.expect_download() as downloading:
+        await link.click()
+    download = await downloading.value
+    assert download.suggested_filename.endswith(".pdf")
+    assert Path(await download.path()).read_bytes().startswith(b"%PDF")
+    verify = letter.get_by_role("link", name="Periksa keasliannya")
+    check = await verify.get_attribute("href")
+    assert check.endswith(f"/documents/{number}/verify")
+    r = await page.context.request.get(check)
+    assert r.ok and (await r.json())["valid"] is True
+    # The timeline says so in her words.
+    await page.locator(
+        ".timeline li", has_text=f"Dokumen terbit: Surat Keterangan Domisili nomor {number}"
+    ).wait_for()
+
+
 @pytest.mark.timeout(240)
 async def test_register_confirm_log_in_apply_and_track_on_a_phone(
     stack: Stack,
@@ -152,7 +204,7 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
     async_api = pytest.importorskip("playwright.async_api", reason="playwright (dev extra)")
     if not AXE.exists():
         pytest.skip("node_modules is not installed (npm ci): axe-core comes from it")
-    await publish(stack, DOMISILI)
+    await publish(stack, SIGNED_DOMISILI)
     inbox = smtp[0]
     async with async_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(chromium), args=ARGS)
@@ -211,6 +263,8 @@ async def test_register_confirm_log_in_apply_and_track_on_a_phone(
                     break
                 await asyncio.sleep(0.5)
             assert await status.inner_text() == "Selesai: disetujui"
+            await download_the_letter(page)
+            await check_page(page, "document")
             await page.get_by_role("link", name="Isi survei").click()
             await page.get_by_role("heading", name="Survei kepuasan masyarakat").wait_for()
             await check_page(page, "survey")

@@ -46,10 +46,20 @@ FORM = {"service_id": "domisili", "version": 1, "name": "Surat Keterangan Domisi
 APPLICATION = {
     "application_id": "BWI-2026-000001", "service_id": "domisili",
     "service_name": "Surat Keterangan Domisili", "agency_name": "DPMPTSP", "status": "in_review",
-    "submitted_at": "2026-08-03T01:00:00+00:00", "timeline": [], "payments": [], "documents": [],
-    "waiting": {"check_originals": {"kind": "visit", "purpose": "Cek berkas asli",
-                                    "locations": ["mpp-bwi"], "due_at": "2026-08-20"}},
+    "status_text": "Sedang diproses", "submitted_at": "2026-08-03T01:00:00+00:00",
+    "timeline": [{"at": "2026-08-03T01:00:00+00:00", "type": "ApplicationSubmitted",
+                  "actor": "Anda", "text": "Permohonan Surat Keterangan Domisili diajukan"},
+                 {"at": "2026-08-03T02:00:00+00:00", "type": "TaskCompleted",
+                  "actor": "Petugas", "text": "Verifikasi: disetujui", "note": "Sesuai KK"}],
+    "payments": [], "attachments": [],
+    "documents": [{"number": "BWI/SKD/2026/000001", "title": "Surat Keterangan Domisili",
+                   "issued_at": "2026-08-03T02:00:00+00:00",
+                   "verify_url": "https://api.test/documents/BWI/SKD/2026/000001/verify",
+                   "download_url": "https://api.test/documents/BWI/SKD/2026/000001"}],
+    "waiting_for_you": [{"step": "check_originals", "kind": "visit", "purpose": "Cek berkas asli",
+                         "locations": ["mpp-bwi"], "due_at": "2026-08-20"}],
 }  # fmt: skip
+"""What ``GET /me/applications/{id}`` answers (projections.riwayat.Detail), in part."""
 SLOTS = [
     {"id": "slot-full", "location_id": "mpp-bwi", "start": "2026-08-10T01:00:00+00:00",
      "time_zone": "WITA", "remaining": 0},
@@ -64,6 +74,7 @@ class StubApi:
     def __init__(self, role: str = "citizen") -> None:
         self.requests: list[httpx.Request] = []
         self.role = role
+        self.application = APPLICATION
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -88,8 +99,8 @@ class StubApi:
                         "position": 42,
                     },
                 )
-            case "GET", "/applications/BWI-2026-000001":
-                return httpx.Response(200, json=APPLICATION)
+            case "GET", "/me/applications/BWI-2026-000001":
+                return httpx.Response(200, json=self.application)
             case "GET", "/public/locations/mpp-bwi/slots":
                 return httpx.Response(200, json=SLOTS)
             case "POST", "/me/appointments":
@@ -322,3 +333,22 @@ def test_a_visit_is_booked_from_the_free_times_and_confirmed_for_its_qr_ticket()
     page = c.get("/appointments")
     assert "Janji temu Anda sudah dipesan" in page.text
     assert 'src="/appointments/apt-1/ticket.png"' in page.text
+
+
+def test_the_application_page_shows_the_citizens_own_timeline_and_documents():
+    c, api = signed_in()
+    page = c.get("/applications/BWI-2026-000001?at=42")
+    assert page.status_code == 200
+    [read] = [q for q in api.requests if q.url.path.endswith("/BWI-2026-000001")]
+    assert read.url.path == "/me/applications/BWI-2026-000001"
+    assert read.url.params["min_position"] == "42"
+    assert '<p class="status status-in_review">Sedang diproses</p>' in page.text
+    assert "Anda: Permohonan Surat Keterangan Domisili diajukan" in page.text
+    assert "Petugas: Verifikasi: disetujui · “Sesuai KK”" in page.text
+    assert 'href="/documents/BWI/SKD/2026/000001" download hx-boost="false"' in page.text
+    assert 'href="https://api.test/documents/BWI/SKD/2026/000001/verify"' in page.text
+    # A status the portal has no words of its own for is shown as the API words it.
+    api.application = {**APPLICATION, "status": "awaiting_visit",
+                       "status_text": "Menunggu kedatangan Anda"}  # fmt: skip
+    page = c.get("/applications/BWI-2026-000001")
+    assert '<p class="status status-awaiting_visit">Menunggu kedatangan Anda</p>' in page.text
