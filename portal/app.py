@@ -7,11 +7,11 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -176,6 +176,19 @@ def to_login(request: Request) -> RedirectResponse:
     return redirect(f"/login?next={quote(request.url.path)}")
 
 
+async def signed_session(request: Request) -> Session:
+    """The signed-in citizen's session; anyone else is sent to log in, and back (the
+    app answers ``SignedOut`` with ``to_login``)."""
+    portal: Portal = request.app.state.portal
+    session, _ = portal.session(request)
+    if not session.signed_in:
+        raise SignedOut
+    return session
+
+
+SignedIn = Annotated[Session, Depends(signed_session)]
+
+
 def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """``transport``: the API's, for tests of the portal itself (a stub API)."""
     portal = Portal(settings, transport)
@@ -318,10 +331,7 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
     # -- profile and notifications -------------------------------------------------
 
     @app.get("/profile", response_class=HTMLResponse)
-    async def profile(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def profile(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/me/profile")
         return portal.render(request, "profile.html", profile=r.json(), fields=PROFILE_FIELDS)
 
@@ -357,26 +367,19 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         return redirect("/profile")
 
     @app.get("/notifications", response_class=HTMLResponse)
-    async def notifications(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def notifications(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/me/notifications")
         return portal.render(request, "notifications.html", notes=r.json())
 
     @app.get("/appointments", response_class=HTMLResponse)
-    async def appointments(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def appointments(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/me/appointments")
         return portal.render(request, "appointments.html", appointments=r.json())
 
     @app.get("/applications/{application_id}/visit/{step}", response_class=HTMLResponse)
-    async def visit_slots(request: Request, application_id: str, step: str) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def visit_slots(
+        request: Request, session: SignedIn, application_id: str, step: str
+    ) -> Response:
         return await slots_page(request, session, application_id, step)
 
     async def slots_page(
@@ -464,10 +467,7 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         )
 
     @app.get("/face", response_class=HTMLResponse)
-    async def face(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def face(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/me/face")
         return portal.render(request, "face.html", face=r.json())
 
@@ -496,10 +496,7 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         return redirect("/face")
 
     @app.get("/complaints", response_class=HTMLResponse)
-    async def complaints(request: Request, at: int = 0) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def complaints(request: Request, session: SignedIn, at: int = 0) -> Response:
         return await complaints_page(request, session, {}, at=at)
 
     async def complaints_page(
@@ -553,18 +550,12 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         return redirect(f"/complaints?at={r.json()['position']}")
 
     @app.get("/surveys", response_class=HTMLResponse)
-    async def surveys(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def surveys(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/me/surveys")
         return portal.render(request, "surveys.html", ended=r.json())
 
     @app.get("/applications/{application_id}/survey", response_class=HTMLResponse)
-    async def survey_form(request: Request, application_id: str) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def survey_form(request: Request, session: SignedIn, application_id: str) -> Response:
         return portal.render(
             request,
             "survey.html",
@@ -605,18 +596,14 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
     # -- applications -------------------------------------------------------------
 
     @app.get("/applications", response_class=HTMLResponse)
-    async def my_applications(request: Request) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def my_applications(request: Request, session: SignedIn) -> Response:
         r = await portal.api.call(session, "GET", "/applications")
         return portal.render(request, "applications.html", applications=r.json())
 
     @app.get("/applications/{application_id}", response_class=HTMLResponse)
-    async def application(request: Request, application_id: str, at: int = 0) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def application(
+        request: Request, session: SignedIn, application_id: str, at: int = 0
+    ) -> Response:
         params = {"min_position": at} if at else {}
         # The citizen's own view: the timeline worded for them, what is needed from them.
         r = await portal.api.call(
@@ -627,11 +614,8 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         return portal.render(request, "application.html", app=r.json())
 
     @app.get("/documents/{number:path}")
-    async def document(request: Request, number: str) -> Response:
+    async def document(request: Request, session: SignedIn, number: str) -> Response:
         """The issued PDF, fetched with the session's token, as a download."""
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
         r = await portal.api.call(session, "GET", f"/documents/{quote(number)}")
         if r.status_code != 200:
             return portal.render(request, "problem.html", status=r.status_code, problem=detail(r))
@@ -641,10 +625,7 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         )
 
     @app.get("/services/{service_id}/apply", response_class=HTMLResponse)
-    async def apply_form(request: Request, service_id: str) -> Response:
-        session, _ = portal.session(request)
-        if not session.signed_in:
-            return to_login(request)
+    async def apply_form(request: Request, session: SignedIn, service_id: str) -> Response:
         r = await portal.api.call(
             session, "GET", f"/services/{quote(service_id)}/form", params={"prefill": "true"}
         )
