@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from portal import i18n
-from portal.app import (
+from portal.app import create_app
+from portal.sessions import COOKIE
+from portal.words import (
     ANONYMITY,
     COMPLAINT_STATUS_WORDS,
     COMPLAINT_SUBJECTS,
@@ -26,9 +28,7 @@ from portal.app import (
     SCORES,
     STATUS_WORDS,
     UNSUR,
-    create_app,
 )
-from portal.sessions import COOKIE
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "portal" / "templates"

@@ -1,0 +1,1 @@
+"""The portal's pages, a router per resource (``portal.app`` includes them)."""
