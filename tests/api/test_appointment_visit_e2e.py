@@ -11,19 +11,17 @@ the simulation, tests/domain/test_queue_simulation.py.)"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from accounts.registry import Registry
-from config.settings import Settings
 from lincah.demo import DOMISILI
 from tests.accounts.conftest import Inbox, smtp  # noqa: F401 - fixture
+from tests.api.test_appointments import mail_with_subject, stack  # noqa: F401 - fixture
 from tests.api.test_e2e import SITI, apply, publish
-from tests.support import Stack, run_stack
+from tests.support import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,28 +45,6 @@ def _with_visit(definition: dict[str, Any]) -> dict[str, Any]:
     return {**definition, "steps": [steps[0], VISIT, *steps[1:]]}
 
 
-@pytest.fixture
-async def stack(
-    dev_env: Any,
-    settings: Settings,
-    smtp: tuple[Inbox, int],  # noqa: F811
-) -> AsyncIterator[Stack]:
-    mailing = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp[1], "appointment_sweep_s": 0.2}
-    )
-    async with run_stack(dev_env, mailing) as s:
-        yield s
-
-
-async def _mail(inbox: Inbox, subject: str, timeout_s: float = 30.0) -> str:
-    for _ in range(int(timeout_s / 0.1)):
-        for msg in inbox.messages:
-            if msg["Subject"] == subject:
-                return str(msg.get_content())
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no mail {subject!r}; got {[m['Subject'] for m in inbox.messages]}")
-
-
 async def _post(s: Stack, path: str, headers: dict[str, str], body: Any = None) -> Any:
     r = await s.http.post(path, json=body, headers=headers)
     assert r.status_code in (200, 201), r.text
@@ -76,7 +52,7 @@ async def _post(s: Stack, path: str, headers: dict[str, str], body: Any = None) 
 
 
 async def test_booked_walk_in_and_no_show_visits_move_their_flows(
-    stack: Stack,
+    stack: Stack,  # noqa: F811 - the fixture imported above
     smtp: tuple[Inbox, int],  # noqa: F811
 ) -> None:
     s = stack
@@ -134,7 +110,7 @@ async def test_booked_walk_in_and_no_show_visits_move_their_flows(
     assert r.status_code == 409 and "does not wait for a visit" in r.text
 
     # The reminder reaches her by e-mail (the visit is within a day).
-    body = await _mail(smtp[0], f"Pengingat: kunjungan {confirmed['when']}")
+    body = await mail_with_subject(smtp[0], f"Pengingat: kunjungan {confirmed['when']}")
     assert apps["siti"] in body
 
     # At the counter: she checks in with the QR ticket; Agus walks in for his

@@ -39,7 +39,7 @@ async def stack(
         yield s
 
 
-async def _mail(inbox: Inbox, subject: str, timeout_s: float = 30.0) -> str:
+async def mail_with_subject(inbox: Inbox, subject: str, timeout_s: float = 30.0) -> str:
     for _ in range(int(timeout_s / 0.1)):
         for msg in inbox.messages:
             if msg["Subject"] == subject:
@@ -173,7 +173,7 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     # The reminder is due (the visit is within 24 hours): the sweeper records it and the
     # notifier e-mails it.
     when = confirmed["when"]
-    body = await _mail(smtp[0], f"Pengingat: kunjungan {when}")
+    body = await mail_with_subject(smtp[0], f"Pengingat: kunjungan {when}")
     assert application in body
     reminded = await s.until(f"/me/appointments/{appointment}", siti, lambda b: b["reminded"])
     assert reminded["status"] == "confirmed"
@@ -187,7 +187,7 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     assert moved["slot_id"] == second["id"] and moved["reschedules"] == 1
     assert qr_ticket.read(s.settings.ticket_secret(), moved["qr_ticket"]).slot_id == second["id"]
     assert (await remaining(first), await remaining(second)) == (1, 0)
-    await _mail(smtp[0], f"Jadwal kunjungan dipindah ke {moved['when']}")
+    await mail_with_subject(smtp[0], f"Jadwal kunjungan dipindah ke {moved['when']}")
 
     # Cancel: the place comes back; a second cancel answers the same.
     r = await s.http.delete(f"/me/appointments/{appointment}", headers=siti)
@@ -198,7 +198,7 @@ async def test_book_confirm_ticket_remind_move_and_cancel(
     assert await remaining(second) == 1
     [mine] = (await s.http.get("/me/appointments", headers=siti)).json()
     assert mine["status"] == "cancelled" and mine["qr_ticket"] is None
-    await _mail(smtp[0], f"Jadwal kunjungan {moved['when']} dibatalkan")
+    await mail_with_subject(smtp[0], f"Jadwal kunjungan {moved['when']} dibatalkan")
 
 
 async def test_slots_outside_the_horizon_are_refused(stack: Stack) -> None:
