@@ -108,6 +108,12 @@ def _error_message(err: ErrorDetails) -> str:
             message = f"step needs a 'kind': one of {kinds}"
         case "union_tag_invalid":
             message = f"unknown step kind {ctx.get('tag')!r}; expected one of {kinds}"
+        case "string_too_short" if ctx.get("min_length") == 1:
+            message = (
+                "the condition is empty: write one with the condition builder"
+                if err["loc"][-1] == "when"
+                else "is empty: fill it in"
+            )
         case "string_pattern_mismatch":
             message = _PATTERN_HINTS.get(str(ctx.get("pattern")), err["msg"])
         case _:
