@@ -15,6 +15,7 @@ from api.routers import (
     appointments,
     audit,
     auth,
+    bpmn,
     complaints,
     counter,
     dashboard,
@@ -41,9 +42,17 @@ from api.routers import (
 from api.runtime import Runtime
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk", "/me/documents")
-"""Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
-MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
+UPLOADS = (
+    "/me/face",
+    "/me/selfies",
+    "/documents/verify",
+    "/auth/kiosk",
+    "/me/documents",
+    "/services/import/bpmn",
+)
+"""Paths whose bodies are photos, PDFs or BPMN files, bounded by their routes
+(face_max_upload_bytes, MAX_PDF_BYTES, upload_max_bytes, the BPMN importer's MAX_BYTES)
+rather than by max_json_body_bytes."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         agencies.router,
         services.router,
+        bpmn.router,
         applications.router,
         steps.router,
         tasks.router,

@@ -73,6 +73,7 @@ class Api:
 
     def _send(self, method: str, path: str, endpoint: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(kw.pop("headers", None) or {})
         try:
             return httpx.request(
                 method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw
@@ -127,6 +128,24 @@ class Api:
         answer = self.call("POST", "/services/validate", json=definition)
         problems: list[dict[str, str]] = answer["problems"]
         return problems
+
+    def import_bpmn(self, xml: bytes) -> dict[str, Any]:
+        """A BPMN file read into a definition, with what was left out and why."""
+        found: dict[str, Any] = self.call(
+            "POST",
+            "/services/import/bpmn",
+            content=xml,
+            headers={"Content-Type": "application/xml"},
+        )
+        return found
+
+    def export_bpmn(self, definition: dict[str, Any]) -> str:
+        xml: str = self.call("POST", "/services/export/bpmn", json=definition)
+        return xml
+
+    def version_bpmn(self, service_id: str, version: int) -> str:
+        xml: str = self.call("GET", f"/services/{service_id}/versions/{version}/bpmn")
+        return xml
 
     def publish(self, service_id: str, version: int) -> dict[str, Any]:
         done: dict[str, Any] = self.call(

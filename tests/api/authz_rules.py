@@ -90,6 +90,14 @@ LOCATION: Final = {
 }
 
 
+BPMN_FILE: Final = (
+    b'<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+    b'<process id="p" name="Izin Uji"><startEvent id="s"/><userTask id="t" name="Periksa"/>'
+    b'<endEvent id="e" name="Selesai"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+    b'<sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>'
+)
+
+
 def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, str], Rule]:
     """The table, keyed by (method, path as the route declares it). ``draft`` is a
     service definition the agency admin may save, ``submission`` an application the
@@ -189,6 +197,16 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             _r("agency_admin"), _s(200), target="spare_service", other=403
         ),
         ("GET", "/services/{service_id}/versions/{a}/diff/{b}"): Rule(
+            EVERYONE, _s(200), target="service", other=200
+        ),
+        ("POST", "/services/import/bpmn"): Rule(
+            _r("agency_admin"),
+            _s(200),
+            content=BPMN_FILE,
+            headers={"Content-Type": "application/xml"},
+        ),
+        ("POST", "/services/export/bpmn"): Rule(EVERYONE, _s(200), json=draft),
+        ("GET", "/services/{service_id}/versions/{version}/bpmn"): Rule(
             EVERYONE, _s(200), target="service", other=200
         ),
         ("GET", "/public/services"): Rule(None, _s(200)),
