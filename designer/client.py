@@ -120,8 +120,10 @@ class Api:
         found: dict[str, Any] = self.call("GET", f"/services/{service_id}", params=params)
         return found
 
-    def save_draft(self, definition: dict[str, Any]) -> dict[str, Any]:
-        saved: dict[str, Any] = self.call("POST", "/services", json=definition)
+    def save_draft(self, definition: dict[str, Any], new: bool = False) -> dict[str, Any]:
+        """``new``: creating a service, so an id already in use is refused (409)."""
+        params = {"new": "true"} if new else None
+        saved: dict[str, Any] = self.call("POST", "/services", json=definition, params=params)
         return saved
 
     def validate(self, definition: dict[str, Any]) -> list[dict[str, str]]:

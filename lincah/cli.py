@@ -96,6 +96,10 @@ def cmd_designer(_: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # Administrators and officers see the app, not Streamlit's developer menu and
+        # "Deploy" button.
+        "--client.toolbarMode",
+        "minimal",
     ]
     os.execve(sys.executable, argv, env)  # noqa: S606 - fixed argv, no shell
 

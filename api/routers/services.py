@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, idempotency
@@ -32,12 +33,15 @@ async def create_draft(
     store: StoreDep,
     definition: dict[str, Any] = DefinitionBody,
     idempotency_key: IdempotencyKey = None,
+    new: bool = Query(
+        False, description="Creating a service: refuse (409) an id that is already in use"
+    ),
 ) -> dict[str, Any]:
     """Save a draft: a new service, or the next draft version of an existing one."""
-    key = Key.of(idempotency_key, user.subject, "save-draft", definition)
-    return await _write_once(
-        store, key, catalogue.save_draft, definition, user.subject, user.agency
-    )
+    request = {"definition": definition, "new": True} if new else definition
+    key = Key.of(idempotency_key, user.subject, "save-draft", request)
+    command = partial(catalogue.save_draft, new=new)
+    return await _write_once(store, key, command, definition, user.subject, user.agency)
 
 
 @router.post("/validate")

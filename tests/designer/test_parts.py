@@ -182,7 +182,33 @@ def test_archive_a_service_from_the_catalogue(app, api_url):
     app.selectbox(key="cat.service").set_value("domisili-lama")
     app.button(key="cat.archive").click().run()
     ok(app)
+    # One click only asks, naming the service; Cancel leaves it as it was.
+    assert any("Arsipkan Domisili lama?" in w.value for w in app.warning)
+    assert not app.success
+    app.button(key="cat.archive.no").click().run()
+    ok(app)
+    assert not app.warning
+    detail = httpx.get(f"{api_url}/services/domisili-lama", headers=h).json()
+    assert not detail.get("archived")
+    app.button(key="cat.archive").click().run()
+    app.button(key="cat.archive.yes").click().run()
+    ok(app)
     assert any("diarsipkan" in s.value for s in app.success), [w.value for w in app.warning]
+
+
+def test_creating_a_service_with_an_id_in_use_is_refused_and_changes_nothing(app, api_url):
+    login(app)
+    app.switch_page("views/catalogue.py").run()
+    app.text_input(key="cat.new.name").set_value("Domisili baru")
+    app.text_input(key="cat.new.id").set_value("surat-keterangan-domisili")
+    app.button(key="FormSubmitter:cat.new-Buat layanan").click().run()
+    assert any("already a service with the id 'surat-keterangan-domisili'" in e.value
+               for e in app.error), [e.value for e in app.error]  # fmt: skip
+    assert [t.value for t in app.title] == ["Katalog layanan"]  # still here, nothing opened
+    h = _admin_headers(api_url)
+    detail = httpx.get(f"{api_url}/services/surat-keterangan-domisili", headers=h).json()
+    assert detail["name"] == "Surat Keterangan Domisili"
+    assert all(len(v["definition"]["steps"]) > 2 for v in detail["versions"])
 
 
 def test_dashboard_uses_the_statistics_endpoint(app):
@@ -206,3 +232,17 @@ def test_queue_rows_put_the_total_first_and_show_shares() -> None:
     assert [r["service"] for r in rows] == ["All services", "ktp-el"]
     assert rows[0]["within target"] == "67%" and rows[0]["no-show rate"] == "25%"
     assert rows[1]["mean wait (min)"] is None and rows[1]["within target"] == "100%"
+
+
+def test_switching_role_switches_the_person_and_forgets_the_previous_one(app):
+    login(app)
+    app.session_state["draft"] = {"id": "half-done"}
+    app.sidebar.button(key="logout").click().run()
+    app.sidebar.selectbox(key="login.role").set_value("officer").run()
+    # The development login fills in the officer's demo person, not the admin still
+    # shown before: the audit trail must not record the admin claiming the officer's task.
+    assert app.sidebar.text_input(key="login.subject").value == "budi@banyuwangikab.go.id"
+    app.sidebar.button(key="login.go").click().run()
+    ok(app)
+    assert app.session_state["user"]["subject"] == "budi@banyuwangikab.go.id"
+    assert "draft" not in app.session_state
