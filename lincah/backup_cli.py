@@ -115,8 +115,9 @@ def cmd_restore(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
             f"backup: set them again as before: {', '.join(m.configured_secrets)}"
         )
     say(
-        "start Lincah (lincah up), then run `lincah audit orphans`: it lists applications "
-        "whose events reached the store after Temporal's snapshot, which no workflow runs"
+        "start Lincah (lincah up), then run `lincah audit consistency`: it lists "
+        "applications on which the event store and Temporal disagree (see README 'Backup "
+        "and restore')"
     )
     return 0
 
