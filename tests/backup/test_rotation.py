@@ -40,7 +40,7 @@ def test_rotating_the_face_key_re_encrypts_enrolments_and_photos(generated):
     assert new_key != old_key
     assert not (generated.var_dir / "face-key.next").exists()
     after = FaceStore.from_settings(generated)
-    assert np.array_equal(after.embedding("siti", "dlib"), embedding)
+    assert np.array_equal(np.asarray(after.embedding("siti", "dlib")), embedding)
     assert after.photo(ref, "siti", SELFIE) == b"selfie bytes"
     # The old key opens nothing any more: the rows really were sealed again.
     stale = FaceStore(generated.var_dir / "faces.db", old_key)
@@ -62,8 +62,8 @@ def test_a_face_key_rotation_cut_short_is_finished_by_running_it_again(generated
 
     assert "re-encrypted 0 face records" in message  # all were under the new key already
     after = FaceStore.from_settings(generated)
-    assert np.array_equal(after.embedding("siti", "dlib"), np.ones(4, dtype="<f4"))
-    assert np.array_equal(after.embedding("agus", "dlib"), np.zeros(4, dtype="<f4"))
+    assert np.array_equal(np.asarray(after.embedding("siti", "dlib")), np.ones(4, dtype="<f4"))
+    assert np.array_equal(np.asarray(after.embedding("agus", "dlib")), np.zeros(4, dtype="<f4"))
 
 
 def test_a_configured_face_key_is_not_rotated_by_the_command(tmp_path):
