@@ -198,6 +198,12 @@ def restore(
         finally:
             store.close()
         say(f"read models rebuilt from {events} events")
+    else:
+        say(
+            f"the {settings.eventstore} event store is restored from its own dump (README "
+            f"'Backup and restore'); it must reach position {manifest.head_position}. Then "
+            "run `lincah audit verify` and `lincah projections rebuild`"
+        )
     return Restored(backup, manifest, events, len(manifest.files), sorted(keys))
 
 

@@ -276,6 +276,16 @@ class Settings(BaseSettings):
     """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
     claims are taken up again after it (longer than any send may take)."""
 
+    # Backup and restore (backup/; README "Backup and restore") -------------------------
+    backup_dir: Path | None = None
+    """Where `lincah up` keeps scheduled backups (``LINCAH_BACKUP_DIR``); unset: `lincah
+    up` takes none (run `lincah backup` from cron instead)."""
+    backup_every: str = "6h"
+    """Interval of `lincah up`'s scheduled backups (30m, 6h, 1d); an alert is raised when
+    the last good one is 1.5 intervals old."""
+    backup_keep: int = Field(default=14, ge=1)
+    """How many of the newest backups `lincah up`'s schedule keeps."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":

@@ -46,3 +46,16 @@ async def test_health_and_metrics_say_when_the_backup_is_overdue(settings):
     health, metrics = await read(settings)
     assert health["backup"]["overdue"] is True and health["backup"]["age_s"] > 9 * 3600
     assert "lincah_backup_overdue 1\n" in metrics
+
+
+def test_up_runs_the_scheduled_backup_when_a_backup_dir_is_set(settings, tmp_path):
+    from lincah.up import plan
+
+    assert "backup" not in [p.name for p in plan(settings, with_designer=False, with_face=False)]
+    scheduled = settings.model_copy(
+        update={"backup_dir": tmp_path / "backups", "backup_every": "1d", "backup_keep": 7}
+    )
+    [part] = [
+        p for p in plan(scheduled, with_designer=False, with_face=False) if p.name == "backup"
+    ]
+    assert part.cmd[-6:] == ["backup", str(tmp_path / "backups"), "--every", "1d", "--keep", "7"]
