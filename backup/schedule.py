@@ -54,12 +54,13 @@ def record(
     ok_path: Path | None = None,
     error: str | None = None,
 ) -> None:
-    """Record one backup's outcome, keeping the last good one when this one failed."""
+    """Record one backup's outcome, keeping the last good one when this one failed (and
+    the interval, when a one-off backup names none: it must not silence the alert)."""
     path = status_path(settings)
     previous = _read(path) or {}
     now = datetime.now(UTC).isoformat()
     status: dict[str, Any] = {
-        "interval_s": interval_s,
+        "interval_s": interval_s or previous.get("interval_s"),
         "last_attempt_at": now,
         "last_ok_at": now if ok_path else previous.get("last_ok_at"),
         "last_ok_path": str(ok_path) if ok_path else previous.get("last_ok_path"),

@@ -226,3 +226,25 @@ def test_durations():
     for bad in ("6", "h", "-1h", "0s", "6 hours"):
         with pytest.raises(ValueError, match="not a duration"):
             schedule.parse_duration(bad)
+
+
+def test_the_scheduler_backs_up_at_once_then_waits_for_its_interval(installation, tmp_path):
+    stop = threading.Event()
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        if line.startswith("backup written"):
+            stop.set()  # one round is enough to see
+
+    runner = threading.Thread(
+        target=schedule.run_every,
+        args=(installation, tmp_path / "backups", 3600.0, 2, stop, say),
+    )
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive()
+    assert len(list((tmp_path / "backups").glob("lincah-*"))) == 1
+    # A one-off backup afterwards (no interval given) keeps the schedule's interval.
+    schedule.once(installation, tmp_path / "backups", keep=None, interval_s=None, say=said.append)
+    assert schedule.current(installation).interval_s == 3600.0
