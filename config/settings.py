@@ -276,6 +276,16 @@ class Settings(BaseSettings):
     """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
     claims are taken up again after it (longer than any send may take)."""
 
+    # Backup and restore (backup/; README "Backup and restore") -------------------------
+    backup_dir: Path | None = None
+    """Where `lincah up` keeps scheduled backups (``LINCAH_BACKUP_DIR``); unset: `lincah
+    up` takes none (run `lincah backup` from cron instead)."""
+    backup_every: str = "6h"
+    """Interval of `lincah up`'s scheduled backups (30m, 6h, 1d); an alert is raised when
+    the last good one is 1.5 intervals old."""
+    backup_keep: int = Field(default=14, ge=1)
+    """How many of the newest backups `lincah up`'s schedule keeps."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":
@@ -322,6 +332,12 @@ class Settings(BaseSettings):
         return self.document_key_path or self.var_dir / "document-signing-key.pem"
 
     @property
+    def retired_document_keys_dir(self) -> Path:
+        """Public keys of retired document-signing keys (``lincah keys rotate
+        document-signing``), one ``<key id>.pem`` each: documents they signed still verify."""
+        return self.document_key_location.parent / "document-signing-retired"
+
+    @property
     def documents_dir(self) -> Path:
         return self.var_dir / "documents"
 
@@ -354,7 +370,13 @@ class Settings(BaseSettings):
         return (self.ticket_key or self.generated_secret("ticket-key")).encode()
 
     def generated_secret(self, name: str) -> str:
-        """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
+        """A random secret kept in ``var/<name>`` (mode 0600), made on first use. Only
+        names in SECRET_FILES: that list is what ``lincah backup`` puts in the keys file."""
+        if name not in SECRET_FILES:
+            raise ValueError(
+                f"secret file {name!r} is not listed in config.settings.SECRET_FILES; add it "
+                "there, or backups would leave it behind and restores could not read its data"
+            )
         path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -366,6 +388,20 @@ class Settings(BaseSettings):
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+
+SECRET_FILES: tuple[str, ...] = (
+    "jwt-secret",
+    "payment-webhook-secret",
+    "face-key",
+    "profile-key",
+    "lookup-key",
+    "notify-webhook-secret",
+    "upload-key",
+    "ticket-key",
+)
+"""Every secret ``Settings.generated_secret`` may write under var/ (it refuses others):
+``lincah backup`` copies exactly these, with the document-signing key, into the keys
+file the operator stores apart (``backup/keys.py``)."""
 
 MIN_SECRET_CHARS = 32
 _KNOWN_DEFAULTS = frozenset({"changeme", "change-me", "secret", "password", "lincah", "test"})

@@ -98,6 +98,32 @@ async def replay_application(
     return 1
 
 
+async def cmd_consistency(
+    store: EventStore, out: TextIO, *, client: Any = None, settings: Any = None, repair: bool
+) -> int:
+    """Compare every application in the store with its Temporal workflow (after a
+    restore): 0 when they agree (or ``--repair`` mended every difference it can), 1 when
+    something is left to an operator."""
+    from audit import consistency
+
+    if client is None:
+        from config.temporal import connect
+
+        client = await asyncio.wait_for(connect(settings), timeout=10)
+    findings = await consistency.check(store, client)
+    for finding in findings:
+        print(str(finding), file=out)
+    if repair:
+        mendable = [f for f in findings if f.kind == "workflow ahead"]
+        n = await asyncio.to_thread(consistency.repair, store, mendable)
+        if mendable:
+            print(f"repaired: appended {n} events the workflows had recorded", file=out)
+        findings = [f for f in findings if f.kind != "workflow ahead"]
+    if not findings:
+        print("the event store and Temporal agree about every application", file=out)
+    return 1 if findings else 0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     verify = sub.add_parser("verify", help="verify the hash chains; exit 1 at a broken link")
@@ -112,6 +138,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="replay this history JSON (as exported by Temporal) instead of fetching it",
     )
+    consistency = sub.add_parser(
+        "consistency",
+        help="after a restore: applications without a workflow run, or with events on one "
+        "side only (exit 1 when any is left)",
+    )
+    consistency.add_argument(
+        "--repair",
+        action="store_true",
+        help="append the events workflows recorded that the store lacks",
+    )
 
 
 def main(args: argparse.Namespace, settings: Any, out: TextIO) -> int:
@@ -121,6 +157,8 @@ def main(args: argparse.Namespace, settings: Any, out: TextIO) -> int:
     try:
         if args.action == "verify":
             return cmd_verify(store, args.stream, out)
+        if args.action == "consistency":
+            return asyncio.run(cmd_consistency(store, out, settings=settings, repair=args.repair))
         return asyncio.run(
             replay_application(
                 store, args.application_id, out, settings=settings, history_file=args.history

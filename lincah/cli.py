@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from config.settings import UnsafeSettings, get_settings
-from lincah import face_cli
+from lincah import backup_cli, face_cli
 
 
 def _exit(code: int) -> NoReturn:
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_arguments(audit)
     audit.set_defaults(func=cmd_audit)
     face_cli.register(sub)
+    backup_cli.register(sub)
     admin = sub.add_parser("admin", help="bootstrap regions, agencies and their administrators")
     from lincah.admin import add_arguments as admin_arguments
 

@@ -37,6 +37,7 @@ from documents.signing import (
     load_signing_key,
     public_key_id,
     public_key_pem,
+    retired_public_key,
     signature_valid,
     signed_payload,
 )
@@ -95,6 +96,9 @@ def _public_key(settings: Settings) -> Ed25519PublicKey:
 def _check(row: dict[str, Any], settings: Settings) -> Verification:
     """Whether a registry record is signed by this server's key."""
     key = _public_key(settings)
+    if row["public_key_id"] != public_key_id(key):
+        # Signed before a key rotation: the retired key's public half verifies it.
+        key = retired_public_key(settings.retired_document_keys_dir, row["public_key_id"]) or key
     found: dict[str, Any] = {
         "number": row["number"],
         "title": row["title"],
@@ -108,8 +112,8 @@ def _check(row: dict[str, Any], settings: Settings) -> Verification:
     if row["public_key_id"] != kid:
         return Verification(
             valid=False,
-            reason=f"the document names signing key {row['public_key_id']}, which is not "
-            f"this server's key ({kid})",
+            reason=f"the document names signing key {row['public_key_id']}, which is neither "
+            f"this server's key ({kid}) nor one it retired",
             **found,
         )
     payload = signed_payload(

@@ -8,6 +8,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep
+from backup import schedule
 from projections.projector import lag
 
 router = APIRouter(tags=["health"])
@@ -43,6 +44,9 @@ async def health(rt: RuntimeDep) -> dict[str, Any]:
             "dead": deliveries["dead"],
         },
         "temporal": {"address": rt.settings.temporal.address, "status": temporal},
+        # The last good backup and whether it is older than its interval allows
+        # (backup/schedule.py); all null until a scheduled backup has run here.
+        "backup": schedule.current(rt.settings).as_dict(),
     }
 
 
@@ -77,4 +81,18 @@ async def metrics(rt: RuntimeDep) -> str:
         ),
         ("lincah_notifications_dead", "Deliveries given up on.", deliveries["dead"]),
     ]
+    backup = schedule.current(rt.settings)
+    if backup.configured:
+        lines += [
+            (
+                "lincah_backup_age_seconds",
+                "Age of the last good backup (-1: none yet).",
+                -1 if backup.age_s is None else round(backup.age_s, 1),
+            ),
+            (
+                "lincah_backup_overdue",
+                "1 when the last good backup is older than its interval allows.",
+                int(backup.overdue),
+            ),
+        ]
     return "".join(f"# HELP {n} {h}\n# TYPE {n} gauge\n{n} {v}\n" for n, h, v in lines)
