@@ -54,7 +54,7 @@ def _diagram(definition: ServiceDefinition):
     edges, labels = {}, {}
     for e in root.iter(f"{{{BPMNDI}}}BPMNEdge"):
         edges[e.get("bpmnElement")] = [
-            (float(w.get("x")), float(w.get("y"))) for w in e.iter(f"{{{DI}}}waypoint")
+            (float(w.get("x", "")), float(w.get("y", ""))) for w in e.iter(f"{{{DI}}}waypoint")
         ]
         label = e.find(f"{{{BPMNDI}}}BPMNLabel")
         if label is not None:
