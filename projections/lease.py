@@ -177,8 +177,7 @@ def run_leased(
             while not stop.wait(poll_s) and worker.is_alive():
                 if not lease.held():
                     log.warning(
-                        "%s lost %s (its database connection ended); stopping, then "
-                        "standing by",
+                        "%s lost %s (its database connection ended); stopping, then standing by",
                         what,
                         lease.description,
                     )
