@@ -129,13 +129,16 @@ class Row(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
 
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"_names": names})
+
+
 def _row_factory(cursor: Any) -> Any:
-    names = tuple(d.name for d in cursor.description or ())
-    cls = type("Row", (Row,), {"_names": names})
+    cls = _row_class(tuple(d.name for d in cursor.description or ()))
 
     def make(values: Sequence[Any]) -> Row:
-        row: Row = cls(values)
-        return row
+        return cls(values)
 
     return make
 
@@ -177,7 +180,9 @@ class PostgresConnection:
         self._write_lock = advisory_key(f"{self.schema}/write")
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
-        cursor: Cursor = self.raw.execute(_pg_sql(sql), tuple(params) or None)
+        # Always a sequence, even an empty one: psycopg then reads "%%" as "%", as the
+        # escaping in _pg_sql expects.
+        cursor: Cursor = self.raw.execute(_pg_sql(sql), tuple(params))
         return cursor
 
     def begin(self) -> None:

@@ -77,6 +77,16 @@ def models(location):
     m.close()
 
 
+def test_rows_read_alike_and_sql_is_written_once(models):
+    """The adapter (projections.sqldb): ``?`` placeholders, a literal ``%``, and rows by
+    index, by name, as a dict and as a tuple, with and without parameters."""
+    db = models._conn()
+    row = db.execute("SELECT ? AS a, '100%' AS b, ? AS c", ("x", 2)).fetchone()
+    assert (row[0], row["b"], row["c"]) == ("x", "100%", 2)
+    assert dict(row) == {"a": "x", "b": "100%", "c": 2} and tuple(row) == ("x", "100%", 2)
+    assert dict(db.execute("SELECT '5%' AS p").fetchone()) == {"p": "5%"}
+
+
 def test_queries_answer_the_same_facts(store, models):
     populate(store)
     assert Projector(store, models).catch_up() == store.head_position()
