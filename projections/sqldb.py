@@ -61,10 +61,15 @@ class Connection(Db, Protocol):
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
-    def script(self, ddl: str) -> None: ...
+    def script(self, ddl: str) -> None:
+        """Run DDL statements (SQLite: ``executescript``; PostgreSQL: one by one in a
+        transaction under the write lock, the column types mapped)."""
+        ...
+
     def ensure_schema(self, ddl: str, version: int, derived: Sequence[str]) -> None:
         """Create the tables of ``ddl``; where the stored schema version is not
         ``version``, first drop the ``derived`` tables (rebuilt from the log)."""
+        ...
 
     def close(self) -> None: ...
     @property
@@ -83,9 +88,6 @@ class SqliteConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
         return self.raw.execute(sql, params)
-
-    def executescript(self, script: str) -> None:
-        self.raw.executescript(script)
 
     def begin(self) -> None:
         self.raw.execute("BEGIN IMMEDIATE")
