@@ -166,12 +166,8 @@ class PostgresConnection:
     backend = "postgres"
 
     def __init__(self, url: str) -> None:
-        import psycopg
-
-        self.raw: psycopg.Connection[Any] = psycopg.connect(
-            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, row_factory=_row_factory
-        )
-        self.raw.execute("SET TIME ZONE 'UTC'")
+        self.url = url
+        self.raw = self._connect()
         schema = self.raw.execute("SELECT current_schema()").fetchone()
         if schema is None or schema[0] is None:
             raise RuntimeError(
@@ -181,14 +177,41 @@ class PostgresConnection:
         self.schema = str(schema[0])
         self._write_lock = advisory_key(f"{self.schema}/write")
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        raw: psycopg.Connection[Any] = psycopg.connect(
+            self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, row_factory=_row_factory
+        )
+        raw.execute("SET TIME ZONE 'UTC'")
+        return raw
+
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
         # Always a sequence, even an empty one: psycopg then reads "%%" as "%", as the
         # escaping in _pg_sql expects.
-        cursor: Cursor = self.raw.execute(_pg_sql(sql), tuple(params))
+        return self._run(_pg_sql(sql), tuple(params))
+
+    def _run(self, query: str, params: tuple[Any, ...]) -> Cursor:
+        """Outside a transaction a statement that finds the connection gone (the server
+        restarted, a proxy dropped it) is sent once more on a new connection: it is a
+        read, or the BEGIN of a transaction, so nothing happens twice. Inside one the
+        error stands, and the transaction's owner starts it again."""
+        import psycopg
+        from psycopg import pq
+
+        idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
+        try:
+            cursor: Cursor = self.raw.execute(query, params)
+        except psycopg.OperationalError:
+            if not (idle and self.raw.broken):
+                raise
+            self.raw.close()
+            self.raw = self._connect()
+            cursor = self.raw.execute(query, params)
         return cursor
 
     def begin(self) -> None:
-        self.raw.execute("BEGIN")
+        self._run("BEGIN", ())
         # Serialise writers as SQLite's BEGIN IMMEDIATE does: whoever checks the
         # checkpoint inside a transaction keeps it true until commit.
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._write_lock,))

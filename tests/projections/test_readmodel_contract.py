@@ -402,3 +402,28 @@ def test_run_leased_stands_by_then_takes_over(location, caplog):
         stops["b"].set()
         b.join(10)
     assert not a.is_alive() and not b.is_alive()
+
+
+def test_postgres_reads_and_writes_survive_a_dropped_connection(store, postgres_cluster):
+    """The server ends the read models' connection (a restart, a proxy's idle cut): the
+    next read, and the next projector transaction, run on a new one."""
+
+    def drop(m: ReadModels) -> None:
+        pid = m._conn().raw.info.backend_pid
+        with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with postgres_cluster.fresh_schema() as url:
+        m = ReadModels(url)
+        try:
+            write(store, application(DOMISILI, "BWI-2026-000001", SITI, SITI_DATA, []))
+            projector = Projector(store, m)
+            projector.catch_up()
+            drop(m)
+            assert m.application("BWI-2026-000001") is not None
+            write(store, application(DOMISILI, "BWI-2026-000002", DEWI, DEWI_DATA, []))
+            drop(m)
+            assert projector.catch_up() == 2
+            assert m.checkpoint() == store.head_position()
+        finally:
+            m.close()
