@@ -163,6 +163,33 @@ def test_a_stale_batch_is_refused(store, location):
         b.close()
 
 
+def test_write_transactions_are_serialised(store, location):
+    """A projector's transaction holds the write lock from its start (SQLite's BEGIN
+    IMMEDIATE, PostgreSQL's advisory lock): another projector that read the same
+    checkpoint waits for it, then finds the checkpoint moved and refuses its batch."""
+    write(store, application(DOMISILI, "BWI-2026-000001", SITI, SITI_DATA, []))
+    batch = store.read_all()
+    a, b = ReadModels(location), ReadModels(location)
+    answers: list[int] = []
+    try:
+        with a.transaction() as db:
+            late = threading.Thread(
+                target=lambda: answers.append(Projector(store, b).apply_batch(0, batch))
+            )
+            late.start()
+            time.sleep(0.3)  # room for the other transaction to begin (and wait)
+            db.execute(
+                "INSERT INTO checkpoints (name, position) VALUES ('main', ?)",
+                (batch[-1].position,),
+            )
+        late.join(30)
+        assert answers == [0]
+        assert b.application("BWI-2026-000001") is None  # nobody applied the rows
+    finally:
+        a.close()
+        b.close()
+
+
 def test_racing_projectors_never_apply_an_event_twice(store, location):
     """Two projectors (as on two machines, before the lease settles) follow the same
     log into the same read models while it grows: every application's timeline holds
