@@ -37,6 +37,7 @@ from projections import projector as projector_module
 from projections.lease import lease_for, run_leased
 from projections.projector import Projector
 from projections.readmodels import ReadModels
+from projections.sqldb import PostgresConnection
 from tests.projections.test_projector import (
     DEWI,
     DEWI_DATA,
@@ -436,7 +437,9 @@ def test_postgres_reads_and_writes_survive_a_dropped_connection(store, postgres_
     next read, and the next projector transaction, run on a new one."""
 
     def drop(m: ReadModels) -> None:
-        pid = m._conn().raw.info.backend_pid
+        conn = m._conn()
+        assert isinstance(conn, PostgresConnection)
+        pid = conn.raw.info.backend_pid
         with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
