@@ -31,8 +31,7 @@ class CheckpointedFile:
         """``location``: a SQLite file path, or a ``postgresql://`` URL (whose
         ``search_path`` names the schema)."""
         self.location = location
-        self.backend = "postgres" if sqldb.is_postgres(location) else "sqlite"
-        self.path: Path | None = None if self.backend == "postgres" else Path(location)
+        self.path: Path | None = None if sqldb.is_postgres(location) else Path(location)
         """The SQLite file (None on PostgreSQL)."""
         self._local = threading.local()
 

@@ -56,8 +56,6 @@ class Db(Protocol):
 class Connection(Db, Protocol):
     """One connection of a follower (per thread), with what differs between the two."""
 
-    backend: str
-
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -77,8 +75,6 @@ class Connection(Db, Protocol):
 
 
 class SqliteConnection:
-    backend = "sqlite"
-
     def __init__(self, path: Path, synchronous: Literal["NORMAL", "FULL"]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.raw = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
@@ -163,8 +159,6 @@ def pg_ddl(ddl: str) -> list[str]:
 
 
 class PostgresConnection:
-    backend = "postgres"
-
     def __init__(self, url: str) -> None:
         self.url = url
         self.raw = self._connect()
