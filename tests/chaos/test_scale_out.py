@@ -286,8 +286,10 @@ def scale_out(temporal: str, events_url: str, views_url: str, cluster, tmp: Path
             t.start()
         wait_until(lambda: tally.done >= N // 3, 120, "a third of the applications did not end")
         os.kill(first.proc.pid, signal.SIGKILL)
+        kills = [f"{first.name} (the active one) after {tally.done} applications"]
         wait_until(lambda: tally.done >= N // 2, 120, "half of the applications did not end")
         os.kill(workers[0].proc.pid, signal.SIGKILL)
+        kills.append(f"{workers[0].name} after {tally.done}")
         for t in clients:
             t.join(240)
         elapsed = time.monotonic() - began
@@ -313,7 +315,7 @@ def scale_out(temporal: str, events_url: str, views_url: str, cluster, tmp: Path
         print(
             f"\nscale-out: {N} applications through 2 APIs in {elapsed:.1f} s; "
             f"answers {dict(sorted(tally.answers.items()))}; retries {dict(tally.retries)}; "
-            f"checkpoint polled {len(seen.checkpoints)} times"
+            f"checkpoint polled {len(seen.checkpoints)} times; killed {'; '.join(kills)}"
         )
         assert first.proc.poll() == -signal.SIGKILL and workers[0].proc.poll() is not None
         for p in [survivor, workers[1], *apis]:
