@@ -312,8 +312,9 @@ class Settings(BaseSettings):
         return self.eventstore_url or str(self.var_dir / "events.db")
 
     @property
-    def readmodel_location(self) -> Path:
-        return self.readmodel_path or self.var_dir / "readmodels.db"
+    def readmodel_location(self) -> str | Path:
+        """``readmodel_url`` (PostgreSQL) if set, else the SQLite file."""
+        return self.readmodel_url or self.readmodel_path or self.var_dir / "readmodels.db"
 
     @property
     def outbox_location(self) -> Path:
@@ -387,6 +388,25 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    # Scaling out (issue 19 parts 1-2; README "Scaling out") ---------------------------
+    readmodel_url: str = ""
+    """The read models on PostgreSQL (``postgresql://user@host/db``, a schema through
+    ``options=-csearch_path%3Dname``), shared by every API process and projector; empty:
+    the SQLite file ``readmodel_path``, which one machine's processes share."""
+    lease_poll_s: float = Field(default=2.0, gt=0)
+    """How often a standby projector or notifier tries to take over the lease of the
+    active one (so a dead holder is replaced within about this long)."""
+
+    @field_validator("readmodel_url")
+    @classmethod
+    def _readmodel_url_is_postgres(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "readmodel_url (LINCAH_READMODEL_URL) takes a postgresql:// URL; leave it "
+                "empty to keep the read models in the SQLite file readmodel_path"
+            )
+        return value
 
 
 SECRET_FILES: tuple[str, ...] = (

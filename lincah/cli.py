@@ -106,6 +106,7 @@ def cmd_designer(_: argparse.Namespace) -> int:
 
 def cmd_projections(args: argparse.Namespace) -> int:
     from eventstore.factory import open_event_store
+    from projections.lease import lease_for, run_leased
     from projections.projector import Projector
     from projections.readmodels import ReadModels
 
@@ -119,7 +120,9 @@ def cmd_projections(args: argparse.Namespace) -> int:
             f"rebuilt the read models from {n} events; checkpoint {projector.models.checkpoint()}"
         )
         return 0
-    projector.run_forever(_stop_event_on_signals())
+    # Any number may run (on several machines): one projects, the others stand by.
+    lease = lease_for(s.readmodel_location, "projector")
+    run_leased(lease, projector.run_forever, _stop_event_on_signals(), "projector", s.lease_poll_s)
     return 0
 
 

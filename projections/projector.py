@@ -19,7 +19,6 @@ event's fault: the batch rolls back and ``run_forever`` retries it later.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,16 +30,12 @@ from eventstore.port import EventStore, RecordedEvent
 from projections import views
 from projections.checkpointed import follow
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
+from projections.sqldb import Db, infrastructure_errors
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-INFRASTRUCTURE: Final = (
-    sqlite3.OperationalError,
-    sqlite3.InterfaceError,
-    sqlite3.InternalError,
-    MemoryError,
-)
+INFRASTRUCTURE: Final = infrastructure_errors()
 """Failures of the read-model database, not of an event: never parked."""
 _ERROR_CHARS: Final = 1000
 _UNCOUNTED_LAG: Final = 10_000
@@ -160,11 +155,11 @@ def lag(store: EventStore, models: ReadModels) -> Lag:
     return Lag(checkpoint, head, events, seconds, models.parked_count())
 
 
-def _apply(db: sqlite3.Connection, event: RecordedEvent, batch: views.Batch | None = None) -> None:
+def _apply(db: Db, event: RecordedEvent, batch: views.Batch | None = None) -> None:
     views.apply(db, event, batch)
 
 
-def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:
+def _save_checkpoint(db: Db, position: int) -> None:
     db.execute(
         "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -172,7 +167,7 @@ def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:
     )
 
 
-def _park(db: sqlite3.Connection, event: RecordedEvent, exc: BaseException) -> None:
+def _park(db: Db, event: RecordedEvent, exc: BaseException) -> None:
     db.execute(
         "INSERT INTO parked_events (position, stream, type, error, parked_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO UPDATE SET"
