@@ -90,7 +90,11 @@ def _is_db(path: Path) -> bool:
 
 
 def _is_sidecar(path: Path) -> bool:
-    return any(path.name.endswith(f".db{s}") for s in SQLITE_SIDECARS)
+    """SQLite's journals, and the lease files of the projector and notifier (held by
+    the running processes, meaningless in a backup)."""
+    return path.name.endswith(".lock") or any(
+        path.name.endswith(f".db{s}") for s in SQLITE_SIDECARS
+    )
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -101,7 +105,10 @@ def plan(settings: Settings, exclude: Path | None = None) -> tuple[list[Source],
     """(temporal, before the store, the store, after the store): what to copy, in order.
     ``exclude``: a directory never to walk (the backups themselves, if under var/)."""
     var = settings.var_dir
-    readmodels = settings.readmodel_location
+    # Read models are rebuilt from the events, never copied; on PostgreSQL they are not
+    # under var/ at all.
+    location = settings.readmodel_location
+    readmodels = [location] if isinstance(location, Path) else []
     temporal_db = settings.temporal.dev_server.db_filename
     store_db = (
         Path(_sqlite_path(settings.eventstore_location))
@@ -118,7 +125,7 @@ def plan(settings: Settings, exclude: Path | None = None) -> tuple[list[Source],
     derived = {settings.outbox_location.resolve()}
     before: list[Source] = []
     after: list[Source] = []
-    handled = [s.path for s in temporal + store] + [readmodels, *key_paths]
+    handled = [s.path for s in temporal + store] + [*readmodels, *key_paths]
     roots = [(var, "var")]
     uploads = settings.uploads_dir
     if not uploads.resolve().is_relative_to(var.resolve()):
