@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, limits, temporal_errors
+from api import errors, limits, observability, temporal_errors
 from api.routers import (
     agencies,
     applications,
@@ -39,6 +39,7 @@ from api.routers import (
     wallet,
 )
 from api.runtime import Runtime
+from config import telemetry
 from config.settings import Settings, get_settings
 
 UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk", "/me/documents")
@@ -48,6 +49,7 @@ MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
+    telemetry.install_tracing(runtime.settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,4 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     errors.document(app, routers)
     limits.install(app, runtime.settings, uploads=UPLOADS)
+    observability.install(app)  # last: the outermost middleware times the others too
     return app

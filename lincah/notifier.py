@@ -8,12 +8,16 @@ import threading
 
 from config.settings import Settings
 from eventstore.factory import open_event_store
+from lincah import health
 from notifications import service
 
 
 def run_notifier(settings: Settings, stop: threading.Event) -> None:
     store = open_event_store(settings.eventstore, settings.eventstore_location)
+    port = health.serve(settings, "notifier", health.store_check(store))
     try:
         service.run(store, settings, stop)
     finally:
         store.close()
+        if port is not None:
+            port.close()

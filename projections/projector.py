@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from eventstore.port import EventStore, RecordedEvent
 from projections import views
 from projections.checkpointed import follow
+from projections.metrics import EventMetrics
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Projector:
     def __init__(self, store: EventStore, models: ReadModels) -> None:
         self.store = store
         self.models = models
+        self.metrics = EventMetrics()
 
     def run_once(self, limit: int = BATCH) -> int:
         """Apply the next batch; returns how many events it consumed (parked ones
@@ -75,6 +77,7 @@ class Projector:
                     _apply(db, event, folded)
                 folded.flush()
                 _save_checkpoint(db, batch[-1].position)
+            self.metrics.observe(batch)
             return len(batch)
         except INFRASTRUCTURE:
             raise
@@ -99,6 +102,7 @@ class Projector:
                     parked.append((event, exc))
                 db.execute("RELEASE SAVEPOINT lincah_event")
             _save_checkpoint(db, batch[-1].position)
+        self.metrics.observe(batch)
         for event, error in parked:
             log.warning(
                 "parked event at position %d (stream %s, type %s): the views could not "
