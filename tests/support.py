@@ -79,10 +79,12 @@ async def run_stack(
     *,
     projector: bool = True,
     notifier: bool = True,
+    client: Client | None = None,
 ) -> AsyncIterator[Stack]:
     """``projector=False`` leaves the read models where they are, as when the projector
     process is down or far behind; ``notifier=False`` leaves the notification outbox so
-    (``notifications.service``: its subscriber and dispatcher)."""
+    (``notifications.service``: its subscriber and dispatcher). ``client``: the worker's
+    Temporal client instead of the environment's (one with interceptors)."""
     settings = settings.model_copy(
         update={
             "temporal": TemporalSettings(
@@ -130,7 +132,11 @@ async def run_stack(
 
     def start_worker() -> None:
         worker = build_worker(
-            env.client, store, settings.temporal.task_queues.applications, executor, settings
+            client or env.client,
+            store,
+            settings.temporal.task_queues.applications,
+            executor,
+            settings,
         )
         workers.append((worker, asyncio.create_task(worker.run())))
 
