@@ -41,12 +41,13 @@ async def _until(what: str, check, timeout_s: float = 60.0):
 
 async def test_sigterm_lets_the_running_activity_finish_once(dev_env, settings, tmp_path):
     queue = f"tq-{uuid.uuid4()}"
-    health = free_port()
+    health, sdk_metrics = free_port(), free_port()
     env = {
         **os.environ,
         "LINCAH_CONFIG": str(tmp_path / "none.yaml"),
         "LINCAH_VAR_DIR": str(settings.var_dir),
         "LINCAH_JWT_SECRET": settings.jwt_secret,
+        "LINCAH_TEMPORAL_METRICS_PORT": str(sdk_metrics),
         "LINCAH_TEMPORAL__ADDRESS": dev_env.client.service_client.config.target_host,
         "LINCAH_TEMPORAL__TASK_QUEUES__APPLICATIONS": queue,
         "LINCAH_TEST_ACTIVITY_DELAY_S": str(DELAY_S),
@@ -97,6 +98,9 @@ async def test_sigterm_lets_the_running_activity_finish_once(dev_env, settings, 
             )
 
         await _until("the first append running on the worker", append_running)
+        async with httpx.AsyncClient() as http:  # the Temporal SDK's own metrics
+            sdk = (await http.get(f"http://127.0.0.1:{sdk_metrics}/metrics")).text
+        assert "temporal_workflow_task_schedule_to_start_latency" in sdk, sdk[:2000]
         worker.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(worker.wait, 90)
         assert code == 0, (tmp_path / "worker.log").read_text()
@@ -126,3 +130,43 @@ async def test_sigterm_lets_the_running_activity_finish_once(dev_env, settings, 
         log.close()
         if handle is not None:
             await handle.terminate("test over")
+
+
+@pytest.mark.parametrize(
+    ("command", "metric"),
+    [(["projections", "run"], "lincah_projection_lag_seconds"), (["notifier"], "# HELP")],
+)
+async def test_the_projector_and_the_notifier_answer_on_their_port_and_stop_on_sigterm(
+    command, metric, settings, tmp_path
+):
+    health = free_port()
+    env = {
+        **os.environ,
+        "LINCAH_CONFIG": str(tmp_path / "none.yaml"),
+        "LINCAH_VAR_DIR": str(settings.var_dir),
+        "LINCAH_HEALTH_PORT": str(health),
+    }
+    part = subprocess.Popen(
+        [sys.executable, "-m", "lincah.cli", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{health}") as probe:
+
+            async def ready() -> bool:
+                try:
+                    return (await probe.get("/ready")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await _until(f"{command}'s /ready answering 200", ready)
+            assert metric in (await probe.get("/metrics")).text
+        part.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(part.wait, 30) == 0
+    finally:
+        if part.poll() is None:
+            part.kill()
+            part.wait()
