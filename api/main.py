@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runtime.close()
+        telemetry.stop_tracing()  # export the spans still buffered before the process ends
 
     app = FastAPI(
         title="Lincah API",
