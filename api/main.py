@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, limits, temporal_errors
+from api import errors, limits, observability, temporal_errors
 from api.routers import (
     agencies,
     applications,
@@ -40,6 +40,7 @@ from api.routers import (
     wallet,
 )
 from api.runtime import Runtime
+from config import telemetry
 from config.settings import Settings, get_settings
 
 UPLOADS = (
@@ -57,11 +58,13 @@ rather than by max_json_body_bytes."""
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
+    telemetry.install_tracing(runtime.settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runtime.close()
+        telemetry.stop_tracing()  # export the spans still buffered before the process ends
 
     app = FastAPI(
         title="Lincah API",
@@ -110,4 +113,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     errors.document(app, routers)
     limits.install(app, runtime.settings, uploads=UPLOADS)
+    observability.install(app)  # last: the outermost middleware times the others too
     return app

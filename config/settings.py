@@ -39,11 +39,39 @@ class DevServer(BaseModel):
     )
 
 
+class TemporalTLS(BaseModel):
+    """TLS to a Temporal cluster (README "Production deployment"); mTLS when a client
+    certificate and key are given. Paths are PEM files, read when a part connects."""
+
+    enabled: bool = False
+    server_ca: Path | None = None
+    """CA certificate the server's certificate must chain to; unset: the system's roots."""
+    server_name: str = ""
+    """Name the server's certificate must carry, when it differs from the address's host
+    (an address by IP, a load balancer)."""
+    client_cert: Path | None = None
+    """This part's certificate, for a cluster that asks for mutual TLS."""
+    client_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> TemporalTLS:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError(
+                "temporal.tls: give client_cert and client_key together (mutual TLS needs "
+                "both), or neither"
+            )
+        return self
+
+
 class TemporalSettings(BaseModel):
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
     task_queues: TaskQueues = Field(default_factory=TaskQueues)
     dev_server: DevServer = Field(default_factory=DevServer)
+    tls: TemporalTLS = Field(default_factory=TemporalTLS)
+    api_key: SecretStr = SecretStr("")
+    """API key of a cluster that authenticates clients by key (Temporal Cloud); sent on
+    every call, over TLS only: setting it turns TLS on."""
 
 
 class OidcProvider(BaseModel):
@@ -286,6 +314,45 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=14, ge=1)
     """How many of the newest backups `lincah up`'s schedule keeps."""
 
+    # Production deployment: health, shutdown, metrics, tracing (deploy/; README
+    # "Production deployment" and "Health and metrics") ---------------------------------
+    health_port: int = Field(default=0, ge=0, le=65535)
+    """Port on which the parts without an HTTP API of their own (worker, projector,
+    notifier, face worker) answer GET /health, /ready and /metrics; 0: not served (`lincah
+    up` watches its parts itself). One process per container in deploy/compose.yaml, so
+    every part there uses the same port."""
+    health_host: str = "127.0.0.1"
+    """Address of that port; 0.0.0.0 in a container, so that Prometheus can scrape it."""
+    temporal_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the Temporal SDK's own Prometheus endpoint in the workers (task-queue
+    schedule-to-start latency, poll and slot usage); 0: not served."""
+    metrics_token: str = ""
+    """Bearer token GET /metrics on the API asks for. Empty: /metrics is open in
+    development and refused in production (the reverse proxy never routes it)."""
+    ready_max_lag_s: float = Field(default=60.0, gt=0)
+    """GET /ready answers 503 while the read models are further behind than this."""
+    worker_shutdown_grace_s: float = Field(default=5.0, ge=0)
+    """On SIGTERM a worker stops polling and lets its running activities finish for this
+    long before they are cancelled (and retried elsewhere). `lincah up` waits 10 s for a
+    part to stop; a container runtime waits its stop_grace_period (deploy/compose.yaml)."""
+    api_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    """On SIGTERM the API stops accepting connections and lets running requests finish
+    for this long."""
+    otel_endpoint: str = ""
+    """OTLP/HTTP endpoint of an OpenTelemetry collector (``http://collector:4318``); set:
+    traces from the API through Temporal to the activities are exported there; empty:
+    no tracing."""
+    otel_service_name: str = "lincah"
+    """``service.name`` of the exported spans; each part adds its own name
+    (``lincah-api``, ``lincah-worker``)."""
+    portal_host: str = "127.0.0.1"
+    """Address the citizen portal listens on; 0.0.0.0 in a container (behind the proxy)."""
+    designer_host: str = "127.0.0.1"
+    """Address the designer listens on; 0.0.0.0 in a container (behind the proxy)."""
+    test_activity_delay_s: float = Field(default=0.0, ge=0)
+    """Tests only: each append_events activity waits this long first (the graceful
+    shutdown test needs an activity running when SIGTERM comes). Refused in production."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":
@@ -487,6 +554,11 @@ def production_problems(s: Settings) -> list[str]:
                 "notify_webhook_url (LINCAH_NOTIFY_WEBHOOK_URL) must be an https:// URL: "
                 "the messages carry citizens' phone numbers"
             )
+    if s.test_activity_delay_s:
+        problems.append(
+            "test_activity_delay_s (LINCAH_TEST_ACTIVITY_DELAY_S) is for tests only; "
+            "remove it"
+        )
     if not s.smtp_host:
         problems.append(
             "smtp_host (LINCAH_SMTP_HOST) is empty; citizens could not confirm their e-mail "

@@ -62,8 +62,15 @@ def cmd_api(_: argparse.Namespace) -> int:
     import uvicorn
 
     s = get_settings()
+    # SIGTERM: uvicorn stops accepting, lets running requests finish (at most
+    # api_shutdown_grace_s), then runs the app's shutdown.
     uvicorn.run(
-        "api.main:create_app", factory=True, host=s.api_host, port=s.api_port, log_level="info"
+        "api.main:create_app",
+        factory=True,
+        host=s.api_host,
+        port=s.api_port,
+        log_level="info",
+        timeout_graceful_shutdown=int(s.api_shutdown_grace_s),
     )
     return 0
 
@@ -74,7 +81,7 @@ def cmd_portal(_: argparse.Namespace) -> int:
     from portal.app import create_app
 
     s = get_settings()
-    uvicorn.run(create_app(s), host="127.0.0.1", port=s.portal_port, log_level="info")
+    uvicorn.run(create_app(s), host=s.portal_host, port=s.portal_port, log_level="info")
     return 0
 
 
@@ -91,7 +98,7 @@ def cmd_designer(_: argparse.Namespace) -> int:
         "--server.port",
         str(s.designer_port),
         "--server.address",
-        "127.0.0.1",
+        s.designer_host,
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
@@ -120,9 +127,15 @@ def cmd_projections(args: argparse.Namespace) -> int:
             f"rebuilt the read models from {n} events; checkpoint {projector.models.checkpoint()}"
         )
         return 0
-    # Any number may run (on several machines): one projects, the others stand by.
+    from lincah.health import serve_projector
+
+    port = serve_projector(s, projector)
+    # Any number may run (on several machines): one projects, the others stand by. On
+    # SIGTERM the batch in hand commits with its checkpoint, then the loop ends.
     lease = lease_for(s.readmodel_location, "projector")
     run_leased(lease, projector.run_forever, _stop_event_on_signals(), "projector", s.lease_poll_s)
+    if port is not None:
+        port.close()
     return 0
 
 

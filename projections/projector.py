@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from eventstore.port import EventStore, RecordedEvent
 from projections import views
 from projections.checkpointed import follow
+from projections.metrics import EventMetrics
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
 from projections.sqldb import Db, infrastructure_errors
 
@@ -46,6 +47,7 @@ class Projector:
     def __init__(self, store: EventStore, models: ReadModels) -> None:
         self.store = store
         self.models = models
+        self.metrics = EventMetrics()
 
     def run_once(self, limit: int = BATCH) -> int:
         """Apply the next batch; returns how many events it consumed (parked ones
@@ -70,6 +72,7 @@ class Projector:
                     _apply(db, event, folded)
                 folded.flush()
                 _save_checkpoint(db, batch[-1].position)
+            self.metrics.observe(batch)
             return len(batch)
         except INFRASTRUCTURE:
             raise
@@ -94,6 +97,7 @@ class Projector:
                     parked.append((event, exc))
                 db.execute("RELEASE SAVEPOINT lincah_event")
             _save_checkpoint(db, batch[-1].position)
+        self.metrics.observe(batch)
         for event, error in parked:
             log.warning(
                 "parked event at position %d (stream %s, type %s): the views could not "

@@ -375,6 +375,11 @@ class ReadModels(CheckpointedFile):
             self._conn(), agency_code=agency_code, complainant=complainant, limit=limit
         )
 
+    def status_counts(self) -> dict[str, int]:
+        """How many applications are in each status (the API's metrics)."""
+        rows = self._conn().execute("SELECT status, count(*) FROM applications GROUP BY status")
+        return {str(name): int(n) for name, n in rows}
+
     def parked_count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])
 

@@ -163,7 +163,8 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/staff"): Rule(ADMINS, _s(200)),
         # -- operations ----------------------------------------------------------------
         ("GET", "/health"): Rule(None, _s(200)),
-        ("GET", "/metrics"): Rule(None, _s(200)),
+        ("GET", "/metrics"): Rule(None, _s(200)),  # metrics_token, when set, instead
+        ("GET", "/ready"): Rule(None, _s(200, 503)),
         # -- agencies: public facts; only their own administrator changes them ----------
         ("GET", "/agencies/{agency_code}/calendar"): Rule(
             EVERYONE, _s(200), target="agency", other=200
