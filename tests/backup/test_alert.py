@@ -35,17 +35,18 @@ async def read(settings) -> tuple[dict, str]:
 async def test_health_and_metrics_say_when_the_backup_is_overdue(settings):
     health, metrics = await read(settings)
     assert health["backup"]["overdue"] is False and health["backup"]["last_ok_at"] is None
-    assert "lincah_backup" not in metrics  # no scheduled backup here: nothing to alert
+    # No scheduled backup here: nothing to alert.
+    assert "lincah_backup_overdue 0.0\n" in metrics and "lincah_backup_age_seconds -1.0" in metrics
 
     backed_up(settings, hours_ago=1, interval_h=6)
     health, metrics = await read(settings)
     assert health["backup"]["overdue"] is False and health["backup"]["interval_s"] == 21600
-    assert "lincah_backup_overdue 0\n" in metrics
+    assert "lincah_backup_overdue 0.0\n" in metrics
 
     backed_up(settings, hours_ago=10, interval_h=6)
     health, metrics = await read(settings)
     assert health["backup"]["overdue"] is True and health["backup"]["age_s"] > 9 * 3600
-    assert "lincah_backup_overdue 1\n" in metrics
+    assert "lincah_backup_overdue 1.0\n" in metrics
 
 
 def test_up_runs_the_scheduled_backup_when_a_backup_dir_is_set(settings, tmp_path):
