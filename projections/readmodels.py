@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import orjson
 from domain.complaints import ComplaintView
 from domain.services import ServiceState
 from domain.state import ApplicationState
+from projections import access_log as access_log_view
 from projections import complaints as complaint_view
 from projections import survey_view
 from projections.checkpointed import CheckpointedFile
@@ -95,9 +97,10 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
     + complaint_view.SCHEMA
     + survey_view.SCHEMA
+    + access_log_view.SCHEMA
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
@@ -107,6 +110,7 @@ VIEW_TABLES = (
     "documents",
     "complaints",
     *survey_view.TABLES,
+    *access_log_view.TABLES,
 )
 RETIRED_TABLES = ("notifications",)
 """Tables of older schemas, dropped with the views: the citizen's messages are the
@@ -374,6 +378,12 @@ class ReadModels(CheckpointedFile):
         return complaint_view.complaints(
             self._conn(), agency_code=agency_code, complainant=complainant, limit=limit
         )
+
+    def access_log(
+        self, *, agencies: Collection[str] | None, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Reads of personal data (``projections.access_log.reads``)."""
+        return access_log_view.reads(self._conn(), agencies=agencies, **filters)
 
     def parked_count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])

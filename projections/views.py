@@ -10,8 +10,9 @@ import orjson
 from domain import events as ev
 from domain import services as service_fold
 from domain import state as application_fold
+from domain.access_log import STREAM_PREFIX as ACCESS_PREFIX
 from eventstore.port import RecordedEvent
-from projections import complaints, survey_view
+from projections import access_log, complaints, survey_view
 
 
 class Batch:
@@ -53,6 +54,8 @@ def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = No
         complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
         survey_view.apply(db, event)
+    elif event.stream.startswith(ACCESS_PREFIX):
+        access_log.apply(db, event)
 
 
 def _apply_application(batch: Batch, event: RecordedEvent) -> None:
