@@ -10,17 +10,27 @@ without another key to distribute or rotate.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from audit.anchor import Checkpoint, CheckpointCheck, SignedCheckpoint, make_checkpoint
+from audit.anchor import (
+    Checkpoint,
+    CheckpointCheck,
+    Discontinuity,
+    SignedCheckpoint,
+    make_checkpoint,
+)
 from audit.anchor import verify_checkpoint as check_against
 from audit.ledger import Entry, FileLedger, Ledger
 from config.settings import Settings
 from documents.signing import load_signing_key
 from eventstore.port import EventStore
+
+log = logging.getLogger(__name__)
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -110,3 +120,30 @@ def verify_anchored(store: EventStore, ledger: Ledger, key: Ed25519PublicKey) ->
     last = _last_intact(entries)
     check = check_against(store, last) if last is not None else None
     return AnchorReport(ledger.where, entries, check)
+
+
+def publish_periodically(
+    store: EventStore, settings: Settings, stop: threading.Event, interval_s: float
+) -> None:
+    """Publish a checkpoint every ``interval_s`` seconds until ``stop`` is set (the
+    projector runs this in a thread, ``audit_checkpoint_interval_s``). A failure is
+    logged and tried again at the next interval; a log that no longer continues the
+    last checkpoint is logged as an error each time, naming the streams."""
+    ledger = ledger_for(settings)
+    while not stop.wait(interval_s):
+        try:
+            signed = write_checkpoint(store, ledger, signing_key(settings))
+        except Discontinuity as e:
+            log.error("audit checkpoint refused: %s", e)
+        except Exception as e:
+            log.error(
+                "audit checkpoint to %s failed (%s); trying again in %g s",
+                ledger.where,
+                type(e).__name__,
+                interval_s,
+            )
+        else:
+            if signed is not None:
+                c = signed.checkpoint
+                log.info("audit checkpoint %d published: position %d, root %s",
+                         c.seq, c.position, c.root)  # fmt: skip

@@ -115,7 +115,19 @@ def cmd_projections(args: argparse.Namespace) -> int:
             f"rebuilt the read models from {n} events; checkpoint {projector.models.checkpoint()}"
         )
         return 0
-    projector.run_forever(_stop_event_on_signals())
+    stop = _stop_event_on_signals()
+    if s.audit_checkpoint_interval_s > 0:
+        # The anchored audit trail (README "Anchored audit trail"): its own thread, so a
+        # slow checkpoint never holds the read models back.
+        from audit.checkpoints import publish_periodically
+
+        threading.Thread(
+            target=publish_periodically,
+            args=(projector.store, s, stop, s.audit_checkpoint_interval_s),
+            name="audit-checkpoints",
+            daemon=True,
+        ).start()
+    projector.run_forever(stop)
     return 0
 
 

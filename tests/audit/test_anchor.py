@@ -10,15 +10,26 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from api.main import create_app
 from audit import anchor
-from audit.checkpoints import verify_anchored, write_checkpoint
+from audit.checkpoints import (
+    ledger_for,
+    publish_periodically,
+    signing_key,
+    verify_anchored,
+    write_checkpoint,
+)
 from audit.ledger import FileLedger, line_hash
+from documents.signing import public_key_id
 from domain import events as ev
 from eventstore import chain
 from eventstore.factory import open_event_store
@@ -251,3 +262,91 @@ def test_cli_checkpoint_then_verify_catches_a_rehashed_stream(tmp_path, db) -> N
     assert "intact: 5 events in 1 streams verify" in bad.stdout  # the chains hold
     assert f"stream {stream!r}: version 4 was signed with hash" in bad.stdout
     assert "checkpoint 1 (position 5" in bad.stdout
+
+
+def test_the_projector_publishes_checkpoints_periodically(settings, store) -> None:
+    settings = settings.model_copy(update={"audit_checkpoint_interval_s": 0.05})
+    ledger = ledger_for(settings)
+    write_application(store, 1)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=publish_periodically, args=(store, settings, stop, 0.05), daemon=True
+    )
+    thread.start()
+    try:
+        assert wait_until(lambda: len(lines_of(ledger)) == 1)
+        write_application(store, 2)
+        assert wait_until(lambda: len(lines_of(ledger)) == 2)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    report = verify_anchored(store, ledger, signing_key(settings).public_key())
+    assert report.intact and report.check is not None
+    assert report.check.checkpoint.position == 10
+
+
+def lines_of(ledger) -> list[str]:
+    return ledger.path.read_text().splitlines() if ledger.path.exists() else []
+
+
+def wait_until(condition, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+# -- GET /audit/checkpoints, /audit/verification ------------------------------------------
+
+
+async def test_auditors_fetch_the_checkpoints_and_the_verification(settings, db) -> None:
+    settings = settings.model_copy(update={"eventstore": "sqlite", "eventstore_url": str(db)})
+    app = create_app(settings)
+    store = app.state.runtime.store
+    bwi = write_application(store, 1)
+    write_checkpoint(store, ledger_for(settings), signing_key(settings))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lincah") as http:
+
+        async def auditor(agency: str | None) -> dict[str, str]:
+            r = await http.post(
+                "/auth/dev-token",
+                json={"subject": f"audit-{agency}", "role": "auditor", "agency": agency},
+            )
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        everyone, of_bwi, of_sby = await auditor(None), await auditor("BWI"), await auditor("SBY")
+        r = await http.get("/audit/checkpoints", headers=of_bwi)
+        assert r.status_code == 200, r.text
+        (line,) = r.json()["items"]
+        assert line["seq"] == 1 and line["position"] == 5 and line["intact"]
+        assert line["key_id"] == public_key_id(signing_key(settings).public_key())
+
+        r = await http.get("/audit/verification", headers=of_bwi)
+        body = r.json()
+        assert body["intact"] and body["anchored"] and body["checkpoint"] == 1
+
+        events = store.read_stream(bwi)
+        rewrite_and_rehash(db, bwi, 2, {**events[2].data, "outcome": "reject"})
+        body = (await http.get("/audit/verification", headers=of_bwi)).json()
+        assert body["chains_intact"] and not body["anchored"] and not body["intact"]
+        assert body["rewritten_streams"] == [bwi] and body["not_shown"] == 0
+        # Another agency's auditor learns that something is wrong, not where.
+        body = (await http.get("/audit/verification", headers=of_sby)).json()
+        assert not body["intact"] and body["rewritten_streams"] == [] and body["not_shown"] == 1
+        assert bwi not in str(body)
+        body = (await http.get("/audit/verification", headers=everyone)).json()
+        assert f"stream {bwi!r}: version 4 was signed" in body["report"]
+
+        officer = (
+            await http.post(
+                "/auth/dev-token", json={"subject": "o", "role": "officer", "agency": "BWI"}
+            )
+        ).json()["access_token"]
+        for path in ("/audit/checkpoints", "/audit/verification"):
+            r = await http.get(path, headers={"Authorization": f"Bearer {officer}"})
+            assert r.status_code == 403
+    app.state.runtime.close()
