@@ -188,13 +188,14 @@ def make_checkpoint(
     (else ``Discontinuity``, and nothing is signed). So a stream rewritten and re-hashed
     after one checkpoint is never signed into the next, and each checkpoint vouches for
     every one before it: checking the log against the last one is enough."""
-    position = store.head_position()
-    if previous is not None and position <= previous.position:
-        return None
     start, after = (previous.heads, previous.position) if previous else ({}, 0)
     heads: Heads = dict(start)
     broken: list[str] = []
-    for event in _walk(store, after, position):
+    # Up to the head as it is now; the checkpoint's position is the last event read
+    # (a backend's reader holds back events that lower ones could still precede).
+    position = after
+    for event in _walk(store, after, store.head_position()):
+        position = event.position
         stream, version, stored = str(event[1]), int(event[2]), str(event[8])
         before = heads.get(stream)
         expected = (-1, "") if before is None else before
@@ -202,6 +203,8 @@ def make_checkpoint(
         if not continues and stream in start and heads[stream] == start[stream]:
             broken.append(stream)
         heads[stream] = (version, stored)
+    if position == after:
+        return None  # nothing appended since ``previous`` (or an empty log)
     if broken and previous is not None:
         raise Discontinuity(previous, broken)
     checkpoint = Checkpoint(

@@ -8,6 +8,7 @@ projector that fills them); reads need no Temporal, so none runs here."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import sqlite3
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from api.main import create_app
 from audit.checkpoints import write_checkpoint
 from audit.ledger import FileLedger
 from commands import profile
+from documents.numbering import document_path
 from domain import events as ev
 from domain.access_log import access_stream
 from eventstore import chain
@@ -178,6 +180,47 @@ async def test_staff_reads_are_logged_with_the_task_or_the_reason(api: Api) -> N
     assert r.status_code == 200
     assert logged(api, SITI)[-1]["what"] == "audit_state"
     assert logged(api, SITI)[-1]["reason"] == "Audit"
+
+
+async def test_a_staff_download_of_an_issued_document_is_logged(api: Api) -> None:
+    pdf = b"%PDF-1.7 surat keterangan domisili"
+    number = "BWI/SKD/2026/000001"
+    stream = ev.application_stream("BWI-2026-000001")
+    issued = {
+        "step": "issue",
+        "number": number,
+        "sha256": hashlib.sha256(pdf).hexdigest(),
+        "signature": "-",
+        "public_key_id": "-",
+        "issued_at": "2026-11-29T08:00:00+00:00",
+        "title": "Surat Keterangan Domisili",
+        "verify_url": "-",
+    }
+    api.store.append(stream, [NewEvent(ev.event_id(stream, 2), ev.DOCUMENT_ISSUED, issued)], 1)
+    path = document_path(api.rt.settings, number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    api.project()
+
+    holder = await api.token(SITI, "citizen")
+    assert (await api.get(f"/documents/{number}", holder)).content == pdf
+    assert logged(api, SITI) == []
+    cashier = await api.token("s-dewi", "cashier", "BWI")
+    r = await api.get(f"/documents/{number}", cashier, headers={"X-Access-Reason": "Cetak ulang"})
+    assert r.content == pdf
+    assert logged(api, SITI) == [
+        {
+            "citizen": SITI,
+            "what": "document",
+            "application": "BWI-2026-000001",
+            "item": number,
+            "agency": "BWI",
+            "staff": "s-dewi",
+            "role": "cashier",
+            "staff_agency": "BWI",
+            "reason": "Cetak ulang",
+        }
+    ]
 
 
 async def test_the_citizen_sees_who_read_their_data_and_no_one_else_s(api: Api) -> None:
