@@ -240,6 +240,12 @@ async def test_the_citizen_sees_who_read_their_data_and_no_one_else_s(api: Api) 
     assert entry["at"]
     # The reader is named by role and agency, not by account.
     assert "s-budi" not in r.text
+    # The export of all one's data (right of access) carries the log too.
+    r = await api.get("/me/export", siti)
+    assert r.status_code == 200, r.text
+    exported = orjson.loads(r.content)["access_log"]
+    assert [(e["role"], e["application"]) for e in exported] == [("officer", "BWI-2026-000001")]
+    assert "s-budi" not in r.text
 
     budi = await api.token(BUDI, "citizen")
     body = (await api.get("/me/access-log", budi)).json()
