@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import errors, limits, observability, temporal_errors
 from api.routers import (
+    access_log,
     agencies,
     applications,
     appointments,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locations.router,
         appointments.router,
         queue.router,
+        access_log.router,
     )
     for r in routers:
         app.include_router(r)

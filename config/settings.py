@@ -475,6 +475,22 @@ class Settings(BaseSettings):
             )
         return value
 
+    # Personal data: access log and anchored audit trail (issue 20 parts 4-5; README
+    # "Personal data") ------------------------------------------------------------
+    audit_anchor_path: Path | None = None
+    """The append-only JSON-lines file signed checkpoints of the event log are published
+    to, default ``var/anchors/checkpoints.jsonl``. Keep it outside the database's reach
+    (another disk or host, ``chattr +a``): it is what a rewritten and re-hashed stream
+    is caught against."""
+    audit_checkpoint_interval_s: float = Field(default=600.0, ge=0)
+    """How often the projector (``lincah projections run``, started by ``lincah up``)
+    publishes a checkpoint when events were appended since the last; 0: never (only
+    ``lincah audit checkpoint``)."""
+
+    @property
+    def audit_anchor_location(self) -> Path:
+        return self.audit_anchor_path or self.var_dir / "anchors" / "checkpoints.jsonl"
+
 
 SECRET_FILES: tuple[str, ...] = (
     "jwt-secret",

@@ -180,9 +180,16 @@ class Api:
         found: list[dict[str, Any]] = self.call("GET", "/applications", params=params)
         return found
 
-    def application(self, application_id: str, min_position: int | None = None) -> dict[str, Any]:
-        params = {"min_position": min_position} if min_position else None
-        found: dict[str, Any] = self.call("GET", f"/applications/{application_id}", params=params)
+    def application(
+        self, application_id: str, min_position: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """``reason``: why a member of staff reads it, for the citizen's access log."""
+        params: dict[str, Any] = {"min_position": min_position} if min_position else {}
+        if reason:
+            params["reason"] = reason
+        found: dict[str, Any] = self.call(
+            "GET", f"/applications/{application_id}", params=params or None
+        )
         return found
 
     def tasks(self, min_position: int | None = None) -> list[dict[str, Any]]:

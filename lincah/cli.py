@@ -129,11 +129,26 @@ def cmd_projections(args: argparse.Namespace) -> int:
         return 0
     from lincah.health import serve_projector
 
+    def project(stop: threading.Event) -> None:
+        if s.audit_checkpoint_interval_s > 0:
+            # The anchored audit trail (README "Anchored audit trail"): only the active
+            # projector publishes, in its own thread, so a slow checkpoint never holds
+            # the read models back.
+            from audit.checkpoints import publish_periodically
+
+            threading.Thread(
+                target=publish_periodically,
+                args=(projector.store, s, stop, s.audit_checkpoint_interval_s),
+                name="audit-checkpoints",
+                daemon=True,
+            ).start()
+        projector.run_forever(stop)
+
     port = serve_projector(s, projector)
     # Any number may run (on several machines): one projects, the others stand by. On
     # SIGTERM the batch in hand commits with its checkpoint, then the loop ends.
     lease = lease_for(s.readmodel_location, "projector")
-    run_leased(lease, projector.run_forever, _stop_event_on_signals(), "projector", s.lease_poll_s)
+    run_leased(lease, project, _stop_event_on_signals(), "projector", s.lease_poll_s)
     if port is not None:
         port.close()
     return 0

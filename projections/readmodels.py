@@ -9,7 +9,7 @@ checkpoint, so a crash never applies an event twice or skips one.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import orjson
 from domain.complaints import ComplaintView
 from domain.services import ServiceState
 from domain.state import ApplicationState
+from projections import access_log as access_log_view
 from projections import complaints as complaint_view
 from projections import survey_view
 from projections.checkpointed import CheckpointedFile
@@ -96,9 +97,10 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
     + complaint_view.SCHEMA
     + survey_view.SCHEMA
+    + access_log_view.SCHEMA
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
@@ -108,6 +110,7 @@ VIEW_TABLES = (
     "documents",
     "complaints",
     *survey_view.TABLES,
+    *access_log_view.TABLES,
 )
 RETIRED_TABLES = ("notifications",)
 """Tables of older schemas, dropped with the views: the citizen's messages are the
@@ -379,6 +382,12 @@ class ReadModels(CheckpointedFile):
         """How many applications are in each status (the API's metrics)."""
         rows = self._conn().execute("SELECT status, count(*) FROM applications GROUP BY status")
         return {str(name): int(n) for name, n in rows}
+
+    def access_log(
+        self, *, agencies: Collection[str] | None, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Reads of personal data (``projections.access_log.reads``)."""
+        return access_log_view.reads(self._conn(), agencies=agencies, **filters)
 
     def parked_count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])

@@ -8,8 +8,9 @@ import orjson
 from domain import events as ev
 from domain import services as service_fold
 from domain import state as application_fold
+from domain.access_log import STREAM_PREFIX as ACCESS_PREFIX
 from eventstore.port import RecordedEvent
-from projections import complaints, survey_view
+from projections import access_log, complaints, survey_view
 from projections.sqldb import Db
 
 
@@ -52,6 +53,8 @@ def apply(db: Db, event: RecordedEvent, batch: Batch | None = None) -> None:
         complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
         survey_view.apply(db, event)
+    elif event.stream.startswith(ACCESS_PREFIX):
+        access_log.apply(db, event)
 
 
 def _apply_application(batch: Batch, event: RecordedEvent) -> None:

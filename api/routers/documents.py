@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from api import errors, limits
+from api.access import AccessLogged
 from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from config.settings import Settings
@@ -265,9 +266,11 @@ def download(
     scope: AgencyScope,
     models: ModelsDep,
     settings: SettingsDep,
+    access: AccessLogged,
     _: Consistent,
 ) -> Response:
-    """The PDF. The holder, staff of the issuing agency and its auditors may download it."""
+    """The PDF. The holder, staff of the issuing agency and its auditors may download it;
+    staff's downloads are recorded in the holder's access log."""
     row = models.document(number)
     if row is None or not _may_see(user, scope, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no document {number} you may see")
@@ -278,6 +281,13 @@ def download(
             f"the file of document {number} is missing or does not match its registry "
             "record on this server; the agency has been told to reissue it",
         )
+    access.read(
+        "document",
+        citizen=str(row["citizen"]),
+        app=models.application(row["application_id"]) if user.role != "citizen" else None,
+        agency=row["agency_code"],
+        item=number,
+    )
     return Response(
         content,
         media_type="application/pdf",

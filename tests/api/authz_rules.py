@@ -424,4 +424,9 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/audit/applications/{application_id}/events"): Rule(
             _r("auditor"), _s(200), target="application"
         ),
+        # Personal data (issue 20): the access log, the anchored checkpoints --------------
+        ("GET", "/audit/access-log"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/audit/checkpoints"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/audit/verification"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/me/access-log"): Rule(CITIZEN, _s(200)),
     }
