@@ -149,6 +149,26 @@ class Api:
         xml: str = self.call("GET", f"/services/{service_id}/versions/{version}/bpmn")
         return xml
 
+    # Audit ------------------------------------------------------------------
+    def audit_events(self, application_id: str) -> dict[str, Any]:
+        """Every event of an application with its actor, time and hash, and whether its
+        hash chain verifies."""
+        found: dict[str, Any] = self.call("GET", f"/audit/applications/{application_id}/events")
+        return found
+
+    def audit_state(self, application_id: str, at: str | None) -> dict[str, Any]:
+        """The application as it stood at ``at`` (an ISO time or a position)."""
+        params = {"at": at} if at else None
+        found: dict[str, Any] = self.call(
+            "GET", f"/audit/applications/{application_id}", params=params
+        )
+        return found
+
+    def audit_verification(self) -> dict[str, Any]:
+        """The whole log's hash chains, checked against the last signed checkpoint."""
+        found: dict[str, Any] = self.call("GET", "/audit/verification")
+        return found
+
     def publish(self, service_id: str, version: int) -> dict[str, Any]:
         done: dict[str, Any] = self.call(
             "POST", f"/services/{service_id}/versions/{version}/publish"
