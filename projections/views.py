@@ -49,6 +49,8 @@ def apply(db: Db, event: RecordedEvent, batch: Batch | None = None) -> None:
             own.flush()
     elif event.stream.startswith("service-"):
         _apply_service(db, event)
+    elif event.stream.startswith("draftwork-"):
+        _apply_work(db, event)
     elif event.stream.startswith("complaint-"):
         complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
@@ -159,6 +161,33 @@ def _secondary(
                     event.position,
                 ),
             )
+
+
+def _apply_work(db: Db, event: RecordedEvent) -> None:
+    service_id = event.stream.removeprefix("draftwork-")
+    if event.type == ev.WORK_DISCARDED:
+        db.execute("DELETE FROM work_copies WHERE service_id = ?", (service_id,))
+        return
+    if event.type != ev.WORK_SAVED:
+        return
+    saved = ev.ServiceWorkSaved.model_validate(event.data)
+    name = saved.definition.get("name")
+    db.execute(
+        "INSERT INTO work_copies (service_id, agency_code, name, saved_at, saved_by, problems,"
+        " position) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service_id) DO UPDATE SET"
+        " agency_code = excluded.agency_code, name = excluded.name,"
+        " saved_at = excluded.saved_at, saved_by = excluded.saved_by,"
+        " problems = excluded.problems, position = excluded.position",
+        (
+            service_id,
+            saved.agency,
+            name if isinstance(name, str) and name else service_id,
+            event.recorded_at.isoformat(),
+            saved.by,
+            saved.problems,
+            event.position,
+        ),
+    )
 
 
 def _apply_service(db: Db, event: RecordedEvent) -> None:

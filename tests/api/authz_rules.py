@@ -200,6 +200,17 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/services/{service_id}/versions/{a}/diff/{b}"): Rule(
             EVERYONE, _s(200), target="service", other=200
         ),
+        ("GET", "/services/work"): Rule(_r("agency_admin"), _s(200)),
+        ("GET", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200, 404), target="service"
+        ),
+        # The matrix's one draft is not every party's service: its id may not match (422).
+        ("PUT", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200, 422), target="service", other=409, json=draft
+        ),
+        ("DELETE", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200), target="service", other=200
+        ),
         ("POST", "/services/import/bpmn"): Rule(
             _r("agency_admin"),
             _s(200),
