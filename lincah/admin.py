@@ -11,7 +11,7 @@ from typing import TextIO
 from accounts.registry import Registry
 from config.settings import Settings
 from domain.refusals import Refusal
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def actor() -> str:
 
 
 def main(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     registry = Registry(store, settings)
     try:
         if args.action == "create-region":

@@ -7,12 +7,12 @@ from __future__ import annotations
 import threading
 
 from config.settings import Settings
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from notifications import service
 
 
 def run_notifier(settings: Settings, stop: threading.Event) -> None:
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     try:
         service.run(store, settings, stop)
     finally:

@@ -16,7 +16,7 @@ from activities.documents import DocumentActivities
 from activities.events import EventActivities
 from config.settings import Settings
 from config.temporal import connect
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from eventstore.port import EventStore
 from workflows.application import ApplicationWorkflow
 from workflows.complaint import ComplaintWorkflow
@@ -62,7 +62,7 @@ def build_worker(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(

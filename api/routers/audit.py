@@ -16,6 +16,7 @@ from api import errors, security
 from api.deps import AgencyScope, StoreDep, require_role
 from audit import trail
 from domain.state import ApplicationState
+from eventstore.personal import stored
 from eventstore.port import RecordedEvent
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -116,7 +117,8 @@ async def application_events(
     """Every event of the application: actor, time, hash, and whether the chain
     verifies up to it."""
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
-    audited, broken = trail.audit_trail(events)
+    as_stored = await run_in_threadpool(trail.application_events, stored(store), application_id)
+    audited, broken = trail.audit_trail(events, as_stored)
     return AuditTrail(
         application_id=application_id,
         chain_intact=broken is None,
