@@ -53,9 +53,12 @@ def submitted(
 
 def completed(comment: str) -> NewEvent:
     payload = ev.TaskCompleted(
-        task_id="t1", step="verify", outcome="approve", comment=comment,
+        task_id="t1",
+        step="verify",
+        outcome="approve",
+        comment=comment,
         actor=ev.ActorRef(subject="budi", role="officer"),
-    ).payload()  # fmt: skip
+    ).payload()
     return NewEvent(ev.event_id("application-BWI-2026-000001", 1), ev.TASK_COMPLETED, payload)
 
 
@@ -108,8 +111,14 @@ def test_erasure_leaves_the_log_and_its_chain_and_shreds_the_values(
     assert [e.hash for e in stored(store).read_all()] == before
     assert chain.verify(stored(store).read_all()) is None
     # A later event of the same citizen gets a fresh key, readable again.
-    store.append("profile-c-siti", [NewEvent(uuid.uuid4(), "ProfileDeclared",
-                                              {"fields": ["phone"], "sealed": "x", "by": SITI})])  # fmt: skip
+    store.append(
+        "profile-c-siti",
+        [
+            NewEvent(
+                uuid.uuid4(), "ProfileDeclared", {"fields": ["phone"], "sealed": "x", "by": SITI}
+            )
+        ],
+    )
     assert store.read_stream("profile-c-siti")[0].data["sealed"] == "x"
 
 
@@ -124,8 +133,13 @@ def test_events_written_before_encryption_read_as_they_are(
 
 
 def test_an_anonymous_complaint_names_nobody_and_stays_as_written(store: PersonalDataStore):
-    data = {"complaint_id": "K1", "agency": "BWI", "subject": {"kind": "unit", "ref": "x"},
-            "text": "Loket tutup", "anonymity": "anonymous"}  # fmt: skip
+    data = {
+        "complaint_id": "K1",
+        "agency": "BWI",
+        "subject": {"kind": "unit", "ref": "x"},
+        "text": "Loket tutup",
+        "anonymity": "anonymous",
+    }
     store.append("complaint-K1", [NewEvent(uuid.uuid4(), "ComplaintFiled", data)])
     assert stored(store).read_stream("complaint-K1")[0].data["text"] == "Loket tutup"
 
@@ -133,8 +147,11 @@ def test_an_anonymous_complaint_names_nobody_and_stays_as_written(store: Persona
 def test_a_moved_ciphertext_does_not_open(store: PersonalDataStore):
     store.append(STREAM, [submitted()], -1)
     sealed = stored(store).read_stream(STREAM)[0].data["data"]
-    other = NewEvent(uuid.uuid4(), ev.CORRECTION_SUBMITTED,
-                     {"step": "s", "fields": ["nik"], "data": {"nik": sealed["nik"]}, "by": SITI})  # fmt: skip
+    other = NewEvent(
+        uuid.uuid4(),
+        ev.CORRECTION_SUBMITTED,
+        {"step": "s", "fields": ["nik"], "data": {"nik": sealed["nik"]}, "by": SITI},
+    )
     stored(store).append(STREAM, [other])  # written bare: the ciphertext copied as it is
     with pytest.raises(ValueError, match="does not decrypt"):
         store.read_stream(STREAM)
