@@ -19,6 +19,7 @@ from api.routers import (
     counter,
     dashboard,
     documents,
+    erasure,
     face,
     health,
     kiosk,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locations.router,
         appointments.router,
         queue.router,
+        erasure.router,  # last: the authorization matrix calls it after the rest
     )
     for r in routers:
         app.include_router(r)

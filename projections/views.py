@@ -8,10 +8,11 @@ import sqlite3
 import orjson
 
 from domain import events as ev
+from domain import personal_data as pd
 from domain import services as service_fold
 from domain import state as application_fold
-from eventstore.port import RecordedEvent
-from projections import complaints, survey_view
+from eventstore.port import EventStore, RecordedEvent
+from projections import complaints, erasure, survey_view
 
 
 class Batch:
@@ -40,9 +41,20 @@ class Batch:
         self.states.clear()
 
 
-def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = None) -> None:
-    """Apply one event; with a ``batch``, application rows wait for its flush."""
-    if event.stream.startswith("application-"):
+def apply(
+    db: sqlite3.Connection,
+    event: RecordedEvent,
+    batch: Batch | None = None,
+    store: EventStore | None = None,
+) -> None:
+    """Apply one event; with a ``batch``, application rows wait for its flush. An
+    erasure re-folds the citizen's rows from ``store`` (``projections.erasure``)."""
+    if event.stream.startswith(pd.ERASURE_PREFIX):
+        own = batch or Batch(db)
+        erasure.apply(db, event, own, store)
+        if batch is None:
+            own.flush()
+    elif event.stream.startswith("application-"):
         own = batch or Batch(db)
         _apply_application(own, event)
         if batch is None:
