@@ -97,7 +97,7 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
     + survey_view.SCHEMA
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8  # 8: application rows keep no form values (projections.form_data)
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (

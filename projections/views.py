@@ -93,7 +93,9 @@ def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationSt
             s.submitted_at.isoformat(),
             s.updated_at.isoformat(),
             s.position,
-            orjson.dumps(s.model_dump(mode="json")),
+            # Without the form's values: no view needs them, and whoever opens the
+            # application reads them from the event store (projections.form_data).
+            orjson.dumps(s.model_dump(mode="json", exclude={"data"})),
             s.channel,
         ),
     )
