@@ -27,7 +27,7 @@ from documents.numbering import document_path
 from domain import accounts as acc
 from domain import complaints as c
 from domain import personal_data as pd
-from domain.refusals import Conflict, Invalid
+from domain.refusals import Conflict, Invalid, NotFound
 from eventstore.personal import PersonalDataStore
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 from face.store import FaceStore
@@ -72,6 +72,7 @@ def erase_citizen(
             "erasure needs the event store opened with eventstore.factory.open_store"
         )
     now = now or datetime.now(UTC)
+    _check_erasable(store, models, citizen, self_service)
     _check_nothing_runs(models, settings, citizen, self_service, now)
 
     documents = [str(d["number"]) for d in models.documents_of_citizen(citizen, limit=100_000)]
@@ -101,6 +102,25 @@ def erase_citizen(
     )
     _suspend_account(store, citizen, by)
     return Erased(citizen, result.last_position, erasure.keys, documents)
+
+
+def _check_erasable(
+    store: PersonalDataStore, models: ReadModels, citizen: str, self_service: bool
+) -> None:
+    if store.keys.has_key(citizen):
+        return
+    done = store.keys.erasures(citizen)
+    if done:
+        raise Conflict(
+            f"the personal data of {citizen} was erased already, on "
+            f"{done[-1].erased_at.date().isoformat()}; nothing of theirs is left to erase"
+        )
+    known = (
+        store.read_stream(acc.account_stream(citizen), limit=1)
+        or models.citizen_applications(citizen, limit=1)[0]
+    )
+    if not known and not self_service:  # the citizen asking is someone, whatever they hold
+        raise NotFound(f"there is no citizen {citizen}")
 
 
 def _check_nothing_runs(

@@ -115,6 +115,15 @@ class DataKeys:
         ).fetchone()
         return None if row is None else (row[0], self._open(row[0], row[1]))
 
+    def has_key(self, citizen: str) -> bool:
+        """Whether the citizen has a current (not erased) key."""
+        row = (
+            self._conn()
+            .execute("SELECT 1 FROM data_keys WHERE citizen = ? AND erased_at IS NULL", (citizen,))
+            .fetchone()
+        )
+        return row is not None
+
     def keys(self, key_ids: Iterable[str]) -> dict[str, bytes]:
         """The keys of these ids that still exist; an erased or unknown id is absent."""
         wanted = sorted(set(key_ids))

@@ -77,7 +77,12 @@ async def erase_me(user: Citizen, rt: RuntimeDep) -> ErasureDone:
     "/admin/citizens/{account_id}/erase",
     response_model=ErasureDone,
     responses=errors.answers(
-        409, 422, _409="An application or complaint of the citizen is still running"
+        404,
+        409,
+        422,
+        _404="No citizen has this account id",
+        _409="An application or complaint of the citizen is still running, or the "
+        "citizen was erased already",
     ),
 )
 async def erase_citizen_by_order(

@@ -34,6 +34,7 @@ NAME = "Siti Aminah"
 EMAIL = "siti.aminah@example.id"
 PASSWORD = "kata-sandi-yang-panjang-sekali"  # noqa: S105 - a test account's password
 FORM = {"nik": NIK, "full_name": NAME, "address": "Jl. Ahmad Yani No. 12"}
+ORDER = {"reason": "Putusan PN Banyuwangi No. 12/Pdt.P/2026"}
 SURAT: dict[str, Any] = {
     "id": "surat-keterangan",
     "name": "Surat Keterangan",
@@ -157,12 +158,16 @@ async def test_an_erased_citizen_is_unreadable_everywhere_and_the_chain_verifies
         admin = await region_admin(s)
         r = await s.http.post(
             f"/admin/citizens/{account_id}/erase",
-            json={"reason": "Putusan PN Banyuwangi No. 12/Pdt.P/2026"},
+            json=ORDER,
             headers=admin,
         )
         erased = ok(r)
         assert erased["documents_deleted"] == [number] and erased["keys_erased"] == 1
         at = erased["position"]
+        r = await s.http.post(f"/admin/citizens/{account_id}/erase", json=ORDER, headers=admin)
+        assert r.status_code == 409 and "erased already" in r.json()["detail"], r.text
+        r = await s.http.post("/admin/citizens/c-nobody/erase", json=ORDER, headers=admin)
+        assert r.status_code == 404, r.text
 
         # The log is whole: every chain verifies, as `lincah audit verify` reports.
         report = verify_store(s.store)
