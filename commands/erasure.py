@@ -4,7 +4,8 @@ field of their events (``domain.personal_data``) reads as ``ERASED`` from then o
 events stay in the log and the hash chain, which covers the ciphertext, still verifies.
 
 Besides the key: the PDFs issued to them are deleted from disk (their verification then
-answers "revoked: data erased"), their face enrolment is forgotten, their account is
+answers "revoked: data erased"), so are the files of their wallet (requirement
+documents), their face enrolment is forgotten, their account is
 suspended (it can no longer sign in, and every token it holds stops working), and a
 ``CitizenDataErased`` event records who erased, when and why, without personal data; the
 projector re-folds their applications and complaints from it, so the views say so.
@@ -22,8 +23,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from commands import wallet
 from config.settings import Settings
 from documents.numbering import document_path
+from documents.uploads import UploadStore
 from domain import accounts as acc
 from domain import complaints as c
 from domain import personal_data as pd
@@ -79,6 +82,10 @@ def erase_citizen(
     for number in documents:
         document_path(settings, number).unlink(missing_ok=True)
     FaceStore.from_settings(settings).forget(citizen)
+    uploads = UploadStore.from_settings(settings)
+    held = wallet.load(store, citizen)
+    for document_id in {*held.documents, *held.attached}:
+        uploads.delete(document_id)
     # The key first: it is the erasure itself. The event after it records what was done;
     # should its append fail, erasing again deletes nothing more and records it then.
     erasure = store.keys.erase(citizen, reason, by)

@@ -33,6 +33,7 @@ from domain import accounts as acc
 from domain import complaints as c
 from domain import events as ev
 from domain import profile as pf
+from domain import wallet
 
 ERASED: Final = "[dihapus]"
 """What a reader gets in place of a value whose citizen was erased ("deleted")."""
@@ -85,6 +86,9 @@ PERSONAL: Final[Mapping[str, Personal]] = {
     # The profile's values are sealed under profile_key already; the per-citizen key
     # around them is what erasure deletes.
     pf.PROFILE_DECLARED: Personal(("sealed",), Owner(stream_prefix="profile-")),
+    # The wallet: the name the citizen gave a file ("KTP Siti.pdf"); the file itself
+    # rests outside the event store, deleted by the erasure.
+    wallet.DOCUMENT_UPLOADED: Personal(("filename",), Owner(field="citizen")),
     # Complaints of a named complainant (an anonymous one names nobody to erase).
     c.COMPLAINT_FILED: Personal(("text",), Owner(field="complainant")),
     c.COMPLAINT_INFO_PROVIDED: Personal(("text",), STREAM_OWNER),
