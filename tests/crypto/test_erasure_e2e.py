@@ -20,11 +20,14 @@ from accounts.registry import Registry
 from audit.verify import verify_store
 from config.settings import Settings
 from documents.numbering import document_path
+from documents.uploads import UploadStore
 from domain.personal_data import ERASED
 from lincah.audit import cmd_verify
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 from tests.api.test_e2e import publish
+from tests.api.test_wallet import upload
+from tests.documents import samples
 from tests.support import Stack, run_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -117,6 +120,9 @@ async def test_an_erased_citizen_is_unreadable_everywhere_and_the_chain_verifies
         officer = await s.token("budi@banyuwangikab.go.id", "officer", "BWI")
         auditor = await s.token("audit@banyuwangikab.go.id", "auditor", "BWI")
         ok(await s.http.patch("/me/profile", json={"occupation": "Guru"}, headers=siti))
+        r = await upload(s, siti, samples.pdf(), "application/pdf", name="ktp Siti Aminah.pdf")
+        kept = UploadStore.from_settings(s.settings).path(ok(r, 201)["document_id"])
+        assert kept.exists()
 
         applied = ok(
             await s.http.post(
@@ -193,6 +199,7 @@ async def test_an_erased_citizen_is_unreadable_everywhere_and_the_chain_verifies
         )
         assert verdict["reason"].startswith("revoked: data erased")
         assert not document_path(s.settings, number).exists()
+        assert not kept.exists()  # the wallet's files go too
         assert (await s.http.get(f"/documents/{number}", headers=officer)).status_code == 410
 
         # She can no longer sign in, and the token she held stops working.
@@ -208,7 +215,7 @@ async def test_an_erased_citizen_is_unreadable_everywhere_and_the_chain_verifies
         answers = str([view, replay, trail, verdict, profile])
         assert NAME not in answers and NIK not in answers
         raw = raw_files(s.settings.eventstore_location)
-        for secret in (NAME, NIK, EMAIL):
+        for secret in (NAME, NIK, EMAIL, "ktp Siti Aminah"):
             assert secret.encode() not in raw, secret
 
         # A rebuild from position 0 arrives at the very same rows.
