@@ -5,10 +5,11 @@ events stay in the log and the hash chain, which covers the ciphertext, still ve
 
 Besides the key: the PDFs issued to them are deleted from disk (their verification then
 answers "revoked: data erased"), so are the files of their wallet (requirement
-documents), their face enrolment is forgotten, their account is
-suspended (it can no longer sign in, and every token it holds stops working), and a
-``CitizenDataErased`` event records who erased, when and why, without personal data; the
-projector re-folds their applications and complaints from it, so the views say so.
+documents); their face enrolment is forgotten, the messages sent to them lose their
+texts and addresses (``notifications.outbox``), their account is suspended (it can no
+longer sign in, and every token it holds stops working), and a ``CitizenDataErased``
+event records who erased, when and why, without personal data; the projector re-folds
+their applications and complaints from it, so the views say so.
 
 Refused while an application or complaint of theirs is still running (the agency still
 needs the data to serve them), and, when the citizen asks themself, while an application
@@ -34,6 +35,7 @@ from domain.refusals import Conflict, Invalid, NotFound
 from eventstore.personal import PersonalDataStore
 from eventstore.port import EventStore, NewEvent, WrongExpectedVersion
 from face.store import FaceStore
+from notifications.outbox import Outbox
 from projections.readmodels import ReadModels
 
 MAX_REASON = 500
@@ -86,6 +88,11 @@ def erase_citizen(
     held = wallet.load(store, citizen)
     for document_id in {*held.documents, *held.attached}:
         uploads.delete(document_id)
+    outbox = Outbox(settings.outbox_location)
+    try:
+        outbox.forget(citizen)
+    finally:
+        outbox.close()
     # The key first: it is the erasure itself. The event after it records what was done;
     # should its append fail, erasing again deletes nothing more and records it then.
     erasure = store.keys.erase(citizen, reason, by)
