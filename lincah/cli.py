@@ -106,9 +106,7 @@ def cmd_projections(args: argparse.Namespace) -> int:
     from projections.readmodels import ReadModels
 
     s = get_settings()
-    projector = Projector(
-        open_store(s), ReadModels(s.readmodel_location)
-    )
+    projector = Projector(open_store(s), ReadModels(s.readmodel_location))
     if args.action == "rebuild":
         n = projector.rebuild()
         print(
