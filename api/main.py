@@ -21,6 +21,7 @@ from api.routers import (
     counter,
     dashboard,
     documents,
+    erasure,
     face,
     health,
     kiosk,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         appointments.router,
         queue.router,
         access_log.router,
+        erasure.router,  # last: the authorization matrix calls it after the rest
     )
     for r in routers:
         app.include_router(r)

@@ -109,7 +109,7 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
     + access_log_view.SCHEMA
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10  # 8: access log; 9: work copies; 10: no form values in rows
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (

@@ -6,11 +6,12 @@ from __future__ import annotations
 import orjson
 
 from domain import events as ev
+from domain import personal_data as pd
 from domain import services as service_fold
 from domain import state as application_fold
 from domain.access_log import STREAM_PREFIX as ACCESS_PREFIX
-from eventstore.port import RecordedEvent
-from projections import access_log, complaints, survey_view
+from eventstore.port import EventStore, RecordedEvent
+from projections import access_log, complaints, erasure, survey_view
 from projections.sqldb import Db
 
 
@@ -40,9 +41,20 @@ class Batch:
         self.states.clear()
 
 
-def apply(db: Db, event: RecordedEvent, batch: Batch | None = None) -> None:
-    """Apply one event; with a ``batch``, application rows wait for its flush."""
-    if event.stream.startswith("application-"):
+def apply(
+    db: Db,
+    event: RecordedEvent,
+    batch: Batch | None = None,
+    store: EventStore | None = None,
+) -> None:
+    """Apply one event; with a ``batch``, application rows wait for its flush. An
+    erasure re-folds the citizen's rows from ``store`` (``projections.erasure``)."""
+    if event.stream.startswith(pd.ERASURE_PREFIX):
+        own = batch or Batch(db)
+        erasure.apply(db, event, own, store)
+        if batch is None:
+            own.flush()
+    elif event.stream.startswith("application-"):
         own = batch or Batch(db)
         _apply_application(own, event)
         if batch is None:
@@ -85,7 +97,9 @@ def _write_application(db: Db, s: application_fold.ApplicationState) -> None:
             s.submitted_at.isoformat(),
             s.updated_at.isoformat(),
             s.position,
-            orjson.dumps(s.model_dump(mode="json")),
+            # Without the form's values: no view needs them, and whoever opens the
+            # application reads them from the event store (projections.form_data).
+            orjson.dumps(s.model_dump(mode="json", exclude={"data"})),
             s.channel,
         ),
     )
