@@ -160,8 +160,10 @@ def commit(new: dict[str, Any], i: int, old: dict[str, Any]) -> None:
 # --- structural edits (button callbacks) --------------------------------------------
 def add_step() -> None:
     kind = st.session_state.get("add.kind", "review")
-    raw_id = str(st.session_state.get("add.id", "")).strip() or kind
     name = str(st.session_state.get("add.name", "")).strip()
+    # The id is made from the name unless the administrator gave one: ids are for the
+    # conditions and the API, names for people.
+    raw_id = str(st.session_state.get("add.id", "")).strip() or name or kind
     new_id = draft.unique_id(raw_id, set(ids) | {str(f.get("id")) for f in fields})
     at = ids.index(selected) if selected in ids else len(ids) - 1
     current = steps[at] if steps else {}
@@ -241,8 +243,9 @@ with tab_steps:
             kind_labels = {k: _(label) for k, label in draft.KIND_LABELS.items()}
             st.selectbox(_("Kind"), kinds, format_func=kind_labels.__getitem__,
                          key="add.kind")  # fmt: skip
-            st.text_input(_("Step id"), key="add.id", placeholder=_("e.g. verifikasi_berkas"))
             st.text_input(_("Name"), key="add.name", placeholder=_("e.g. Verifikasi berkas"))
+            st.text_input(_("Step id (optional: made from the name)"), key="add.id",
+                          placeholder=_("e.g. verifikasi_berkas"))  # fmt: skip
             st.button(_("Add step"), key="add.go", on_click=add_step, type="primary")
         if selected in ids:
             i = ids.index(selected)
@@ -292,17 +295,21 @@ with tab_fields:
 
     def add_field() -> None:
         taken = {str(f.get("id")) for f in fields} | set(ids)
-        fid = draft.unique_id(str(st.session_state.get("field.new", "")) or "field", taken)
+        typed = str(st.session_state.get("field.new", "")).strip()
+        fid = draft.unique_id(typed or "field", taken)
+        # What the citizen reads is what was typed; the id is made from it.
+        label = typed if typed and typed != fid else fid.replace("_", " ").capitalize()
         draft.change(
             lambda dd: dd.setdefault("fields", []).append(
-                {"id": fid, "label": fid.replace("_", " ").capitalize(), "type": "text"}
+                {"id": fid, "label": label, "type": "text"}
             ),
             _("add field {field}").format(field=fid),
             reset=True,
         )
         st.session_state["field.new"] = ""
 
-    st.text_input(_("New field id"), key="field.new", placeholder=_("e.g. jumlah_peserta"))
+    st.text_input(_("New field (its label; the id is made from it)"), key="field.new",
+                  placeholder=_("e.g. Jumlah peserta"))  # fmt: skip
     st.button(_("Add field"), key="field.add", on_click=add_field)
 
 with tab_service:

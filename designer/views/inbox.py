@@ -3,11 +3,39 @@ with an outcome and a comment."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from designer import session
 from designer.client import ApiError
 from designer.i18n import _, iso_moment
+
+
+def _field_labels(service_id: str, version: Any) -> dict[str, str]:
+    """The form's labels by field id, from the version the application runs on: the
+    officer reads "Nama lengkap", not ``full_name``."""
+    try:
+        detail = session.api().service(service_id)
+    except ApiError:
+        return {}
+    for v in detail.get("versions", []):
+        if version is None or v.get("version") == version:
+            return {str(f["id"]): str(f.get("label") or f["id"])
+                    for f in v["definition"].get("fields", [])}  # fmt: skip
+    return {}
+
+
+def _shown(value: Any) -> str:
+    """A value as a person reads it: yes/no, lists joined, nothing as a dash."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value)
+    return str(value)
+
 
 st.title(_("Inbox"))
 user = session.require_login()
@@ -56,7 +84,12 @@ with left:
         st.markdown(_("**{service}** · {citizen} · status `{status}`").format(
             service=app.get("service_name"), citizen=app.get("citizen"),
             status=app.get("status")))  # fmt: skip
-        st.json(app.get("data", {}), expanded=True)
+        labels = _field_labels(str(app.get("service_id")), app.get("service_version"))
+        data = app.get("data", {})
+        st.dataframe(
+            [{_("Field"): labels.get(k, k), _("Value"): _shown(v)} for k, v in data.items()],
+            hide_index=True, width="stretch",
+        )  # fmt: skip
         with st.expander(_("Timeline")):
             for entry in app.get("timeline", []):
                 st.markdown(f"- {iso_moment(entry.get('at'))} — {entry.get('summary')}")
@@ -73,9 +106,11 @@ with right:
     with st.form("inbox.complete"):
         outcome = st.selectbox(_("Outcome"), task.get("outcomes", []), key="inbox.outcome")
         comment = st.text_area(_("Comment"), key="inbox.comment")
+        names = _field_labels(str(app.get("service_id")), app.get("service_version")) if app else {}
         fix = st.multiselect(
             _("Fields the citizen must fix (when the outcome returns the application)"),
             sorted(app.get("data", {})), key="inbox.fields",
+            format_func=lambda k: names.get(k, k),
         )  # fmt: skip
         done = st.form_submit_button(_("Complete task"), type="primary")
     if done:

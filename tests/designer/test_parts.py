@@ -293,3 +293,21 @@ def test_work_is_kept_on_the_server_and_found_again_after_the_tab_closes(app, ap
     assert [s["id"] for s in again.session_state["draft"]["steps"]] == ["pengajuan", "selesai"]
     gone = httpx.get(f"{api_url}/services/izin-reklame-kecil/work", headers=h)
     assert gone.status_code == 404
+
+
+def test_ids_are_made_from_names(app):
+    from tests.designer.flows import create_service
+
+    login(app)
+    create_service(app, "izin-nama", "Izin Nama")
+    app.text_input(key="add.name").set_value("Periksa berkas")
+    app.selectbox(key="add.kind").set_value("review")
+    app.button(key="add.go").click().run()
+    ok(app)
+    assert [s["id"] for s in app.session_state["draft"]["steps"]] == [
+        "pengajuan", "periksa_berkas", "selesai"]  # fmt: skip
+    app.text_input(key="field.new").set_value("Jumlah peserta")
+    app.button(key="field.add").click().run()
+    ok(app)
+    assert app.session_state["draft"]["fields"][-1] == {
+        "id": "jumlah_peserta", "label": "Jumlah peserta", "type": "text", "required": True}  # fmt: skip

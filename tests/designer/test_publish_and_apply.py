@@ -113,6 +113,9 @@ def designer_session(api: str, monkeypatch) -> None:
     officer.switch_page("views/inbox.py").run()
     ok(officer)
     officer.selectbox(key="inbox.task").set_value(f"{number}.periksa.1").run()
+    # The application's data as a labelled form, not JSON with field ids.
+    shown = officer.dataframe[-1].value
+    assert list(shown["Isian"]) == ["Jumlah peserta"] and list(shown["Nilai"]) == ["300"]
     officer.button(key="inbox.claim").click().run()
     ok(officer)
     said = [s.value for s in officer.success] + [w.value for w in officer.warning]
