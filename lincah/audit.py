@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from audit.replay import fetch_history, load_history, replay_history
 from audit.trail import application_events, audit_trail
 from audit.verify import verify_store
+from config.settings import Settings
 from eventstore.port import EventStore
 
 # -- the command ---------------------------------------------------------------------
@@ -80,7 +81,13 @@ async def replay_application(
             from lincah.worker import WORKFLOWS
 
             workflows = WORKFLOWS
-        report = await replay_history(history, workflows, workflow_runner)
+        if client is not None:
+            converter = client.data_converter
+        else:
+            from config.temporal import data_converter
+
+            converter = data_converter(settings or Settings())
+        report = await replay_history(history, workflows, converter, workflow_runner)
     except Exception as exc:
         print(
             f"Temporal history: could not be replayed ({type(exc).__name__}: {exc})",
