@@ -15,6 +15,7 @@ from api.routers import (
     appointments,
     audit,
     auth,
+    codec,
     complaints,
     counter,
     dashboard,
@@ -95,9 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locations.router,
         appointments.router,
         queue.router,
+        codec.router,
     )
     for r in routers:
         app.include_router(r)
     errors.document(app, routers)
     limits.install(app, runtime.settings, uploads=UPLOADS)
+    codec.install(app, runtime.settings)
     return app

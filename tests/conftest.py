@@ -27,6 +27,8 @@ os.environ.setdefault(
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
+pytest_plugins = ["tests.logscan"]  # the log scan of the session (issue 20, part 6)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -405,4 +405,11 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/audit/applications/{application_id}/events"): Rule(
             _r("auditor"), _s(200), target="application"
         ),
+        # -- the Temporal Web UI's codec server (a payload names no agency) ---------------
+        ("POST", "/codec/decode"): Rule(
+            _r("auditor", "region_admin"), _s(200), json={"payloads": []}
+        ),
+        ("POST", "/codec/encode"): Rule(
+            _r("auditor", "region_admin"), _s(200), json={"payloads": []}
+        ),
     }
