@@ -56,7 +56,7 @@ def _from_wire(body: WirePayloads) -> list[Payload]:
         ]
     except (binascii.Error, ValueError) as e:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             "a payload's metadata values and data must be base64 (as the Temporal Web UI "
             f"sends them): {e}",
         ) from e
@@ -85,7 +85,7 @@ async def decode(body: WirePayloads, _: Decoder, settings: SettingsDep) -> WireP
     try:
         return _to_wire(await _codec(settings).decode(_from_wire(body)))
     except PayloadKeyMissing as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from e
 
 
 @router.post("/encode", response_model=WirePayloads)
