@@ -7,6 +7,7 @@ opens and holds them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -144,6 +145,15 @@ async def approved_application(s: Stack, domisili: dict) -> str:
     return str(app_id)
 
 
+async def cli(*argv: str) -> bytes:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
@@ -197,6 +207,13 @@ async def test_temporal_holds_ciphertext_only_and_the_codec_opens_it(
         assert r.headers["access-control-allow-origin"] == UI
         opened = b"".join(base64.b64decode(p["data"]) for p in r.json()["payloads"])
         assert exposed(opened) == ["NIK", "name", "e-mail"]
+
+        # Temporal's own CLI, pointed at the codec endpoint with an auditor's token.
+        show = [str(devserver.temporal_cli()), "workflow", "show", "-w", app_id,
+                "--address", target, "-o", "json"]  # fmt: skip
+        codec = ["--codec-endpoint", f"{s.base}/codec", "--codec-auth", auditor["Authorization"]]
+        assert exposed(await cli(*show)) == []
+        assert exposed(await cli(*show, *codec)) == ["NIK", "name", "e-mail"]
 
         # Only the region's auditors and administrators may decode.
         citizen = await s.token("c-someone", "citizen")
