@@ -4,6 +4,8 @@ part 6; tests/logscan.py gathers them and runs this test last)."""
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +41,22 @@ def test_the_scan_finds_a_nik_a_name_and_an_address(caplog: pytest.LogCaptureFix
         "3510154808900003",
         "siti aminah",
     ]
+
+
+def test_the_scan_reads_the_log_files_of_started_processes() -> None:
+    # Outside pytest's temporary directory, which the session's scan reads.
+    with tempfile.TemporaryDirectory() as folder:
+        _scan_reads_files(Path(folder))
+
+
+def _scan_reads_files(tmp_path: Path) -> None:
+    logs = tmp_path / "var" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "api.log").write_text("started\nsubmitted by 3510154808900003\n")
+    (tmp_path / "var" / "mail.eml").write_text("To: siti@example.id\n")  # not a log
+    [leak] = logscan.file_leaks(tmp_path)
+    assert (leak.where, leak.source, leak.found) == (
+        "var/logs/api.log",
+        "line 2",
+        "3510154808900003",
+    )
