@@ -44,7 +44,20 @@ class Sessions:
         self.ttl_s = ttl_s
 
     def _session(self, family: str) -> acc.Session | None:
-        return acc.fold_session(self.store.read_stream(acc.session_stream(family)))
+        events = self.store.read_stream(acc.session_stream(family))
+        if events and self._all_ended_after(events[0].position):
+            return None  # started before everyone was logged out: as good as unknown
+        return acc.fold_session(events)
+
+    def _all_ended_after(self, position: int) -> bool:
+        last = self.store.read_stream(acc.ALL_SESSIONS_STREAM, backwards=True, limit=1)
+        return bool(last) and last[0].position > position
+
+    def end_all(self, reason: str, by: str) -> int:
+        """Log everyone out: every family started so far is over (one event, however
+        many sessions there are). The event's position."""
+        event = NewEvent(uuid.uuid4(), acc.ALL_SESSIONS_ENDED, {"reason": reason, "by": by})
+        return self.store.append(acc.ALL_SESSIONS_STREAM, [event]).positions[-1]
 
     def start(self, account: acc.Account) -> Issued:
         family = uuid.uuid4().hex

@@ -6,6 +6,7 @@ a retried activity re-appends the same ids and the store writes nothing twice.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,11 +61,15 @@ class AppendOutcome:
 class EventActivities:
     """Holds the store; each worker process opens one and shares it across threads."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, delay_s: float = 0.0) -> None:
         self._store = store
+        self._delay_s = delay_s
+        """Tests only (``test_activity_delay_s``): a slow append, to stop a worker under."""
 
     @activity.defn(name="append_events")
     def append_events(self, req: AppendRequest) -> AppendOutcome:
+        if self._delay_s:
+            time.sleep(self._delay_s)
         events = [
             NewEvent(id=uuid.UUID(e.id), type=e.type, data=e.data, metadata=e.metadata)
             for e in req.events

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, limits, temporal_errors
+from api import errors, limits, observability, temporal_errors
 from api.routers import (
+    access_log,
     agencies,
     applications,
     appointments,
     audit,
     auth,
+    bpmn,
     codec,
     complaints,
     counter,
@@ -40,20 +42,31 @@ from api.routers import (
     wallet,
 )
 from api.runtime import Runtime
+from config import telemetry
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk", "/me/documents")
-"""Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
-MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
+UPLOADS = (
+    "/me/face",
+    "/me/selfies",
+    "/documents/verify",
+    "/auth/kiosk",
+    "/me/documents",
+    "/services/import/bpmn",
+)
+"""Paths whose bodies are photos, PDFs or BPMN files, bounded by their routes
+(face_max_upload_bytes, MAX_PDF_BYTES, upload_max_bytes, the BPMN importer's MAX_BYTES)
+rather than by max_json_body_bytes."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
+    telemetry.install_tracing(runtime.settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runtime.close()
+        telemetry.stop_tracing()  # export the spans still buffered before the process ends
 
     app = FastAPI(
         title="Lincah API",
@@ -73,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         agencies.router,
         services.router,
+        bpmn.router,
         applications.router,
         steps.router,
         tasks.router,
@@ -96,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locations.router,
         appointments.router,
         queue.router,
+        access_log.router,
         codec.router,
     )
     for r in routers:
@@ -103,4 +118,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.document(app, routers)
     limits.install(app, runtime.settings, uploads=UPLOADS)
     codec.install(app, runtime.settings)
+    observability.install(app)  # last: the outermost middleware times the others too
     return app

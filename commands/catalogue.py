@@ -38,8 +38,11 @@ def save_draft(
     actor: str,
     agency: str | None,
     event_id: uuid.UUID | None = None,
+    new: bool = False,
 ) -> Written:
-    """``event_id`` (from an Idempotency-Key) makes a retry answer the draft it saved."""
+    """``event_id`` (from an Idempotency-Key) makes a retry answer the draft it saved.
+    ``new``: a service being created, so an id already in use is refused instead of
+    taking a new draft of that service."""
     service_id = raw.get("id")
     if isinstance(service_id, str) and service_id:
         done = stored_event(store, ev.service_stream(service_id), event_id)
@@ -56,6 +59,11 @@ def save_draft(
     state = load_service(store, definition.id)
     if state is not None and state.agency_code != agency:
         raise Conflict(f"service id {definition.id!r} is taken by agency {state.agency_code}")
+    if state is not None and new:
+        raise Conflict(
+            f"there is already a service with the id {definition.id!r} ({state.name}): "
+            "choose another id, or open that service from the catalogue to change it"
+        )
     version = state.next_draft_version() if state else 1
     definition = definition.model_copy(update={"version": version})
     result = store.append(

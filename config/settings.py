@@ -40,11 +40,39 @@ class DevServer(BaseModel):
     )
 
 
+class TemporalTLS(BaseModel):
+    """TLS to a Temporal cluster (README "Production deployment"); mTLS when a client
+    certificate and key are given. Paths are PEM files, read when a part connects."""
+
+    enabled: bool = False
+    server_ca: Path | None = None
+    """CA certificate the server's certificate must chain to; unset: the system's roots."""
+    server_name: str = ""
+    """Name the server's certificate must carry, when it differs from the address's host
+    (an address by IP, a load balancer)."""
+    client_cert: Path | None = None
+    """This part's certificate, for a cluster that asks for mutual TLS."""
+    client_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> TemporalTLS:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError(
+                "temporal.tls: give client_cert and client_key together (mutual TLS needs "
+                "both), or neither"
+            )
+        return self
+
+
 class TemporalSettings(BaseModel):
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
     task_queues: TaskQueues = Field(default_factory=TaskQueues)
     dev_server: DevServer = Field(default_factory=DevServer)
+    tls: TemporalTLS = Field(default_factory=TemporalTLS)
+    api_key: SecretStr = SecretStr("")
+    """API key of a cluster that authenticates clients by key (Temporal Cloud); sent on
+    every call, over TLS only: setting it turns TLS on."""
 
 
 class OidcProvider(BaseModel):
@@ -277,6 +305,55 @@ class Settings(BaseSettings):
     """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
     claims are taken up again after it (longer than any send may take)."""
 
+    # Backup and restore (backup/; README "Backup and restore") -------------------------
+    backup_dir: Path | None = None
+    """Where `lincah up` keeps scheduled backups (``LINCAH_BACKUP_DIR``); unset: `lincah
+    up` takes none (run `lincah backup` from cron instead)."""
+    backup_every: str = "6h"
+    """Interval of `lincah up`'s scheduled backups (30m, 6h, 1d); an alert is raised when
+    the last good one is 1.5 intervals old."""
+    backup_keep: int = Field(default=14, ge=1)
+    """How many of the newest backups `lincah up`'s schedule keeps."""
+
+    # Production deployment: health, shutdown, metrics, tracing (deploy/; README
+    # "Production deployment" and "Health and metrics") ---------------------------------
+    health_port: int = Field(default=0, ge=0, le=65535)
+    """Port on which the parts without an HTTP API of their own (worker, projector,
+    notifier, face worker) answer GET /health, /ready and /metrics; 0: not served (`lincah
+    up` watches its parts itself). One process per container in deploy/compose.yaml, so
+    every part there uses the same port."""
+    health_host: str = "127.0.0.1"
+    """Address of that port; 0.0.0.0 in a container, so that Prometheus can scrape it."""
+    temporal_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the Temporal SDK's own Prometheus endpoint in the workers (task-queue
+    schedule-to-start latency, poll and slot usage); 0: not served."""
+    metrics_token: str = ""
+    """Bearer token GET /metrics on the API asks for. Empty: /metrics is open in
+    development and refused in production (the reverse proxy never routes it)."""
+    ready_max_lag_s: float = Field(default=60.0, gt=0)
+    """GET /ready answers 503 while the read models are further behind than this."""
+    worker_shutdown_grace_s: float = Field(default=5.0, ge=0)
+    """On SIGTERM a worker stops polling and lets its running activities finish for this
+    long before they are cancelled (and retried elsewhere). `lincah up` waits 10 s for a
+    part to stop; a container runtime waits its stop_grace_period (deploy/compose.yaml)."""
+    api_shutdown_grace_s: float = Field(default=20.0, ge=0)
+    """On SIGTERM the API stops accepting connections and lets running requests finish
+    for this long."""
+    otel_endpoint: str = ""
+    """OTLP/HTTP endpoint of an OpenTelemetry collector (``http://collector:4318``); set:
+    traces from the API through Temporal to the activities are exported there; empty:
+    no tracing."""
+    otel_service_name: str = "lincah"
+    """``service.name`` of the exported spans; each part adds its own name
+    (``lincah-api``, ``lincah-worker``)."""
+    portal_host: str = "127.0.0.1"
+    """Address the citizen portal listens on; 0.0.0.0 in a container (behind the proxy)."""
+    designer_host: str = "127.0.0.1"
+    """Address the designer listens on; 0.0.0.0 in a container (behind the proxy)."""
+    test_activity_delay_s: float = Field(default=0.0, ge=0)
+    """Tests only: each append_events activity waits this long first (the graceful
+    shutdown test needs an activity running when SIGTERM comes). Refused in production."""
+
     # Temporal sees no personal data (crypto/payload_codec.py; README "Personal data") --
     payload_keys: dict[str, str] = Field(default_factory=dict)
     """Keys that encrypt every payload Lincah sends Temporal, by key id (JSON in
@@ -333,8 +410,9 @@ class Settings(BaseSettings):
         return self.eventstore_url or str(self.var_dir / "events.db")
 
     @property
-    def readmodel_location(self) -> Path:
-        return self.readmodel_path or self.var_dir / "readmodels.db"
+    def readmodel_location(self) -> str | Path:
+        """``readmodel_url`` (PostgreSQL) if set, else the SQLite file."""
+        return self.readmodel_url or self.readmodel_path or self.var_dir / "readmodels.db"
 
     @property
     def outbox_location(self) -> Path:
@@ -351,6 +429,12 @@ class Settings(BaseSettings):
     @property
     def document_key_location(self) -> Path:
         return self.document_key_path or self.var_dir / "document-signing-key.pem"
+
+    @property
+    def retired_document_keys_dir(self) -> Path:
+        """Public keys of retired document-signing keys (``lincah keys rotate
+        document-signing``), one ``<key id>.pem`` each: documents they signed still verify."""
+        return self.document_key_location.parent / "document-signing-retired"
 
     @property
     def documents_dir(self) -> Path:
@@ -385,7 +469,13 @@ class Settings(BaseSettings):
         return (self.ticket_key or self.generated_secret("ticket-key")).encode()
 
     def generated_secret(self, name: str) -> str:
-        """A random secret kept in ``var/<name>`` (mode 0600), made on first use."""
+        """A random secret kept in ``var/<name>`` (mode 0600), made on first use. Only
+        names in SECRET_FILES: that list is what ``lincah backup`` puts in the keys file."""
+        if name not in SECRET_FILES:
+            raise ValueError(
+                f"secret file {name!r} is not listed in config.settings.SECRET_FILES; add it "
+                "there, or backups would leave it behind and restores could not read its data"
+            )
         path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,6 +487,56 @@ class Settings(BaseSettings):
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    # Scaling out (issue 19 parts 1-2; README "Scaling out") ---------------------------
+    readmodel_url: str = ""
+    """The read models on PostgreSQL (``postgresql://user@host/db``, a schema through
+    ``options=-csearch_path%3Dname``), shared by every API process and projector; empty:
+    the SQLite file ``readmodel_path``, which one machine's processes share."""
+    lease_poll_s: float = Field(default=2.0, gt=0)
+    """How often a standby projector or notifier tries to take over the lease of the
+    active one (so a dead holder is replaced within about this long)."""
+
+    @field_validator("readmodel_url")
+    @classmethod
+    def _readmodel_url_is_postgres(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "readmodel_url (LINCAH_READMODEL_URL) takes a postgresql:// URL; leave it "
+                "empty to keep the read models in the SQLite file readmodel_path"
+            )
+        return value
+
+    # Personal data: access log and anchored audit trail (issue 20 parts 4-5; README
+    # "Personal data") ------------------------------------------------------------
+    audit_anchor_path: Path | None = None
+    """The append-only JSON-lines file signed checkpoints of the event log are published
+    to, default ``var/anchors/checkpoints.jsonl``. Keep it outside the database's reach
+    (another disk or host, ``chattr +a``): it is what a rewritten and re-hashed stream
+    is caught against."""
+    audit_checkpoint_interval_s: float = Field(default=600.0, ge=0)
+    """How often the projector (``lincah projections run``, started by ``lincah up``)
+    publishes a checkpoint when events were appended since the last; 0: never (only
+    ``lincah audit checkpoint``)."""
+
+    @property
+    def audit_anchor_location(self) -> Path:
+        return self.audit_anchor_path or self.var_dir / "anchors" / "checkpoints.jsonl"
+
+
+SECRET_FILES: tuple[str, ...] = (
+    "jwt-secret",
+    "payment-webhook-secret",
+    "face-key",
+    "profile-key",
+    "lookup-key",
+    "notify-webhook-secret",
+    "upload-key",
+    "ticket-key",
+    "payload-key",
+)
+"""Every secret ``Settings.generated_secret`` may write under var/ (it refuses others):
+``lincah backup`` copies exactly these, with the document-signing key, into the keys
+file the operator stores apart (``backup/keys.py``)."""
 
 MIN_SECRET_CHARS = 32
 _KNOWN_DEFAULTS = frozenset({"changeme", "change-me", "secret", "password", "lincah", "test"})
@@ -475,6 +615,10 @@ def production_problems(s: Settings) -> list[str]:
                 "notify_webhook_url (LINCAH_NOTIFY_WEBHOOK_URL) must be an https:// URL: "
                 "the messages carry citizens' phone numbers"
             )
+    if s.test_activity_delay_s:
+        problems.append(
+            "test_activity_delay_s (LINCAH_TEST_ACTIVITY_DELAY_S) is for tests only; remove it"
+        )
     if not s.smtp_host:
         problems.append(
             "smtp_host (LINCAH_SMTP_HOST) is empty; citizens could not confirm their e-mail "

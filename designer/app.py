@@ -25,6 +25,22 @@ ROLE_LABELS = {
     "citizen": N_("Citizen"),
 }
 
+DEMO_SUBJECTS = {
+    "agency_admin": "admin@banyuwangikab.go.id",
+    "officer": "budi@banyuwangikab.go.id",
+    "supervisor": "kadis@banyuwangikab.go.id",
+    "cashier": "kasir@banyuwangikab.go.id",
+    "auditor": "auditor@inspektorat.banyuwangikab.go.id",
+    "citizen": "siti@example.id",
+}
+"""Whom the development login acts as for each role: switching the role switches the
+person, so an officer's claim is never recorded under the administrator's name."""
+
+
+def _subject_follows_role() -> None:
+    st.session_state["login.subject"] = DEMO_SUBJECTS[st.session_state["login.role"]]
+
+
 st.set_page_config(
     page_title=_("Lincah designer"), page_icon=":material/account_balance:", layout="wide"
 )
@@ -61,12 +77,12 @@ with st.sidebar:
                 st.rerun()
         st.subheader(_("Development login"))
         st.caption(_("Any subject and role; only where the API runs in development."))
-        subject = st.text_input(
-            _("Subject"), value="admin@banyuwangikab.go.id", key="login.subject"
-        )
         # Translated now: AppTest calls format functions outside the script run.
         role_labels = {r: _(ROLE_LABELS[r]) for r in ROLES}
-        role = st.selectbox(_("Role"), ROLES, key="login.role", format_func=role_labels.__getitem__)
+        role = st.selectbox(_("Role"), ROLES, key="login.role", format_func=role_labels.__getitem__,
+                            on_change=_subject_follows_role)  # fmt: skip
+        st.session_state.setdefault("login.subject", DEMO_SUBJECTS["agency_admin"])
+        subject = st.text_input(_("Subject"), key="login.subject")
         agency = st.text_input(_("Agency code"), value="BWI", key="login.agency")
         if st.button(_("Log in"), key="login.go"):
             try:

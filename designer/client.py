@@ -73,6 +73,7 @@ class Api:
 
     def _send(self, method: str, path: str, endpoint: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(kw.pop("headers", None) or {})
         try:
             return httpx.request(
                 method, f"{self.base_url}{path}", headers=headers, timeout=20, **kw
@@ -119,14 +120,54 @@ class Api:
         found: dict[str, Any] = self.call("GET", f"/services/{service_id}", params=params)
         return found
 
-    def save_draft(self, definition: dict[str, Any]) -> dict[str, Any]:
-        saved: dict[str, Any] = self.call("POST", "/services", json=definition)
+    def save_draft(self, definition: dict[str, Any], new: bool = False) -> dict[str, Any]:
+        """``new``: creating a service, so an id already in use is refused (409)."""
+        params = {"new": "true"} if new else None
+        saved: dict[str, Any] = self.call("POST", "/services", json=definition, params=params)
         return saved
 
     def validate(self, definition: dict[str, Any]) -> list[dict[str, str]]:
         answer = self.call("POST", "/services/validate", json=definition)
         problems: list[dict[str, str]] = answer["problems"]
         return problems
+
+    def import_bpmn(self, xml: bytes) -> dict[str, Any]:
+        """A BPMN file read into a definition, with what was left out and why."""
+        found: dict[str, Any] = self.call(
+            "POST",
+            "/services/import/bpmn",
+            content=xml,
+            headers={"Content-Type": "application/xml"},
+        )
+        return found
+
+    def export_bpmn(self, definition: dict[str, Any]) -> str:
+        xml: str = self.call("POST", "/services/export/bpmn", json=definition)
+        return xml
+
+    def version_bpmn(self, service_id: str, version: int) -> str:
+        xml: str = self.call("GET", f"/services/{service_id}/versions/{version}/bpmn")
+        return xml
+
+    # Audit ------------------------------------------------------------------
+    def audit_events(self, application_id: str) -> dict[str, Any]:
+        """Every event of an application with its actor, time and hash, and whether its
+        hash chain verifies."""
+        found: dict[str, Any] = self.call("GET", f"/audit/applications/{application_id}/events")
+        return found
+
+    def audit_state(self, application_id: str, at: str | None) -> dict[str, Any]:
+        """The application as it stood at ``at`` (an ISO time or a position)."""
+        params = {"at": at} if at else None
+        found: dict[str, Any] = self.call(
+            "GET", f"/audit/applications/{application_id}", params=params
+        )
+        return found
+
+    def audit_verification(self) -> dict[str, Any]:
+        """The whole log's hash chains, checked against the last signed checkpoint."""
+        found: dict[str, Any] = self.call("GET", "/audit/verification")
+        return found
 
     def publish(self, service_id: str, version: int) -> dict[str, Any]:
         done: dict[str, Any] = self.call(
@@ -159,9 +200,16 @@ class Api:
         found: list[dict[str, Any]] = self.call("GET", "/applications", params=params)
         return found
 
-    def application(self, application_id: str, min_position: int | None = None) -> dict[str, Any]:
-        params = {"min_position": min_position} if min_position else None
-        found: dict[str, Any] = self.call("GET", f"/applications/{application_id}", params=params)
+    def application(
+        self, application_id: str, min_position: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """``reason``: why a member of staff reads it, for the citizen's access log."""
+        params: dict[str, Any] = {"min_position": min_position} if min_position else {}
+        if reason:
+            params["reason"] = reason
+        found: dict[str, Any] = self.call(
+            "GET", f"/applications/{application_id}", params=params or None
+        )
         return found
 
     def tasks(self, min_position: int | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from designer.i18n import _
+from designer.i18n import N_, _
 from domain.definition import Step
 from domain.steps import raw_exits, transitions
 
@@ -31,6 +31,15 @@ _SHAPES = {
     "face_verify": ("hexagon", "#f7f0ff"),
     "appointment": ("house", "#eefaf4"),
 }
+
+
+_END_COLOURS = {
+    "approved": ("#dafbe1", "#1a7f37"),
+    "rejected": ("#ffebe9", "#cf222e"),
+    "cancelled": ("#f2f2f2", "#57606a"),
+}
+_END_WORDS = {"approved": N_("✔ approved"), "rejected": N_("✖ rejected"),
+              "cancelled": N_("— cancelled")}  # fmt: skip
 
 
 def _q(text: str) -> str:
@@ -82,8 +91,12 @@ def dot(
         if kind == "review" and s.get("role"):
             label += f"\n[{s.get('role')}]"
         attrs = [f"label={_q(label)}", f"shape={shape}", f'fillcolor="{fill}"']
-        if kind == "end":
-            attrs += ["peripheries=2", f'tooltip="{s.get("result", "")}"']
+        if kind == "end":  # its result in colour and words: approved, rejected, ...
+            result = str(s.get("result") or "approved")
+            fill, border = _END_COLOURS.get(result, ("#f2f2f2", "#666666"))
+            label += f"\n{_(_END_WORDS.get(result, result))}"
+            attrs = [f"label={_q(label)}", "shape=box", f'fillcolor="{fill}"',
+                     f'color="{border}"', "peripheries=2", f"tooltip={_q(result)}"]  # fmt: skip
         if sid in walked:
             attrs += ['color="#1a7f37"', "penwidth=2.5", 'fillcolor="#dafbe1"']
         if sid in problems:

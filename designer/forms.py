@@ -272,7 +272,9 @@ def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
     def add(d: dict[str, Any]) -> None:
         found = _step_of(d, i).setdefault("outcomes", {})
-        found[draft.unique_id("outcome", set(found))] = ctx.step_ids[0] if ctx.step_ids else ""
+        # Unassigned until the administrator chooses: a default target would draw a
+        # back-arrow to the first step that nobody asked for.
+        found[draft.unique_id("outcome", set(found))] = ""
 
     row_buttons(ctx, "out", add, _("Add outcome"))
     out: dict[str, Any] = {"role": role, "instructions": instructions, "outcomes": outcomes}
@@ -298,9 +300,7 @@ def _decision(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
         branches.append({"when": when, "goto": goto})
 
     def add(d: dict[str, Any]) -> None:
-        _step_of(d, i).setdefault("branches", []).append(
-            {"when": "", "goto": ctx.step_ids[0] if ctx.step_ids else ""}
-        )
+        _step_of(d, i).setdefault("branches", []).append({"when": "", "goto": ""})
 
     row_buttons(ctx, "br", add, _("Add branch"))
     default = optional_target(

@@ -10,7 +10,8 @@ sends are shown as they come: they are not the designer's to translate."""
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import streamlit as st
@@ -98,10 +99,30 @@ def day(d: date) -> str:
 
 
 def moment(t: datetime, weekday: bool = False) -> str:
-    """A date and time as written in the language: ``Sen 5 Jan 2026 09.00`` in
-    Indonesian (hours and minutes with a dot), ``Mon 5 Jan 2026 09:00`` in English."""
+    """A date and time as written in the language, in the agency's zone and naming it:
+    ``Sen 5 Jan 2026 09.00 WIB`` in Indonesian (hours and minutes with a dot),
+    ``Mon 5 Jan 2026 09:00 WIB`` in English. A time without a zone is UTC."""
+    zone = zone_name()
+    local = local_time(t, zone)
     clock = "HH.mm" if language() == "id" else "HH:mm"
-    return _babel_datetime(t, ("EEE " if weekday else "") + f"d MMM y {clock}", locale=locale())
+    text = _babel_datetime(local, ("EEE " if weekday else "") + f"d MMM y {clock}",
+                           tzinfo=local.tzinfo, locale=locale())  # fmt: skip
+    return f"{text} {zone}"
+
+
+ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
+"""Indonesia's zones and their offsets from UTC (the portal has the same table; the
+designer may import neither the portal nor config, see tests/test_boundaries.py)."""
+
+
+def zone_name() -> str:
+    """The agency's zone (WIB, WITA or WIT), the one the citizen portal shows too."""
+    return os.environ.get("LINCAH_PORTAL_TIME_ZONE", "WIB").upper()
+
+
+def local_time(t: datetime, zone: str) -> datetime:
+    aware = t if t.tzinfo else t.replace(tzinfo=UTC)
+    return aware.astimezone(timezone(timedelta(hours=ZONES.get(zone, 7)), zone))
 
 
 def iso_moment(raw: str | None) -> str:

@@ -25,6 +25,7 @@ STANDARD = PageSpec("views/standard.py", N_("Standar Pelayanan"), ":material/gav
 DASHBOARD = PageSpec("views/dashboard.py", N_("Dashboard"), ":material/monitoring:")
 INBOX = PageSpec("views/inbox.py", N_("Inbox"), ":material/inbox:")
 APPLY = PageSpec("views/apply.py", N_("Apply"), ":material/edit_document:")
+AUDIT = PageSpec("views/audit.py", N_("Audit trail"), ":material/fact_check:")
 MINE = PageSpec("views/my_applications.py", N_("My applications"), ":material/mail:")
 
 
@@ -41,8 +42,11 @@ def sections(role: str | None) -> dict[str, list[PageSpec]]:
         found[N_("Work")] = [INBOX, DASHBOARD]
         found[N_("Public")] = [STANDARD]
     elif role == "auditor":
-        found[N_("Audit")] = [DASHBOARD, CATALOGUE, VERSIONS, STANDARD]
+        found[N_("Audit")] = [AUDIT, DASHBOARD, CATALOGUE, VERSIONS, STANDARD]
     else:
         found[N_("Services")] = [STANDARD]
-    found[N_("Citizen demo")] = [APPLY, MINE]
+    if role in ("agency_admin", "citizen"):
+        # The administrator tries a published service as a citizen would; officers,
+        # supervisors and auditors act on citizens' applications, never as a citizen.
+        found[N_("Citizen demo")] = [APPLY, MINE]
     return found

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from designer.client import Api, ApiError
+from designer.i18n import KEY as LANGUAGE_KEY
 from designer.i18n import _
 
 STAFF = ("officer", "supervisor", "cashier", "agency_admin")
@@ -42,10 +43,25 @@ def _renew() -> str | None:
     return str(tokens["access_token"])
 
 
+KEEP = frozenset({LANGUAGE_KEY})
+"""Session keys a new login keeps: the language, and the login form's own fields."""
+
+
+def forget() -> None:
+    """Everything the previous identity left in the session: its tokens, the citizen
+    demo's token, the draft and every page's state. A login starts from nothing, so
+    nothing is done in the name of whoever was logged in before."""
+    for key in list(st.session_state):
+        if str(key) in KEEP or str(key).startswith("login."):
+            continue
+        del st.session_state[key]
+
+
 def sign_in(login: str, password: str) -> None:
     """Log in with an account (e-mail or NIK, and password)."""
     tokens = Api().login(login, password)
     me = Api(tokens["access_token"]).me()
+    forget()
     st.session_state["token"] = tokens["access_token"]
     st.session_state["refresh_token"] = tokens["refresh_token"]
     st.session_state["user"] = {
@@ -69,6 +85,7 @@ def log_in(subject: str, role_name: str, agency: str | None) -> None:
     if role_name == "auditor":
         agency = None
     token = Api().dev_token(subject, role_name, agency)
+    forget()
     st.session_state["token"] = token
     st.session_state["user"] = {"subject": subject, "role": role_name, "agency": agency}
 
@@ -78,8 +95,7 @@ def log_out() -> None:
     if refresh:
         with contextlib.suppress(ApiError):  # it ends with its tokens' lifetime anyway
             Api().logout(refresh)
-    for key in ("token", "refresh_token", "user", "citizen_token", "citizen"):
-        st.session_state.pop(key, None)
+    forget()
 
 
 def show_error(e: ApiError, doing: str = "") -> None:

@@ -94,3 +94,39 @@ def signature_valid(key: Ed25519PublicKey, payload: bytes, signature: str) -> bo
     except (InvalidSignature, ValueError):  # binascii.Error is a ValueError
         return False
     return True
+
+
+def rotate_signing_key(path: Path, retired_dir: Path) -> tuple[str, str]:
+    """Retire the key at ``path`` and put a new one there: the retired key's public half
+    is kept as ``retired_dir/<key id>.pem`` first, so documents it signed still verify.
+    The ids of the retired and the new key."""
+    old = load_signing_key(path).public_key()
+    old_id = public_key_id(old)
+    retired_dir.mkdir(parents=True, exist_ok=True)
+    (retired_dir / f"{old_id}.pem").write_text(public_key_pem(old))
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return old_id, public_key_id(load_signing_key(path).public_key())
+
+
+def retired_public_key(retired_dir: Path, key_id: str) -> Ed25519PublicKey | None:
+    """The retired public key with this id, if it was kept (and is what its name says)."""
+    if not (len(key_id) == 16 and all(c in "0123456789abcdef" for c in key_id)):
+        return None
+    path = retired_dir / f"{key_id}.pem"
+    if not path.is_file():
+        return None
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey) or public_key_id(key) != key_id:
+        return None
+    return key

@@ -54,6 +54,10 @@ ACCOUNT_REINSTATED: Final = "AccountReinstated"
 SESSION_STARTED: Final = "SessionStarted"
 SESSION_ROTATED: Final = "SessionRotated"
 SESSION_REVOKED: Final = "SessionRevoked"
+ALL_SESSIONS_ENDED: Final = "AllSessionsEnded"
+"""The JWT secret was rotated (``lincah keys rotate jwt``): every refresh-token family
+started before this event is over; its data says why and who."""
+ALL_SESSIONS_STREAM: Final = "sessions-all"
 CITIZEN_FEDERATED: Final = "CitizenRegisteredThroughProvider"
 CITIZEN_WALKED_IN: Final = "WalkInCitizenRecorded"
 """An officer recorded a citizen without an account who came to the counter (or the

@@ -96,6 +96,15 @@ def _problem_from_error(err: ErrorDetails) -> Problem:
     return Problem(path, _error_message(err))
 
 
+_TARGETS = frozenset({"goto", "next", "default", "on_error", "join", "outcomes", "branches"})
+
+
+def _is_target(loc: tuple[int | str, ...]) -> bool:
+    """Whether the value at ``loc`` names the step a way out leads to."""
+    named = [part for part in loc if isinstance(part, str)]
+    return bool(named) and (named[-1] in _TARGETS or "outcomes" in named[-2:])
+
+
 def _error_message(err: ErrorDetails) -> str:
     ctx = err.get("ctx") or {}
     kinds = ", ".join(STEP_KINDS)
@@ -108,6 +117,14 @@ def _error_message(err: ErrorDetails) -> str:
             message = f"step needs a 'kind': one of {kinds}"
         case "union_tag_invalid":
             message = f"unknown step kind {ctx.get('tag')!r}; expected one of {kinds}"
+        case "string_too_short" if ctx.get("min_length") == 1:
+            message = (
+                "the condition is empty: write one with the condition builder"
+                if err["loc"][-1] == "when"
+                else "is empty: fill it in"
+            )
+        case "string_pattern_mismatch" if err.get("input") == "" and _is_target(err["loc"]):
+            message = "leads to no step yet: choose the step it leads to"
         case "string_pattern_mismatch":
             message = _PATTERN_HINTS.get(str(ctx.get("pattern")), err["msg"])
         case _:

@@ -199,6 +199,37 @@ class FaceStore:
         with self._db() as db:
             return db.execute("DELETE FROM photos WHERE expires_at < ?", (time.time(),)).rowcount
 
+    def rekey(self, new_secret: str) -> tuple[int, int]:
+        """Seal every enrolment and waiting photo under ``new_secret`` instead of this
+        store's key, in one transaction. Rows already sealed under the new key are left
+        as they are, so a rotation interrupted before its key file was switched can be run
+        again. (re-sealed, unreadable): unreadable rows were under neither key."""
+        new = Sealer(new_secret)
+        resealed = unreadable = 0
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT 'enrolments', rowid, 'enrolment:' || citizen || ':' || backend, sealed "
+                "FROM enrolments UNION ALL "
+                "SELECT 'photos', rowid, 'photo:' || ref || ':' || citizen || ':' || purpose, "
+                "sealed FROM photos"
+            ).fetchall()
+            for table, rowid, context, sealed in rows:
+                if new.open(sealed, context) is not None:
+                    continue
+                plain = self._sealer.open(sealed, context)
+                if plain is None:
+                    unreadable += 1
+                    continue
+                db.execute(
+                    f"UPDATE {table} SET sealed = ? WHERE rowid = ?",  # noqa: S608 - ours
+                    (new.seal(plain, context), rowid),
+                )
+                resealed += 1
+            db.execute("COMMIT")
+        self._sealer = new
+        return resealed, unreadable
+
     def count_photos(self) -> int:
         with self._db() as db:
             row = db.execute("SELECT count(*) FROM photos").fetchone()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from config.settings import UnsafeSettings, get_settings
-from lincah import face_cli
+from lincah import backup_cli, face_cli
 
 
 def _exit(code: int) -> NoReturn:
@@ -62,8 +62,15 @@ def cmd_api(_: argparse.Namespace) -> int:
     import uvicorn
 
     s = get_settings()
+    # SIGTERM: uvicorn stops accepting, lets running requests finish (at most
+    # api_shutdown_grace_s), then runs the app's shutdown.
     uvicorn.run(
-        "api.main:create_app", factory=True, host=s.api_host, port=s.api_port, log_level="info"
+        "api.main:create_app",
+        factory=True,
+        host=s.api_host,
+        port=s.api_port,
+        log_level="info",
+        timeout_graceful_shutdown=int(s.api_shutdown_grace_s),
     )
     return 0
 
@@ -74,7 +81,7 @@ def cmd_portal(_: argparse.Namespace) -> int:
     from portal.app import create_app
 
     s = get_settings()
-    uvicorn.run(create_app(s), host="127.0.0.1", port=s.portal_port, log_level="info")
+    uvicorn.run(create_app(s), host=s.portal_host, port=s.portal_port, log_level="info")
     return 0
 
 
@@ -91,17 +98,22 @@ def cmd_designer(_: argparse.Namespace) -> int:
         "--server.port",
         str(s.designer_port),
         "--server.address",
-        "127.0.0.1",
+        s.designer_host,
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # Administrators and officers see the app, not Streamlit's developer menu and
+        # "Deploy" button.
+        "--client.toolbarMode",
+        "minimal",
     ]
     os.execve(sys.executable, argv, env)  # noqa: S606 - fixed argv, no shell
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
     from eventstore.factory import open_event_store
+    from projections.lease import lease_for, run_leased
     from projections.projector import Projector
     from projections.readmodels import ReadModels
 
@@ -115,7 +127,30 @@ def cmd_projections(args: argparse.Namespace) -> int:
             f"rebuilt the read models from {n} events; checkpoint {projector.models.checkpoint()}"
         )
         return 0
-    projector.run_forever(_stop_event_on_signals())
+    from lincah.health import serve_projector
+
+    def project(stop: threading.Event) -> None:
+        if s.audit_checkpoint_interval_s > 0:
+            # The anchored audit trail (README "Anchored audit trail"): only the active
+            # projector publishes, in its own thread, so a slow checkpoint never holds
+            # the read models back.
+            from audit.checkpoints import publish_periodically
+
+            threading.Thread(
+                target=publish_periodically,
+                args=(projector.store, s, stop, s.audit_checkpoint_interval_s),
+                name="audit-checkpoints",
+                daemon=True,
+            ).start()
+        projector.run_forever(stop)
+
+    port = serve_projector(s, projector)
+    # Any number may run (on several machines): one projects, the others stand by. On
+    # SIGTERM the batch in hand commits with its checkpoint, then the loop ends.
+    lease = lease_for(s.readmodel_location, "projector")
+    run_leased(lease, project, _stop_event_on_signals(), "projector", s.lease_poll_s)
+    if port is not None:
+        port.close()
     return 0
 
 
@@ -189,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_arguments(audit)
     audit.set_defaults(func=cmd_audit)
     face_cli.register(sub)
+    backup_cli.register(sub)
     admin = sub.add_parser("admin", help="bootstrap regions, agencies and their administrators")
     from lincah.admin import add_arguments as admin_arguments
 

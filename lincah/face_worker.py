@@ -7,15 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.face import FaceActivities
+from config import telemetry
+from config.metrics import ActivityFailures
 from config.settings import Settings
 from config.temporal import connect
 from face.pipeline import FacePipeline, get_pipeline
 from face.store import FaceStore
+from lincah import health
 from workflows.face_intake import FaceIntakeWorkflow
 
 log = logging.getLogger(__name__)
@@ -43,15 +47,21 @@ def build_face_worker(
         activities=[acts.verify_face, acts.enrol_face, acts.inspect_face, acts.match_face],
         activity_executor=executor,
         max_concurrent_activities=CONCURRENT_CHECKS,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
+        interceptors=[ActivityFailures()],
     )
 
 
 async def run_face_worker(settings: Settings, stop: asyncio.Event) -> None:
+    telemetry.install_tracing(settings, "face-worker")
     pipeline = await asyncio.to_thread(get_pipeline, settings)
     store = FaceStore.from_settings(settings)
     store.purge_expired()
     client = await connect(settings)
     queue = settings.temporal.task_queues.face
+    port = health.serve(
+        settings, "face worker", health.temporal_check(client, asyncio.get_running_loop())
+    )
     with ThreadPoolExecutor(max_workers=CONCURRENT_CHECKS) as executor:
         worker = build_face_worker(client, settings, executor, pipeline, store)
         log.info(
@@ -68,3 +78,8 @@ async def run_face_worker(settings: Settings, stop: asyncio.Event) -> None:
                     n = await asyncio.to_thread(store.purge_expired)
                     if n:
                         log.info("deleted %d expired photos", n)
+            if port is not None:
+                port.stopping = True
+    telemetry.stop_tracing()
+    if port is not None:
+        port.close()

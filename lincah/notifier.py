@@ -8,12 +8,25 @@ import threading
 
 from config.settings import Settings
 from eventstore.factory import open_event_store
+from lincah import health
 from notifications import service
+from projections.lease import lease_for, run_leased
 
 
 def run_notifier(settings: Settings, stop: threading.Event) -> None:
+    """One notifier per outbox is active (a lock file beside it); a second copy started
+    on the same outbox stands by until the first ends."""
     store = open_event_store(settings.eventstore, settings.eventstore_location)
+    port = health.serve(settings, "notifier", health.store_check(store))
     try:
-        service.run(store, settings, stop)
+        run_leased(
+            lease_for(settings.outbox_location, "notifier"),
+            lambda working: service.run(store, settings, working),
+            stop,
+            "notifier",
+            settings.lease_poll_s,
+        )
     finally:
         store.close()
+        if port is not None:
+            port.close()

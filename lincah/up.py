@@ -171,6 +171,11 @@ def plan(settings: Settings, with_designer: bool = True, with_face: bool = True)
             _http_ok(f"http://127.0.0.1:{settings.portal_port}/static/portal.css"),
         )
     )
+    if settings.backup_dir is not None:
+        every = ["--every", settings.backup_every, "--keep", str(settings.backup_keep)]
+        parts.append(
+            Part("backup", _lincah("backup", str(settings.backup_dir), *every), env, lambda: True)
+        )
     if with_face and all(importlib.util.find_spec(m) for m in FACE_MODULES):
         parts.append(Part("face-worker", _lincah("face-worker"), env, lambda: True))
     elif with_face:

@@ -111,7 +111,7 @@ class Outbox(CheckpointedFile):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
-        self._conn().executescript(SCHEMA)
+        self._conn().script(SCHEMA)
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state named, zeros included)."""

@@ -29,6 +29,7 @@ from eventstore.port import EventStore, RecordedEvent
 from notifications import contacts, kinds, preferences, templates
 from notifications.outbox import CHECKPOINT, Outbox, now_iso
 from projections.checkpointed import follow
+from projections.sqldb import Db
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class OutboxSubscriber:
                batch_size=BATCH, idle_sleep_s=idle_sleep_s)  # fmt: skip
 
     # -- deriving one event ----------------------------------------------------------
-    def _derive(self, db: sqlite3.Connection, event: RecordedEvent) -> None:
+    def _derive(self, db: Db, event: RecordedEvent) -> None:
         if event.stream.startswith(preferences.STREAM_PREFIX):
             if event.type == preferences.PREFERENCES_SET:
                 citizen, prefs = preferences.from_event(event.data)
@@ -133,7 +134,7 @@ class OutboxSubscriber:
         if notice is not None:
             self._write(db, event, notice)
 
-    def _write(self, db: sqlite3.Connection, event: RecordedEvent, notice: kinds.Notice) -> None:
+    def _write(self, db: Db, event: RecordedEvent, notice: kinds.Notice) -> None:
         prefs = _preferences(db, notice.citizen)
         text = templates.render(notice, prefs.language)
         db.execute(
@@ -192,7 +193,7 @@ class OutboxSubscriber:
                 ),
             )
 
-    def _save_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
+    def _save_checkpoint(self, db: Db, position: int) -> None:
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -208,7 +209,7 @@ def delivery_id(event: RecordedEvent, channel: str) -> str:
     return f"{event.id}-{channel}"
 
 
-def _subject(db: sqlite3.Connection, stream: str) -> kinds.Subject | None:
+def _subject(db: Db, stream: str) -> kinds.Subject | None:
     row = db.execute(
         "SELECT stream, citizen, agency, reference, service, agency_name FROM subjects"
         " WHERE stream = ?",
@@ -217,7 +218,7 @@ def _subject(db: sqlite3.Connection, stream: str) -> kinds.Subject | None:
     return kinds.Subject(*tuple(row)) if row else None
 
 
-def _preferences(db: sqlite3.Connection, citizen: str) -> preferences.Preferences:
+def _preferences(db: Db, citizen: str) -> preferences.Preferences:
     row = db.execute("SELECT prefs FROM preferences WHERE citizen = ?", (citizen,)).fetchone()
     if row is None:
         return preferences.Preferences()

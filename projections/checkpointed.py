@@ -1,20 +1,22 @@
-"""A SQLite file that a follower of the event log writes with its checkpoint: the read
-models (``projections.readmodels``) and the notification outbox
-(``notifications.outbox``). One connection per thread, WAL so readers never block the
-writer, and a transaction that commits the rows with their checkpoint or nothing."""
+"""A database that a follower of the event log writes with its checkpoint: the read
+models (``projections.readmodels``, a SQLite file or a PostgreSQL schema) and the
+notification outbox (``notifications.outbox``, a SQLite file: it is one notifier's own
+state). One connection per thread (``projections.sqldb``: WAL on SQLite so readers never
+block the writer), and a transaction that commits the rows with their checkpoint or
+nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from eventstore.port import EventStore, RecordedEvent, Subscription
+from projections import sqldb
 
 log = logging.getLogger(__name__)
 
@@ -25,33 +27,34 @@ class CheckpointedFile:
     ``NORMAL`` for data rebuilt from the log."""
     checkpoint_name = "main"
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: str | Path) -> None:
+        """``location``: a SQLite file path, or a ``postgresql://`` URL (whose
+        ``search_path`` names the schema)."""
+        self.location = location
+        self.path: Path | None = None if sqldb.is_postgres(location) else Path(location)
+        """The SQLite file (None on PostgreSQL)."""
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _conn(self) -> sqldb.Connection:
+        conn: sqldb.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.usable:  # the server went away: start afresh
+            self._local.conn = conn = None
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn = sqldb.connect(self.location, self.synchronous)
             self._local.conn = conn
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqldb.Db]:
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.usable:
+                db.rollback()
             raise
-        db.execute("COMMIT")
+        db.commit()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -84,9 +87,13 @@ class CheckpointedFile:
 MAX_BACKOFF_S: Final = 5.0
 
 
+class HasCheckpoint(Protocol):
+    def checkpoint(self) -> int: ...
+
+
 def follow(
     store: EventStore,
-    into: CheckpointedFile,
+    into: HasCheckpoint,
     apply_batch: Callable[[int, list[RecordedEvent]], int],
     stop: threading.Event,
     what: str,

@@ -4,12 +4,11 @@ the dashboard. Applied inside the projector's transaction by ``projections.views
 
 from __future__ import annotations
 
-import sqlite3
-
 import orjson
 
 from domain import complaints as c
 from eventstore.port import RecordedEvent
+from projections.sqldb import Db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS complaints (
@@ -27,7 +26,7 @@ CREATE INDEX IF NOT EXISTS complaints_complainant ON complaints (complainant, fi
 """
 
 
-def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
+def apply(db: Db, event: RecordedEvent) -> None:
     complaint_id = event.stream.removeprefix("complaint-")
     before = complaint(db, complaint_id)
     view = c.apply(before, event.type, event.data, event.recorded_at.isoformat())
@@ -50,7 +49,7 @@ def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
     )
 
 
-def complaint(db: sqlite3.Connection, complaint_id: str) -> c.ComplaintView | None:
+def complaint(db: Db, complaint_id: str) -> c.ComplaintView | None:
     row = db.execute(
         "SELECT state FROM complaints WHERE complaint_id = ?", (complaint_id,)
     ).fetchone()
@@ -58,7 +57,7 @@ def complaint(db: sqlite3.Connection, complaint_id: str) -> c.ComplaintView | No
 
 
 def complaints(
-    db: sqlite3.Connection,
+    db: Db,
     *,
     agency_code: str | None = None,
     complainant: str | None = None,

@@ -24,6 +24,7 @@ from typing import Any, Final
 import orjson
 
 from accounts.registry import Registry
+from commands.access_log import reads_of
 from commands.profile import profile_of
 from commands.wallet import load as load_wallet
 from config.settings import Settings
@@ -154,6 +155,25 @@ def face(ctx: ExportContext, citizen: str) -> dict[str, Any]:
     }
 
 
+def access_log(ctx: ExportContext, citizen: str) -> list[dict[str, Any]]:
+    """Who at an agency read your data, newest first, as ``GET /me/access-log`` shows it
+    (the reader by role and agency)."""
+    reads, _ = reads_of(ctx.store, citizen, limit=ctx.enough, offset=0)
+    return [
+        {
+            "at": at.isoformat(),
+            "role": r.role,
+            "agency": r.agency,
+            "what": r.what,
+            "application": r.application,
+            "document": r.item,
+            "task": r.task,
+            "reason": r.reason,
+        }
+        for at, r in reads
+    ]
+
+
 SECTIONS: Final[tuple[Section, ...]] = (
     Section("account", "Your account as you see it (NIK masked)", account),
     Section("profile", "Your profile: each value, where it came from, its history", profile),
@@ -164,6 +184,7 @@ SECTIONS: Final[tuple[Section, ...]] = (
     Section("documents", "Documents issued to you", documents),
     Section("wallet", "Documents you uploaded (your document wallet)", wallet),
     Section("face", "Whether you enrolled a face (never the embedding)", face),
+    Section("access_log", "Who at an agency read your data, and why", access_log),
 )
 
 

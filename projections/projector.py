@@ -19,7 +19,6 @@ event's fault: the batch rolls back and ``run_forever`` retries it later.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,17 +29,14 @@ from pydantic import ValidationError
 from eventstore.port import EventStore, RecordedEvent
 from projections import views
 from projections.checkpointed import follow
+from projections.metrics import EventMetrics
 from projections.readmodels import CHECKPOINT, VIEW_TABLES, ReadModels
+from projections.sqldb import Db, infrastructure_errors
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-INFRASTRUCTURE: Final = (
-    sqlite3.OperationalError,
-    sqlite3.InterfaceError,
-    sqlite3.InternalError,
-    MemoryError,
-)
+INFRASTRUCTURE: Final = infrastructure_errors()
 """Failures of the read-model database, not of an event: never parked."""
 _ERROR_CHARS: Final = 1000
 _UNCOUNTED_LAG: Final = 10_000
@@ -51,6 +47,7 @@ class Projector:
     def __init__(self, store: EventStore, models: ReadModels) -> None:
         self.store = store
         self.models = models
+        self.metrics = EventMetrics()
 
     def run_once(self, limit: int = BATCH) -> int:
         """Apply the next batch; returns how many events it consumed (parked ones
@@ -75,6 +72,7 @@ class Projector:
                     _apply(db, event, folded)
                 folded.flush()
                 _save_checkpoint(db, batch[-1].position)
+            self.metrics.observe(batch)
             return len(batch)
         except INFRASTRUCTURE:
             raise
@@ -99,6 +97,7 @@ class Projector:
                     parked.append((event, exc))
                 db.execute("RELEASE SAVEPOINT lincah_event")
             _save_checkpoint(db, batch[-1].position)
+        self.metrics.observe(batch)
         for event, error in parked:
             log.warning(
                 "parked event at position %d (stream %s, type %s): the views could not "
@@ -160,11 +159,11 @@ def lag(store: EventStore, models: ReadModels) -> Lag:
     return Lag(checkpoint, head, events, seconds, models.parked_count())
 
 
-def _apply(db: sqlite3.Connection, event: RecordedEvent, batch: views.Batch | None = None) -> None:
+def _apply(db: Db, event: RecordedEvent, batch: views.Batch | None = None) -> None:
     views.apply(db, event, batch)
 
 
-def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:
+def _save_checkpoint(db: Db, position: int) -> None:
     db.execute(
         "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -172,7 +171,7 @@ def _save_checkpoint(db: sqlite3.Connection, position: int) -> None:
     )
 
 
-def _park(db: sqlite3.Connection, event: RecordedEvent, exc: BaseException) -> None:
+def _park(db: Db, event: RecordedEvent, exc: BaseException) -> None:
     db.execute(
         "INSERT INTO parked_events (position, stream, type, error, parked_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO UPDATE SET"

@@ -1,4 +1,5 @@
-"""The read-model database (SQLite): what the API's queries read.
+"""The read-model database (a SQLite file, or a PostgreSQL schema: ``readmodel_url``):
+what the API's queries read. The SQL is written once, for both (``projections.sqldb``).
 
 Its tables are derived data: ``lincah projections rebuild`` drops and recreates them from
 the event store. The projector commits each batch of row changes together with its
@@ -7,8 +8,8 @@ checkpoint, so a crash never applies an event twice or skips one.
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import orjson
 from domain.complaints import ComplaintView
 from domain.services import ServiceState
 from domain.state import ApplicationState
+from projections import access_log as access_log_view
 from projections import complaints as complaint_view
 from projections import survey_view
 from projections.checkpointed import CheckpointedFile
@@ -95,9 +97,10 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
 """
     + complaint_view.SCHEMA
     + survey_view.SCHEMA
+    + access_log_view.SCHEMA
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
@@ -107,6 +110,7 @@ VIEW_TABLES = (
     "documents",
     "complaints",
     *survey_view.TABLES,
+    *access_log_view.TABLES,
 )
 RETIRED_TABLES = ("notifications",)
 """Tables of older schemas, dropped with the views: the citizen's messages are the
@@ -115,20 +119,19 @@ CHECKPOINT = "main"
 
 
 class ReadModels(CheckpointedFile):
-    """The read-model file (``synchronous=NORMAL``: derived data, rebuildable)."""
+    """The read models (on SQLite ``synchronous=NORMAL``: derived data, rebuildable)."""
 
     checkpoint_name = CHECKPOINT
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
-        db = self._conn()
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            # Derived data: on a schema change drop the views and the checkpoint, and the
-            # projector rebuilds them from position 0.
-            for table in (*VIEW_TABLES, *RETIRED_TABLES, "checkpoints"):
-                db.execute(f"DROP TABLE IF EXISTS {table}")
-        db.executescript(SCHEMA)  # executescript manages its own transaction
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def __init__(self, location: str | Path) -> None:
+        """``location``: a SQLite file path or a ``postgresql://`` URL
+        (``Settings.readmodel_location``)."""
+        super().__init__(location)
+        # Derived data: on a schema change drop the views and the checkpoint, and the
+        # projector rebuilds them from position 0.
+        self._conn().ensure_schema(
+            SCHEMA, SCHEMA_VERSION, (*VIEW_TABLES, *RETIRED_TABLES, "checkpoints")
+        )
 
     def wait_for(self, position: int, timeout_s: float) -> bool:
         """Wait until the projections have applied ``position``; False on time-out."""
@@ -375,16 +378,28 @@ class ReadModels(CheckpointedFile):
             self._conn(), agency_code=agency_code, complainant=complainant, limit=limit
         )
 
+    def status_counts(self) -> dict[str, int]:
+        """How many applications are in each status (the API's metrics)."""
+        rows = self._conn().execute("SELECT status, count(*) FROM applications GROUP BY status")
+        return {str(name): int(n) for name, n in rows}
+
+    def access_log(
+        self, *, agencies: Collection[str] | None, **filters: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Reads of personal data (``projections.access_log.reads``)."""
+        return access_log_view.reads(self._conn(), agencies=agencies, **filters)
+
     def parked_count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM parked_events").fetchone()[0])
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every view row, in a stable order: rebuild tests compare two dumps."""
+        """Every view row, in a stable order: rebuild tests compare two dumps, also of
+        the two backends (sorted here, as the databases' collations may differ)."""
         db = self._conn()
         dumped: dict[str, list[tuple[Any, ...]]] = {}
         for t in VIEW_TABLES:
-            rows = db.execute(f"SELECT * FROM {t} ORDER BY 1")  # noqa: S608 - our own tables
-            dumped[t] = [tuple(r) for r in rows]
+            rows = db.execute(f"SELECT * FROM {t}")  # noqa: S608 - our own tables
+            dumped[t] = sorted((tuple(r) for r in rows), key=repr)
         return dumped
 
 
@@ -411,7 +426,7 @@ def _survey_scope(
     return "WHERE " + " AND ".join(clauses), tuple(args)
 
 
-def _task_row(row: sqlite3.Row) -> dict[str, Any]:
+def _task_row(row: Mapping[str, Any]) -> dict[str, Any]:
     d = dict(row)
     d["outcomes"] = orjson.loads(d["outcomes"])
     return d

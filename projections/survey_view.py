@@ -14,7 +14,6 @@ the respondents of a period are always among its population.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from domain import events as ev
 from domain import ikm
 from domain.state import ApplicationState
 from eventstore.port import RecordedEvent
+from projections.sqldb import Db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ended_applications (
@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS survey_agency ON survey_responses (agency_code, ended
 TABLES = ("ended_applications", "survey_responses")
 
 
-def application_ended(db: sqlite3.Connection, s: ApplicationState) -> None:
+def application_ended(db: Db, s: ApplicationState) -> None:
     """An application reached its result: it counts in its period's population."""
     if s.completed_at is None or s.result is None:
         return
@@ -86,7 +86,7 @@ def application_ended(db: sqlite3.Connection, s: ApplicationState) -> None:
     )
 
 
-def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
+def apply(db: Db, event: RecordedEvent) -> None:
     """An event of a ``survey-`` stream."""
     if event.type != ev.SURVEY_ANSWERED:
         return
@@ -121,7 +121,7 @@ def apply(db: sqlite3.Connection, event: RecordedEvent) -> None:
     )
 
 
-def answers_of(db: sqlite3.Connection, citizen: str, limit: int) -> list[dict[str, Any]]:
+def answers_of(db: Db, citizen: str, limit: int) -> list[dict[str, Any]]:
     """The answers a citizen gave, newest first: found through their ended
     applications, as the answers themselves name nobody."""
     rows = db.execute(

@@ -3,22 +3,22 @@ a batch's rows and its checkpoint commit together."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import orjson
 
 from domain import events as ev
 from domain import services as service_fold
 from domain import state as application_fold
+from domain.access_log import STREAM_PREFIX as ACCESS_PREFIX
 from eventstore.port import RecordedEvent
-from projections import complaints, survey_view
+from projections import access_log, complaints, survey_view
+from projections.sqldb import Db
 
 
 class Batch:
     """Application states folded during one projector batch: each is read once, folded
     in place, and its row written once at ``flush`` (in the same transaction)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
         self.states: dict[str, application_fold.ApplicationState] = {}
 
@@ -40,7 +40,7 @@ class Batch:
         self.states.clear()
 
 
-def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = None) -> None:
+def apply(db: Db, event: RecordedEvent, batch: Batch | None = None) -> None:
     """Apply one event; with a ``batch``, application rows wait for its flush."""
     if event.stream.startswith("application-"):
         own = batch or Batch(db)
@@ -53,6 +53,8 @@ def apply(db: sqlite3.Connection, event: RecordedEvent, batch: Batch | None = No
         complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
         survey_view.apply(db, event)
+    elif event.stream.startswith(ACCESS_PREFIX):
+        access_log.apply(db, event)
 
 
 def _apply_application(batch: Batch, event: RecordedEvent) -> None:
@@ -63,7 +65,7 @@ def _apply_application(batch: Batch, event: RecordedEvent) -> None:
     _secondary(db, app_id, s, event)
 
 
-def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationState) -> None:
+def _write_application(db: Db, s: application_fold.ApplicationState) -> None:
     db.execute(
         "INSERT INTO applications (application_id, service_id, agency_code, citizen, status,"
         " current_step, submitted_at, updated_at, position, state, channel)"
@@ -88,7 +90,7 @@ def _write_application(db: sqlite3.Connection, s: application_fold.ApplicationSt
 
 
 def _secondary(
-    db: sqlite3.Connection, app_id: str, s: application_fold.ApplicationState, event: RecordedEvent
+    db: Db, app_id: str, s: application_fold.ApplicationState, event: RecordedEvent
 ) -> None:
     """The rows besides the application's own: inbox tasks and documents."""
     e = ev.parse(event.type, event.data)
@@ -159,7 +161,7 @@ def _secondary(
             )
 
 
-def _apply_service(db: sqlite3.Connection, event: RecordedEvent) -> None:
+def _apply_service(db: Db, event: RecordedEvent) -> None:
     service_id = event.stream.removeprefix("service-")
     row = db.execute("SELECT state FROM services WHERE service_id = ?", (service_id,)).fetchone()
     before = service_fold.ServiceState.model_validate(orjson.loads(row[0])) if row else None

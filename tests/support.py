@@ -79,17 +79,21 @@ async def run_stack(
     *,
     projector: bool = True,
     notifier: bool = True,
+    task_queues: TaskQueues | None = None,
+    client: Client | None = None,
 ) -> AsyncIterator[Stack]:
     """``projector=False`` leaves the read models where they are, as when the projector
     process is down or far behind; ``notifier=False`` leaves the notification outbox so
-    (``notifications.service``: its subscriber and dispatcher)."""
+    (``notifications.service``: its subscriber and dispatcher). ``task_queues``: the
+    queues to serve (default: fresh ones), the same again for a stack that continues
+    the workflows of an earlier one (a restored Temporal database). ``client``: the
+    worker's Temporal client instead of the environment's (one with interceptors)."""
     settings = settings.model_copy(
         update={
             "temporal": TemporalSettings(
                 address=env.client.service_client.config.target_host,
-                task_queues=TaskQueues(
-                    applications=f"tq-{uuid.uuid4()}", face=f"face-{uuid.uuid4()}"
-                ),
+                task_queues=task_queues
+                or TaskQueues(applications=f"tq-{uuid.uuid4()}", face=f"face-{uuid.uuid4()}"),
             )
         }
     )
@@ -130,7 +134,11 @@ async def run_stack(
 
     def start_worker() -> None:
         worker = build_worker(
-            env.client, store, settings.temporal.task_queues.applications, executor, settings
+            client or env.client,
+            store,
+            settings.temporal.task_queues.applications,
+            executor,
+            settings,
         )
         workers.append((worker, asyncio.create_task(worker.run())))
 

@@ -38,6 +38,7 @@ IO_PACKAGES = frozenset(
         "documents",
         "notifications",
         "portal",
+        "backup",
     }
 )
 CONTRACTS = frozenset({"face.contract", "documents.contract"})
@@ -52,6 +53,7 @@ INFRASTRUCTURE = frozenset(
         "face",
         "documents",
         "notifications",
+        "backup",
     }
 )
 """Used by the API, the activities and the entry points; never the other way round."""

@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import errors, idempotency, temporal_errors
+from api.access import AccessLogged
 from api.deps import (
     MAX_POSITION,
     AgencyScope,
@@ -329,14 +330,18 @@ def get_application(
     scope: AgencyScope,
     models: ModelsDep,
     store: StoreDep,
+    access: AccessLogged,
     _: Consistent,
 ) -> ApplicationView:
-    """Status, current step and timeline. Citizens see only their own applications."""
+    """Status, current step and timeline. Citizens see only their own applications.
+    Staff's reads are recorded in the citizen's access log, with the task they hold on
+    the application or the reason they give (``X-Access-Reason``)."""
     app = models.application(application_id)
     if app is None or not may_see(user, scope, app.citizen, app.agency_code):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )
+    access.read("application", citizen=app.citizen, app=app)
     view = ApplicationView.model_validate(
         {
             **app.model_dump(),

@@ -1,22 +1,28 @@
 """Auditors' replay: an application's state at any point of its history, and every
-event with who caused it, when, and whether its hash chain verifies. Only the auditor
-role may call these."""
+event with who caused it, when, and whether its hash chain verifies; the published
+checkpoints of the log and the log checked against them. Only the auditor role may
+call these."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, security
-from api.deps import AgencyScope, StoreDep, require_role
-from audit import trail
+from api.access import AccessLogged
+from api.deps import AgencyScope, SettingsDep, StoreDep, require_role
+from audit import checkpoints, trail
+from audit.verify import verify_store
+from config.settings import Settings
 from domain.state import ApplicationState
-from eventstore.port import RecordedEvent
+from eventstore.port import EventStore, RecordedEvent
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -78,6 +84,7 @@ async def replay_application(
     _: Auditor,
     scope: AgencyScope,
     store: StoreDep,
+    access: AccessLogged,
     at: Annotated[
         str | None,
         Query(
@@ -93,6 +100,9 @@ async def replay_application(
     point = None if at is None else trail.parse_at(at)
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
     replayed = trail.state_at(events, point)
+    if replayed.state is not None:  # it holds the application's data
+        state = replayed.state
+        await run_in_threadpool(access.read, "audit_state", citizen=state.citizen, app=state)
     return ReplayedState(
         application_id=application_id,
         at=PointInTime(
@@ -123,3 +133,152 @@ async def application_events(
         first_break=None if broken is None else str(broken),
         events=[AuditEvent(**asdict(e)) for e in audited],
     )
+
+
+# -- the anchored audit trail (audit.checkpoints) -------------------------------------
+
+
+class CheckpointView(BaseModel):
+    line: int
+    """Its line in the ledger (``audit_anchor_path``), from 1."""
+    seq: int | None
+    position: int | None
+    root: str | None
+    streams: int | None
+    at: str | None
+    key_id: str | None
+    intact: bool
+    problems: list[str]
+    """Why the line is not to be trusted: edited, out of the chain, badly signed."""
+
+
+class Checkpoints(BaseModel):
+    ledger: str
+    total: int
+    items: list[CheckpointView]
+    """Newest first."""
+
+
+def _signing_public_key(settings: Settings) -> Ed25519PublicKey:
+    try:
+        return checkpoints.signing_key(settings).public_key()
+    except (OSError, ValueError, UnsupportedAlgorithm) as e:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the agency's signing key is not usable on this server; try again later",
+        ) from e
+
+
+@router.get("/checkpoints", response_model=Checkpoints, responses=errors.answers(422, 503))
+async def list_checkpoints(
+    _: Auditor,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Checkpoints:
+    """The signed checkpoints of the event log published to the ledger, each checked
+    (its link to the line before, its signature under the agency's key)."""
+    key = await run_in_threadpool(_signing_public_key, settings)
+    ledger = checkpoints.ledger_for(settings)
+    entries = await run_in_threadpool(ledger.entries, key)
+    items = []
+    for e in reversed(entries[-limit:]):
+        c = e.signed.checkpoint if e.signed else None
+        items.append(
+            CheckpointView(
+                line=e.number,
+                seq=c.seq if c else None,
+                position=c.position if c else None,
+                root=c.root if c else None,
+                streams=c.streams if c else None,
+                at=c.at if c else None,
+                key_id=c.key_id if c else None,
+                intact=e.intact,
+                problems=e.problems,
+            )
+        )
+    return Checkpoints(ledger=ledger.where, total=len(entries), items=items)
+
+
+class BrokenLink(BaseModel):
+    stream: str
+    position: int
+    reason: str
+
+
+class Verification(BaseModel):
+    checked_at: datetime
+    events: int
+    streams: int
+    chains_intact: bool
+    broken_links: list[BrokenLink]
+    """At most 100; of the streams you may see (the others are counted in
+    ``not_shown``)."""
+    missing_positions: list[int]
+    checkpoints: int
+    bad_checkpoints: list[int]
+    """Lines of the ledger that are not to be trusted (``GET /audit/checkpoints``)."""
+    checkpoint: int | None
+    """The checkpoint (seq) the log was checked against: the last intact one."""
+    checkpoint_position: int | None
+    anchored: bool | None
+    """Whether the log still produces that checkpoint's root; None without one."""
+    rewritten_streams: list[str]
+    """Streams whose head at the checkpoint differs from the signed one (that you may
+    see)."""
+    not_shown: int
+    """Broken or rewritten streams outside your agencies."""
+    intact: bool
+    report: str | None
+    """The verdict in words, as ``lincah audit verify`` prints it (for an auditor
+    whose scope is every agency)."""
+
+
+def _visible(stream: str, scope: frozenset[str] | None) -> bool:
+    """Whether a scoped auditor may see a stream's name: their agencies' applications
+    only (other names can identify another agency's citizens)."""
+    if scope is None:
+        return True
+    return any(stream.startswith(f"application-{code}-") for code in scope)
+
+
+def _verification(
+    store: EventStore, settings: Settings, scope: frozenset[str] | None
+) -> Verification:
+    key = _signing_public_key(settings)
+    chains = verify_store(store)
+    anchored = checkpoints.verify_anchored(store, checkpoints.ledger_for(settings), key)
+    check = anchored.check
+    links = [p for p in chains.problems if _visible(p.stream, scope)]
+    rewritten = [m.stream for m in check.mismatches] if check else []
+    shown = [s for s in rewritten if _visible(s, scope)]
+    hidden = len(chains.problems) - len(links) + len(rewritten) - len(shown)
+    return Verification(
+        checked_at=datetime.now(UTC),
+        events=chains.events,
+        streams=chains.streams,
+        chains_intact=chains.intact,
+        broken_links=[
+            BrokenLink(stream=p.stream, position=p.position, reason=p.reason) for p in links[:100]
+        ],
+        missing_positions=chains.missing_positions[:100],
+        checkpoints=len(anchored.entries),
+        bad_checkpoints=[e.number for e in anchored.bad_entries],
+        checkpoint=check.checkpoint.seq if check else None,
+        checkpoint_position=check.checkpoint.position if check else None,
+        anchored=check.intact if check else None,
+        rewritten_streams=shown,
+        not_shown=hidden,
+        intact=chains.intact and anchored.intact,
+        report=f"{chains.describe()}\n{anchored.describe()}" if scope is None else None,
+    )
+
+
+@router.get("/verification", response_model=Verification, responses=errors.answers(503))
+async def verification(
+    _: Auditor, scope: AgencyScope, store: StoreDep, settings: SettingsDep
+) -> Verification:
+    """Check the whole event log now, as ``lincah audit verify`` does: every hash chain,
+    every published checkpoint, and that the log still produces the last checkpoint's
+    root (a stream rewritten and re-hashed in the database does not). It reads the
+    whole log: expect seconds on a large one."""
+    return await run_in_threadpool(_verification, store, settings, scope)

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from api import errors, limits
+from api.access import AccessLogged
 from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
 from api.security import Principal
 from config.settings import Settings
@@ -37,6 +38,7 @@ from documents.signing import (
     load_signing_key,
     public_key_id,
     public_key_pem,
+    retired_public_key,
     signature_valid,
     signed_payload,
 )
@@ -95,6 +97,9 @@ def _public_key(settings: Settings) -> Ed25519PublicKey:
 def _check(row: dict[str, Any], settings: Settings) -> Verification:
     """Whether a registry record is signed by this server's key."""
     key = _public_key(settings)
+    if row["public_key_id"] != public_key_id(key):
+        # Signed before a key rotation: the retired key's public half verifies it.
+        key = retired_public_key(settings.retired_document_keys_dir, row["public_key_id"]) or key
     found: dict[str, Any] = {
         "number": row["number"],
         "title": row["title"],
@@ -108,8 +113,8 @@ def _check(row: dict[str, Any], settings: Settings) -> Verification:
     if row["public_key_id"] != kid:
         return Verification(
             valid=False,
-            reason=f"the document names signing key {row['public_key_id']}, which is not "
-            f"this server's key ({kid})",
+            reason=f"the document names signing key {row['public_key_id']}, which is neither "
+            f"this server's key ({kid}) nor one it retired",
             **found,
         )
     payload = signed_payload(
@@ -261,9 +266,11 @@ def download(
     scope: AgencyScope,
     models: ModelsDep,
     settings: SettingsDep,
+    access: AccessLogged,
     _: Consistent,
 ) -> Response:
-    """The PDF. The holder, staff of the issuing agency and its auditors may download it."""
+    """The PDF. The holder, staff of the issuing agency and its auditors may download it;
+    staff's downloads are recorded in the holder's access log."""
     row = models.document(number)
     if row is None or not _may_see(user, scope, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no document {number} you may see")
@@ -274,6 +281,13 @@ def download(
             f"the file of document {number} is missing or does not match its registry "
             "record on this server; the agency has been told to reissue it",
         )
+    access.read(
+        "document",
+        citizen=str(row["citizen"]),
+        app=models.application(row["application_id"]) if user.role != "citizen" else None,
+        agency=row["agency_code"],
+        item=number,
+    )
     return Response(
         content,
         media_type="application/pdf",

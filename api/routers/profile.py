@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, idempotency, security
+from api.access import AccessLogged
 from api.deps import Citizen, CurrentUser, OptionalUser, RuntimeDep, StoreDep
 from api.idempotency import IdempotencyKey, Key
 from api.routers.face import FaceStoreDep, on_face_worker
@@ -256,9 +257,12 @@ class Found(BaseModel):
     response_model=Found,
     responses=errors.answers(404, 422, _404="No citizen account has this NIK"),
 )
-async def lookup_citizen(body: Lookup, user: CounterStaff, rt: RuntimeDep) -> Found:
+async def lookup_citizen(
+    body: Lookup, user: CounterStaff, rt: RuntimeDep, access: AccessLogged
+) -> Found:
     """Find a citizen's account by the NIK on their KTP (sent in the body, never in a
-    URL). The NIK is looked up by its keyed hash and never echoed."""
+    URL). The NIK is looked up by its keyed hash and never echoed. Recorded in the
+    citizen's access log."""
     try:
         validate_nik(body.nik)
     except NikError as e:
@@ -266,6 +270,7 @@ async def lookup_citizen(body: Lookup, user: CounterStaff, rt: RuntimeDep) -> Fo
     account = await run_in_threadpool(rt.accounts.for_login, body.nik)
     if account is None or account.kind != "citizen":
         raise NotFound("no citizen account has this NIK; the citizen may register first")
+    await run_in_threadpool(access.read, "lookup", citizen=account.account_id)
     return Found(
         account_id=account.account_id,
         full_name=account.full_name,
@@ -286,9 +291,14 @@ def _citizen_profile(rt: Runtime, account_id: str) -> pf.Profile:
 @router.get(
     "/citizens/{account_id}/profile", response_model=ProfileView, responses=errors.answers(404)
 )
-async def citizen_profile(account_id: str, user: CounterStaff, rt: RuntimeDep) -> ProfileView:
-    """A citizen's profile, for the counter: values, provenance and history."""
-    return _view(await run_in_threadpool(_citizen_profile, rt, account_id))
+async def citizen_profile(
+    account_id: str, user: CounterStaff, rt: RuntimeDep, access: AccessLogged
+) -> ProfileView:
+    """A citizen's profile, for the counter: values, provenance and history. Recorded in
+    the citizen's access log, with the reason you give (``X-Access-Reason``)."""
+    profile = await run_in_threadpool(_citizen_profile, rt, account_id)
+    await run_in_threadpool(access.read, "profile", citizen=account_id)
+    return _view(profile)
 
 
 class CounterVerification(BaseModel):
@@ -312,15 +322,21 @@ class CounterVerification(BaseModel):
     ),
 )
 async def verify_at_counter(
-    account_id: str, body: CounterVerification, user: CounterStaff, rt: RuntimeDep
+    account_id: str,
+    body: CounterVerification,
+    user: CounterStaff,
+    rt: RuntimeDep,
+    access: AccessLogged,
 ) -> ProfileView:
     """Mark fields verified at the counter, against the citizen's KTP/KK: you are
     recorded as the verifier. Fields already verified at the counter record nothing."""
 
     def run() -> commands.Written:
         _citizen_profile(rt, account_id)
-        return commands.verify(rt.store, rt.settings, account_id, body.fields, "counter",
-                               user.subject)  # fmt: skip
+        written = commands.verify(rt.store, rt.settings, account_id, body.fields, "counter",
+                                  user.subject)  # fmt: skip
+        access.read("profile", citizen=account_id)  # the answer shows the whole profile
+        return written
 
     return _written(await run_in_threadpool(run))
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, idempotency
@@ -32,12 +33,15 @@ async def create_draft(
     store: StoreDep,
     definition: dict[str, Any] = DefinitionBody,
     idempotency_key: IdempotencyKey = None,
+    new: bool = Query(
+        False, description="Creating a service: refuse (409) an id that is already in use"
+    ),
 ) -> dict[str, Any]:
     """Save a draft: a new service, or the next draft version of an existing one."""
-    key = Key.of(idempotency_key, user.subject, "save-draft", definition)
-    return await _write_once(
-        store, key, catalogue.save_draft, definition, user.subject, user.agency
-    )
+    request = {"definition": definition, "new": True} if new else definition
+    key = Key.of(idempotency_key, user.subject, "save-draft", request)
+    command = partial(catalogue.save_draft, new=new)
+    return await _write_once(store, key, command, definition, user.subject, user.agency)
 
 
 @router.post("/validate")
@@ -64,7 +68,7 @@ async def publish(
 
 @router.get("")
 def list_services(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
-    return [s.summary() for s in models.services() if _visible(s, user)]
+    return [s.summary() for s in models.services() if visible(s, user)]
 
 
 @router.get("/{service_id}", responses=errors.answers(404))
@@ -72,22 +76,22 @@ def get_service(
     service_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
 ) -> dict[str, Any]:
     s = models.service(service_id)
-    if s is None or not _visible(s, user):
+    if s is None or not visible(s, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
     versions = [
         v.model_dump(mode="json")
         for v in sorted(s.versions.values(), key=lambda v: v.version)
-        if v.status == "published" or _sees_drafts(s, user)
+        if v.status == "published" or sees_drafts(s, user)
     ]
     return {**s.summary(), "versions": versions}
 
 
-def _sees_drafts(s: ServiceState, user: Principal) -> bool:
+def sees_drafts(s: ServiceState, user: Principal) -> bool:
     return user.role == "auditor" or (user.is_staff and user.agency == s.agency_code)
 
 
-def _visible(s: ServiceState, user: Principal) -> bool:
-    return s.latest_published is not None or _sees_drafts(s, user)
+def visible(s: ServiceState, user: Principal) -> bool:
+    return s.latest_published is not None or sees_drafts(s, user)
 
 
 @router.post("/{service_id}/archive", responses=errors.answers(404, 409))
@@ -105,12 +109,12 @@ def version_diff(
 ) -> dict[str, Any]:
     """What changed from version ``a`` to version ``b``, matched by field and step id."""
     state = catalogue.load_service(store, service_id)
-    if state is None or not _visible(state, user):
+    if state is None or not visible(state, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no service {service_id!r}")
     versions = {
         v: info
         for v, info in state.versions.items()
-        if info.status == "published" or _sees_drafts(state, user)
+        if info.status == "published" or sees_drafts(state, user)
     }
     missing = [v for v in (a, b) if v not in versions]
     if missing:

@@ -28,6 +28,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from api import errors, idempotency
+from api.access import AccessLogged
 from api.deps import AgencyScope, Citizen, Consistent, CurrentUser, ModelsDep, RuntimeDep, may_see
 from api.idempotency import IdempotencyKey, Key
 from commands import wallet
@@ -337,10 +338,12 @@ def download_attachment(
     scope: AgencyScope,
     models: ModelsDep,
     rt: RuntimeDep,
+    access: AccessLogged,
     _: Consistent,
 ) -> Response:
     """A requirement document attached to an application, for whoever may see the
-    application: staff and auditors of its agency (or region), and its citizen."""
+    application: staff and auditors of its agency (or region), and its citizen. Staff's
+    downloads are recorded in the citizen's access log."""
     app = models.application(application_id)
     if app is None or not may_see(user, scope, app.citizen, app.agency_code):
         raise NotFound(f"there is no application {application_id} you may see")
@@ -348,4 +351,5 @@ def download_attachment(
     if ref is None:
         raise NotFound(f"application {application_id} has no attachment {document_id}")
     content = _stored(upload_store(request, rt), document_id, app.citizen, ref.sha256)
+    access.read("attachment", citizen=app.citizen, app=app, item=document_id)
     return _file_response(content, ref.content_type, ref.filename)

@@ -27,8 +27,9 @@ if citizen is None:
             st.rerun()
     st.stop()
 assert citizen is not None
+me = session.user() or {}
 st.caption(_("Acting as {citizen}").format(
-    citizen=st.session_state.get("citizen") or session.user()))  # fmt: skip
+    citizen=st.session_state.get("citizen") or me.get("name") or me.get("subject")))  # fmt: skip
 try:
     services = [s for s in citizen.services() if s.get("latest_published_version")]
 except ApiError as e:

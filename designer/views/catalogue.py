@@ -22,8 +22,8 @@ if services:
                 _("service"): s["name"],
                 _("id"): s["service_id"],
                 _("agency"): s["agency_code"],
-                _("published"): s.get("latest_published_version"),
-                _("draft"): s.get("draft_version"),
+                _("published"): s.get("latest_published_version") or "—",
+                _("draft"): s.get("draft_version") or "—",
                 _("archived"): _("yes") if s.get("archived") else "",
             }
             for s in services
@@ -46,15 +46,28 @@ if services:
     if b.button(_("Public page (Standar Pelayanan)"), key="cat.public"):
         st.session_state["standard.service"] = chosen
         st.switch_page("views/standard.py")
-    if admin and c.button(_("Archive"), key="cat.archive",
+    if admin and c.button(_("Archive…"), key="cat.archive",
                           help=_("No new applications; running ones finish")):  # fmt: skip
-        try:
-            session.api().archive(chosen)
-        except ApiError as e:
-            session.show_error(e, _("Archiving {service}").format(service=chosen))
-        else:
-            st.success(_("{service} is archived: it takes no new applications.").format(
-                service=names[chosen]))  # fmt: skip
+        st.session_state["cat.archiving"] = chosen
+    # Archiving cannot be taken back from the designer: ask first, naming the service.
+    if admin and st.session_state.get("cat.archiving") == chosen:
+        st.warning(_(
+            "Archive {service}? Citizens can no longer apply for it; applications already "
+            "running finish as they are. It cannot be undone here."
+        ).format(service=names[chosen]))  # fmt: skip
+        yes, no = st.columns(2)
+        if yes.button(_("Yes, archive"), key="cat.archive.yes", type="primary"):
+            st.session_state.pop("cat.archiving", None)
+            try:
+                session.api().archive(chosen)
+            except ApiError as e:
+                session.show_error(e, _("Archiving {service}").format(service=chosen))
+            else:
+                st.success(_("{service} is archived: it takes no new applications.").format(
+                    service=names[chosen]))  # fmt: skip
+        if no.button(_("Cancel"), key="cat.archive.no"):
+            st.session_state.pop("cat.archiving", None)
+            st.rerun()
 
 if not admin:
     st.stop()
@@ -82,7 +95,7 @@ if create:
             pass
     definition = draft.skeleton(service_id, name.strip(), agency, description)
     try:
-        saved = session.api().save_draft(definition)
+        saved = session.api().save_draft(definition, new=True)
     except ApiError as e:
         session.show_error(e, _("Creating the service"))
     else:
@@ -111,7 +124,7 @@ if services:
             copy = {**v["definition"], "id": new_id.strip(), "name": new_name.strip() or
                     _("{name} (copy)").format(name=v["definition"]["name"])}  # fmt: skip
             copy.pop("version", None)
-            saved = session.api().save_draft(copy)
+            saved = session.api().save_draft(copy, new=True)
         except ApiError as e:
             session.show_error(e, _("Cloning"))
         else:

@@ -47,7 +47,8 @@ task = by_id[task_id]
 left, right = st.columns([3, 2])
 with left:
     try:
-        app = api.application(task["application_id"])
+        # The task is the reason for the citizen's access log (README "Access log").
+        app = api.application(task["application_id"], reason=f"inbox task {task_id}")
     except ApiError as e:
         session.show_error(e, _("Loading the application"))
         app = {}

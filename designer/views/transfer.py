@@ -5,7 +5,6 @@ what a BPMN file held that Lincah does not read, and why."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 import streamlit as st
@@ -14,7 +13,6 @@ import yaml
 from designer import checks, draft, session
 from designer.client import ApiError
 from designer.i18n import N_, _, ngettext
-from domain.bpmn import BpmnError, from_bpmn, to_bpmn
 
 st.title(_("Import / export"))
 user = session.require_login()
@@ -33,10 +31,12 @@ if sources:
     label = st.selectbox(_("Definition"), list(sources), key="xfer.source")
     chosen = sources[label]
     raw: dict[str, Any] | None = chosen if isinstance(chosen, dict) else None
+    version: int | None = None
     if isinstance(chosen, str):
         try:
             v = session.latest_version(session.api().service(chosen))
             raw = v["definition"] if v else None
+            version = int(v["version"]) if v else None
         except ApiError as e:
             session.show_error(e, _("Loading the service"))
     if raw is not None:
@@ -56,11 +56,16 @@ if sources:
             mime="application/yaml",
             key="xfer.yaml",
         )
-        parsed = checks.parsed(raw)
-        if parsed is None:
+        try:
+            xml = (
+                session.api().version_bpmn(str(chosen), version)
+                if isinstance(chosen, str) and version is not None
+                else session.api().export_bpmn(raw)
+            )
+        except ApiError:
             c3.caption(_("BPMN needs a definition without structural problems."))
         else:
-            c3.download_button("BPMN 2.0", to_bpmn(parsed), file_name=f"{base}.bpmn",
+            c3.download_button("BPMN 2.0", xml, file_name=f"{base}.bpmn",
                                mime="application/xml", key="xfer.bpmn")  # fmt: skip
 else:
     st.info(_("Nothing to export yet."))
@@ -74,25 +79,28 @@ content = uploaded.getvalue().decode("utf-8", "replace") if uploaded else pasted
 if not content.strip():
     st.stop()
 
-agency = {"code": str(user.get("agency") or "XXX"), "name": str(user.get("agency") or "Agency")}
 definition: dict[str, Any] | None = None
 text = content.lstrip()
 if text.startswith("<"):
     try:
-        report = from_bpmn(content, agency=agency)
-    except BpmnError as e:
+        report = session.api().import_bpmn(content.encode("utf-8"))
+    except ApiError as e:
         st.error(_("The BPMN file cannot be imported: {reason}").format(reason=e))
         st.stop()
-    definition = report.definition
+    definition = report["definition"]
     st.success(_("Read process {process}: {count} steps.").format(
-        process=report.process, count=len(definition.get("steps", []))))  # fmt: skip
-    if report.ignored:
+        process=report["process"], count=len(definition.get("steps", []))))  # fmt: skip
+    if report["ignored"]:
         st.markdown(_("**Left out ({count})** — Lincah does not read these:").format(
-            count=len(report.ignored)))  # fmt: skip
-        st.dataframe([asdict(i) for i in report.ignored], hide_index=True, width="stretch")
+            count=len(report["ignored"])))  # fmt: skip
+        st.dataframe(
+            [{_("Name"): i["name"] or "—", _("Type"): i["type"], _("Reason"): i["reason"],
+              "id": i["element"]} for i in report["ignored"]],
+            hide_index=True, width="stretch",
+        )  # fmt: skip
     else:
         st.caption(_("Nothing in the file was left out."))
-    for note in report.notes:
+    for note in report["notes"]:
         st.info(note)
 else:
     try:

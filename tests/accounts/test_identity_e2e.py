@@ -40,6 +40,7 @@ CONFIRM_CODE = r"confirmation code: (\d{6})"
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/metrics"),
+    ("GET", "/ready"),
     ("GET", "/documents/{number}/verify"),
     ("GET", "/documents/public-key"),  # what anyone checks a document's signature with
     ("POST", "/documents/verify"),  # anyone may check a PDF they were handed

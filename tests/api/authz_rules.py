@@ -90,6 +90,14 @@ LOCATION: Final = {
 }
 
 
+BPMN_FILE: Final = (
+    b'<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+    b'<process id="p" name="Izin Uji"><startEvent id="s"/><userTask id="t" name="Periksa"/>'
+    b'<endEvent id="e" name="Selesai"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+    b'<sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>'
+)
+
+
 def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, str], Rule]:
     """The table, keyed by (method, path as the route declares it). ``draft`` is a
     service definition the agency admin may save, ``submission`` an application the
@@ -155,7 +163,8 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/staff"): Rule(ADMINS, _s(200)),
         # -- operations ----------------------------------------------------------------
         ("GET", "/health"): Rule(None, _s(200)),
-        ("GET", "/metrics"): Rule(None, _s(200)),
+        ("GET", "/metrics"): Rule(None, _s(200)),  # metrics_token, when set, instead
+        ("GET", "/ready"): Rule(None, _s(200, 503)),
         # -- agencies: public facts; only their own administrator changes them ----------
         ("GET", "/agencies/{agency_code}/calendar"): Rule(
             EVERYONE, _s(200), target="agency", other=200
@@ -189,6 +198,16 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
             _r("agency_admin"), _s(200), target="spare_service", other=403
         ),
         ("GET", "/services/{service_id}/versions/{a}/diff/{b}"): Rule(
+            EVERYONE, _s(200), target="service", other=200
+        ),
+        ("POST", "/services/import/bpmn"): Rule(
+            _r("agency_admin"),
+            _s(200),
+            content=BPMN_FILE,
+            headers={"Content-Type": "application/xml"},
+        ),
+        ("POST", "/services/export/bpmn"): Rule(EVERYONE, _s(200), json=draft),
+        ("GET", "/services/{service_id}/versions/{version}/bpmn"): Rule(
             EVERYONE, _s(200), target="service", other=200
         ),
         ("GET", "/public/services"): Rule(None, _s(200)),
@@ -405,6 +424,11 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/audit/applications/{application_id}/events"): Rule(
             _r("auditor"), _s(200), target="application"
         ),
+        # Personal data (issue 20): the access log, the anchored checkpoints --------------
+        ("GET", "/audit/access-log"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/audit/checkpoints"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/audit/verification"): Rule(_r("auditor"), _s(200)),
+        ("GET", "/me/access-log"): Rule(CITIZEN, _s(200)),
         # -- the Temporal Web UI's codec server (a payload names no agency) ---------------
         ("POST", "/codec/decode"): Rule(
             _r("auditor", "region_admin"), _s(200), json={"payloads": []}

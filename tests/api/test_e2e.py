@@ -7,7 +7,6 @@ tests/histories/ that the Replayer test replays."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -202,7 +201,7 @@ async def test_applications_run_to_approved_and_rejected(
 
     # Rebuilding from position 0 gives identical read models.
     assert s.models.wait_for(s.store.head_position(), 5)
-    fresh = ReadModels(Path(s.models.path).with_name("rebuilt.db"))
+    fresh = ReadModels(s.settings.var_dir / "rebuilt.db")
     Projector(s.store, fresh).rebuild()
     assert fresh.dump() == s.models.dump()
 

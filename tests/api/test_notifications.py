@@ -103,7 +103,7 @@ async def test_preferences_delivery_state_and_dead_letters(
 
     health = (await s.http.get("/health")).json()["notifications"]
     assert health["dead"] == 1 and health["checkpoint"] >= submitted["position"]
-    assert "lincah_notifications_dead 1\n" in (await s.http.get("/metrics")).text
+    assert "lincah_notifications_dead 1.0\n" in (await s.http.get("/metrics")).text
 
     # The dead letter, for the agency's administrator only.
     r = await s.http.get("/admin/notifications/dead", headers=admin)

@@ -78,10 +78,13 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     at.selectbox(key=f"ed.{i}.result").set_value("rejected").run()
     ok(at)
     assert step(at, "ditolak")[1]["result"] == "rejected"
+    # End steps show their result in words and colour.
+    assert "\\n✖ ditolak" in diagram(at) and "\\n✔ disetujui" in diagram(at)
     select_step(at, "periksa")
     i, _ = step(at, "periksa")
     at.button(key=f"ed.{i}.out.add").click().run()
     ok(at)
+    assert step(at, "periksa")[1]["outcomes"]["outcome"] == ""  # unassigned until chosen
     at.text_input(key=f"ed.{i}.out.1.name").set_value("reject")
     at.selectbox(key=f"ed.{i}.out.1.target").set_value("ditolak").run()
     ok(at)
@@ -96,8 +99,14 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     ok(at)
     messages = errors(at)
     assert any("Langkah 'Cek jumlah peserta' (cek_peserta) · branches[0].when" in m
-               and "at least 1 character" in m for m in messages), messages  # fmt: skip
+               and "condition builder" in m for m in messages), messages  # fmt: skip
+    # A new branch leads nowhere until the administrator chooses (no arrow back to the
+    # first step that nobody asked for).
+    assert step(at, "cek_peserta")[1]["branches"] == [{"when": "", "goto": ""}]
+    assert any("branches[0].goto" in m and "choose the step" in m for m in messages), messages
     assert '"cek_peserta" [' in diagram(at) and "#cf222e" in diagram(at)
+    at.selectbox(key=f"ed.{i}.br.0.goto").set_value("ditolak").run()
+    ok(at)
 
     # 4. A condition on a field that does not exist yet: another message, naming it.
     at.text_input(key=f"ed.{i}.br.0.when").set_value("jumlah_peserta > 500").run()

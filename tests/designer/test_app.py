@@ -96,3 +96,16 @@ def test_standard_page_shows_the_components_and_a_printable_page(app):
     assert "Sistem, mekanisme dan prosedur" in text and "Pemeriksaan berkas" in text
     assert "Tidak dipungut biaya" in text
     assert app.get("download_button"), "no printable page offered"
+
+
+def test_each_role_sees_only_its_own_pages():
+    def paths(role: str) -> set[str]:
+        return {p.path for specs in navigation.sections(role).values() for p in specs}
+
+    citizen_demo = {navigation.APPLY.path, navigation.MINE.path}
+    assert citizen_demo <= paths("agency_admin") and citizen_demo <= paths("citizen")
+    for role in ("officer", "supervisor", "cashier", "auditor"):
+        assert not citizen_demo & paths(role), role
+    assert navigation.AUDIT.path in paths("auditor")
+    assert navigation.AUDIT.path not in paths("officer")
+    assert navigation.EDITOR.path not in paths("auditor")

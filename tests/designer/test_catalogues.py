@@ -87,6 +87,8 @@ def test_indonesian_is_the_default_and_formats_the_indonesian_way() -> None:
     assert i18n.ngettext("{count} working day", "{count} working days", 3) == "{count} hari kerja"
     assert i18n.rupiah(1_500_000) == "Rp1.500.000"
     assert i18n.day(date(2026, 8, 17)) == "17 Agu 2026"
-    assert i18n.moment(datetime(2026, 1, 5, 9, 30), weekday=True) == "Sen 5 Jan 2026 09.30"
-    assert i18n.iso_moment("2026-03-02T14:05:00") == "2 Mar 2026 14.05"
+    # Times are the agency's (WIB by default) and say so; the API's are UTC.
+    assert i18n.moment(datetime(2026, 1, 5, 2, 30), weekday=True) == "Sen 5 Jan 2026 09.30 WIB"
+    assert i18n.iso_moment("2026-03-02T07:05:00+00:00") == "2 Mar 2026 14.05 WIB"
+    assert i18n.iso_moment("2026-03-02T14:05:00+07:00") == "2 Mar 2026 14.05 WIB"
     assert i18n.iso_day("2026-12-25T00:00:00+07:00") == "25 Des 2026"

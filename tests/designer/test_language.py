@@ -65,4 +65,4 @@ def test_simulation_writes_dates_and_rupiah_the_indonesian_way(app):
     # Submitted on Monday 5 January 2026 (the page's default): Indonesian day and month
     # names, hours and minutes with a dot.
     first = app.dataframe[0].value["dari"].iloc[0]
-    assert first == "5 Jan 2026 09.00", first
+    assert first == "5 Jan 2026 09.00 WIB", first

@@ -113,25 +113,25 @@ def test_dashboard_figures_from_applications():
 
 
 def test_import_a_bpmn_file_lists_what_was_left_out_and_opens_it(app):
-    path = MIWG / "A.3.0.bpmn"
+    path = MIWG / "A.4.0.bpmn"
     if not path.exists():
         pytest.skip(f"BPMN MIWG reference models not found at {MIWG}")
     login(app)
     app.switch_page("views/transfer.py").run()
     app.text_area(key="xfer.text").set_value(path.read_text("iso-8859-1")).run()
     ok(app)
-    assert any("Proses WFP-6-" in s.value for s in app.success)
+    assert any("WFP-6-2" in s.value for s in app.success)
     left_out = app.dataframe[-1].value
-    assert "subProcess" in list(left_out["type"])
-    assert "_1ae31d1b-2559-4f78-a3ec-47986a49db48" in list(left_out["element"])
+    assert "participant" in list(left_out["Tipe"])
+    assert "Pool" in list(left_out["Nama"])  # named as the modeller named it
+    assert any("'Expanded Sub-Process 1' is flattened" in i.value for i in app.info)
     app.button(key="xfer.open").click().run()
     ok(app)
     follow(app, "views/editor.py")
     app.run()
     assert app.session_state["draft_origin"] == "an imported file"
-    # Task 3 and Task 4 lay behind the left-out boundary events: the checks say so.
-    assert any(" masalah — " in e.value for e in app.error), [e.value for e in app.error]
-    assert any("is not reachable from the start step" in m.value for m in app.markdown)
+    names = [s["name"] for s in app.session_state["draft"]["steps"]]
+    assert {"Task 4", "Task 6"} <= set(names)  # the sub-processes' tasks, flattened
 
 
 def test_export_offers_json_yaml_and_bpmn_that_imports_back(app):
@@ -182,7 +182,33 @@ def test_archive_a_service_from_the_catalogue(app, api_url):
     app.selectbox(key="cat.service").set_value("domisili-lama")
     app.button(key="cat.archive").click().run()
     ok(app)
+    # One click only asks, naming the service; Cancel leaves it as it was.
+    assert any("Arsipkan Domisili lama?" in w.value for w in app.warning)
+    assert not app.success
+    app.button(key="cat.archive.no").click().run()
+    ok(app)
+    assert not app.warning
+    detail = httpx.get(f"{api_url}/services/domisili-lama", headers=h).json()
+    assert not detail.get("archived")
+    app.button(key="cat.archive").click().run()
+    app.button(key="cat.archive.yes").click().run()
+    ok(app)
     assert any("diarsipkan" in s.value for s in app.success), [w.value for w in app.warning]
+
+
+def test_creating_a_service_with_an_id_in_use_is_refused_and_changes_nothing(app, api_url):
+    login(app)
+    app.switch_page("views/catalogue.py").run()
+    app.text_input(key="cat.new.name").set_value("Domisili baru")
+    app.text_input(key="cat.new.id").set_value("surat-keterangan-domisili")
+    app.button(key="FormSubmitter:cat.new-Buat layanan").click().run()
+    assert any("already a service with the id 'surat-keterangan-domisili'" in e.value
+               for e in app.error), [e.value for e in app.error]  # fmt: skip
+    assert [t.value for t in app.title] == ["Katalog layanan"]  # still here, nothing opened
+    h = _admin_headers(api_url)
+    detail = httpx.get(f"{api_url}/services/surat-keterangan-domisili", headers=h).json()
+    assert detail["name"] == "Surat Keterangan Domisili"
+    assert all(len(v["definition"]["steps"]) > 2 for v in detail["versions"])
 
 
 def test_dashboard_uses_the_statistics_endpoint(app):
@@ -206,3 +232,17 @@ def test_queue_rows_put_the_total_first_and_show_shares() -> None:
     assert [r["service"] for r in rows] == ["All services", "ktp-el"]
     assert rows[0]["within target"] == "67%" and rows[0]["no-show rate"] == "25%"
     assert rows[1]["mean wait (min)"] is None and rows[1]["within target"] == "100%"
+
+
+def test_switching_role_switches_the_person_and_forgets_the_previous_one(app):
+    login(app)
+    app.session_state["draft"] = {"id": "half-done"}
+    app.sidebar.button(key="logout").click().run()
+    app.sidebar.selectbox(key="login.role").set_value("officer").run()
+    # The development login fills in the officer's demo person, not the admin still
+    # shown before: the audit trail must not record the admin claiming the officer's task.
+    assert app.sidebar.text_input(key="login.subject").value == "budi@banyuwangikab.go.id"
+    app.sidebar.button(key="login.go").click().run()
+    ok(app)
+    assert app.session_state["user"]["subject"] == "budi@banyuwangikab.go.id"
+    assert "draft" not in app.session_state

@@ -127,6 +127,23 @@ def designer_session(api: str, monkeypatch) -> None:
         e.value for e in officer.error
     ]
 
+    # The auditor reads the application's trail: who did what, each hash verified, and
+    # the application as it stood at the time it was submitted.
+    auditor = open_app("id")
+    login(auditor, "auditor", "auditor@inspektorat.banyuwangikab.go.id")
+    wait_projected(api)
+    auditor.switch_page("views/audit.py").run()
+    ok(auditor)
+    auditor.selectbox(key="audit.application").set_value(number).run()
+    ok(auditor)
+    assert any("Rantai hash utuh" in m.value for m in auditor.success), [
+        e.value for e in auditor.error]
+    trail = auditor.dataframe[0].value
+    assert "budi@banyuwangikab.go.id" in list(trail["siapa"])
+    assert set(trail["terverifikasi"]) == {"✔"}
+    assert all(t.endswith(" WIB") for t in trail["waktu"])
+    assert [m.label for m in auditor.metric] == ["Status", "Langkah", "Peristiwa diterapkan"]
+
 
 async def test_design_publish_and_apply_through_the_designer(live_api, monkeypatch):
     t, result = run_in_thread(designer_session, live_api, monkeypatch)

@@ -216,6 +216,37 @@ async def test_a_document_signed_with_another_key_is_invalid(world):
     assert world.doc.public_key_id in body["reason"]
 
 
+async def test_documents_signed_before_a_key_rotation_still_verify(world, issue):
+    from backup.rotation import rotate_document_signing
+
+    old = world.doc.public_key_id
+    assert old in rotate_document_signing(world.settings)
+    new = (await world.client.get("/documents/public-key")).headers["x-key-id"]
+    assert new != old  # new documents get the new key
+    body = (await world.client.get(f"/documents/{NUMBER}/verify")).json()
+    assert body["valid"] is True and old in body["reason"], body
+    r = await world.client.post(
+        "/documents/verify", content=world.pdf, headers={"content-type": "application/pdf"}
+    )
+    assert r.json()["valid"] is True
+    # One issued after the rotation is signed with the new key, and verifies too.
+    doc = issue(application_id="BWI-2026-000003")
+    assert doc.public_key_id == new
+    write_application(
+        world.store,
+        "BWI-2026-000003",
+        (ev.APPLICATION_SUBMITTED, submitted("BWI-2026-000003", SITI)),
+        issued(doc),
+    )
+    Projector(world.store, world.models).catch_up()
+    body = (await world.client.get(f"/documents/{doc.number}/verify")).json()
+    assert body["valid"] is True, body
+    # What keeps the old one valid is its retired public key: without it, it is not.
+    (world.settings.retired_document_keys_dir / f"{old}.pem").unlink()
+    body = (await world.client.get(f"/documents/{NUMBER}/verify")).json()
+    assert body["valid"] is False and old in body["reason"]
+
+
 # -- verification by file ------------------------------------------------------------------
 
 

@@ -356,7 +356,10 @@ def test_schema_errors_have_document_paths_without_the_kind_tag(raw: dict[str, A
             "steps[1].outcomes.Approve",
             "key must be a lower-case id: a letter, then letters, digits or '_'",
         ),
-        Problem("steps[2].branches[0].when", "String should have at least 1 character"),
+        Problem(
+            "steps[2].branches[0].when",
+            "the condition is empty: write one with the condition builder",
+        ),
         Problem("steps[3].role", "is required"),
         Problem("owner", "unknown property"),
     ]

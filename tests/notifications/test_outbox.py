@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -26,6 +25,7 @@ from notifications.outbox import Outbox
 from notifications.subscriber import NO_PHONE, OutboxSubscriber
 from projections.projector import Projector
 from projections.readmodels import ReadModels
+from projections.sqldb import Db
 from tests.notifications.conftest import correction, later, register, submit, task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_a_stale_batch_is_refused(store: EventStore, notify_settings: Settings) 
 
 
 class _CrashBeforeCheckpoint(OutboxSubscriber):
-    def _save_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
+    def _save_checkpoint(self, db: Db, position: int) -> None:
         raise SystemExit("killed between the rows and the checkpoint")
 
 
