@@ -5,7 +5,7 @@ A pytest plugin (registered in tests/conftest.py). For the whole session it hang
 handler on the root logger, at INFO as `lincah` runs in production, which checks each
 record (message and traceback) for the NIKs, names and e-mail addresses of the test
 citizens and keeps the ones that match, with the test that was running. Processes
-that tests start (`lincah up`, the workers) log to files under their var/logs/ in
+that tests start (`lincah up`, the workers) log to files (``*.log``) in
 pytest's temporary directory; those files are scanned at the end.
 
 ``tests/test_logscan.py`` holds the one test that reports the findings; this plugin
@@ -147,6 +147,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     logging.getLogger().removeHandler(_watch)
 
 
+@pytest.hookimpl(trylast=True)  # after any other reordering
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker(MARKER) is not None)
 
