@@ -30,7 +30,8 @@ _NONCE_BYTES: Final = 12
 
 
 class PayloadKeyMissing(Exception):
-    """A payload was sealed with a key this process does not hold."""
+    """A payload does not open: sealed with a key this process does not hold, or with
+    another secret under the same id, or damaged."""
 
 
 class EncryptionCodec(PayloadCodec):
@@ -74,11 +75,11 @@ class EncryptionCodec(PayloadCodec):
             plain = aead.decrypt(
                 payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:], key_id.encode()
             )
-        except InvalidTag as exc:
+        except (InvalidTag, ValueError) as exc:  # ValueError: too short to hold a nonce
             raise PayloadKeyMissing(
                 f"a Temporal payload encrypted with key {key_id!r} does not open with this "
-                f"process's key {key_id!r}: the secret of that id was changed. Give the "
-                "key id its old secret again (a new secret needs a new id)"
+                f"process's key {key_id!r}: it is damaged, or the secret of that id was "
+                "changed. Give the key id its old secret again (a new secret needs a new id)"
             ) from exc
         return Payload.FromString(plain)
 

@@ -42,8 +42,17 @@ async def test_after_rotation_old_payloads_still_open() -> None:
 
 async def test_a_changed_secret_under_the_same_id_is_reported() -> None:
     [sealed] = await EncryptionCodec({"k1": OLD}).encode([Payload(data=b"1")])
-    with pytest.raises(PayloadKeyMissing, match="secret of that id was changed"):
+    with pytest.raises(PayloadKeyMissing, match="the secret of that id was changed"):
         await EncryptionCodec({"k1": NEW}).decode([sealed])
+
+
+async def test_a_damaged_payload_is_reported() -> None:
+    codec = EncryptionCodec({"k1": OLD})
+    [sealed] = await codec.encode([Payload(data=b"1")])
+    for data in (b"", b"short", sealed.data[:-1]):
+        damaged = Payload(metadata=sealed.metadata, data=data)
+        with pytest.raises(PayloadKeyMissing, match="damaged"):
+            await codec.decode([damaged])
 
 
 async def test_a_payload_cannot_be_passed_off_under_another_key_id() -> None:
