@@ -161,6 +161,8 @@ _DESCRIPTIONS: Final[dict[int, str]] = {
     403: "The caller's role or agency may not do this; the detail says which is needed",
     404: "Nothing with this id that the caller may see",
     409: "The request conflicts with the current state; the detail says which",
+    410: "It existed but is withdrawn for good (a document revoked because its holder's "
+    "personal data was erased)",
     413: "The body is larger than the limit",
     415: "The body is not sent as a media type this operation reads",
     422: "The request is not valid; ``problems`` lists each problem with its path",

@@ -22,6 +22,7 @@ from api.routers import (
     counter,
     dashboard,
     documents,
+    erasure,
     face,
     health,
     kiosk,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue.router,
         access_log.router,
         codec.router,
+        erasure.router,  # last: the authorization matrix calls it after the rest
     )
     for r in routers:
         app.include_router(r)

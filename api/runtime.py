@@ -15,7 +15,7 @@ from accounts.sessions import Sessions
 from api import temporal_errors
 from config.settings import Settings, UnsafeSettings, production_problems
 from config.temporal import connect
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from eventstore.port import EventStore
 from notifications.outbox import Outbox
 from projections.readmodels import ReadModels
@@ -27,7 +27,7 @@ class Runtime:
         if settings.environment == "production" and (problems := production_problems(settings)):
             raise UnsafeSettings(problems)  # also for settings built with model_copy
         self.signing_key = settings.signing_key()
-        self.store: EventStore = open_event_store(settings.eventstore, settings.eventstore_location)
+        self.store: EventStore = open_store(settings)
         self.accounts = Registry(self.store, settings)
         self.sessions = Sessions(self.store, settings.refresh_token_ttl_s)
         self.sign_in_limits = SignInLimits()

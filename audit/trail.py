@@ -35,15 +35,20 @@ def application_events(store: EventStore, application_id: str) -> list[RecordedE
     return store.read_stream(ev.application_stream(application_id))
 
 
-def audit_trail(events: Sequence[RecordedEvent]) -> tuple[list[AuditedEvent], chain.Break | None]:
+def audit_trail(
+    events: Sequence[RecordedEvent], as_stored: Sequence[RecordedEvent] | None = None
+) -> tuple[list[AuditedEvent], chain.Break | None]:
     """Every event with its actor and summary (from the projection's fold) and whether
-    the chain verifies up to it; and the first break, if any."""
+    the chain verifies up to it; and the first break, if any. ``as_stored``: the same
+    events as the backend keeps them (personal fields encrypted,
+    ``eventstore.personal.stored``), which is what the chain covers; default ``events``."""
     walker = chain.ChainWalker()
     first_break: chain.Break | None = None
     state: application_fold.ApplicationState | None = None
     out: list[AuditedEvent] = []
-    for event in events:
-        problem = walker.check(event)
+    checked = events if as_stored is None else as_stored
+    for index, event in enumerate(events):
+        problem = walker.check(checked[index] if index < len(checked) else event)
         if problem is not None and first_break is None:
             first_break = problem
         actor, summary = _actor(event), event.type

@@ -18,7 +18,7 @@ from backup import keys as key_registry
 from backup.manifest import MANIFEST, Manifest, sha256_of
 from backup.snapshot import PREFIX, sqlite_head
 from config.settings import Settings
-from eventstore.factory import _sqlite_path, open_event_store
+from eventstore.factory import _sqlite_path, open_store
 from eventstore.sqlite import SqliteEventStore
 from projections.projector import Projector
 from projections.readmodels import ReadModels
@@ -192,7 +192,7 @@ def restore(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if settings.eventstore == "sqlite":
-        store = open_event_store(settings.eventstore, settings.eventstore_location)
+        store = open_store(settings)  # personal fields read through their keys
         try:
             Projector(store, ReadModels(settings.readmodel_location)).rebuild()
         finally:

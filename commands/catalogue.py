@@ -80,6 +80,87 @@ def save_draft(
     return Written(definition.id, version, "draft", result.last_position)
 
 
+@dataclass(frozen=True)
+class Work:
+    """The designer's work in progress on a service, as last saved."""
+
+    service_id: str
+    definition: dict[str, Any]
+    by: str
+    saved_at: str
+    problems: list[Problem]
+
+
+def load_work(store: EventStore, service_id: str, agency: str | None) -> Work | None:
+    """The work in progress on ``service_id`` of ``agency`` (its last event; None when
+    there is none, it was saved or discarded, or it is another agency's)."""
+    stream = ev.work_stream(service_id)
+    version = store.stream_version(stream)
+    if version < 0:
+        return None
+    (last,) = store.read_stream(stream, from_version=version)
+    if last.type != ev.WORK_SAVED or last.data.get("agency") != agency:
+        return None
+    saved = ev.ServiceWorkSaved.model_validate(last.data)
+    _, problems = parse_definition(saved.definition)
+    return Work(service_id, saved.definition, saved.by, last.recorded_at.isoformat(), problems)
+
+
+def save_work(
+    store: EventStore, service_id: str, raw: Mapping[str, Any], actor: str, agency: str | None
+) -> Written:
+    """Keep the work in progress on a service, problems and all (the designer saves it as
+    the administrator edits). Only the service's own agency may; identical content is
+    not stored again."""
+    _own_service_id(store, service_id, agency)
+    if raw.get("id") != service_id:
+        raise Invalid(
+            f"the definition's id ({raw.get('id')!r}) is not {service_id!r}, the service "
+            "this work belongs to"
+        )
+    stream = ev.work_stream(service_id)
+    version = store.stream_version(stream)
+    if version >= 0:
+        (last,) = store.read_stream(stream, from_version=version)
+        if last.type == ev.WORK_SAVED and last.data.get("agency") not in (agency, None):
+            raise Conflict(
+                f"the service id {service_id!r} is being designed by agency "
+                f"{last.data.get('agency')}; choose another id"
+            )
+        if last.type == ev.WORK_SAVED and last.data.get("definition") == dict(raw):
+            return Written(service_id, 0, "work", last.position)
+    _, problems = parse_definition(raw)
+    saved = ev.ServiceWorkSaved(
+        definition=dict(raw), agency=str(agency), by=actor, problems=len(problems)
+    )
+    result = store.append(
+        stream, [NewEvent(uuid.uuid4(), saved.TYPE, saved.payload())], expected_version=version
+    )
+    return Written(service_id, 0, "work", result.last_position)
+
+
+def discard_work(
+    store: EventStore, service_id: str, actor: str, agency: str | None, why: str = "discarded"
+) -> Written:
+    """End the work in progress (``why``: ``saved`` as a draft, or ``discarded``);
+    nothing to end is not an error."""
+    stream = ev.work_stream(service_id)
+    version = store.stream_version(stream)
+    if load_work(store, service_id, agency) is None:
+        return Written(service_id, 0, "none", store.head_position())
+    done = ev.ServiceWorkDiscarded(agency=str(agency), by=actor, why=why)
+    result = store.append(
+        stream, [NewEvent(uuid.uuid4(), done.TYPE, done.payload())], expected_version=version
+    )
+    return Written(service_id, 0, why, result.last_position)
+
+
+def _own_service_id(store: EventStore, service_id: str, agency: str | None) -> None:
+    state = load_service(store, service_id)
+    if state is not None and state.agency_code != agency:
+        raise Conflict(f"service id {service_id!r} is taken by agency {state.agency_code}")
+
+
 def publish(
     store: EventStore,
     service_id: str,
@@ -97,6 +178,13 @@ def publish(
     if state.agency_code != agency:
         raise Forbidden(f"service {service_id!r} belongs to agency {state.agency_code}")
     info = state.versions[version]
+    work = load_work(store, service_id, agency)
+    if work is not None:
+        raise Conflict(
+            f"{service_id!r} has changes not saved as a draft yet (saved automatically by "
+            f"{work.by}, with {len(work.problems)} problem(s)): save them as a draft, or "
+            "discard them, before publishing"
+        )
     if info.status == "published":
         raise Conflict(
             f"version {version} of {service_id!r} is already "

@@ -6,7 +6,8 @@ The values are personal data, so they rest encrypted: a ``ProfileDeclared`` even
 the names of the fields it changed in the clear (the history needs them) and their
 values sealed with AES-256-GCM under the ``profile_key`` setting, bound to the stream
 (a sealed blob copied to another citizen's stream does not open). Verifications carry
-no values.
+no values. The event store seals that blob once more under the citizen's own data key
+(``domain.personal_data``), so erasing the citizen erases their profile.
 
 Other commands use these too: the counter (channels) declares and verifies the profile
 of a walk-in citizen with ``declare`` and ``verify``, ``by`` the officer.
@@ -28,6 +29,7 @@ from domain import profile as pf
 from domain.accounts import citizen_account_id
 from domain.checks import Problem
 from domain.definition import ServiceDefinition
+from domain.personal_data import ERASED
 from domain.refusals import Conflict, Invalid
 from eventstore.port import EventStore, NewEvent, RecordedEvent, WrongExpectedVersion
 from face.store import Sealer
@@ -61,6 +63,10 @@ def _stored(event: pf.ProfileEvent, stream: str, sealer: Sealer) -> dict[str, An
 
 def _event(e: RecordedEvent, sealer: Sealer) -> pf.ProfileEvent:
     data = e.data
+    if e.type == pf.PROFILE_DECLARED and data.get("sealed") == ERASED:
+        # The citizen was erased (crypto-shredding): the values are gone for good, only
+        # that a declaration happened remains.
+        return pf.ProfileDeclared(changes={}, by=data["by"])
     if e.type == pf.PROFILE_DECLARED:
         plain = sealer.open(base64.b64decode(data.pop("sealed")), e.stream)
         if plain is None:

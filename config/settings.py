@@ -354,6 +354,22 @@ class Settings(BaseSettings):
     """Tests only: each append_events activity waits this long first (the graceful
     shutdown test needs an activity running when SIGTERM comes). Refused in production."""
 
+    # Personal data: crypto-shredding and erasure (issue 20 parts 2-3; README "Personal
+    # data", "Erasure (crypto-shredding)") ------------------------------------------
+    data_master_key: str = ""
+    """Wraps every citizen's data key (``crypto.data_keys``); generated once into
+    ``var/data-master-key`` in development, required in production. Losing it makes
+    every citizen's personal data unreadable, as if all were erased."""
+    data_keys_path: Path | None = None
+    """SQLite file of the per-citizen data keys, default ``var/data-keys.db``. Kept apart
+    from the event store on purpose: erasing a citizen deletes their key there. Back it
+    up with the event store, and share it between all processes of one installation."""
+    erasure_retention_days: int = Field(default=365, ge=0)
+    """Days after an application ended during which the citizen cannot erase their data
+    themselves (``DELETE /me``): the agency's retention of its records (UU 43/2009
+    tentang Kearsipan, through its Jadwal Retensi Arsip). Set it from that schedule."""
+    erasure_retention_by_service: dict[str, int] = Field(default_factory=dict)
+    """Per service id, a retention that replaces ``erasure_retention_days``."""
     # Temporal sees no personal data (crypto/payload_codec.py; README "Personal data") --
     payload_keys: dict[str, str] = Field(default_factory=dict)
     """Keys that encrypt every payload Lincah sends Temporal, by key id (JSON in
@@ -439,6 +455,17 @@ class Settings(BaseSettings):
     @property
     def documents_dir(self) -> Path:
         return self.var_dir / "documents"
+
+    @property
+    def data_keys_location(self) -> Path:
+        return self.data_keys_path or self.var_dir / "data-keys.db"
+
+    def data_master_secret(self) -> str:
+        return self.data_master_key or self.generated_secret("data-master-key")
+
+    def retention_days(self, service_id: str) -> int:
+        """How long after it ended an application of ``service_id`` is kept."""
+        return self.erasure_retention_by_service.get(service_id, self.erasure_retention_days)
 
     @property
     def uploads_dir(self) -> Path:
@@ -532,6 +559,7 @@ SECRET_FILES: tuple[str, ...] = (
     "notify-webhook-secret",
     "upload-key",
     "ticket-key",
+    "data-master-key",
     "payload-key",
 )
 """Every secret ``Settings.generated_secret`` may write under var/ (it refuses others):
@@ -575,6 +603,7 @@ def production_problems(s: Settings) -> list[str]:
         "profile_key",
         "upload_key",
         "ticket_key",
+        "data_master_key",
     ):
         why = _weak(getattr(s, name))
         if why:

@@ -131,6 +131,29 @@ class Api:
         problems: list[dict[str, str]] = answer["problems"]
         return problems
 
+    def save_work(self, service_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Keep the work in progress on the server, problems and all."""
+        done: dict[str, Any] = self.call("PUT", f"/services/{service_id}/work", json=definition)
+        return done
+
+    def work(self, service_id: str) -> dict[str, Any] | None:
+        """The work in progress on a service; None when there is none."""
+        try:
+            found: dict[str, Any] = self.call("GET", f"/services/{service_id}/work")
+        except ApiError as e:
+            if e.status == 404 and not e.endpoint_missing:
+                return None
+            raise
+        return found
+
+    def works(self) -> list[dict[str, Any]]:
+        """The agency's services with work in progress not saved as a draft yet."""
+        found: list[dict[str, Any]] = self.call("GET", "/services/work")
+        return found
+
+    def discard_work(self, service_id: str, why: str = "discarded") -> None:
+        self.call("DELETE", f"/services/{service_id}/work", params={"why": why})
+
     def import_bpmn(self, xml: bytes) -> dict[str, Any]:
         """A BPMN file read into a definition, with what was left out and why."""
         found: dict[str, Any] = self.call(

@@ -8,6 +8,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -152,9 +153,51 @@ def load(definition: dict[str, Any], origin: str) -> None:
     clean.pop("schema_version", None)
     st.session_state["draft"] = clean
     st.session_state["draft_origin"] = origin
+    # What the server holds already: nothing to keep until the administrator changes it.
+    # The editor's first complete run may write it in its own form (defaults filled in),
+    # which is no change of theirs: ``settle`` takes that form as the baseline.
+    st.session_state["autosaved"] = copy.deepcopy(clean)
+    st.session_state["autosave_pending"] = True
+    st.session_state.pop("autosaved_at", None)
     st.session_state["undo"] = []
     st.session_state["selected"] = clean["steps"][0]["id"] if clean.get("steps") else None
     reset_widgets()
+
+
+_SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+
+
+def autosave() -> str | None:
+    """Keep the draft on the server (the API's work in progress) when it changed since it
+    was last kept, problems and all: closing the tab or losing the connection loses no
+    work. The time it was last kept (ISO), or None when it never had to be. Raises
+    ``ApiError`` when the API cannot keep it."""
+    d = current()
+    if d is None or not _SERVICE_ID.match(str(d.get("id", ""))):
+        return None
+    if st.session_state.get("autosave_pending"):
+        return None
+    if st.session_state.get("autosaved") != d:
+        from designer import session  # the pages' API client (session imports draft)
+
+        session.api().save_work(str(d["id"]), d)
+        st.session_state["autosaved"] = copy.deepcopy(d)
+        st.session_state["autosaved_at"] = datetime.now(UTC).isoformat()
+    found: str | None = st.session_state.get("autosaved_at")
+    return found
+
+
+def settle() -> None:
+    """At the end of the editor's first complete run after ``load``: the draft as the
+    editor writes it is what the server holds (see ``load``)."""
+    if st.session_state.pop("autosave_pending", False) and current() is not None:
+        st.session_state["autosaved"] = copy.deepcopy(current())
+
+
+def keep_now() -> None:
+    """The draft is not on the server yet (an imported file): keep it at once."""
+    st.session_state["autosaved"] = None
+    st.session_state.pop("autosave_pending", None)
 
 
 def change(mutate: Callable[[dict[str, Any]], None], what: str, *, reset: bool = False) -> None:

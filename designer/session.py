@@ -9,7 +9,7 @@ import streamlit as st
 
 from designer.client import Api, ApiError
 from designer.i18n import KEY as LANGUAGE_KEY
-from designer.i18n import _
+from designer.i18n import N_, _, iso_moment
 
 STAFF = ("officer", "supervisor", "cashier", "agency_admin")
 
@@ -125,6 +125,29 @@ def services_or_stop() -> list[dict[str, Any]]:
     raise AssertionError("unreachable")  # st.stop() raises
 
 
+def offer_unsaved_work() -> None:
+    """The agency's services with changes kept on the server but not saved as a draft,
+    each to continue in the editor."""
+    try:
+        works = api().works()
+    except ApiError as e:
+        show_error(e, _("Loading the unsaved changes"))
+        return
+    if not works:
+        return
+    st.subheader(_("Unsaved changes"))
+    labels = {
+        w["service_id"]: _("{name} ({service}) — kept {when} by {who}, {count} problem(s)").format(
+            name=w["name"], service=w["service_id"], when=iso_moment(w["saved_at"]),
+            who=w["saved_by"], count=w["problems"])
+        for w in works
+    }  # fmt: skip
+    chosen = st.selectbox(_("Continue with"), list(labels), format_func=labels.__getitem__,
+                          key="work.service")  # fmt: skip
+    if st.button(_("Continue editing"), key="work.open", type="primary"):
+        open_in_editor(chosen)
+
+
 def require_login() -> dict[str, Any]:
     u = user()
     if u is None:
@@ -142,14 +165,27 @@ def latest_version(detail: dict[str, Any]) -> dict[str, Any] | None:
     return found
 
 
-def open_in_editor(service_id: str) -> None:
-    """Load a service's latest version into the editor and go there."""
+def open_in_editor(service_id: str, quiet: bool = False) -> None:
+    """Load a service into the editor and go there: the work in progress the server kept
+    for it (what the administrator was doing when the tab closed), else its latest
+    version. ``quiet``: no error when it has neither (discarded work on a new service)."""
     from designer import draft
 
     try:
+        work = api().work(service_id)
+        if work is not None:
+            draft.load(work["definition"], N_("changes kept on the server, not saved as a draft"))
+            st.session_state["autosaved_at"] = work["saved_at"]
+            st.session_state["flash"] = _(
+                "Your unsaved changes of {when} are back. Save draft makes them a version; "
+                "Discard changes goes back to the last saved draft."
+            ).format(when=iso_moment(work["saved_at"]))
+            st.switch_page("views/editor.py")
+            return
         detail = api().service(service_id)
     except ApiError as e:
-        show_error(e, _("Loading {service}").format(service=service_id))
+        if not (quiet and e.status == 404):
+            show_error(e, _("Loading {service}").format(service=service_id))
         return
     v = latest_version(detail)
     if v is None:

@@ -62,6 +62,11 @@ INCIDENT_RESOLVED: Final = "IncidentResolved"
 SERVICE_DRAFT_SAVED: Final = "ServiceDraftSaved"
 SERVICE_VERSION_PUBLISHED: Final = "ServiceVersionPublished"
 SERVICE_ARCHIVED: Final = "ServiceArchived"
+# The designer's work in progress on a service (stream ``draftwork-<service_id>``): saved
+# as the administrator edits, problems and all, so that closing the tab loses nothing.
+# It is not a version: publishing needs it saved as a draft, or discarded.
+WORK_SAVED: Final = "ServiceWorkSaved"
+WORK_DISCARDED: Final = "ServiceWorkDiscarded"
 
 # Agencies (stream ``agency-<CODE>``): the working calendar deadlines are counted on,
 # and the maklumat pelayanan (the agency head's public service promise).
@@ -84,6 +89,10 @@ def application_stream(application_id: str) -> str:
 
 def service_stream(service_id: str) -> str:
     return f"service-{service_id}"
+
+
+def work_stream(service_id: str) -> str:
+    return f"draftwork-{service_id}"
 
 
 def agency_stream(agency_code: str) -> str:
@@ -492,6 +501,25 @@ class ServiceArchived(Event):
     by: str
 
 
+class ServiceWorkSaved(Event):
+    TYPE: ClassVar[str] = WORK_SAVED
+    definition: dict[str, Any]
+    """As the designer holds it: possibly with problems, so not a ``ServiceDefinition``."""
+    agency: str
+    by: str
+    problems: int
+    """How many problems it had when saved (the list is the validator's, on reading)."""
+
+
+class ServiceWorkDiscarded(Event):
+    TYPE: ClassVar[str] = WORK_DISCARDED
+    agency: str
+    by: str
+    why: str
+    """``saved`` (it became a draft version) or ``discarded`` (the administrator threw it
+    away)."""
+
+
 class AgencyCalendarSet(Event):
     TYPE: ClassVar[str] = AGENCY_CALENDAR_SET
     calendar: dict[str, Any]  # a WorkingCalendar, as stored
@@ -517,6 +545,8 @@ CATALOGUE_EVENTS: Final[Mapping[str, type[Event]]] = {
         ServiceDraftSaved,
         ServiceVersionPublished,
         ServiceArchived,
+        ServiceWorkSaved,
+        ServiceWorkDiscarded,
         AgencyCalendarSet,
         AgencyMaklumatSet,
         ApplicationNumberReserved,

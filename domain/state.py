@@ -101,6 +101,10 @@ class ApplicationState(BaseModel):
     attachments: list[AttachmentRef] = Field(default_factory=list)
     """Requirement documents from the citizen's wallet (id and hash; the files rest
     encrypted outside the event store)."""
+    erased_at: datetime | None = None
+    """When the citizen's personal data was erased (crypto-shredding,
+    ``commands.erasure``): its personal values read as ``[dihapus]`` since, and its
+    documents are revoked."""
 
 
 def start(event: Recorded, e: ev.ApplicationSubmitted) -> ApplicationState:

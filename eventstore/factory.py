@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eventstore.port import EventStore
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 _SQLITE_URL_PREFIX = "sqlite:///"
 BACKENDS = ("sqlite", "postgres", "kurrentdb")
@@ -36,6 +41,18 @@ def open_event_store(kind: str, url: str) -> EventStore:
     raise ValueError(
         f"unknown event store backend {kind!r}; choose {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}"
     )
+
+
+def open_store(settings: Settings) -> EventStore:
+    """The configured backend with citizens' personal fields encrypted under their data
+    keys (``eventstore.personal``): what every process of Lincah opens. Only tests and
+    tools that want the stored bytes open a backend bare with ``open_event_store``."""
+    from crypto.data_keys import DataKeys
+    from eventstore.personal import PersonalDataStore
+
+    inner = open_event_store(settings.eventstore, settings.eventstore_location)
+    keys = DataKeys(settings.data_keys_location, settings.data_master_secret())
+    return PersonalDataStore(inner, keys)
 
 
 def _sqlite_path(url: str) -> str:

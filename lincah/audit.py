@@ -27,6 +27,7 @@ from audit.replay import fetch_history, load_history, replay_history
 from audit.trail import application_events, audit_trail
 from audit.verify import verify_store
 from config.settings import Settings
+from eventstore.personal import stored
 from eventstore.port import EventStore
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ async def replay_application(
     if not events:
         print(f"there is no application {application_id} in the event store", file=out)
         return 2
-    trail, broken = audit_trail(events)
+    as_stored = await asyncio.to_thread(application_events, stored(store), application_id)
+    trail, broken = audit_trail(events, as_stored)
     print(f"Application {application_id}: {len(trail)} events", file=out)
     for e in trail:
         mark = "ok " if e.verified else "BAD"
@@ -206,9 +208,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, settings: Any, out: TextIO) -> int:
     from audit.checkpoints import ledger_for, signing_key
-    from eventstore.factory import open_event_store
+    from eventstore.factory import open_store
 
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     try:
         if args.action == "verify":
             return cmd_verify(

@@ -112,15 +112,13 @@ def cmd_designer(_: argparse.Namespace) -> int:
 
 
 def cmd_projections(args: argparse.Namespace) -> int:
-    from eventstore.factory import open_event_store
+    from eventstore.factory import open_store
     from projections.lease import lease_for, run_leased
     from projections.projector import Projector
     from projections.readmodels import ReadModels
 
     s = get_settings()
-    projector = Projector(
-        open_event_store(s.eventstore, s.eventstore_location), ReadModels(s.readmodel_location)
-    )
+    projector = Projector(open_store(s), ReadModels(s.readmodel_location))
     if args.action == "rebuild":
         n = projector.rebuild()
         print(

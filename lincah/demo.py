@@ -14,7 +14,7 @@ from accounts.mail import Mailer
 from accounts.registry import Registry
 from commands import profile
 from config.settings import Settings
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from eventstore.port import EventStore
 
 AGENCY = {"code": "BWI", "name": "Kabupaten Banyuwangi"}
@@ -386,7 +386,7 @@ def create_accounts(settings: Settings) -> list[DemoAccount]:
     Straight on the event store with the registry's own commands, as `lincah admin`."""
     if settings.environment != "development":
         raise RuntimeError("the demo's accounts have published passwords: development only")
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     mail = _Capture(settings)
     registry = Registry(store, settings, mail)
     by = "lincah demo"

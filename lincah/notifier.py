@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from config.settings import Settings
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from lincah import health
 from notifications import service
 from projections.lease import lease_for, run_leased
@@ -16,7 +16,7 @@ from projections.lease import lease_for, run_leased
 def run_notifier(settings: Settings, stop: threading.Event) -> None:
     """One notifier per outbox is active (a lock file beside it); a second copy started
     on the same outbox stands by until the first ends."""
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     port = health.serve(settings, "notifier", health.store_check(store))
     try:
         run_leased(

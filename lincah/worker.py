@@ -18,7 +18,7 @@ from config import telemetry
 from config.metrics import ActivityFailures
 from config.settings import Settings
 from config.temporal import connect
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from eventstore.port import EventStore
 from lincah import health
 from workflows.application import ApplicationWorkflow
@@ -66,7 +66,7 @@ def build_worker(
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     telemetry.install_tracing(settings, "worker")
-    store = open_event_store(settings.eventstore, settings.eventstore_location)
+    store = open_store(settings)
     client = await connect(settings)
     checks = health.all_of(
         health.temporal_check(client, asyncio.get_running_loop()), health.store_check(store)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from domain.personal_data import ERASED
 from projections.checkpointed import CheckpointedFile
 
 CHECKPOINT: Final = "outbox"
@@ -188,6 +189,25 @@ class Outbox(CheckpointedFile):
                 (*args, now_iso(), delivery_id, owner),
             )
             return cur.rowcount == 1
+
+    def forget(self, citizen: str) -> int:
+        """The citizen's data was erased (``commands.erasure``): their messages keep
+        only that they were sent (the rows stay, so the outbox never derives them again),
+        their texts, addresses and numbers go, and what was still to be sent is
+        skipped. How many messages were redacted."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET recipient = NULL, last_error = NULL, status = CASE"
+                " WHEN status IN ('queued', 'sending', 'failed') THEN 'skipped'"
+                " ELSE status END, updated_at = ?"
+                " WHERE position IN (SELECT position FROM messages WHERE citizen = ?)",
+                (now_iso(), citizen),
+            )
+            return db.execute(
+                "UPDATE messages SET subject = ?, body = ?, short = ?, email = ''"
+                " WHERE citizen = ?",
+                (ERASED, ERASED, ERASED, citizen),
+            ).rowcount
 
     # -- reads and the administrator's replay -------------------------------------------
     def messages(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:

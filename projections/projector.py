@@ -69,7 +69,7 @@ class Projector:
                     return 0
                 folded = views.Batch(db)
                 for event in batch:
-                    _apply(db, event, folded)
+                    _apply(db, event, folded, self.store)
                 folded.flush()
                 _save_checkpoint(db, batch[-1].position)
             self.metrics.observe(batch)
@@ -88,7 +88,7 @@ class Projector:
             for event in batch:
                 db.execute("SAVEPOINT lincah_event")
                 try:
-                    _apply(db, event)
+                    _apply(db, event, store=self.store)
                 except INFRASTRUCTURE:
                     raise
                 except Exception as exc:
@@ -159,8 +159,13 @@ def lag(store: EventStore, models: ReadModels) -> Lag:
     return Lag(checkpoint, head, events, seconds, models.parked_count())
 
 
-def _apply(db: Db, event: RecordedEvent, batch: views.Batch | None = None) -> None:
-    views.apply(db, event, batch)
+def _apply(
+    db: Db,
+    event: RecordedEvent,
+    batch: views.Batch | None = None,
+    store: EventStore | None = None,
+) -> None:
+    views.apply(db, event, batch, store)
 
 
 def _save_checkpoint(db: Db, position: int) -> None:

@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS services (
     name TEXT NOT NULL,
     state BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS work_copies (
+    service_id TEXT PRIMARY KEY,
+    agency_code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    saved_by TEXT NOT NULL,
+    problems INTEGER NOT NULL,
+    position INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS documents (
     number TEXT PRIMARY KEY,
     application_id TEXT NOT NULL,
@@ -100,13 +109,14 @@ CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
     + access_log_view.SCHEMA
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10  # 8: access log; 9: work copies; 10: no form values in rows
 
 """Bump on any change to SCHEMA: existing read models are then rebuilt from scratch."""
 VIEW_TABLES = (
     "applications",
     "tasks",
     "services",
+    "work_copies",
     "documents",
     "complaints",
     *survey_view.TABLES,
@@ -268,6 +278,19 @@ class ReadModels(CheckpointedFile):
             .fetchone()
         )
         return ServiceState.model_validate(orjson.loads(row[0])) if row else None
+
+    def work_copies(self, agency_code: str | None) -> list[dict[str, Any]]:
+        """The agency's services with work in progress not saved as a draft yet."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT service_id, name, saved_at, saved_by, problems FROM work_copies"
+                " WHERE agency_code = ? ORDER BY saved_at DESC",
+                (agency_code or "",),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
 
     def document(self, number: str) -> dict[str, Any] | None:
         """The registry record of an issued document (produk pelayanan)."""

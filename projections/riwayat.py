@@ -22,6 +22,7 @@ from domain.ikm import WIB
 from domain.state import ApplicationState
 from domain.wording import rupiah
 from eventstore.port import EventStore
+from projections.form_data import form_data
 from projections.readmodels import ReadModels
 
 MAX_TIMELINE: Final = 1000
@@ -159,7 +160,7 @@ class Riwayat:
         return Detail(
             **summary(s).model_dump(),
             service_version=s.service_version,
-            data=s.data,
+            data=form_data(events, s.position),
             waiting_for_you=_waiting_for_you(s),
             timeline=timeline,
             timeline_truncated=truncated,

@@ -6,11 +6,12 @@ from __future__ import annotations
 import orjson
 
 from domain import events as ev
+from domain import personal_data as pd
 from domain import services as service_fold
 from domain import state as application_fold
 from domain.access_log import STREAM_PREFIX as ACCESS_PREFIX
-from eventstore.port import RecordedEvent
-from projections import access_log, complaints, survey_view
+from eventstore.port import EventStore, RecordedEvent
+from projections import access_log, complaints, erasure, survey_view
 from projections.sqldb import Db
 
 
@@ -40,15 +41,28 @@ class Batch:
         self.states.clear()
 
 
-def apply(db: Db, event: RecordedEvent, batch: Batch | None = None) -> None:
-    """Apply one event; with a ``batch``, application rows wait for its flush."""
-    if event.stream.startswith("application-"):
+def apply(
+    db: Db,
+    event: RecordedEvent,
+    batch: Batch | None = None,
+    store: EventStore | None = None,
+) -> None:
+    """Apply one event; with a ``batch``, application rows wait for its flush. An
+    erasure re-folds the citizen's rows from ``store`` (``projections.erasure``)."""
+    if event.stream.startswith(pd.ERASURE_PREFIX):
+        own = batch or Batch(db)
+        erasure.apply(db, event, own, store)
+        if batch is None:
+            own.flush()
+    elif event.stream.startswith("application-"):
         own = batch or Batch(db)
         _apply_application(own, event)
         if batch is None:
             own.flush()
     elif event.stream.startswith("service-"):
         _apply_service(db, event)
+    elif event.stream.startswith("draftwork-"):
+        _apply_work(db, event)
     elif event.stream.startswith("complaint-"):
         complaints.apply(db, event)
     elif event.stream.startswith("survey-"):
@@ -83,7 +97,9 @@ def _write_application(db: Db, s: application_fold.ApplicationState) -> None:
             s.submitted_at.isoformat(),
             s.updated_at.isoformat(),
             s.position,
-            orjson.dumps(s.model_dump(mode="json")),
+            # Without the form's values: no view needs them, and whoever opens the
+            # application reads them from the event store (projections.form_data).
+            orjson.dumps(s.model_dump(mode="json", exclude={"data"})),
             s.channel,
         ),
     )
@@ -159,6 +175,33 @@ def _secondary(
                     event.position,
                 ),
             )
+
+
+def _apply_work(db: Db, event: RecordedEvent) -> None:
+    service_id = event.stream.removeprefix("draftwork-")
+    if event.type == ev.WORK_DISCARDED:
+        db.execute("DELETE FROM work_copies WHERE service_id = ?", (service_id,))
+        return
+    if event.type != ev.WORK_SAVED:
+        return
+    saved = ev.ServiceWorkSaved.model_validate(event.data)
+    name = saved.definition.get("name")
+    db.execute(
+        "INSERT INTO work_copies (service_id, agency_code, name, saved_at, saved_by, problems,"
+        " position) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service_id) DO UPDATE SET"
+        " agency_code = excluded.agency_code, name = excluded.name,"
+        " saved_at = excluded.saved_at, saved_by = excluded.saved_by,"
+        " problems = excluded.problems, position = excluded.position",
+        (
+            service_id,
+            saved.agency,
+            name if isinstance(name, str) and name else service_id,
+            event.recorded_at.isoformat(),
+            saved.by,
+            saved.problems,
+            event.position,
+        ),
+    )
 
 
 def _apply_service(db: Db, event: RecordedEvent) -> None:

@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 from api.main import create_app
 from config.settings import Settings, TaskQueues, TemporalSettings
 from domain import events as ev
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from eventstore.port import EventStore
 from lincah.worker import build_worker
 from notifications import service as notifier_service
@@ -98,7 +98,7 @@ async def run_stack(
         }
     )
     own_store = store is None
-    store = store or open_event_store(settings.eventstore, settings.eventstore_location)
+    store = store or open_store(settings)
     models = ReadModels(settings.readmodel_location)
     stop = threading.Event()
     projecting = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))

@@ -34,6 +34,7 @@ from domain.refusals import Conflict, Invalid
 from domain.state import ApplicationState
 from domain.validation import Problem, application_warnings, validate_application_data
 from face.store import FaceStore
+from projections.form_data import read_form_data
 from workflows.application import ApplicationWorkflow
 from workflows.messages import ApplicationInput, CommandResult
 
@@ -341,6 +342,8 @@ def get_application(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"there is no application {application_id} you may see"
         )
+    # The read models keep no form values: they come from the event store, as of the row.
+    app.data = read_form_data(store, application_id, app.position)
     access.read("application", citizen=app.citizen, app=app)
     view = ApplicationView.model_validate(
         {

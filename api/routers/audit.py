@@ -22,6 +22,7 @@ from audit import checkpoints, trail
 from audit.verify import verify_store
 from config.settings import Settings
 from domain.state import ApplicationState
+from eventstore.personal import stored
 from eventstore.port import EventStore, RecordedEvent
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -126,7 +127,8 @@ async def application_events(
     """Every event of the application: actor, time, hash, and whether the chain
     verifies up to it."""
     events = await run_in_threadpool(_events_or_404, store, application_id, scope)
-    audited, broken = trail.audit_trail(events)
+    as_stored = await run_in_threadpool(trail.application_events, stored(store), application_id)
+    audited, broken = trail.audit_trail(events, as_stored)
     return AuditTrail(
         application_id=application_id,
         chain_intact=broken is None,

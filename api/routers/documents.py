@@ -21,9 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
+from accounts.registry import Registry
 from api import errors, limits
 from api.access import AccessLogged
-from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep
+from api.deps import AgencyScope, Consistent, CurrentUser, ModelsDep, SettingsDep, StoreDep
 from api.security import Principal
 from config.settings import Settings
 from documents.numbering import (
@@ -42,6 +43,9 @@ from documents.signing import (
     signature_valid,
     signed_payload,
 )
+from domain.personal_data import ERASED
+from eventstore.port import EventStore
+from projections.readmodels import ReadModels
 
 router = APIRouter(tags=["documents"])
 
@@ -61,7 +65,11 @@ class Verification(BaseModel):
     agency_name: str | None = None
     issued_at: str | None = None
     holder: str | None = None
-    """The holder, masked (``siti@example.id`` -> ``s***@e***.i***``)."""
+    """The holder's name, masked (``Siti Aminah`` -> ``S*** A***``): the only personal
+    data a verification shows. None once the holder's data was erased."""
+    revoked: str | None = None
+    """Why the document no longer stands (``data erased``: its holder's personal data
+    was erased, and its file deleted); None while it stands."""
     reason: str
 
 
@@ -94,12 +102,27 @@ def _public_key(settings: Settings) -> Ed25519PublicKey:
         ) from e
 
 
-def _check(row: dict[str, Any], settings: Settings) -> Verification:
-    """Whether a registry record is signed by this server's key."""
-    key = _public_key(settings)
-    if row["public_key_id"] != public_key_id(key):
-        # Signed before a key rotation: the retired key's public half verifies it.
-        key = retired_public_key(settings.retired_document_keys_dir, row["public_key_id"]) or key
+REVOKED_ERASED: Final = "data erased"
+
+
+def erased(models: ReadModels, row: dict[str, Any]) -> bool:
+    """Whether the holder of the document ``row`` has had their personal data erased."""
+    app = models.application(str(row["application_id"]))
+    return app is not None and app.erased_at is not None
+
+
+def _holder(store: EventStore, settings: Settings, citizen: str) -> str | None:
+    """The holder's name masked; a citizen without an account (a development token) by
+    their subject, masked the same way; None once erased."""
+    account = Registry(store, settings).account(citizen)
+    name = account.full_name if account is not None and account.full_name else citizen
+    return None if name == ERASED else mask_holder(name)
+
+
+def _check(
+    row: dict[str, Any], settings: Settings, models: ReadModels, store: EventStore
+) -> Verification:
+    """Whether a registry record stands: signed by this server's key, and not revoked."""
     found: dict[str, Any] = {
         "number": row["number"],
         "title": row["title"],
@@ -107,8 +130,20 @@ def _check(row: dict[str, Any], settings: Settings) -> Verification:
         "agency_code": row["agency_code"],
         "agency_name": row["agency_name"],
         "issued_at": row["issued_at"],
-        "holder": mask_holder(row["citizen"]),
     }
+    if erased(models, row):
+        return Verification(
+            valid=False,
+            revoked=REVOKED_ERASED,
+            reason="revoked: data erased (dicabut: data dihapus). The holder's personal "
+            "data was erased, so this document no longer stands and its file was deleted",
+            **found,
+        )
+    found["holder"] = _holder(store, settings, str(row["citizen"]))
+    key = _public_key(settings)
+    if row["public_key_id"] != public_key_id(key):
+        # Signed before a key rotation: the retired key's public half verifies it.
+        key = retired_public_key(settings.retired_document_keys_dir, row["public_key_id"]) or key
     kid = public_key_id(key)
     if row["public_key_id"] != kid:
         return Verification(
@@ -186,7 +221,9 @@ def public_key(settings: SettingsDep) -> Response:
         }
     },
 )
-async def verify_file(request: Request, models: ModelsDep, settings: SettingsDep) -> Verification:
+async def verify_file(
+    request: Request, models: ModelsDep, settings: SettingsDep, store: StoreDep
+) -> Verification:
     """Public: is this PDF a document Lincah issued, unaltered? Send it as the raw body
     (``application/pdf``) or as the multipart field ``file``; at most 20 MB."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -208,7 +245,7 @@ async def verify_file(request: Request, models: ModelsDep, settings: SettingsDep
     if row is None:
         reason = NOT_ISSUED if pdf.startswith(b"%PDF") else "this file is not a PDF"
         return Verification(valid=False, reason=reason)
-    return await run_in_threadpool(_check, row, settings)
+    return await run_in_threadpool(_check, row, settings, models, store)
 
 
 @router.get(
@@ -234,7 +271,7 @@ async def verify_file(request: Request, models: ModelsDep, settings: SettingsDep
     },
 )
 def verify_number(
-    number: str, models: ModelsDep, settings: SettingsDep, _: Consistent
+    number: str, models: ModelsDep, settings: SettingsDep, store: StoreDep, _: Consistent
 ) -> JSONResponse:
     """Public (what the QR code on a document opens): is this number a document Lincah
     issued, and is its registry record intact?"""
@@ -245,7 +282,7 @@ def verify_number(
     if row is None:
         reason = "no document with this number was issued by Lincah"
         return _verdict(Verification(valid=False, number=number, reason=reason), 404)
-    return _verdict(_check(row, settings), 200)
+    return _verdict(_check(row, settings, models, store), 200)
 
 
 def _verdict(v: Verification, code: int) -> JSONResponse:
@@ -258,7 +295,7 @@ def _verdict(v: Verification, code: int) -> JSONResponse:
 @router.get(
     "/documents/{number:path}",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **errors.answers(404, 503)},
+    responses={200: {"content": {"application/pdf": {}}}, **errors.answers(404, 410, 503)},
 )
 def download(
     number: str,
@@ -274,6 +311,12 @@ def download(
     row = models.document(number)
     if row is None or not _may_see(user, scope, row):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no document {number} you may see")
+    if erased(models, row):
+        raise HTTPException(
+            status.HTTP_410_GONE,
+            f"document {number} is revoked: its holder's personal data was erased, and its "
+            "file with it",
+        )
     content = _stored_file(document_path(settings, number))
     if content is None or hashlib.sha256(content).hexdigest() != row["sha256"]:
         raise HTTPException(

@@ -71,6 +71,13 @@ def list_services(user: CurrentUser, models: ModelsDep, _: Consistent) -> list[d
     return [s.summary() for s in models.services() if visible(s, user)]
 
 
+@router.get("/work", responses=errors.answers(403))
+def list_work(user: AgencyAdmin, models: ModelsDep, _: Consistent) -> list[dict[str, Any]]:
+    """The agency's services with work in progress not saved as a draft yet (saved
+    automatically as the administrator edits), newest first."""
+    return models.work_copies(user.agency)
+
+
 @router.get("/{service_id}", responses=errors.answers(404))
 def get_service(
     service_id: str, user: CurrentUser, models: ModelsDep, _: Consistent
@@ -92,6 +99,60 @@ def sees_drafts(s: ServiceState, user: Principal) -> bool:
 
 def visible(s: ServiceState, user: Principal) -> bool:
     return s.latest_published is not None or sees_drafts(s, user)
+
+
+ServiceId = Annotated[
+    str, Path(pattern=r"^[a-z][a-z0-9-]{1,62}$", description="The service's id")
+]
+
+
+@router.get("/{service_id}/work", responses=errors.answers(404))
+def get_work(service_id: ServiceId, user: AgencyAdmin, store: StoreDep) -> dict[str, Any]:
+    """The work in progress on a service, problems and all."""
+    work = catalogue.load_work(store, service_id, user.agency)
+    if work is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"there is no unsaved work on {service_id!r}"
+        )
+    return {
+        "service_id": work.service_id,
+        "definition": work.definition,
+        "saved_by": work.by,
+        "saved_at": work.saved_at,
+        "problems": [asdict(p) for p in work.problems],
+    }
+
+
+@router.put("/{service_id}/work", responses=errors.answers(409, 422))
+async def save_work(
+    service_id: ServiceId,
+    user: AgencyAdmin,
+    store: StoreDep,
+    definition: dict[str, Any] = Body(
+        description="The definition as it is being edited: problems are allowed here"
+    ),
+) -> dict[str, Any]:
+    """Keep the work in progress (the designer calls this as the administrator edits).
+    Saving it again unchanged stores nothing."""
+    written = await run_in_threadpool(
+        catalogue.save_work, store, service_id, definition, user.subject, user.agency
+    )
+    return asdict(written)
+
+
+@router.delete("/{service_id}/work")
+async def discard_work(
+    service_id: ServiceId,
+    user: AgencyAdmin,
+    store: StoreDep,
+    why: Annotated[str, Query(pattern="^(saved|discarded)$")] = "discarded",
+) -> dict[str, Any]:
+    """Throw the work in progress away (``why=discarded``), or end it once it is saved
+    as a draft (``why=saved``). Nothing to discard is not an error."""
+    written = await run_in_threadpool(
+        catalogue.discard_work, store, service_id, user.subject, user.agency, why
+    )
+    return asdict(written)
 
 
 @router.post("/{service_id}/archive", responses=errors.answers(404, 409))

@@ -22,8 +22,8 @@ if services:
                 _("service"): s["name"],
                 _("id"): s["service_id"],
                 _("agency"): s["agency_code"],
-                _("published"): s.get("latest_published_version") or "—",
-                _("draft"): s.get("draft_version") or "—",
+                _("published"): str(s.get("latest_published_version") or "—"),
+                _("draft"): str(s.get("draft_version") or "—"),
                 _("archived"): _("yes") if s.get("archived") else "",
             }
             for s in services
@@ -71,6 +71,8 @@ if services:
 
 if not admin:
     st.stop()
+
+session.offer_unsaved_work()
 
 st.subheader(_("New service"))
 with st.form("cat.new"):

@@ -3,6 +3,7 @@ live checks pointing at the step or field concerned; a live diagram; undo."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ import streamlit as st
 from designer import checks, draft, forms, session
 from designer.client import ApiError
 from designer.diagram import dot
-from designer.i18n import _, ngettext
+from designer.i18n import _, iso_moment, ngettext
 from designer.standard import COMPONENTS, standard_groups
 from domain.interpreter import condition_names
 
@@ -27,6 +28,7 @@ if flash:
 d = draft.current()
 if d is None:
     st.info(_("Open a service to edit, or create one in the Service catalogue."))
+    session.offer_unsaved_work()
     services = session.services_or_stop()
     if services:
         names = {s["service_id"]: s["name"] for s in services}
@@ -63,9 +65,13 @@ top[1].button(_("↶ Undo"), key="editor.undo", on_click=draft.undo, disabled=la
 if top[2].button(_("Save draft"), key="editor.save", type="primary"):
     try:
         saved = session.api().save_draft(d)
+        # Saved as a version: the work in progress has become it.
+        session.api().discard_work(str(d["id"]), why="saved")
     except ApiError as e:
         session.show_error(e, _("Saving the draft"))
     else:
+        st.session_state["autosaved"] = copy.deepcopy(d)
+        st.session_state.pop("autosaved_at", None)
         st.session_state["draft_origin"] = _("{service} v{version} (draft, saved)").format(
             service=d["id"], version=saved["version"]
         )
@@ -75,6 +81,37 @@ if top[2].button(_("Save draft"), key="editor.save", type="primary"):
 if top[3].button(_("Close"), key="editor.close"):
     st.session_state.pop("draft", None)
     st.rerun()
+
+try:
+    kept_at = draft.autosave()
+except ApiError as e:
+    st.warning(_("Your latest changes could not be kept on the server ({reason}); keep this "
+                 "tab open and try again with Save draft.").format(reason=e))  # fmt: skip
+else:
+    if kept_at:
+        below = st.columns([4, 1])
+        below[0].caption(_("Changes kept on the server at {time}: closing this tab loses "
+                           "nothing. Save draft makes them a version.").format(
+            time=iso_moment(kept_at)))  # fmt: skip
+        if below[1].button(_("Discard changes…"), key="editor.discard"):
+            st.session_state["editor.discarding"] = True
+        if st.session_state.get("editor.discarding"):
+            st.warning(_("Discard every change since the last saved draft of {name}?").format(
+                name=d.get("name")))  # fmt: skip
+            yes, no = st.columns(2)
+            if yes.button(_("Yes, discard"), key="editor.discard.yes"):
+                st.session_state.pop("editor.discarding", None)
+                try:
+                    session.api().discard_work(str(d["id"]))
+                except ApiError as e:
+                    session.show_error(e, _("Discarding the changes"))
+                else:
+                    st.session_state.pop("draft", None)
+                    session.open_in_editor(str(d["id"]), quiet=True)
+                    st.rerun()
+            if no.button(_("Cancel"), key="editor.discard.no"):
+                st.session_state.pop("editor.discarding", None)
+                st.rerun()
 
 if found:
     st.error(ngettext("{count} problem — {source}", "{count} problems — {source}",
@@ -320,3 +357,5 @@ with tab_service:
 
 with tab_json:
     st.code(json.dumps(d, indent=2, ensure_ascii=False), language="json")
+
+draft.settle()

@@ -129,4 +129,5 @@ if not isinstance(definition.get("steps"), list) or not definition["steps"]:
     st.stop()
 if st.button(_("Open in the flow editor"), key="xfer.open", type="primary"):
     draft.load(definition, N_("an imported file"))
+    draft.keep_now()  # not on the server yet: the editor keeps it there at once
     st.switch_page("views/editor.py")

@@ -68,6 +68,7 @@ def prod_settings(tmp_path, smtp) -> Settings:
         profile_key=strong(),
         upload_key=strong(),
         ticket_key=strong(),
+        data_master_key=strong(),
         document_key_path=key,
         smtp_host="127.0.0.1",
         smtp_port=smtp[1],

@@ -411,7 +411,8 @@ def test_production_refuses_weak_secrets(prod_settings, tmp_path):
 
     for name, value in [("jwt_secret", ""), ("payment_webhook_secret", "short"),
                         ("face_key", "x" * 64), ("lookup_key", "changeme"),
-                        ("profile_key", ""), ("upload_key", ""), ("ticket_key", "")]:  # fmt: skip
+                        ("profile_key", ""), ("upload_key", ""), ("ticket_key", ""),
+                        ("data_master_key", "")]:  # fmt: skip
         with pytest.raises(UnsafeSettings) as e:
             Settings(**{**prod_settings.model_dump(), name: value})
         assert name in str(e.value)

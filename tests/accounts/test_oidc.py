@@ -33,7 +33,7 @@ from api.main import create_app
 from config.settings import OidcProvider, Settings
 from domain import accounts as acc
 from domain.refusals import Refusal, Unauthenticated
-from eventstore.sqlite import SqliteEventStore
+from eventstore.factory import open_store
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,7 +208,7 @@ class Captured(Mailer):
 @contextmanager
 def registry(settings: Settings, mailer: Mailer | None = None) -> Iterator[Registry]:
     """The registry on the API's own event store, as ``lincah admin`` reaches it."""
-    store = SqliteEventStore(str(settings.eventstore_location))
+    store = open_store(settings)
     try:
         yield Registry(store, settings, mailer)
     finally:

@@ -200,6 +200,17 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/services/{service_id}/versions/{a}/diff/{b}"): Rule(
             EVERYONE, _s(200), target="service", other=200
         ),
+        ("GET", "/services/work"): Rule(_r("agency_admin"), _s(200)),
+        ("GET", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200, 404), target="service"
+        ),
+        # The matrix's one draft is not every party's service: its id may not match (422).
+        ("PUT", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200, 422), target="service", other=409, json=draft
+        ),
+        ("DELETE", "/services/{service_id}/work"): Rule(
+            _r("agency_admin"), _s(200), target="service", other=200
+        ),
         ("POST", "/services/import/bpmn"): Rule(
             _r("agency_admin"),
             _s(200),
@@ -417,6 +428,12 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/me/queue"): Rule(CITIZEN, _s(200)),
         # The period is required: without it every reader gets 422 naming it.
         ("GET", "/stats/queue"): Rule(READERS, _s(422)),
+        # -- erasure of personal data (crypto-shredding): each party's citizen has a
+        # running application, so both are refused, after the role check -------------
+        ("DELETE", "/me"): Rule(CITIZEN, _s(409)),
+        ("POST", "/admin/citizens/{account_id}/erase"): Rule(
+            _r("region_admin"), _s(409), target="citizen", other=409, json={"reason": "uji"}
+        ),
         # -- auditors ------------------------------------------------------------------
         ("GET", "/audit/applications/{application_id}"): Rule(
             _r("auditor"), _s(200), target="application"

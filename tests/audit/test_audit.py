@@ -25,7 +25,9 @@ from domain import events as ev
 from domain.validation import parse_definition
 from eventstore import chain
 from eventstore.factory import open_event_store
+from eventstore.personal import stored as as_stored
 from eventstore.port import NewEvent
+from eventstore.sqlite import SqliteEventStore
 from lincah import audit
 from lincah.bench import lifecycle
 from lincah.worker import build_worker
@@ -359,7 +361,9 @@ async def test_audit_api_lists_events_with_actor_hash_and_chain(api, tmp_path):
     assert events[0]["prev_hash"] == chain.GENESIS
     assert all(e["verified"] for e in events)
 
-    with sqlite3.connect(store.path) as conn:
+    backend = as_stored(store)  # the SQLite backend under the encryption
+    assert isinstance(backend, SqliteEventStore)
+    with sqlite3.connect(backend.path) as conn:
         conn.execute(
             'UPDATE events SET metadata = \'{"actor":"mallory"}\' WHERE position = ?',
             (stored[3].position,),

@@ -52,12 +52,16 @@ async def complete(s: Stack, who: dict, task: str) -> int:
 
 
 def lay_down(var: Path, temporal: Path, events: Path) -> None:
-    """A restore by hand: these two copies, nothing derived (the read models and the
-    outbox are rebuilt from the events)."""
+    """A restore by hand: these two copies and the keys (the citizens' data keys, copied
+    after every event store as a backup does, and their master key), nothing derived
+    (the read models and the outbox are rebuilt from the events)."""
+    keys = temporal.parent
     shutil.rmtree(var)
     var.mkdir()
     shutil.copyfile(temporal, var / "temporal.db")
     shutil.copyfile(events, var / "events.db")
+    shutil.copyfile(keys / "data-keys.db", var / "data-keys.db")
+    shutil.copyfile(keys / "data-master-key", var / "data-master-key")
 
 
 def with_temporal_db(settings: Settings) -> Settings:
@@ -94,6 +98,8 @@ async def test_workflows_ahead_of_and_behind_the_event_store(settings, tmp_path:
             unknown = await apply(s, siti, service["id"])  # after Temporal's copy
             await s.until(f"/applications/{unknown}", siti, lambda v: v.get("current_step"))
             copy_sqlite(var / "events.db", snaps / "events-late.db")
+            copy_sqlite(var / "data-keys.db", snaps / "data-keys.db")
+            shutil.copyfile(var / "data-master-key", snaps / "data-master-key")
     finally:
         await env.shutdown()
 

@@ -246,3 +246,50 @@ def test_switching_role_switches_the_person_and_forgets_the_previous_one(app):
     ok(app)
     assert app.session_state["user"]["subject"] == "budi@banyuwangikab.go.id"
     assert "draft" not in app.session_state
+
+
+def test_work_is_kept_on_the_server_and_found_again_after_the_tab_closes(app, api_url, monkeypatch):
+    from tests.designer.conftest import open_app
+    from tests.designer.flows import add_step, create_service, step
+
+    login(app)
+    create_service(app, "izin-reklame-kecil", "Izin Reklame Kecil")
+    add_step(app, "decision", "cek_luas", "Cek luas")
+    i, _ = step(app, "cek_luas")
+    app.button(key=f"ed.{i}.br.add").click().run()
+    ok(app)
+    assert any("tersimpan di server" in c.value for c in app.caption)
+    h = _admin_headers(api_url)
+    kept = httpx.get(f"{api_url}/services/izin-reklame-kecil/work", headers=h).json()
+    assert [s["id"] for s in kept["definition"]["steps"]] == ["pengajuan", "cek_luas", "selesai"]
+    assert kept["problems"]  # kept with its problems: the branch is not filled in
+    # Publishing the saved draft waits until the changes are saved or discarded.
+    r = httpx.post(f"{api_url}/services/izin-reklame-kecil/versions/1/publish", headers=h)
+    assert r.status_code == 409 and "not saved as a draft yet" in r.json()["detail"]
+
+    # The tab closes; a new one finds the work in the catalogue and continues it.
+    wait_projected(api_url)
+    again = open_app("id")
+    login(again)
+    again.switch_page("views/catalogue.py").run()
+    ok(again)
+    assert [s.value for s in again.subheader if s.value == "Perubahan yang belum disimpan"]
+    again.selectbox(key="work.service").set_value("izin-reklame-kecil")
+    again.button(key="work.open").click().run()
+    follow(again, "views/editor.py")
+    again.run()
+    assert [s["id"] for s in again.session_state["draft"]["steps"]] == [
+        "pengajuan", "cek_luas", "selesai"]  # fmt: skip
+    assert again.session_state["draft_origin"] == (
+        "changes kept on the server, not saved as a draft")
+
+    # Discard: asked first, then back to the saved draft, and nothing is kept any more.
+    again.button(key="editor.discard").click().run()
+    assert any("Buang semua perubahan" in w.value for w in again.warning)
+    again.button(key="editor.discard.yes").click().run()
+    follow(again, "views/editor.py")
+    again.run()
+    ok(again)
+    assert [s["id"] for s in again.session_state["draft"]["steps"]] == ["pengajuan", "selesai"]
+    gone = httpx.get(f"{api_url}/services/izin-reklame-kecil/work", headers=h)
+    assert gone.status_code == 404

@@ -292,6 +292,7 @@ async def test_altered_pdf_is_not_valid(world, tamper):
             "agency_name": None,
             "issued_at": None,
             "holder": None,
+            "revoked": None,
             "reason": NOT_ISSUED,
         }
 

@@ -16,7 +16,7 @@ import pytest
 from api.main import create_app
 from config.settings import TaskQueues, TemporalSettings
 from domain import events as ev
-from eventstore.sqlite import SqliteEventStore
+from eventstore.factory import open_store
 from face.store import FaceStore
 from lincah.worker import build_worker
 from projections.projector import Projector
@@ -81,7 +81,7 @@ async def stack(dev_env, face_settings, dlib_pipeline):
             )
         }
     )
-    store = SqliteEventStore(settings.eventstore_location)
+    store = open_store(settings)  # as every process of Lincah opens it
     models = ReadModels(settings.readmodel_location)
     stop = threading.Event()
     projector = threading.Thread(target=Projector(store, models).run_forever, args=(stop,))

@@ -33,6 +33,7 @@ from eventstore.port import NewEvent
 from eventstore.sqlite import SqliteEventStore
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
 from projections import projector as projector_module
+from projections.form_data import read_form_data
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 
@@ -358,7 +359,10 @@ def test_approved_domisili_application(store, models):
         "Surat Keterangan Domisili",
     )
     assert (s.agency_code, s.agency_name, s.citizen) == ("BWI", "Kabupaten Banyuwangi", SITI)
-    assert s.data == SITI_DATA
+    # The row keeps no form values (minimum personal data); opening it reads them from
+    # the event store, through the same fold.
+    assert s.data == {}
+    assert read_form_data(store, "BWI-2026-000001", s.position) == SITI_DATA
     assert s.submitted_at == recorded[0].recorded_at
     assert s.completed_at == s.updated_at == recorded[-1].recorded_at
     assert s.position == recorded[-1].position == store.head_position()
