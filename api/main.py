@@ -17,6 +17,7 @@ from api.routers import (
     audit,
     auth,
     bpmn,
+    codec,
     complaints,
     counter,
     dashboard,
@@ -111,11 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         appointments.router,
         queue.router,
         access_log.router,
+        codec.router,
         erasure.router,  # last: the authorization matrix calls it after the rest
     )
     for r in routers:
         app.include_router(r)
     errors.document(app, routers)
     limits.install(app, runtime.settings, uploads=UPLOADS)
+    codec.install(app, runtime.settings)
     observability.install(app)  # last: the outermost middleware times the others too
     return app

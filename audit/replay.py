@@ -21,19 +21,18 @@ class ReplayReport:
 
 
 async def replay_history(
-    history: Any, workflows: Sequence[type], workflow_runner: Any = None
+    history: Any, workflows: Sequence[type], data_converter: Any, workflow_runner: Any = None
 ) -> ReplayReport:
     """Replay one ``temporalio.client.WorkflowHistory`` against ``workflows``, the
-    workflow classes a worker registers (the caller knows which: ``lincah.worker``'s)."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    workflow classes a worker registers (the caller knows which: ``lincah.worker``'s),
+    decoding its payloads with ``data_converter`` (``config.temporal.data_converter``:
+    its keys open encrypted histories, plaintext ones pass through)."""
     from temporalio.worker import Replayer
 
     options: dict[str, Any] = {}
     if workflow_runner is not None:
         options["workflow_runner"] = workflow_runner
-    replayer = Replayer(
-        workflows=list(workflows), data_converter=pydantic_data_converter, **options
-    )
+    replayer = Replayer(workflows=list(workflows), data_converter=data_converter, **options)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     failure = result.replay_failure
     return ReplayReport(

@@ -8,6 +8,7 @@ variables (nested with ``__``, e.g. ``LINCAH_TEMPORAL__ADDRESS``), ``temporal.ya
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -369,6 +370,35 @@ class Settings(BaseSettings):
     tentang Kearsipan, through its Jadwal Retensi Arsip). Set it from that schedule."""
     erasure_retention_by_service: dict[str, int] = Field(default_factory=dict)
     """Per service id, a retention that replaces ``erasure_retention_days``."""
+    # Temporal sees no personal data (crypto/payload_codec.py; README "Personal data") --
+    payload_keys: dict[str, str] = Field(default_factory=dict)
+    """Keys that encrypt every payload Lincah sends Temporal, by key id (JSON in
+    ``LINCAH_PAYLOAD_KEYS``, e.g. ``{"k1": "...", "k2": "..."}``): the LAST one encrypts,
+    all of them decrypt. Rotate by adding a new id at the end; keep an old key as long as
+    Temporal keeps histories written with it. Empty: one key ``k1`` generated once into
+    ``var/payload-key``."""
+    codec_cors_origins: list[str] = Field(default_factory=list)
+    """Origins (the Temporal Web UI's) allowed to call ``/codec/decode`` and
+    ``/codec/encode`` from a browser; default the dev server's UI on this machine."""
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _key_ids(cls, keys: dict[str, str]) -> dict[str, str]:
+        for key_id in keys:
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", key_id):
+                raise ValueError(
+                    f"payload key id {key_id!r}: use 1 to 32 letters, digits, '.', '_' or '-'"
+                )
+        return keys
+
+    def payload_key_ring(self) -> dict[str, str]:
+        """The payload keys by id, the encrypting one last."""
+        return self.payload_keys or {"k1": self.generated_secret("payload-key")}
+
+    @property
+    def codec_origins(self) -> list[str]:
+        port = self.temporal.dev_server.ui_port
+        return self.codec_cors_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
@@ -530,6 +560,7 @@ SECRET_FILES: tuple[str, ...] = (
     "upload-key",
     "ticket-key",
     "data-master-key",
+    "payload-key",
 )
 """Every secret ``Settings.generated_secret`` may write under var/ (it refuses others):
 ``lincah backup`` copies exactly these, with the document-signing key, into the keys
@@ -581,6 +612,19 @@ def production_problems(s: Settings) -> list[str]:
                 f"{MIN_SECRET_CHARS} characters, e.g. `python3 -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`"
             )
+    if not s.payload_keys:
+        problems.append(
+            "payload_keys (LINCAH_PAYLOAD_KEYS) is empty; set at least one key id and a random "
+            f"secret of at least {MIN_SECRET_CHARS} characters, e.g. "
+            'LINCAH_PAYLOAD_KEYS=\'{"k1": "<secret>"}\''
+        )
+    for key_id, secret in s.payload_keys.items():
+        why = _weak(secret)
+        if why:
+            problems.append(
+                f"payload_keys[{key_id!r}] (LINCAH_PAYLOAD_KEYS) {why}; set a random value of "
+                f"at least {MIN_SECRET_CHARS} characters"
+            )
     if not s.document_key_location.is_file():
         problems.append(
             f"document_key_path (LINCAH_DOCUMENT_KEY_PATH): no signing key at "
@@ -602,8 +646,7 @@ def production_problems(s: Settings) -> list[str]:
             )
     if s.test_activity_delay_s:
         problems.append(
-            "test_activity_delay_s (LINCAH_TEST_ACTIVITY_DELAY_S) is for tests only; "
-            "remove it"
+            "test_activity_delay_s (LINCAH_TEST_ACTIVITY_DELAY_S) is for tests only; remove it"
         )
     if not s.smtp_host:
         problems.append(

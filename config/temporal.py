@@ -1,18 +1,33 @@
 """Connecting to Temporal the same way everywhere: the pydantic data converter carries
-service definitions and commands as typed models; TLS, mTLS and an API key for a cluster
-(README "Production deployment"); tracing when it is on (``config.telemetry``)."""
+service definitions and commands as typed models, and the payload codec encrypts every
+payload, so Temporal holds no personal data (README "Personal data"); TLS, mTLS and an
+API key for a cluster (README "Production deployment"); tracing when it is on
+(``config.telemetry``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from config import telemetry
 from config.settings import Settings, TemporalSettings
+from crypto.payload_codec import EncryptionCodec
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The one converter of every client, worker and replayer. Failure messages and
+    stack traces go encrypted too (they may quote a form's values)."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(settings.payload_key_ring()),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings) -> Client:
@@ -20,7 +35,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         t.address,
         namespace=t.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         tls=tls_config(t),
         api_key=t.api_key.get_secret_value() or None,
         interceptors=telemetry.temporal_interceptors(),

@@ -26,6 +26,7 @@ from audit.ledger import Ledger
 from audit.replay import fetch_history, load_history, replay_history
 from audit.trail import application_events, audit_trail
 from audit.verify import verify_store
+from config.settings import Settings
 from eventstore.personal import stored
 from eventstore.port import EventStore
 
@@ -124,7 +125,13 @@ async def replay_application(
             from lincah.worker import WORKFLOWS
 
             workflows = WORKFLOWS
-        report = await replay_history(history, workflows, workflow_runner)
+        if client is not None:
+            converter = client.data_converter
+        else:
+            from config.temporal import data_converter
+
+            converter = data_converter(settings or Settings())
+        report = await replay_history(history, workflows, converter, workflow_runner)
     except Exception as exc:
         print(
             f"Temporal history: could not be replayed ({type(exc).__name__}: {exc})",

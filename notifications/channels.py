@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import smtplib
 import time
 from email.message import EmailMessage
@@ -24,10 +23,9 @@ from typing import Final, Protocol
 import httpx
 import orjson
 
+from accounts import mail
 from config.settings import Settings
 from notifications.outbox import Delivery
-
-log = logging.getLogger("lincah.notifications")
 
 SIGNATURE_HEADER: Final = "X-Lincah-Signature"
 TIMESTAMP_HEADER: Final = "X-Lincah-Timestamp"
@@ -76,13 +74,8 @@ class EmailSender:
         msg["Message-ID"] = message_id(delivery.delivery_id)
         msg.set_content(delivery.email)
         if not s.smtp_host:
-            # Development without a mail server, as accounts.mail: the log is the inbox.
-            log.warning(
-                "no smtp_host set (development): notification %s to %s\n%s",
-                delivery.delivery_id,
-                delivery.recipient,
-                delivery.subject,
-            )
+            # Development without a mail server, as accounts.mail: a file in var/mail/.
+            mail.drop(s, msg)
             return
         try:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SEND_TIMEOUT_S) as smtp:

@@ -3,23 +3,31 @@ settings pointing into a temporary var/, and a definition builder."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings, TemporalSettings
+from config.temporal import data_converter
 from eventstore.pgcluster import Cluster, ClusterUnavailable, throwaway_cluster
 from lincah import devserver
 from lincah.demo import DOMISILI, IZIN_PRAKTIK
 
 os.environ.setdefault("XDG_CONFIG_HOME", str(Path(__file__).parent / ".xdg"))
+# One payload key for every Temporal client, worker and API of the session, and for the
+# processes tests start, whichever var/ each test uses (config/temporal.py).
+os.environ.setdefault(
+    "LINCAH_PAYLOAD_KEYS", json.dumps({"k1": "tests-payload-key-" + "0123456789abcdef" * 2})
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+pytest_plugins = ["tests.logscan"]  # the log scan of the session (issue 20, part 6)
 
 
 def free_port() -> int:
@@ -34,7 +42,7 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
     same pragmas as `lincah up`."""
     db = tmp_path_factory.mktemp("temporal") / "temporal.db"
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         dev_server_existing_path=str(devserver.temporal_cli()),
         dev_server_database_filename=str(db),
         dev_server_extra_args=devserver.pragma_args(Settings()),
@@ -50,7 +58,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     server keeps that from stalling the timers of the next module."""
 
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         test_server_existing_path=str(devserver.test_server()),
     )
     yield env

@@ -80,9 +80,14 @@ RULES = (
         lambda m: _top(m) == "domain",
     ),
     Rule(
-        "config is the leaf everything may import: it imports only config and domain",
+        "config is the leaf everything may import: it imports only config, domain and crypto",
         lambda src: src == "config",
-        lambda m: _top(m) in ("config", "domain"),
+        lambda m: _top(m) in ("config", "domain", "crypto"),
+    ),
+    Rule(
+        "crypto (the ciphers) imports nothing of Lincah but crypto",
+        lambda src: src == "crypto",
+        lambda m: _top(m) == "crypto",
     ),
     Rule(
         "workflows imports no I/O package (only face.contract and documents.contract of them)",

@@ -446,4 +446,11 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/audit/checkpoints"): Rule(_r("auditor"), _s(200)),
         ("GET", "/audit/verification"): Rule(_r("auditor"), _s(200)),
         ("GET", "/me/access-log"): Rule(CITIZEN, _s(200)),
+        # -- the Temporal Web UI's codec server (a payload names no agency) ---------------
+        ("POST", "/codec/decode"): Rule(
+            _r("auditor", "region_admin"), _s(200), json={"payloads": []}
+        ),
+        ("POST", "/codec/encode"): Rule(
+            _r("auditor", "region_admin"), _s(200), json={"payloads": []}
+        ),
     }

@@ -15,7 +15,6 @@ from datetime import datetime
 
 import httpx
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.idempotency import Key
@@ -23,6 +22,7 @@ from api.main import create_app
 from api.routers.applications import KEY_MEMO, NewApplication
 from commands import catalogue, numbering
 from config.settings import Settings, TaskQueues, TemporalSettings
+from config.temporal import data_converter
 from domain import events as ev
 from eventstore.factory import open_event_store
 from eventstore.port import EventStore
@@ -248,7 +248,7 @@ async def test_b_temporal_stopped_under_a_connected_api_is_a_503_that_says_what_
     tmp_path, settings, domisili
 ):
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         dev_server_existing_path=str(devserver.temporal_cli()),
         dev_server_database_filename=str(tmp_path / "temporal.db"),
     )

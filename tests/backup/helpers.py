@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
+from config.temporal import data_converter
 from lincah import devserver
 from lincah.demo import DOMISILI
 
@@ -92,7 +92,7 @@ async def start_temporal(db: Path) -> WorkflowEnvironment:
     """The dev server as `lincah up` runs it, on ``db``."""
     db.parent.mkdir(parents=True, exist_ok=True)
     return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         dev_server_existing_path=str(devserver.temporal_cli()),
         dev_server_database_filename=str(db),
         dev_server_extra_args=devserver.pragma_args(Settings()),

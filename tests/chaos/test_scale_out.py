@@ -213,7 +213,12 @@ def scale_out(temporal: str, events_url: str, views_url: str, cluster, tmp: Path
     ports = [free_port(), free_port()]
     while ports[1] == ports[0]:
         ports[1] = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINCAH_")}
+    # The payload keys stay: the processes and this test's Temporal client share them.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LINCAH_") or k == "LINCAH_PAYLOAD_KEYS"
+    }
     env |= {
         "LINCAH_VAR_DIR": str(var),
         "LINCAH_EVENTSTORE": "postgres",

@@ -97,7 +97,12 @@ async def test_a_killed_worker_delays_its_application_by_seconds(
     events = tmp_path / "events.db"
     key = tmp_path / "signing-key.pem"
     task_queue = f"tq-{uuid.uuid4()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINCAH_")}
+    # The payload keys stay: the worker opens what this test's client encrypted.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LINCAH_") or k == "LINCAH_PAYLOAD_KEYS"
+    }
     env.update(
         {
             "LINCAH_VAR_DIR": str(tmp_path / "var"),

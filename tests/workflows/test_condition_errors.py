@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from config.settings import Settings
+from config.temporal import data_converter
 from domain import events as ev
 from domain.recorded import Recorded
 from domain.state import fold
@@ -77,7 +78,7 @@ FEE = parse(
 
 async def replays(kit: Kit, workflow_id: str) -> None:
     history: WorkflowHistory = await kit.client.get_workflow_handle(workflow_id).fetch_history()
-    replayer = Replayer(workflows=[ApplicationWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ApplicationWorkflow], data_converter=data_converter(Settings()))
     await replayer.replay_workflow(history)
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from config.settings import Settings
+from config.temporal import data_converter
 from workflows.application import ApplicationWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.messages import ApplicationInput
@@ -31,7 +32,8 @@ def test_histories_are_recorded():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path: Path):
     replayer = Replayer(
-        workflows=[ApplicationWorkflow, ComplaintWorkflow], data_converter=pydantic_data_converter
+        workflows=[ApplicationWorkflow, ComplaintWorkflow],
+        data_converter=data_converter(Settings()),
     )
     await replayer.replay_workflow(load(path))
 
@@ -50,7 +52,7 @@ async def test_a_non_deterministic_change_is_caught():
     # Unsandboxed: the sandbox would re-import this test module, which is not a package.
     replayer = Replayer(
         workflows=[_ReorderedWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     with pytest.raises(workflow.NondeterminismError):

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.events import AppendOutcome, AppendRequest, EventActivities
+from config.settings import Settings
+from config.temporal import data_converter
 from domain import events as ev
 from face.contract import FaceCheck, FaceOutcome
 from lincah import devserver
@@ -437,7 +438,7 @@ async def own_kit(tmp_path: Path) -> AsyncIterator[Kit]:
     (see the real-server test below); when the child then ends, the Java test server
     keeps its clock locked for good, which would stall every later test's timers."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         test_server_existing_path=str(devserver.test_server()),
     )
     kit = Kit(env, tmp_path)
