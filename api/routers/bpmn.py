@@ -89,7 +89,19 @@ async def _bounded_body(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.post("/export/bpmn", responses=errors.answers(422))
+_XML_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "BPMN 2.0 XML with its diagram",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/export/bpmn",
+    response_class=Response,
+    responses={**_XML_ANSWER, **errors.answers(422)},
+)
 def export_definition(user: CurrentUser, definition: dict[str, Any] = DefinitionBody) -> Response:
     """A definition (for example the draft being edited) as BPMN 2.0 with its diagram."""
     parsed, problems = parse_definition(definition)
@@ -100,7 +112,11 @@ def export_definition(user: CurrentUser, definition: dict[str, Any] = Definition
     return _xml(parsed)
 
 
-@router.get("/{service_id}/versions/{version}/bpmn", responses=errors.answers(404))
+@router.get(
+    "/{service_id}/versions/{version}/bpmn",
+    response_class=Response,
+    responses={**_XML_ANSWER, **errors.answers(404)},
+)
 def export_version(
     service_id: str, version: Version, user: CurrentUser, store: StoreDep
 ) -> Response:
