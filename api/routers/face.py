@@ -122,7 +122,7 @@ REFUSALS: Final = errors.answers(
     422,
     503,
     _413="the upload is larger than the limit (nothing was read or kept)",
-    _415="not multipart/form-data, or not a JPEG or PNG photo",
+    _415="not multipart/form-data, or not a JPEG, PNG, WEBP or HEIC photo",
     _422="the photo is unusable; the reason says what to change",
     _503="the face service is not available; try again shortly",
 )
@@ -131,11 +131,12 @@ REFUSALS: Final = errors.answers(
 async def _read_photo(photo: UploadFile, max_bytes: int) -> bytes:
     """The upload's bytes once they pass size, type and decoding checks."""
     declared = (photo.content_type or "").split(";")[0].strip().lower()
-    if declared not in imaging.CONTENT_TYPES:
+    if not imaging.declared_ok(declared):
+        # What it is comes from its content below; a declared PDF or text is not a photo.
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"the photo must be sent as image/jpeg or image/png (this upload is "
-            f"{declared or 'untyped'})",
+            f"the photo must be sent as an image ({imaging.ACCEPTED}); this upload is "
+            f"declared as {declared}",
         )
     data = await photo.read(max_bytes + 1)
     if len(data) > max_bytes:

@@ -30,7 +30,7 @@ def test_verify_exit_codes_and_output(tmp_path, capsys, dlib_pipeline):
 
     code, out = verify(tmp_path, "obama/obama1.jpg", "biden/biden1.jpg", capsys, as_json=False)
     assert code == 1
-    assert "match:     no" in out and "threshold: 0.0900" in out and "backend:   dlib" in out
+    assert "match:     no" in out and "threshold: 0.0820" in out and "backend:   dlib" in out
 
     code, out = verify(tmp_path, "obama/obama1.jpg", "multiple_faces/two_people.jpg", capsys)
     body = json.loads(out)
