@@ -41,7 +41,14 @@ from api.routers import (
 from api.runtime import Runtime
 from config.settings import Settings, get_settings
 
-UPLOADS = ("/me/face", "/me/selfies", "/documents/verify", "/auth/kiosk", "/me/documents")
+UPLOADS = (
+    "/me/face",
+    "/me/selfies",
+    "/counter/face",
+    "/documents/verify",
+    "/auth/kiosk",
+    "/me/documents",
+)
 """Paths whose bodies are photos or PDFs, bounded by their routes (face_max_upload_bytes,
 MAX_PDF_BYTES, upload_max_bytes) rather than by max_json_body_bytes."""
 

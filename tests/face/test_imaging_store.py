@@ -89,8 +89,8 @@ def test_embeddings_and_photos_are_encrypted_at_rest(tmp_path):
     assert other.photo(ref, "siti@example.id", SELFIE) is None
     with sqlite3.connect(tmp_path / "faces.db") as db:
         db.execute(
-            "INSERT INTO enrolments SELECT 'agus@example.id', backend, sealed, enrolled_at "
-            "FROM enrolments"
+            "INSERT INTO enrolments (citizen, backend, sealed, enrolled_at) "
+            "SELECT 'agus@example.id', backend, sealed, enrolled_at FROM enrolments"
         )
     assert store.embedding("agus@example.id", "dlib") is None
 

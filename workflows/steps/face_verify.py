@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 # unusable and the definition's mismatch branch is taken.
 FACE_TIMEOUT = timedelta(minutes=5)
 FACE_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+COUNTER_ENROLMENT_PATCH = "face-counter-enrolment"
 
 
 async def run(flow: Flow, step: FaceVerifyStep, visit: int, scope: Scope) -> Next:
@@ -32,6 +33,10 @@ async def run(flow: Flow, step: FaceVerifyStep, visit: int, scope: Scope) -> Nex
                 application_id=flow.inp.application_id,
                 citizen=flow.inp.citizen,
                 selfie_ref=flow.inp.selfie_ref,
+                # Only definitions that ask for it change the activity's input; recorded
+                # histories never did, so they replay with the marker absent.
+                require_counter_enrolment=step.require_counter_enrolment
+                and workflow.patched(COUNTER_ENROLMENT_PATCH),
             ),
             result_type=FaceOutcome,
             task_queue=flow.inp.face_task_queue,
