@@ -55,8 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument(
         "--target-far",
         type=float,
-        default=0.001,
-        help="share of different-person pairs that may match (default 0.001: 0.1%%)",
+        default=0.0001,
+        help="share of different-person pairs that may match (default 0.0001: 0.01%%, "
+        "the operating point in the README)",
     )
     c.add_argument("--backend", choices=["facenet", "dlib"], help="default: from settings")
     c.set_defaults(func=cmd_calibrate)
