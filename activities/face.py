@@ -15,6 +15,7 @@ import logging
 from temporalio import activity
 
 from activities.heartbeat import heartbeating
+from config.settings import Settings
 from face import replay
 from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
 from face.imaging import UnusableImage
@@ -41,7 +42,10 @@ COUNTER_HELD = "counter_enrolment_held"
 
 class FaceActivities:
     def __init__(
-        self, pipeline: FacePipeline, store: FaceStore, replay_distance: float = 0.01
+        self,
+        pipeline: FacePipeline,
+        store: FaceStore,
+        replay_distance: float = Settings.model_fields["face_replay_distance"].default,
     ) -> None:
         self.pipeline = pipeline
         self.store = store
