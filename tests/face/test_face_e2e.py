@@ -192,3 +192,45 @@ async def test_matching_selfie_goes_on_and_others_go_to_the_counter(stack):
     for c in checks:
         assert set(c) <= {"step", "outcome", "backend", "distance"}
         assert "siti" not in str(c) and "agus" not in str(c)
+
+
+async def test_a_step_that_requires_a_counter_enrolment(stack):
+    """The face step asks for an enrolment an officer made: a matching selfie against a
+    self-service enrolment goes to the counter; after the officer enrols the citizen at
+    the counter (checking the KTP), the same kind of selfie goes straight on."""
+    http, faces, events, threshold = stack
+    service = {**SERVICE, "id": "kartu-pencari-kerja-loket"}
+    service["steps"] = [
+        {**s, "require_counter_enrolment": True} if s["kind"] == "face_verify" else s
+        for s in SERVICE["steps"]
+    ]
+    admin = await token(http, ADMIN)
+    r = await http.post("/services", json=service, headers=admin)
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/services/{service['id']}/versions/1/publish", headers=admin)
+    assert r.status_code == 200, r.text
+
+    rt = http._transport.app.state.runtime
+    account, _ = rt.accounts.walk_in_citizen(DATA["nik"], DATA["full_name"], OFFICER["subject"])
+    siti = await token(http, {"subject": account.account_id, "role": "citizen"})
+
+    async def apply_with(name: str) -> str:
+        ref = await selfie(http, siti, name)
+        body = {"service_id": service["id"], "data": DATA, "selfie_ref": ref}
+        r = await http.post("/applications", json=body, headers=siti)
+        assert r.status_code == 201, r.text
+        return str(r.json()["application_id"])
+
+    await enrol(http, siti, "obama/obama1.jpg")  # online, by herself
+    view = await settled(http, siti, await apply_with("obama/obama2.jpg"), "counter_check")
+    assert view["outcomes"]["face_check"] == "unusable"
+
+    officer = await token(http, OFFICER)
+    r = await http.post(
+        "/counter/face", data={"nik": DATA["nik"]},
+        files={"photo": ("ktp-check.jpg", photo("obama/obama4.jpg"), "image/jpeg")},
+        headers=officer,
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["replaced"] is True, r.text
+    view = await settled(http, siti, await apply_with("obama/obama2.jpg"), None)
+    assert view["status"] == "approved" and view["outcomes"]["face_check"] == "match"
