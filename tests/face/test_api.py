@@ -190,7 +190,7 @@ async def test_counter_enrolment_is_recorded_and_the_citizen_cannot_replace_it(f
     from domain.face_events import FACE_ENROLLED, face_stream
 
     http, store = face_api
-    rt = http._transport.app.state.runtime  # type: ignore[attr-defined]
+    rt = http._transport.app.state.runtime
     nik = "3510154808900003"
     account, _ = rt.accounts.walk_in_citizen(nik, "Siti Aminah", "budi@banyuwangikab.go.id")
     officer = await token(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.steps.face_verify import FaceVerifyStep
 from domain.validation import parse_definition, validate_definition
 
 
@@ -36,7 +37,9 @@ def test_require_counter_enrolment_is_a_checked_field_of_the_step():
     assert problems(definition()) == []
     assert problems(definition(require_counter_enrolment=True)) == []
     parsed, _ = parse_definition(definition(require_counter_enrolment=True))
-    assert parsed is not None and parsed.steps[1].require_counter_enrolment is True
+    assert parsed is not None
+    face = parsed.steps[1]
+    assert isinstance(face, FaceVerifyStep) and face.require_counter_enrolment is True
 
     pointless = definition(require_counter_enrolment=True, on_mismatch="done")
     found = dict(problems(pointless))  # (the counter step is then unreachable, too)

@@ -9,6 +9,7 @@ import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -199,11 +200,15 @@ async def test_a_step_that_requires_a_counter_enrolment(stack):
     self-service enrolment goes to the counter; after the officer enrols the citizen at
     the counter (checking the KTP), the same kind of selfie goes straight on."""
     http, faces, events, threshold = stack
-    service = {**SERVICE, "id": "kartu-pencari-kerja-loket"}
-    service["steps"] = [
-        {**s, "require_counter_enrolment": True} if s["kind"] == "face_verify" else s
-        for s in SERVICE["steps"]
-    ]
+    steps: list[dict[str, Any]] = list(SERVICE["steps"])  # type: ignore[arg-type]
+    service = {
+        **SERVICE,
+        "id": "kartu-pencari-kerja-loket",
+        "steps": [
+            {**s, "require_counter_enrolment": True} if s["kind"] == "face_verify" else s
+            for s in steps
+        ],
+    }
     admin = await token(http, ADMIN)
     r = await http.post("/services", json=service, headers=admin)
     assert r.status_code == 201, r.text
