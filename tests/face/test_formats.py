@@ -71,14 +71,14 @@ def test_cmyk_converts_and_odd_modes_are_refused_with_a_reason():
 
 def png_header(width: int, height: int) -> bytes:
     """A PNG that declares its size and holds almost nothing: only its header is read."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"")
 
 
 def test_over_24_megapixels_is_refused_from_the_header():
