@@ -122,7 +122,13 @@ class FaceStore:
             have = {row[1] for row in db.execute("PRAGMA table_info(enrolments)")}
             for name, kind in ADDED_COLUMNS:
                 if name not in have:
-                    db.execute(f"ALTER TABLE enrolments ADD COLUMN {name} {kind}")
+                    try:
+                        db.execute(f"ALTER TABLE enrolments ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as e:
+                        # The API and the face worker open the file together; one of
+                        # them adds the column first.
+                        if "duplicate column" not in str(e):
+                            raise
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceStore:
