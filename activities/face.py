@@ -15,10 +15,12 @@ import logging
 from temporalio import activity
 
 from activities.heartbeat import heartbeating
+from config.settings import Settings
+from face import replay
 from face.contract import VERIFY_FACE, FaceCheck, FaceOutcome
 from face.imaging import UnusableImage
-from face.pipeline import FacePipeline
-from face.store import ENROLMENT, SELFIE, FaceStore
+from face.pipeline import Analysis, FacePipeline
+from face.store import COUNTER, ENROLMENT, SELF_SERVICE, SELFIE, CounterEnrolmentHeld, FaceStore
 from workflows.face_intake import (
     ENROL_FACE,
     INSPECT_FACE,
@@ -32,12 +34,22 @@ log = logging.getLogger(__name__)
 MISSING = "missing"
 MISMATCH = "mismatch"
 UNDECIDED = "undecided"
+REPLAY = "replay"
+NO_TURN = "no_turn"
+COUNTER_REQUIRED = "counter_enrolment_required"
+COUNTER_HELD = "counter_enrolment_held"
 
 
 class FaceActivities:
-    def __init__(self, pipeline: FacePipeline, store: FaceStore) -> None:
+    def __init__(
+        self,
+        pipeline: FacePipeline,
+        store: FaceStore,
+        replay_distance: float = Settings.model_fields["face_replay_distance"].default,
+    ) -> None:
         self.pipeline = pipeline
         self.store = store
+        self.replay_distance = replay_distance
 
     @activity.defn(name=VERIFY_FACE)
     def verify_face(self, check: FaceCheck) -> FaceOutcome:
@@ -56,24 +68,36 @@ class FaceActivities:
     def _verify(self, check: FaceCheck) -> FaceOutcome:
         backend = self.pipeline.name
 
-        def undecided(reason: str) -> FaceOutcome:
+        def undecided(reason: str, code: str = "") -> FaceOutcome:
             return FaceOutcome(
                 match=None,
                 distance=None,
                 threshold=self.pipeline.threshold,
                 backend=backend,
                 reason=reason,
+                code=code,
             )
 
         if not check.selfie_ref:
             return undecided("no selfie was attached to the application")
+        refs = [check.selfie_ref]
+        if check.second_selfie_ref:
+            refs.append(check.second_selfie_ref)
         try:
-            selfie = self.store.photo(check.selfie_ref, check.citizen, SELFIE)
-            if selfie is None:
+            if check.second_selfie_ref and check.turn not in replay.TURNS:
+                return undecided("the second selfie needs the requested turn: left or right")
+            if check.turn and not check.second_selfie_ref:
+                return undecided(
+                    f"a head turn to the {check.turn} was requested but only one selfie was "
+                    "sent; take a second selfie turning your head",
+                    NO_TURN,
+                )
+            selfies = [self.store.photo(ref, check.citizen, SELFIE) for ref in refs]
+            if any(s is None for s in selfies):
                 return undecided(
                     "the selfie is not available (expired, already used, or not the applicant's)"
                 )
-            enrolled = self.store.embedding(check.citizen, backend)
+            enrolled = self.store.enrolled(check.citizen, backend)
             if enrolled is None:
                 others = [e.backend for e in self.store.enrolments(check.citizen)]
                 if others:
@@ -82,21 +106,60 @@ class FaceActivities:
                         f"service checks with {backend}; the citizen must enrol again"
                     )
                 return undecided("the citizen has not enrolled a face")
-            try:
-                probe = self.pipeline.embed(selfie)
-            except UnusableImage as e:
-                return undecided(f"the selfie is unusable: {e.reason}")
-            assert probe.embedding is not None
-            verdict = self.pipeline.compare(enrolled, probe.embedding)
+            if check.require_counter_enrolment and enrolled.provenance != COUNTER:
+                return undecided(
+                    "this service needs a face enrolled at the counter by an officer who "
+                    "checked the KTP; the citizen's face was enrolled online",
+                    COUNTER_REQUIRED,
+                )
+            pending = [self.pipeline.submit(s) for s in selfies if s is not None]  # one batch
+            probes: list[Analysis] = []
+            for future in pending:
+                try:
+                    probes.append(future.result())
+                except UnusableImage as e:
+                    return undecided(f"the selfie is unusable: {e.reason}")
         finally:
-            self.store.delete_photo(check.selfie_ref, check.citizen)
+            for ref in refs:
+                self.store.delete_photo(ref, check.citizen)
+        verdicts = []
+        for probe in probes:
+            assert probe.embedding is not None and probe.fingerprint is not None
+            verdict = self.pipeline.compare(enrolled.embedding, probe.embedding)
+            copied = replay.replay_reason(
+                enrolled.fingerprint, probe.fingerprint, verdict.distance, self.replay_distance
+            )
+            if copied:
+                return FaceOutcome(
+                    match=False,
+                    distance=verdict.distance,
+                    threshold=verdict.threshold,
+                    backend=backend,
+                    reason=f"refused as a replay: {copied}; take a new selfie with the camera",
+                    code=REPLAY,
+                )
+            verdicts.append(verdict)
+        worst = max(verdicts, key=lambda v: v.distance)
+        if (
+            worst.match
+            and check.turn
+            and not replay.turned(probes[0].face, probes[1].face, check.turn)
+        ):
+            return FaceOutcome(
+                match=False,
+                distance=worst.distance,
+                threshold=worst.threshold,
+                backend=backend,
+                reason=f"the head did not turn to the {check.turn} between the two selfies",
+                code=NO_TURN,
+            )
         return FaceOutcome(
-            match=verdict.match,
-            distance=verdict.distance,
-            threshold=verdict.threshold,
+            match=worst.match,
+            distance=worst.distance,
+            threshold=worst.threshold,
             backend=backend,
             reason="the selfie matches the enrolled face"
-            if verdict.match
+            if worst.match
             else "the selfie does not match the enrolled face",
         )
 
@@ -117,10 +180,27 @@ class FaceActivities:
             except UnusableImage as e:
                 return IntakeOutcome(ok=False, backend=backend, code=e.code, reason=e.reason)
             assert analysis.embedding is not None
-            replaced = self.store.enrol(req.citizen, backend, analysis.embedding)
+            provenance = COUNTER if req.officer else SELF_SERVICE
+            try:
+                replaced = self.store.enrol(
+                    req.citizen,
+                    backend,
+                    analysis.embedding,
+                    analysis.fingerprint,
+                    provenance,
+                    req.officer,
+                )
+            except CounterEnrolmentHeld:
+                return IntakeOutcome(
+                    ok=False,
+                    backend=backend,
+                    code=COUNTER_HELD,
+                    reason="your face was enrolled at the counter by an officer who checked "
+                    "your KTP; only an officer at the counter can replace it",
+                )
         finally:
             self.store.delete_photo(req.photo_ref, req.citizen)
-        log.info("face enrolled (backend %s, replaced %s)", backend, replaced)
+        log.info("face enrolled (backend %s, %s, replaced %s)", backend, provenance, replaced)
         return IntakeOutcome(ok=True, backend=backend, replaced=replaced)
 
     @activity.defn(name=INSPECT_FACE)
@@ -147,9 +227,19 @@ class FaceActivities:
         kiosk sign-in or a profile verification. ``ok`` only when the selfie matches the
         enrolment; the selfie is deleted, whatever the outcome."""
         with heartbeating():
-            outcome = self._verify(FaceCheck("face match", req.citizen, req.photo_ref))
+            outcome = self._verify(
+                FaceCheck(
+                    "face match",
+                    req.citizen,
+                    req.photo_ref,
+                    second_selfie_ref=req.second_ref,
+                    turn=req.turn,
+                )
+            )
         log.info("face match: %s (backend %s)", outcome.match, outcome.backend)
-        code = "" if outcome.match else MISMATCH if outcome.match is False else UNDECIDED
+        code = outcome.code or (
+            "" if outcome.match else MISMATCH if outcome.match is False else UNDECIDED
+        )
         return IntakeOutcome(
             ok=outcome.match is True, backend=outcome.backend, code=code, reason=outcome.reason
         )

@@ -49,6 +49,7 @@ from config.settings import Settings, get_settings
 UPLOADS = (
     "/me/face",
     "/me/selfies",
+    "/counter/face",
     "/documents/verify",
     "/auth/kiosk",
     "/me/documents",

@@ -196,8 +196,9 @@ class Settings(BaseSettings):
     face_key: str = ""
     """Key that encrypts face embeddings and uploaded photos at rest; generated once into
     ``var/face-key`` if empty."""
-    face_threshold_dlib: float = 0.09
-    """Cosine distance at or under which two dlib descriptors are the same person."""
+    face_threshold_dlib: float = 0.082
+    """Cosine distance at or under which two dlib descriptors are the same person; chosen
+    by ``lincah face calibrate`` for a false-accept rate of at most 0.01 % (README)."""
     face_threshold_facenet: float = 0.30
     """Cosine distance at or under which two facenet embeddings are the same person."""
     face_max_upload_bytes: int = 10 * 1024 * 1024
@@ -399,6 +400,12 @@ class Settings(BaseSettings):
     def codec_origins(self) -> list[str]:
         port = self.temporal.dev_server.ui_port
         return self.codec_cors_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+
+    # Face verification on real selfies (issue 18: face/replay.py, README "Face
+    # verification") ---------------------------------------------------------------
+    face_replay_distance: float = Field(default=0.002, ge=0)
+    """A selfie this close to the enrolment (cosine distance) is the enrolment photo
+    again, refused as a replay: two real photos of one person are further apart."""
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:

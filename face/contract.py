@@ -16,6 +16,12 @@ class FaceCheck:
     citizen: str
     selfie_ref: str | None
     """Reference of a selfie held in the transient store; deleted after the check."""
+    require_counter_enrolment: bool = False
+    """The service's face step accepts only an enrolment an officer made at the counter."""
+    second_selfie_ref: str | None = None
+    """The active check: a second selfie, taken after the requested head ``turn``."""
+    turn: str | None = None
+    """``left`` or ``right`` as seen in the image; with ``second_selfie_ref``."""
 
 
 @dataclass
@@ -26,3 +32,6 @@ class FaceOutcome:
     threshold: float | None
     backend: str
     reason: str
+    code: str = ""
+    """Why it is not a match where that is not the face itself: ``replay``, ``no_turn``,
+    ``counter_enrolment_required``; empty otherwise."""

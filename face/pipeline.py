@@ -25,6 +25,8 @@ from config.settings import Settings
 from face import backends, imaging
 from face.backends import EmbeddingBackend, Face
 from face.imaging import UnusableImage
+from face.replay import Fingerprint, fingerprint
+from face.selection import Gates, select_face
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +38,11 @@ far behind the citizen)."""
 
 
 @dataclass(frozen=True)
-class Gates:
-    """What makes a photo usable: exactly one face at least ``min_face_px`` across (in the
-    photo as analysed, at most 1280 px on its longest side) that MTCNN is at least
-    ``min_probability`` sure of. Weaker detections neither count as a face nor as a
-    second face."""
-
-    min_face_px: int = 40
-    min_probability: float = 0.95
-
-
-@dataclass(frozen=True)
 class Analysis:
     face: Face
     embedding: np.ndarray | None
+    fingerprint: Fingerprint | None = None
+    """The photo's hashes, to recognise it again (``face.replay``)."""
 
 
 @dataclass(frozen=True)
@@ -108,37 +101,6 @@ class Detector:
                 )
             found.append(faces)
         return found
-
-
-def select_face(faces: Sequence[Face], gates: Gates) -> Face:
-    """The one usable face, or :class:`UnusableImage` saying what to change."""
-    if not faces:
-        raise UnusableImage(
-            imaging.NO_FACE,
-            "no face was found; take the photo facing the camera, with your whole face "
-            "in the frame and in good light",
-        )
-    clear = [f for f in faces if f.probability >= gates.min_probability]
-    if not clear:
-        raise UnusableImage(
-            imaging.FACE_UNCLEAR,
-            "the face is not clear enough (blurred, covered or turned away); take the "
-            "photo again facing the camera, in good light",
-        )
-    counted = [f for f in clear if f.size >= gates.min_face_px]
-    if not counted:
-        largest = max(f.size for f in clear)
-        raise UnusableImage(
-            imaging.FACE_TOO_SMALL,
-            f"the face is too small ({largest} px across, at least {gates.min_face_px} px "
-            "needed); come closer to the camera",
-        )
-    if len(counted) > 1:
-        raise UnusableImage(
-            imaging.SEVERAL_FACES,
-            f"{len(counted)} faces were found; the photo must show your face only",
-        )
-    return counted[0]
 
 
 @dataclass
@@ -257,7 +219,7 @@ class FacePipeline:
         to_embed: list[tuple[int, Image.Image, Face]] = []
         for (i, img), faces in zip(decoded, detections, strict=True):
             try:
-                face = select_face(faces, self.gates)
+                face = select_face(faces, self.gates, img)
             except UnusableImage as e:
                 results[i] = e
                 continue
@@ -267,8 +229,8 @@ class FacePipeline:
                 results[i] = Analysis(face=face, embedding=None)
         if to_embed:
             vectors = self.backend.embed([(img, face) for _, img, face in to_embed])
-            for (i, _, face), vec in zip(to_embed, vectors, strict=True):
-                results[i] = Analysis(face=face, embedding=vec)
+            for (i, img, face), vec in zip(to_embed, vectors, strict=True):
+                results[i] = Analysis(face, vec, fingerprint(items[i][0], img))
         done = [r for r in results if r is not None]
         assert len(done) == len(items)
         return done

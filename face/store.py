@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from config.settings import Settings
+from face.replay import Fingerprint
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS enrolments (
@@ -44,6 +45,18 @@ CREATE TABLE IF NOT EXISTS photos (
 );
 CREATE INDEX IF NOT EXISTS photos_expiry ON photos (expires_at);
 """
+ADDED_COLUMNS: Final = (
+    ("fingerprint", "BLOB"),
+    ("provenance", "TEXT NOT NULL DEFAULT 'self-service'"),
+    ("officer", "TEXT"),
+)
+"""Columns added to ``enrolments`` after its first release (issue 18): the sealed
+fingerprint of the enrolment photo (replays), how the enrolment was made and by whom."""
+
+SELF_SERVICE: Final = "self-service"
+COUNTER: Final = "counter"
+"""At the counter, by an officer who checked the citizen's KTP (the officer is kept)."""
+PROVENANCES: Final = (SELF_SERVICE, COUNTER)
 
 SELFIE: Final = "selfie"
 ENROLMENT: Final = "enrolment"
@@ -80,6 +93,20 @@ class Sealer:
 class Enrolment:
     backend: str
     enrolled_at: float
+    provenance: str = SELF_SERVICE
+    officer: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolledFace:
+    embedding: np.ndarray
+    fingerprint: Fingerprint | None
+    """None for enrolments made before fingerprints were kept."""
+    provenance: str
+
+
+class CounterEnrolmentHeld(Exception):
+    """A self-service enrolment may not replace one an officer made at the counter."""
 
 
 class FaceStore:
@@ -92,6 +119,16 @@ class FaceStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
+            have = {row[1] for row in db.execute("PRAGMA table_info(enrolments)")}
+            for name, kind in ADDED_COLUMNS:
+                if name not in have:
+                    try:
+                        db.execute(f"ALTER TABLE enrolments ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as e:
+                        # The API and the face worker open the file together; one of
+                        # them adds the column first.
+                        if "duplicate column" not in str(e):
+                            raise
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceStore:
@@ -109,46 +146,73 @@ class FaceStore:
             db.close()
 
     # Enrolments --------------------------------------------------------------
-    def enrol(self, citizen: str, backend: str, embedding: np.ndarray) -> bool:
-        """Store (or replace) the citizen's embedding; True when it replaced one."""
-        plain = np.asarray(embedding, dtype="<f4").tobytes()
-        sealed = self._sealer.seal(plain, f"enrolment:{citizen}:{backend}")
+    def enrol(
+        self,
+        citizen: str,
+        backend: str,
+        embedding: np.ndarray,
+        fingerprint: Fingerprint | None = None,
+        provenance: str = SELF_SERVICE,
+        officer: str | None = None,
+    ) -> bool:
+        """Store (or replace) the citizen's embedding; True when it replaced one. Raises
+        :class:`CounterEnrolmentHeld` when a self-service enrolment would replace a
+        counter one (checked and written in one transaction)."""
+        if provenance not in PROVENANCES or (provenance == COUNTER) != bool(officer):
+            raise ValueError("a counter enrolment names its officer; a self-service one none")
+        context = f"enrolment:{citizen}:{backend}"
+        sealed = self._sealer.seal(np.asarray(embedding, dtype="<f4").tobytes(), context)
+        print_ = None if fingerprint is None else self._sealer.seal(fingerprint.to_bytes(), context)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
-            replaced = (
-                db.execute(
-                    "SELECT 1 FROM enrolments WHERE citizen = ? AND backend = ?",
-                    (citizen, backend),
-                ).fetchone()
-                is not None
-            )
+            held = db.execute(
+                "SELECT provenance FROM enrolments WHERE citizen = ? AND backend = ?",
+                (citizen, backend),
+            ).fetchone()
+            if held is not None and held[0] == COUNTER and provenance != COUNTER:
+                db.execute("ROLLBACK")
+                raise CounterEnrolmentHeld()
             db.execute(
-                "INSERT OR REPLACE INTO enrolments (citizen, backend, sealed, enrolled_at) "
-                "VALUES (?, ?, ?, ?)",
-                (citizen, backend, sealed, time.time()),
+                "INSERT OR REPLACE INTO enrolments (citizen, backend, sealed, enrolled_at, "
+                "fingerprint, provenance, officer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (citizen, backend, sealed, time.time(), print_, provenance, officer),
             )
             db.execute("COMMIT")
-        return replaced
+        return held is not None
 
     def embedding(self, citizen: str, backend: str) -> np.ndarray | None:
+        face = self.enrolled(citizen, backend)
+        return None if face is None else face.embedding
+
+    def enrolled(self, citizen: str, backend: str) -> EnrolledFace | None:
+        """The citizen's enrolment for a backend, opened; None if absent or unreadable."""
         with self._db() as db:
             row = db.execute(
-                "SELECT sealed FROM enrolments WHERE citizen = ? AND backend = ?",
+                "SELECT sealed, fingerprint, provenance FROM enrolments "
+                "WHERE citizen = ? AND backend = ?",
                 (citizen, backend),
             ).fetchone()
         if row is None:
             return None
-        plain = self._sealer.open(row[0], f"enrolment:{citizen}:{backend}")
-        return None if plain is None else np.frombuffer(plain, dtype="<f4").copy()
+        context = f"enrolment:{citizen}:{backend}"
+        plain = self._sealer.open(row[0], context)
+        if plain is None:
+            return None
+        opened = None if row[1] is None else self._sealer.open(row[1], context)
+        return EnrolledFace(
+            embedding=np.frombuffer(plain, dtype="<f4").copy(),
+            fingerprint=None if opened is None else Fingerprint.from_bytes(opened),
+            provenance=row[2],
+        )
 
     def enrolments(self, citizen: str) -> list[Enrolment]:
         with self._db() as db:
             rows = db.execute(
-                "SELECT backend, enrolled_at FROM enrolments WHERE citizen = ? "
-                "ORDER BY enrolled_at DESC",
+                "SELECT backend, enrolled_at, provenance, officer FROM enrolments "
+                "WHERE citizen = ? ORDER BY enrolled_at DESC",
                 (citizen,),
             ).fetchall()
-        return [Enrolment(backend=b, enrolled_at=t) for b, t in rows]
+        return [Enrolment(*row) for row in rows]
 
     def forget(self, citizen: str) -> int:
         """Delete every embedding of the citizen; the number deleted."""

@@ -47,6 +47,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--root", type=Path, help="folder the image paths are relative to")
     b.add_argument("--backend", choices=["facenet", "dlib"], help="default: every available")
     b.set_defaults(func=cmd_bench)
+    c = fsub.add_parser(
+        "calibrate",
+        help="choose the threshold for a false-accept target on augmented photos",
+    )
+    c.add_argument("root", type=Path, help="folder with one subfolder of photos per person")
+    c.add_argument(
+        "--target-far",
+        type=float,
+        default=0.0001,
+        help="share of different-person pairs that may match (default 0.0001: 0.01%%, "
+        "the operating point in the README)",
+    )
+    c.add_argument("--backend", choices=["facenet", "dlib"], help="default: from settings")
+    c.set_defaults(func=cmd_calibrate)
     sub.add_parser(
         "face-worker", help="run the face worker (face verification activities)"
     ).set_defaults(func=cmd_face_worker)
@@ -285,6 +299,99 @@ def bench(settings: Settings, pairs_csv: Path, root: Path | None, backend: str |
                 f"{max(r.same_distances):.4f}, different-person "
                 f"{min(r.different_distances):.4f} to {max(r.different_distances):.4f}"
             )
+    return 0
+
+
+# calibrate ------------------------------------------------------------------------------
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    return calibrate(get_settings(), args.root, args.target_far, args.backend)
+
+
+def calibrate(settings: Settings, root: Path, target_far: float, backend: str | None) -> int:
+    import hashlib
+
+    import numpy as np
+
+    from face import calibration
+    from face.backends import BackendUnavailable
+    from face.imaging import UnusableImage
+    from face.pipeline import get_pipeline
+
+    if not 0 < target_far < 1:
+        print("lincah face calibrate: --target-far must be between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        people = calibration.identities(root)
+        pipeline = get_pipeline(settings, backend)
+    except OSError as e:
+        print(f"lincah face calibrate: cannot read {root}: {e.strerror}", file=sys.stderr)
+        return 2
+    except BackendUnavailable as e:
+        print(f"lincah face calibrate: {e}", file=sys.stderr)
+        return 2
+    if len(people) < 2:
+        print(f"lincah face calibrate: {root} holds fewer than two people", file=sys.stderr)
+        return 2
+    # Descriptors are cached by the image's hash: a rerun (another target) takes seconds.
+    cache_path = settings.var_dir / f"face-calibration-{pipeline.name}.npz"
+    cache: dict[str, np.ndarray] = {}
+    if cache_path.is_file():
+        with np.load(cache_path) as saved:
+            cache = {k: saved[k] for k in saved.files}
+    samples: list[calibration.Sample] = []
+    started = time.perf_counter()
+    for identity, photos in people.items():
+        for path in photos:
+            for name, data in calibration.augmented(path.read_bytes()).items():
+                key = hashlib.sha256(data).hexdigest()
+                if key not in cache:
+                    try:
+                        embedding = pipeline.embed(data).embedding
+                        assert embedding is not None
+                        cache[key] = embedding
+                    except UnusableImage:
+                        cache[key] = np.zeros(0, dtype=np.float32)
+                vec = cache[key]
+                samples.append(
+                    calibration.Sample(identity, str(path), name, vec if vec.size else None)
+                )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(cache_path, **cache)  # type: ignore[arg-type]
+    result = calibration.calibrate(samples, target_far)
+    rows = calibration.per_augmentation(samples, result.threshold)
+    n_photos = sum(len(p) for p in people.values())
+    print(
+        f"{len(people)} people, {n_photos} photos, {len(samples)} images "
+        f"({len(calibration.AUGMENTATIONS)} augmentations each), backend {pipeline.name}, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print(
+        f"chosen on {result.same.size} same-person and {result.different.size} "
+        f"different-person pairs (each with at least one changed photo)"
+    )
+    print()
+    print(
+        f"threshold for a false-accept rate of at most {target_far:.2%}: "
+        f"{result.threshold:.3f} (FAR {result.far:.3%}, FRR {result.frr:.2%}; "
+        f"configured now: {pipeline.threshold:.3f})"
+    )
+    print(
+        f"same-person distances {result.same.min():.4f} to {result.same.max():.4f}, "
+        f"different-person {result.different.min():.4f} to {result.different.max():.4f}"
+    )
+    print()
+    print(f"each augmentation at {result.threshold:.3f} (enrolment: another unchanged photo):")
+    print()
+    print("| selfie | pairs | accuracy | false accepts (FAR) | false rejects (FRR) | unusable |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        far = r.false_accepts / r.different if r.different else 0.0
+        frr = r.false_rejects / r.same if r.same else 0.0
+        print(
+            f"| {r.augmentation} | {r.same + r.different} | {r.accuracy:.1%} | "
+            f"{r.false_accepts}/{r.different} ({far:.1%}) | "
+            f"{r.false_rejects}/{r.same} ({frr:.1%}) | {r.unusable} |"
+        )
     return 0
 
 

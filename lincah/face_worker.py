@@ -38,7 +38,9 @@ def build_face_worker(
     task_queue: str | None = None,
 ) -> Worker:
     acts = FaceActivities(
-        pipeline or get_pipeline(settings), store or FaceStore.from_settings(settings)
+        pipeline or get_pipeline(settings),
+        store or FaceStore.from_settings(settings),
+        settings.face_replay_distance,
     )
     return Worker(
         client,

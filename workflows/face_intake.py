@@ -32,6 +32,11 @@ class IntakeRequest:
     """ENROL_FACE, INSPECT_FACE or MATCH_FACE."""
     photo_ref: str
     citizen: str
+    officer: str | None = None
+    """ENROL_FACE at the counter: the officer who checked the citizen's KTP."""
+    second_ref: str | None = None
+    """MATCH_FACE with the active check: the selfie taken after the head ``turn``."""
+    turn: str | None = None
 
 
 @dataclass

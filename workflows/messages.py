@@ -34,6 +34,9 @@ class ApplicationInput(BaseModel):
     """The agency's working calendar when the application started: deadlines count on it."""
     selfie_ref: str | None = None
     """A selfie in the transient store, for a face_verify step; deleted after the check."""
+    second_selfie_ref: str | None = None
+    """The optional head-turn check: a second selfie, taken after the head ``turn``."""
+    turn: str | None = None
     parent: str | None = None
     """The application that started this one through a subservice step."""
     face_task_queue: str = "lincah-face"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
@@ -52,6 +52,15 @@ class NewApplication(BaseModel):
         default=None,
         max_length=200,
         description="From POST /me/selfies, for services with a face check",
+    )
+    second_selfie_ref: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The optional head-turn check: a second selfie (POST /me/selfies) taken "
+        "after turning the head to the side given in turn",
+    )
+    turn: Literal["left", "right"] | None = Field(
+        default=None, description="The head turn asked for, as seen in the photo"
     )
     attachments: dict[
         Annotated[str, Field(max_length=63)], Annotated[str, Field(max_length=64)]
@@ -111,6 +120,8 @@ async def submit(
         data=body.data,
         attachments=body.attachments,
         selfie_ref=body.selfie_ref,
+        second_selfie_ref=body.second_selfie_ref,
+        turn=body.turn,
         key=Key.of(idempotency_key, user.subject, "submit", body),
         channel="kiosk" if user.channel == "kiosk" else "online",
     )
@@ -129,6 +140,8 @@ async def file_application(
     filed_by: str | None = None,
     location: str | None = None,
     attachments: dict[str, str] | None = None,
+    second_selfie_ref: str | None = None,
+    turn: str | None = None,
 ) -> Submitted:
     """Start an application of ``citizen`` on any channel: its citizen's own
     (``POST /applications``) or filed by staff (``POST /counter/applications``).
@@ -151,13 +164,12 @@ async def file_application(
     problems = validate_application_data(definition, data)
     if problems:
         raise Invalid("the application data has problems", problems)
-    if selfie_ref and not await run_in_threadpool(
-        FaceStore.from_settings(settings).has_photo, selfie_ref, citizen
-    ):
-        raise Invalid(
-            "the selfie_ref is unknown, expired or not yours; upload the selfie again "
-            "(POST /me/selfies)",
-        )
+    for ref in filter(None, (selfie_ref, second_selfie_ref)):
+        if not await run_in_threadpool(FaceStore.from_settings(settings).has_photo, ref, citizen):
+            raise Invalid(
+                "the selfie_ref is unknown, expired or not yours; upload the selfie again "
+                "(POST /me/selfies)",
+            )
     # Which prefilled values keep the profile's verification, and which change it.
     provenance = await run_in_threadpool(
         submission_provenance, store, settings, citizen, definition, data
@@ -191,6 +203,8 @@ async def file_application(
                 citizen=citizen,
                 calendar=calendar,
                 selfie_ref=selfie_ref,
+                second_selfie_ref=second_selfie_ref,
+                turn=turn,
                 face_task_queue=settings.temporal.task_queues.face,
                 provenance=provenance,
                 channel=channel,

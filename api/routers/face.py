@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -28,12 +28,15 @@ from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
 from api import errors, idempotency
-from api.deps import Citizen, RuntimeDep
+from api.deps import Citizen, RuntimeDep, require_role
 from api.idempotency import IdempotencyKey, Key
 from api.security import Principal
 from api.temporal_errors import TemporalUnavailable
+from commands import face as face_events
+from domain import accounts as acc
+from domain.face_events import Provenance
 from face import imaging
-from face.store import ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELFIE, FaceStore
+from face.store import COUNTER, ENROLMENT, ENROLMENT_PHOTO_TTL_S, SELF_SERVICE, SELFIE, FaceStore
 from workflows.face_intake import (
     ENROL_FACE,
     INSPECT_FACE,
@@ -117,12 +120,14 @@ def face_store(request: Request, rt: RuntimeDep) -> FaceStore:
 FaceStoreDep = Annotated[FaceStore, Depends(face_store)]
 
 REFUSALS: Final = errors.answers(
+    409,
     413,
     415,
     422,
     503,
+    _409="your face was enrolled at the counter; only an officer there can replace it",
     _413="the upload is larger than the limit (nothing was read or kept)",
-    _415="not multipart/form-data, or not a JPEG or PNG photo",
+    _415="not multipart/form-data, or not a JPEG, PNG, WEBP or HEIC photo (by its content)",
     _422="the photo is unusable; the reason says what to change",
     _503="the face service is not available; try again shortly",
 )
@@ -131,11 +136,12 @@ REFUSALS: Final = errors.answers(
 async def _read_photo(photo: UploadFile, max_bytes: int) -> bytes:
     """The upload's bytes once they pass size, type and decoding checks."""
     declared = (photo.content_type or "").split(";")[0].strip().lower()
-    if declared not in imaging.CONTENT_TYPES:
+    if not imaging.declared_ok(declared):
+        # What it is comes from its content below; a declared PDF or text is not a photo.
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"the photo must be sent as image/jpeg or image/png (this upload is "
-            f"{declared or 'untyped'})",
+            f"the photo must be sent as an image ({imaging.ACCEPTED}); this upload is "
+            f"declared as {declared}",
         )
     data = await photo.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -181,7 +187,13 @@ async def on_face_worker(rt: RuntimeDep, req: IntakeRequest) -> IntakeOutcome:
         raise TemporalUnavailable(late) from e
 
 
+COUNTER_ENROLMENT_HELD: Final = "counter_enrolment_held"
+"""The face worker's code for a self-service enrolment over a counter one."""
+
+
 def _refused(out: IntakeOutcome) -> HTTPException:
+    if out.code == COUNTER_ENROLMENT_HELD:
+        return HTTPException(status.HTTP_409_CONFLICT, out.reason)
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, out.reason)
 
 
@@ -207,6 +219,9 @@ class FaceEnrolment(BaseModel):
     enrolled: bool
     backends: list[str]
     enrolled_at: datetime | None
+    provenance: Provenance | None = None
+    """How the latest enrolment was made: ``self-service`` (online) or ``counter`` (by
+    an officer who checked the KTP)."""
 
 
 class Selfie(BaseModel):
@@ -230,22 +245,82 @@ async def enrol_face(
     encrypted face embedding is kept, never the photo; enrolling again replaces it."""
     _not_at_a_kiosk(user)
     data = await _read_photo(photo, rt.settings.face_max_upload_bytes)
+    return await _enrol(rt, store, user.subject, data, None, idempotency_key)
+
+
+async def _enrol(
+    rt: RuntimeDep,
+    store: FaceStore,
+    citizen: str,
+    data: bytes,
+    officer: str | None,
+    idempotency_key: str | None,
+) -> Enrolled:
+    """Enrol on the face worker and record who did it (``FaceEnrolled``)."""
     photo_sha = hashlib.sha256(data).hexdigest()
-    key = Key.of(idempotency_key, user.subject, "enrol-face", {"photo_sha256": photo_sha})
+    key = Key.of(
+        idempotency_key,
+        officer or citizen,
+        "enrol-face",
+        {"photo_sha256": photo_sha, "citizen": citizen},
+    )
+    provenance: Provenance = COUNTER if officer else SELF_SERVICE
 
     async def run() -> Enrolled:
         ref, _ = await run_in_threadpool(
-            store.put_photo, user.subject, ENROLMENT, data, ENROLMENT_PHOTO_TTL_S
+            store.put_photo, citizen, ENROLMENT, data, ENROLMENT_PHOTO_TTL_S
         )
         try:
-            out = await on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, user.subject))
+            out = await on_face_worker(rt, IntakeRequest(ENROL_FACE, ref, citizen, officer=officer))
         finally:
-            await run_in_threadpool(store.delete_photo, ref, user.subject)
+            await run_in_threadpool(store.delete_photo, ref, citizen)
         if not out.ok:
             raise _refused(out)
+        await run_in_threadpool(
+            face_events.enrolled,
+            rt.store,
+            citizen,
+            out.backend,
+            provenance,
+            officer or citizen,
+            out.replaced,
+        )
         return Enrolled(enrolled=True, backend=out.backend, replaced=out.replaced)
 
     return await idempotency.once(rt.store, key, run, Enrolled.model_validate)
+
+
+FrontDesk = Annotated[Principal, Depends(require_role("officer", "supervisor"))]
+
+
+@router.post(
+    "/counter/face",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Enrolled,
+    responses={**REFUSALS, **errors.answers(404, _404="no citizen account has this NIK")},
+)
+async def enrol_face_at_counter(
+    nik: Annotated[str, Form(pattern=r"^[0-9]{16}$", examples=["3510154808900003"])],
+    photo: UploadFile,
+    user: FrontDesk,
+    rt: RuntimeDep,
+    store: FaceStoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Enrolled:
+    """Enrol a citizen's face at the counter, after checking their KTP in person: the
+    enrolment is recorded as ``counter`` with you as its actor. Services whose face
+    step requires it accept only such an enrolment, and the citizen alone cannot
+    replace it online. The citizen needs an account (a walk-in has one)."""
+    data = await _read_photo(photo, rt.settings.face_max_upload_bytes)
+    citizen = acc.citizen_account_id(rt.accounts.lookup("nik", nik))
+    account = await run_in_threadpool(rt.accounts.account, citizen)
+    if account is None or account.kind != "citizen":
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "no citizen account has this NIK; file their application at the counter first "
+            "(POST /counter/applications records a walk-in), then enrol the face",
+        )
+    return await _enrol(rt, store, citizen, data, user.subject, idempotency_key)
 
 
 @router.get("/me/face", response_model=FaceEnrolment)
@@ -256,6 +331,7 @@ def my_face(user: Citizen, store: FaceStoreDep) -> FaceEnrolment:
         enrolled=bool(enrolments),
         backends=[e.backend for e in enrolments],
         enrolled_at=datetime.fromtimestamp(enrolments[0].enrolled_at, UTC) if enrolments else None,
+        provenance=enrolments[0].provenance if enrolments else None,
     )
 
 
@@ -264,12 +340,13 @@ def my_face(user: Citizen, store: FaceStoreDep) -> FaceEnrolment:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors.answers(404, _404="you have no face enrolment"),
 )
-def forget_face(user: Citizen, store: FaceStoreDep) -> Response:
+def forget_face(user: Citizen, rt: RuntimeDep, store: FaceStoreDep) -> Response:
     """Delete your face enrolment. Applications with a face check then go to an
     identity check at the counter, until you enrol again."""
     _not_at_a_kiosk(user)
     if store.forget(user.subject) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "you have no face enrolment to delete")
+    face_events.deleted(rt.store, user.subject, user.subject)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -169,6 +169,16 @@ async def change_my_profile(changes: ProfileChanges, user: Citizen, rt: RuntimeD
 class FaceVerification(BaseModel):
     model_config = ConfigDict(extra="forbid")
     selfie_ref: str = Field(min_length=1, max_length=200, description="From POST /me/selfies")
+    second_selfie_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The active check: a second selfie (POST /me/selfies), taken after "
+        "turning the head to the side asked for in turn",
+    )
+    turn: Literal["left", "right"] | None = Field(
+        default=None, description="The head turn asked for, as seen in the photo"
+    )
 
 
 @router.post(
@@ -204,13 +214,22 @@ async def verify_my_face(
                 "your profile has no identity field yet; declare your NIK, name, place and "
                 "date of birth and sex (PATCH /me/profile), then verify them"
             )
-        if not await run_in_threadpool(faces.has_photo, body.selfie_ref, user.subject):
-            raise Invalid(
-                "the selfie_ref is unknown, expired or not yours; upload the selfie again "
-                "(POST /me/selfies)"
-            )
-        out = await on_face_worker(rt, IntakeRequest(MATCH_FACE, body.selfie_ref,
-                                                     user.subject))  # fmt: skip
+        for ref in filter(None, (body.selfie_ref, body.second_selfie_ref)):
+            if not await run_in_threadpool(faces.has_photo, ref, user.subject):
+                raise Invalid(
+                    "the selfie_ref is unknown, expired or not yours; upload the selfie "
+                    "again (POST /me/selfies)"
+                )
+        out = await on_face_worker(
+            rt,
+            IntakeRequest(
+                MATCH_FACE,
+                body.selfie_ref,
+                user.subject,
+                second_ref=body.second_selfie_ref,
+                turn=body.turn,
+            ),
+        )
         if not out.ok:
             raise Invalid(f"your identity was not verified: {out.reason}")
         written = await run_in_threadpool(

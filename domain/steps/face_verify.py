@@ -23,6 +23,9 @@ class FaceVerifyStep(Model):
     on_mismatch: Identifier
     """Also taken when the image is unusable or no face is enrolled (e.g. an identity
     check at the counter): the flow never stalls on a face check."""
+    require_counter_enrolment: bool = False
+    """Accept only a face an officer enrolled at the counter after checking the KTP
+    (``POST /counter/face``); a self-service enrolment then takes ``on_mismatch``."""
 
 
 def exits(step: FaceVerifyStep) -> list[Transition]:
@@ -36,6 +39,13 @@ def check(step: FaceVerifyStep, i: int, names: Names) -> Iterator[Problem]:
     at = f"steps[{i}]"
     yield from names.target(at, "on_match", step.on_match)
     yield from names.target(at, "on_mismatch", step.on_mismatch)
+    if step.require_counter_enrolment and step.on_mismatch == step.on_match:
+        yield Problem(
+            f"{at}.require_counter_enrolment",
+            "a counter-verified enrolment is required, but a face that fails the check "
+            "goes on to the same step as one that passes; send on_mismatch to an identity "
+            "check at the counter",
+        )
 
 
 def simulate(step: FaceVerifyStep, run: DryRun) -> Move:

@@ -255,7 +255,8 @@ async def test_production_answers_nothing_without_credentials(stack, prod_settin
             # they are, which tells nothing; send them in the right shape.
             body = (
                 {"files": {"photo": ("me.jpg", b"\xff\xd8\xff", "image/jpeg")}}
-                if path in ("/me/face", "/me/selfies", "/auth/kiosk") and method == "POST"
+                if path in ("/me/face", "/me/selfies", "/auth/kiosk", "/counter/face")
+                and method == "POST"
                 else {"json": {}}
             )
             for headers in ({}, {"Authorization": f"Bearer {forged}"}):

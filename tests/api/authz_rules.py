@@ -352,6 +352,8 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/me/face"): Rule(CITIZEN, _s(200, 404)),
         ("DELETE", "/me/face"): Rule(CITIZEN, _s(200, 204, 404)),
         ("POST", "/me/selfies"): Rule(CITIZEN, _s(422), files=PHOTO),
+        # At the counter: the officer enrols a citizen named by NIK (a form field).
+        ("POST", "/counter/face"): Rule(COUNTER, _s(422), files=PHOTO),
         # -- complaints: filed by a citizen or anonymously (no token); staff tokens 403.
         # Each party's complaint rests unverified, so every command is refused by the
         # workflow after it has checked who is asking.

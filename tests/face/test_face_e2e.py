@@ -9,6 +9,7 @@ import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from lincah.worker import build_worker
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 from tests.face.conftest import needs_face_extra, needs_faces, photo
+from tests.support import end_applications
 
 pytestmark = [pytest.mark.e2e, needs_face_extra, needs_faces]
 
@@ -97,6 +99,8 @@ async def stack(dev_env, face_settings, dlib_pipeline):
             httpx.AsyncClient(transport=transport, base_url="http://lincah", timeout=60) as http,
         ):
             yield http, FaceStore.from_settings(settings), store, settings.face_threshold_dlib
+            # The next test's fresh store numbers its applications from 000001 again.
+            await end_applications(dev_env.client, store)
     stop.set()
     projector.join(10)
 
@@ -192,3 +196,88 @@ async def test_matching_selfie_goes_on_and_others_go_to_the_counter(stack):
     for c in checks:
         assert set(c) <= {"step", "outcome", "backend", "distance"}
         assert "siti" not in str(c) and "agus" not in str(c)
+
+
+async def test_a_step_that_requires_a_counter_enrolment(stack):
+    """The face step asks for an enrolment an officer made: a matching selfie against a
+    self-service enrolment goes to the counter; after the officer enrols the citizen at
+    the counter (checking the KTP), the same kind of selfie goes straight on."""
+    http, faces, events, threshold = stack
+    steps: list[dict[str, Any]] = list(SERVICE["steps"])  # type: ignore[arg-type]
+    service = {
+        **SERVICE,
+        "id": "kartu-pencari-kerja-loket",
+        "steps": [
+            {**s, "require_counter_enrolment": True} if s["kind"] == "face_verify" else s
+            for s in steps
+        ],
+    }
+    admin = await token(http, ADMIN)
+    r = await http.post("/services", json=service, headers=admin)
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/services/{service['id']}/versions/1/publish", headers=admin)
+    assert r.status_code == 200, r.text
+
+    rt = http._transport.app.state.runtime
+    account, _ = rt.accounts.walk_in_citizen(DATA["nik"], DATA["full_name"], OFFICER["subject"])
+    siti = await token(http, {"subject": account.account_id, "role": "citizen"})
+
+    async def apply_with(name: str) -> str:
+        ref = await selfie(http, siti, name)
+        body = {"service_id": service["id"], "data": DATA, "selfie_ref": ref}
+        r = await http.post("/applications", json=body, headers=siti)
+        assert r.status_code == 201, r.text
+        return str(r.json()["application_id"])
+
+    await enrol(http, siti, "obama/obama1.jpg")  # online, by herself
+    view = await settled(http, siti, await apply_with("obama/obama2.jpg"), "counter_check")
+    assert view["outcomes"]["face_check"] == "unusable"
+
+    officer = await token(http, OFFICER)
+    r = await http.post(
+        "/counter/face", data={"nik": DATA["nik"]},
+        files={"photo": ("ktp-check.jpg", photo("obama/obama4.jpg"), "image/jpeg")},
+        headers=officer,
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["replaced"] is True, r.text
+    view = await settled(http, siti, await apply_with("obama/obama2.jpg"), None)
+    assert view["status"] == "approved" and view["outcomes"]["face_check"] == "match"
+
+
+async def test_an_application_with_the_head_turn_check(stack):
+    """Two selfies and the turn asked for: the head turned that way and both match, the
+    card is issued; the other way, the application goes to the counter. The enrolment
+    photo sent again as the selfie is a replay: to the counter too."""
+    http, faces, events, threshold = stack
+    admin = await token(http, ADMIN)
+    service = {**SERVICE, "id": "kartu-pencari-kerja-kios"}
+    r = await http.post("/services", json=service, headers=admin)
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/services/{service['id']}/versions/1/publish", headers=admin)
+    assert r.status_code == 200, r.text
+    siti = await token(http, SITI)
+    await enrol(http, siti, "obama/obama1.jpg")
+
+    async def apply_turning(first: str, second: str | None, turn: str | None) -> str:
+        body = {
+            "service_id": service["id"],
+            "data": DATA,
+            "selfie_ref": await selfie(http, siti, first),
+            "second_selfie_ref": await selfie(http, siti, second) if second else None,
+            "turn": turn,
+        }
+        r = await http.post("/applications", json=body, headers=siti)
+        assert r.status_code == 201, r.text
+        return str(r.json()["application_id"])
+
+    # obama2 looks a little to the image's left, obama3 to its right.
+    turned = await apply_turning("obama/obama2.jpg", "obama/obama3.jpg", "right")
+    view = await settled(http, siti, turned, None)
+    assert view["status"] == "approved" and view["outcomes"]["face_check"] == "match"
+    wrong_way = await apply_turning("obama/obama2.jpg", "obama/obama3.jpg", "left")
+    view = await settled(http, siti, wrong_way, "counter_check")
+    assert view["outcomes"]["face_check"] == "mismatch"
+    replayed = await apply_turning("obama/obama1.jpg", None, None)
+    view = await settled(http, siti, replayed, "counter_check")
+    assert view["outcomes"]["face_check"] == "mismatch"
+    assert faces.count_photos() == 0

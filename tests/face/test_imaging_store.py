@@ -89,8 +89,8 @@ def test_embeddings_and_photos_are_encrypted_at_rest(tmp_path):
     assert other.photo(ref, "siti@example.id", SELFIE) is None
     with sqlite3.connect(tmp_path / "faces.db") as db:
         db.execute(
-            "INSERT INTO enrolments SELECT 'agus@example.id', backend, sealed, enrolled_at "
-            "FROM enrolments"
+            "INSERT INTO enrolments (citizen, backend, sealed, enrolled_at) "
+            "SELECT 'agus@example.id', backend, sealed, enrolled_at FROM enrolments"
         )
     assert store.embedding("agus@example.id", "dlib") is None
 
@@ -121,3 +121,19 @@ def test_forget_removes_every_backend(tmp_path):
     assert store.forget("siti@example.id") == 2
     assert store.enrolments("siti@example.id") == []
     assert len(store.enrolments("agus@example.id")) == 1
+
+
+def test_an_older_face_store_gains_the_provenance_columns(tmp_path):
+    """A faces.db written before enrolments recorded their provenance and fingerprint:
+    its enrolments open as self-service, without a fingerprint (distance check only)."""
+    old = FaceStore(tmp_path / "faces.db", "test-key")
+    vec = np.linspace(-1, 1, 128, dtype=np.float32)
+    old.enrol("siti@example.id", "dlib", vec)
+    with sqlite3.connect(tmp_path / "faces.db") as db:
+        for column in ("fingerprint", "provenance", "officer"):
+            db.execute(f"ALTER TABLE enrolments DROP COLUMN {column}")
+    reopened = FaceStore(tmp_path / "faces.db", "test-key")
+    face = reopened.enrolled("siti@example.id", "dlib")
+    assert face is not None and face.fingerprint is None and face.provenance == "self-service"
+    np.testing.assert_array_equal(face.embedding, vec)
+    FaceStore(tmp_path / "faces.db", "test-key")  # a second process opening it: no error

@@ -22,6 +22,16 @@ with workflow.unsafe.imports_passed_through():
 # unusable and the definition's mismatch branch is taken.
 FACE_TIMEOUT = timedelta(minutes=5)
 FACE_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+COUNTER_ENROLMENT_PATCH = "face-counter-enrolment"
+HEAD_TURN_PATCH = "face-head-turn"
+
+
+def _head_turn(flow: Flow) -> dict[str, str | None]:
+    """The second selfie and the turn asked for, where the application has them (only
+    applications filed since, so recorded histories replay without the marker)."""
+    if flow.inp.second_selfie_ref is None or not workflow.patched(HEAD_TURN_PATCH):
+        return {}
+    return {"second_selfie_ref": flow.inp.second_selfie_ref, "turn": flow.inp.turn}
 
 
 async def run(flow: Flow, step: FaceVerifyStep, visit: int, scope: Scope) -> Next:
@@ -32,6 +42,11 @@ async def run(flow: Flow, step: FaceVerifyStep, visit: int, scope: Scope) -> Nex
                 application_id=flow.inp.application_id,
                 citizen=flow.inp.citizen,
                 selfie_ref=flow.inp.selfie_ref,
+                # Only definitions that ask for it change the activity's input; recorded
+                # histories never did, so they replay with the marker absent.
+                require_counter_enrolment=step.require_counter_enrolment
+                and workflow.patched(COUNTER_ENROLMENT_PATCH),
+                **_head_turn(flow),
             ),
             result_type=FaceOutcome,
             task_queue=flow.inp.face_task_queue,
