@@ -15,6 +15,7 @@ from api.routers import (
     appointments,
     audit,
     auth,
+    bench,
     complaints,
     counter,
     dashboard,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     temporal_errors.install(app)
     routers = (
         *auth.routers(runtime.settings),
+        *bench.routers(runtime.settings),
         staff.router,
         health.router,
         agencies.router,

@@ -276,6 +276,11 @@ class Settings(BaseSettings):
     """How long a dispatcher holds the deliveries it claimed; a crashed dispatcher's
     claims are taken up again after it (longer than any send may take)."""
 
+    # Benchmarks (issue 19, parts 4-6) -----------------------------------------------
+    bench_ping: bool = False
+    """Serve ``GET /bench/ping``, the trivial endpoint ``lincah bench api`` measures
+    beside ``GET /applications/{id}``; only in development (production never has it)."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":
