@@ -168,7 +168,9 @@ async def run_lincah(
 # -- the raw ceiling ---------------------------------------------------------------------
 
 
-async def run_raw(stack: BenchStack, n: int, concurrency: int, before: int, after: int) -> Result:
+async def run_raw(
+    stack: BenchStack, n: int, concurrency: int, warm_up: int, before: int, after: int
+) -> Result:
     from temporalio.client import WithStartWorkflowOperation
     from temporalio.common import WorkflowIDConflictPolicy
 

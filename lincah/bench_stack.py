@@ -7,6 +7,7 @@ figures every bench prints: latency percentiles and the machine it ran on."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import signal
@@ -57,7 +58,7 @@ def percentile(sorted_values: list[float], p: float) -> float:
     """The nearest-rank percentile of already sorted values (0 when there are none)."""
     if not sorted_values:
         return 0.0
-    rank = max(1, min(len(sorted_values), round(p / 100 * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(p / 100 * len(sorted_values))))
     return sorted_values[rank - 1]
 
 
