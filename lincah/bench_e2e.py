@@ -10,10 +10,10 @@ approves (``POST /tasks/{id}/complete``, answered once the application has ended
 citizen reads the approved application (``GET /applications/{id}?min_position=``, which
 waits until the projections include the approval).
 
-Raw: ``lincah.bench_raw``'s workflow of the same shape (the activities Lincah's
-workflow runs before and after the officer's Update, counted from a Lincah history of
-this run, doing nothing) on the same server with its own worker process, driven with the
-same concurrency: update-with-start, an Update, the result.
+Raw: ``lincah.bench_raw``'s workflow of an application's shape (issue 19: 3 activities,
+wait for an Update, 2 activities; ``--raw-shape`` changes it), doing nothing, on the same
+server with its own worker process, driven with the same concurrency: update-with-start,
+an Update, the result.
 
 Both print applications/s and latency percentiles per application; the profile says
 where Lincah's time goes (activities and appends per application, each phase's
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from typing import Any
 
 import httpx
 
+from domain.events import application_stream
+from eventstore.factory import open_event_store
 from lincah.bench_stack import BenchStack, Latencies, bench_stack, machine
 
 DEFAULT_N = 200
@@ -45,6 +46,10 @@ DEFAULT_CONCURRENCY = 10
 OFFICER = {"subject": "budi@banyuwangikab.go.id", "role": "officer", "agency": "BWI"}
 ADMIN = {"subject": "admin@banyuwangikab.go.id", "role": "agency_admin", "agency": "BWI"}
 REVIEW_STEP = "verify_residence"
+LOCAL_MARKER = "core_local_activity"
+"""The marker a local activity leaves in a Temporal history."""
+RAW_SHAPE = (3, 2)
+"""Activities before and after the Update in the raw workflow (issue 19's shape)."""
 
 
 @dataclass
@@ -233,31 +238,31 @@ async def shape_of(stack: BenchStack, application_id: str) -> Shape:
     before = after = 0
     updates_accepted = 0
     activities: Counter[str] = Counter()
-    appends: Counter[str] = Counter()
     for e in raw:
         kind = e["eventType"]
         if kind == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
             updates_accepted += 1
-        if kind != "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
+        if kind == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
+            name = e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        elif kind == "EVENT_TYPE_MARKER_RECORDED" and _is_local_activity(e):
+            name = "local activity"
+        else:
             continue
-        attrs = e["activityTaskScheduledEventAttributes"]
-        activities[attrs["activityType"]["name"]] += 1
+        activities[name] += 1
         if updates_accepted <= 1:
             before += 1
         else:
             after += 1
-        with_events = _decode_first(attrs)
-        for spec in with_events.get("events", []) if isinstance(with_events, dict) else []:
-            appends[spec.get("type", "?")] += 1
+    store = open_event_store(stack.settings.eventstore, stack.settings.eventstore_location)
+    try:
+        appends = Counter(e.type for e in store.read_stream(application_stream(application_id)))
+    finally:
+        store.close()
     return Shape(before, after, activities, appends, len(raw))
 
 
-def _decode_first(attrs: dict[str, Any]) -> Any:
-    try:
-        payload = attrs["input"]["payloads"][0]["data"]
-        return json.loads(base64.b64decode(payload))
-    except (KeyError, IndexError, ValueError):
-        return None
+def _is_local_activity(event: dict[str, Any]) -> bool:
+    return bool(event.get("markerRecordedEventAttributes", {}).get("markerName") == LOCAL_MARKER)
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -290,6 +295,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"applications in flight at once, on both sides (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
+        "--raw-shape",
+        type=int,
+        nargs=2,
+        default=RAW_SHAPE,
+        metavar=("BEFORE", "AFTER"),
+        help="activities of the raw workflow before and after its Update (default 3 2)",
+    )
+    parser.add_argument(
         "--store",
         choices=["sqlite", "postgres"],
         default="sqlite",
@@ -297,13 +310,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _measure(stack: BenchStack, n: int, concurrency: int) -> list[str]:
+async def _measure(
+    stack: BenchStack, n: int, concurrency: int, raw_shape: tuple[int, int]
+) -> list[str]:
     # Each side first runs a round of unmeasured applications: its worker's first
     # workflow tasks (imports, the sandbox) and the connections are not what is measured.
     warm_up = concurrency
     lincah, ids = await run_lincah(stack, n, concurrency, warm_up)
     shape = await shape_of(stack, ids[-1])
-    raw = await run_raw(stack, n, concurrency, warm_up, shape.before, shape.after)
+    raw = await run_raw(stack, n, concurrency, warm_up, *raw_shape)
     lines = [
         lincah.line(),
         raw.line(),
@@ -313,9 +328,9 @@ async def _measure(stack: BenchStack, n: int, concurrency: int) -> list[str]:
         f"  activities: {shape.before} before the officer's Update, {shape.after} after "
         f"({', '.join(f'{k} x{v}' for k, v in sorted(shape.activities.items()))}); "
         f"{shape.history_events} Temporal history events",
-        f"  events appended by the workflow: {sum(shape.appends.values())} "
-        f"({', '.join(f'{k}' for k in shape.appends)}), one per activity; "
-        "the API appends 1 more (the application number)",
+        f"  events in the application's stream: {sum(shape.appends.values())} "
+        f"({', '.join(shape.appends)}), one append each; the API appends one more "
+        "(the application number)",
     ]
     for phase, values in lincah.phases.items():
         other = raw.phases.get(phase)
@@ -334,6 +349,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"lincah bench e2e: {n} applications, {concurrency} at a time, event store {store}")
         print(f"machine: {machine()}", flush=True)
         running = stack.enter_context(bench_stack(var, eventstore=store, eventstore_url=url))
-        lines = asyncio.run(_measure(running, n, concurrency))
+        lines = asyncio.run(_measure(running, n, concurrency, tuple(args.raw_shape)))
     print("\n".join(lines))
     return 0
