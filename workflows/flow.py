@@ -59,8 +59,9 @@ workflow task, recorded as a marker, instead of a round trip through the server'
 activity queue each (three history events and two more workflow tasks per append;
 ``lincah bench e2e``). Durability is the same: the workflow moves on only after the
 append returned, and a worker lost before its marker was recorded runs the append again
-on replay, where the event ids make it write nothing twice. ``notify_citizen`` stays a
-queued activity: it is where slow delivery channels plug in."""
+on replay, where the event ids make it write nothing twice. ``notify_citizen`` is an
+append too today; a delivery channel that may take long belongs in a queued activity
+(behind a patch of its own)."""
 
 Walker = Callable[[str, Scope, "str | None"], Awaitable[tuple[str, "str | None"]]]
 """The workflow's walk: from a step until an end (its result and id) or ``stop_at``."""
@@ -354,9 +355,9 @@ class Flow:
         index = self.next_index
         request = AppendRequest.nth(self.stream, index, event, self.inp.application_id)
         out: AppendOutcome
-        if activity is EventActivities.append_events and workflow.patched(LOCAL_APPENDS_PATCH):
+        if workflow.patched(LOCAL_APPENDS_PATCH):
             out = await workflow.execute_local_activity(
-                "append_events",
+                activity,
                 request,
                 result_type=AppendOutcome,
                 start_to_close_timeout=APPEND_TIMEOUT,
