@@ -25,6 +25,8 @@ from temporalio import activity, workflow
 class RawInput:
     before: int
     after: int
+    local: bool = False
+    """Run the activities as local activities (as Lincah runs its appends)."""
 
 
 @activity.defn(name="raw_step")
@@ -41,21 +43,22 @@ class RawApplication:
     @workflow.run
     async def run(self, inp: RawInput) -> str:
         for i in range(inp.before):
-            await self._step(i)
+            await self._step(i, inp.local)
         self._phase = 1
         await workflow.wait_condition(lambda: self._decided)
         for i in range(inp.after):
-            await self._step(inp.before + i)
+            await self._step(inp.before + i, inp.local)
         self._phase = 2
         await workflow.wait_condition(workflow.all_handlers_finished)
         return "approved"
 
-    async def _step(self, index: int) -> None:
-        await workflow.execute_activity(
-            raw_step,
-            {"index": index, "workflow_id": workflow.info().workflow_id},
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+    async def _step(self, index: int, local: bool) -> None:
+        payload = {"index": index, "workflow_id": workflow.info().workflow_id}
+        timeout = timedelta(seconds=30)
+        if local:
+            await workflow.execute_local_activity(raw_step, payload, start_to_close_timeout=timeout)
+        else:
+            await workflow.execute_activity(raw_step, payload, start_to_close_timeout=timeout)
 
     @workflow.update
     async def submission(self) -> str:

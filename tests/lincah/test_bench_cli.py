@@ -29,6 +29,8 @@ def test_bench_e2e_prints_both_sides_and_the_ratio(capsys: pytest.CaptureFixture
     raw = r"^raw Temporal \(\d+ activities, Update, \d+\): [\d.,]+ applications/s"
     assert re.search(raw, out, re.M), out
     assert re.search(rf"^ratio Lincah / raw: {RATIO} \(target >= 0.8\)$", out, re.M), out
+    assert re.search(r"^raw Temporal \(\d+ local activities, Update, \d+\): ", out, re.M), out
+    assert re.search(rf"^ratio Lincah / raw with local activities: {RATIO}$", out, re.M), out
     # The profile counts one application's activities and appends.
     assert re.search(r"activities: \d+ before the officer's Update, \d+ after", out), out
     assert "ApplicationSubmitted" in out and "ApplicationCompleted" in out
