@@ -16,6 +16,7 @@ from api.routers import (
     appointments,
     audit,
     auth,
+    bench,
     bpmn,
     codec,
     complaints,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     temporal_errors.install(app)
     routers = (
         *auth.routers(runtime.settings),
+        *bench.routers(runtime.settings),
         staff.router,
         health.router,
         agencies.router,

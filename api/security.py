@@ -5,8 +5,10 @@ accounts; in development POST /auth/dev-token issues them for any subject, marke
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from typing import Any
 
 import jwt
 from pydantic import BaseModel
@@ -66,20 +68,34 @@ def issue(principal: Principal, key: str, ttl_s: int) -> str:
     return jwt.encode(claims, key, algorithm="HS256")
 
 
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(token: str, key: str) -> dict[str, Any]:
+    """The claims of a token whose signature, issuer and audience were checked once: a
+    client sends the same token with every request for minutes, and PyJWT's checks
+    cost more than the rest of a cached read. Failures are not cached; expiry is
+    checked again on every use (``verify``). Read-only: callers never change it."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=["HS256"],
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        options={"require": ["sub", "exp", "iat", "iss", "aud", "jti"]},
+    )
+    return claims
+
+
 def verify(token: str, key: str) -> Principal:
+    expired = "the token has expired; log in again (or POST /auth/refresh)"
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=["HS256"],
-            issuer=ISSUER,
-            audience=AUDIENCE,
-            options={"require": ["sub", "exp", "iat", "iss", "aud", "jti"]},
-        )
+        claims = _verified_claims(token, key)
     except jwt.ExpiredSignatureError as e:
-        raise InvalidToken("the token has expired; log in again (or POST /auth/refresh)") from e
+        raise InvalidToken(expired) from e
     except jwt.PyJWTError as e:
         raise InvalidToken(f"the token is not valid: {e}") from e
+    # PyJWT's own test, for a token that expired since it was first verified.
+    if not isinstance(claims["exp"], int) or claims["exp"] <= time.time():
+        raise InvalidToken(expired)
     if claims.get("role") not in ROLES:
         raise InvalidToken("the token carries no known role")
     dev = claims.get("dev") is True

@@ -407,6 +407,11 @@ class Settings(BaseSettings):
     """A selfie this close to the enrolment (cosine distance) is the enrolment photo
     again, refused as a replay: two real photos of one person are further apart."""
 
+    # Benchmarks (issue 19, parts 4-6) -----------------------------------------------
+    bench_ping: bool = False
+    """Serve ``GET /bench/ping``, the trivial endpoint ``lincah bench api`` measures
+    beside ``GET /applications/{id}``; only in development (production never has it)."""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.environment == "production":

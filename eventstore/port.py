@@ -71,8 +71,9 @@ class RecordedEvent(tuple[Any, ...]):
 
     Backends build it straight from a stored row, and the fields that cost most to
     decode are decoded when read: ``data`` and ``metadata`` (JSON bytes; each read
-    returns a fresh dict), ``id`` (text) and ``recorded_at`` (ISO text). A consumer that
-    never looks at the metadata or the id (the projector) never pays for them.
+    returns a fresh dict), ``id`` (text, or 16 bytes from SQLite) and ``recorded_at``
+    (ISO text). A consumer that never looks at the metadata or the id (the projector)
+    never pays for them.
     """
 
     __slots__ = ()
@@ -91,7 +92,7 @@ class RecordedEvent(tuple[Any, ...]):
 
     def __new__(
         cls,
-        id: uuid.UUID | str,
+        id: uuid.UUID | str | bytes,
         stream: str,
         version: int,
         position: int,
@@ -115,7 +116,10 @@ class RecordedEvent(tuple[Any, ...]):
     @property
     def id(self) -> uuid.UUID:
         value = self[0]
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+        if isinstance(value, uuid.UUID):
+            return value
+        # SQLite stores the 16 bytes; the other backends give text.
+        return uuid.UUID(bytes=value) if isinstance(value, bytes) else uuid.UUID(value)
 
     @property
     def stream(self) -> str:

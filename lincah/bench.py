@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -216,6 +216,20 @@ def _timed(fn: Callable[[], int]) -> float:
     return n / (time.perf_counter() - start)
 
 
+def _written_bytes() -> int | None:
+    """Bytes this process has handed to write() so far (Linux), None elsewhere. Unlike
+    a rate it does not move with the machine's load: SQLite writes every page a commit
+    changed to the WAL, so it counts the pages each append costs."""
+    try:
+        with open("/proc/self/io") as io:
+            for line in io:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def _append_workload(system: System, events: int, batch: int, writers: int) -> float:
     per_writer = max(1, events // writers // batch)
     tag = uuid.uuid4().hex[:8]
@@ -354,6 +368,8 @@ class Row:
     workload: str
     rates: dict[str, float]
     """events/s by system name."""
+    written: dict[str, float] = field(default_factory=dict)
+    """Bytes written per commit by system name (appends on Linux only)."""
 
 
 APPEND_SHAPES = [(1, 1), (10, 1), (1, 8), (10, 8)]
@@ -373,14 +389,20 @@ def run(
     for batch, writers in APPEND_SHAPES:
         label = f"append, {batch}-event batches, {writers} writer{'s' if writers > 1 else ''}"
         rates: dict[str, float] = {}
+        written: dict[str, float] = {}
         for name, open_system in systems.items():
             progress(f"{label}: {name}")
             system = open_system(f"append-{batch}-{writers}")
             try:
+                before = _written_bytes()
                 rates[name] = _append_workload(system, events, batch, writers)
+                after = _written_bytes()
             finally:
                 system.close()
-        rows.append(Row(label, rates))
+            if before is not None and after is not None and "SQLite" in name:
+                commits = max(1, events // writers // batch) * writers
+                written[name] = (after - before) / commits
+        rows.append(Row(label, rates, written))
 
     lifecycles = max(1, catch_up_events // 5)
     read: dict[str, float] = {}
@@ -419,6 +441,19 @@ def table(rows: list[Row], pairs: list[tuple[str, str]]) -> str:
                 f"{a / b:.2f}" if a and b else "-",
             ]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def written_table(rows: list[Row], lincah: str, other: str) -> str:
+    """KiB handed to write() per commit, for the rows that measured it."""
+    lines = [
+        f"| workload (KiB written per commit) | {lincah} | {other} | ratio |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        a, b = row.written.get(lincah), row.written.get(other)
+        if a and b:
+            lines.append(f"| {row.workload} | {a / 1024:,.1f} | {b / 1024:,.1f} | {a / b:.2f} |")
     return "\n".join(lines)
 
 
@@ -504,6 +539,9 @@ def main(args: argparse.Namespace | None = None) -> int:
         ]
         print()
         print(table(rows, pairs))
+        if with_es and any(row.written for row in rows):
+            print()
+            print(written_table(rows, "Lincah SQLite", "eventsourcing SQLite"))
     return 0
 
 

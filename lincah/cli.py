@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -166,9 +166,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from lincah import bench
+    from importlib import import_module
 
-    return bench.main(args)
+    # The parser imports each target's module for its arguments only; what a bench
+    # needs to run (the Temporal client, the eventsourcing library) it imports in main.
+    module = {"eventstore": "lincah.bench", "e2e": "lincah.bench_e2e", "api": "lincah.bench_api"}
+    main: Callable[[argparse.Namespace], int] = import_module(module[args.target]).main
+    return main(args)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -211,10 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api", default=None, help="API base URL (default from settings)")
     demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks, each beside its anchor")
-    bench.add_argument("target", choices=["eventstore"])
+    targets = bench.add_subparsers(dest="target", required=True)
+    from lincah import bench_api, bench_e2e
     from lincah.bench import add_arguments as bench_arguments
 
-    bench_arguments(bench)
+    bench_arguments(
+        targets.add_parser("eventstore", help="the event stores beside the eventsourcing library")
+    )
+    bench_e2e.add_arguments(
+        targets.add_parser("e2e", help="applications through the API beside raw Temporal")
+    )
+    bench_api.add_arguments(
+        targets.add_parser("api", help="GET /applications/{id} beside a trivial endpoint")
+    )
     bench.set_defaults(func=cmd_bench)
     audit = sub.add_parser("audit", help="verify the hash chains; replay an application")
     from lincah.audit import add_arguments as audit_arguments

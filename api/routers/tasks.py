@@ -97,11 +97,14 @@ async def complete(
     )
     # When the workflow has ended, tell a finished task from an unknown one.
     task = models.task(task_id)
-    closed = (
-        f"task {task_id} was already completed with outcome {task['outcome']!r}"
-        if visible and task is not None and task["status"] == "completed"
-        else None
-    )
+    closed: str | None = None
+    if visible and task is not None and task["status"] == "completed":
+        closed = f"task {task_id} was already completed with outcome {task['outcome']!r}"
+    elif visible:
+        # The read models may not show it yet: a request racing the one that completed
+        # the task reaches the workflow after it ended (appends are local activities, so
+        # it ends within milliseconds). Its application has ended all the same.
+        closed = f"application {app} has ended, so task {task_id} is already completed or closed"
     request = {"task_id": task_id, **body.model_dump()}
     key = Key.of(idempotency_key, user.subject, "complete-task", request)
     return await updates.send(

@@ -26,6 +26,13 @@ def test_bench_measures_every_row_on_every_system(tmp_path, postgres_cluster):
         assert all(rate > 0 for rate in row.rates.values())
     text = bench.table(rows, [("Lincah SQLite", "eventsourcing SQLite")])
     assert text.splitlines()[0].startswith("| workload (events/s) | Lincah SQLite |")
+    # The load-independent figure: bytes each commit writes, for the SQLite appends.
+    sqlite = {name for name in systems if "SQLite" in name}
+    for row in rows[:4]:
+        assert set(row.written) == sqlite and all(b > 0 for b in row.written.values())
+    if with_es:
+        written = bench.written_table(rows, "Lincah SQLite", "eventsourcing SQLite")
+        assert len(written.splitlines()) == 2 + 4
 
 
 def test_lifecycle_is_what_the_projection_folds(tmp_path):

@@ -831,6 +831,55 @@ def test_sqlite_version_1_file_is_migrated_and_chained(tmp_path):
         store.close()
 
 
+def test_sqlite_version_2_file_is_migrated_to_byte_ids(tmp_path):
+    """A version-2 file (ids as text) opens as version 3: the same events, ids, hashes
+    and positions, retries of stored events still idempotent, and the next position
+    after the highest ever handed out, even when that event was deleted."""
+    from eventstore.sqlite import SCHEMA_VERSION, SqliteEventStore
+
+    path = tmp_path / "v2.db"
+    store = SqliteEventStore(path)
+    first = batch(3)
+    store.append("a", first)
+    store.append("b", batch(2))
+    before = store.read_all()
+    store.close()
+    with sqlite3.connect(path) as raw_conn:  # back to schema 2: the same rows, text ids
+        raw_conn.create_function("as_text", 1, lambda b: str(uuid.UUID(bytes=b)))
+        raw_conn.execute(
+            "CREATE TABLE old (position INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, version INTEGER NOT NULL,"
+            " type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,"
+            " recorded_at TEXT NOT NULL, prev_hash TEXT NOT NULL DEFAULT '',"
+            " hash TEXT NOT NULL DEFAULT '', UNIQUE (stream, version))"
+        )
+        raw_conn.execute(
+            "INSERT INTO old SELECT position, as_text(event_id), stream, version, type, data,"
+            " metadata, recorded_at, prev_hash, hash FROM events"
+        )
+        raw_conn.execute("DROP TABLE events")
+        raw_conn.execute("ALTER TABLE old RENAME TO events")
+        raw_conn.execute("DELETE FROM events WHERE position = 5")
+        raw_conn.execute("PRAGMA user_version = 2")
+        assert raw_conn.execute("SELECT typeof(event_id) FROM events").fetchone()[0] == "text"
+    raw_conn.close()
+
+    store = SqliteEventStore(path)
+    try:
+        after = store.read_all()
+        assert [(e.id, e.stream, e.version, e.position, e.hash) for e in after] == [
+            (e.id, e.stream, e.version, e.position, e.hash) for e in before[:4]
+        ]
+        assert chain.verify(after) is None
+        assert store.append("a", first).positions == [1, 2, 3]  # an idempotent retry
+        assert store.append("c", batch(1)).positions == [6]  # 5 was handed out before
+        assert store._conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        (kind,) = store._conn().execute("SELECT DISTINCT typeof(event_id) FROM events").fetchone()
+        assert kind == "blob"
+    finally:
+        store.close()
+
+
 # -- PostgreSQL specifics --------------------------------------------------------------
 
 
