@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,7 +69,7 @@ def timestamp(at: datetime) -> str:
 
 def link(
     prev_hash: str,
-    event_id: str,
+    event_id: str | bytes,
     stream: str,
     version: int,
     event_type: str,
@@ -76,7 +77,10 @@ def link(
     data: bytes,
     metadata: bytes,
 ) -> str:
-    """The hash of one event, from its canonical pieces (see the module docstring)."""
+    """The hash of one event, from its canonical pieces (see the module docstring). The
+    id is hashed in its text form, also when given as the 16 bytes SQLite stores."""
+    if isinstance(event_id, bytes):
+        event_id = str(uuid.UUID(bytes=event_id))
     parts = (
         bytes.fromhex(prev_hash),
         event_id.encode("ascii"),

@@ -53,16 +53,6 @@ PAUSE_IN_WORKING_DAYS_PATCH = "correction-pause-in-working-days"
 by the working days the citizen took, not by the elapsed hours (which counted weekends
 and holidays the deadline itself skips)."""
 
-LOCAL_APPENDS_PATCH = "appends-as-local-activities"
-"""Since 2026-11-29 the event appends run as local activities: in the worker, within the
-workflow task, recorded as a marker, instead of a round trip through the server's
-activity queue each (three history events and two more workflow tasks per append;
-``lincah bench e2e``). Durability is the same: the workflow moves on only after the
-append returned, and a worker lost before its marker was recorded runs the append again
-on replay, where the event ids make it write nothing twice. ``notify_citizen`` is an
-append too today; a delivery channel that may take long belongs in a queued activity
-(behind a patch of its own)."""
-
 Walker = Callable[[str, Scope, "str | None"], Awaitable[tuple[str, "str | None"]]]
 """The workflow's walk: from a step until an end (its result and id) or ``stop_at``."""
 
@@ -353,20 +343,16 @@ class Flow:
 
     async def _append_now(self, event: ev.Event, activity: Any, retry: RetryPolicy) -> int:
         index = self.next_index
-        request = AppendRequest.nth(self.stream, index, event, self.inp.application_id)
-        out: AppendOutcome
-        if workflow.patched(LOCAL_APPENDS_PATCH):
-            out = await workflow.execute_local_activity(
-                activity,
-                request,
-                result_type=AppendOutcome,
-                start_to_close_timeout=APPEND_TIMEOUT,
-                retry_policy=retry,
-            )
-        else:
-            out = await workflow.execute_activity(
-                activity, request, start_to_close_timeout=APPEND_TIMEOUT, retry_policy=retry
-            )
+        # A queued activity, not a local one: its input (the events, with their ids) is
+        # recorded in the history, which is what `lincah audit consistency --repair`
+        # appends from after a restore (README "Backup and restore"). Local activities
+        # would be faster (`lincah bench e2e`) but record only their result.
+        out: AppendOutcome = await workflow.execute_activity(
+            activity,
+            AppendRequest.nth(self.stream, index, event, self.inp.application_id),
+            start_to_close_timeout=APPEND_TIMEOUT,
+            retry_policy=retry,
+        )
         self.next_index = index + 1
         self.position = out.positions[-1]
         return self.position

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -334,6 +335,8 @@ async def test_a_read_erased_from_the_log_is_caught_against_the_checkpoint(
             (stream,),
         ).fetchone()
         forged = chain.canonical_json({**orjson.loads(data), "reason": "Tugas"})
+        if isinstance(event_id, bytes):  # stored as 16 bytes (SQLite schema 3)
+            event_id = str(uuid.UUID(bytes=event_id))
         new_hash = chain.link(
             chain.GENESIS, event_id, stream, 0, "PersonalDataRead", at, forged, metadata
         )
