@@ -61,18 +61,19 @@ class ReadyOut(BaseModel):
     """What keeps this process from serving, one sentence each; empty when ready."""
 
 
-@router.get(
-    "/ready",
-    response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "Not ready: `problems` says why"}},
-)
+@router.get("/ready", response_model=ReadyOut, responses=errors.answers(503))
 async def ready(rt: RuntimeDep) -> Response:
     """Readiness, for a load balancer: 200 when Temporal answers, the event store and the
     read models can be read and the read models are at most ``ready_max_lag_s`` behind;
     otherwise 503 naming each problem (take this process out of rotation until then)."""
     problems = await readiness_problems(rt)
-    body = ReadyOut(ready=not problems, problems=problems).model_dump()
-    return JSONResponse(body, status_code=503 if problems else 200)
+    if problems:  # the one error body: what is wrong, each problem on its own
+        return errors.error_response(
+            503,
+            "this process is not ready to serve: " + "; ".join(problems),
+            [errors.ProblemOut(path="ready", message=p) for p in problems],
+        )
+    return JSONResponse(ReadyOut(ready=True, problems=[]).model_dump())
 
 
 async def readiness_problems(rt: Runtime) -> list[str]:

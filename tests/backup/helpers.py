@@ -18,6 +18,7 @@ from config.settings import Settings
 from config.temporal import data_converter
 from lincah import devserver
 from lincah.demo import DOMISILI
+from tests.support import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,3 +130,22 @@ async def lincah(settings: Settings, *args: str, temporal: str | None = None) ->
     out, _ = await proc.communicate()
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode())
+
+
+async def publish(s: Stack, definition: dict[str, Any]) -> None:
+    """Save and publish a service as its agency's administrator."""
+    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
+    r = await s.http.post("/services", json=definition, headers=admin)
+    assert r.status_code == 201, r.text
+    version = r.json()["version"]
+    r = await s.http.post(f"/services/{definition['id']}/versions/{version}/publish", headers=admin)
+    assert r.status_code == 200, r.text
+
+
+async def apply(s: Stack, citizen: dict[str, str], service_id: str) -> str:
+    """Siti applies; the new application's number."""
+    r = await s.http.post(
+        "/applications", json={"service_id": service_id, "data": SITI}, headers=citizen
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["application_id"])

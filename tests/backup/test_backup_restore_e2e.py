@@ -20,10 +20,11 @@ import pytest
 
 from config.settings import TaskQueues
 from tests.backup.helpers import (
-    SITI,
+    apply,
     deadline_service,
     letter_service,
     lincah,
+    publish,
     start_temporal,
 )
 from tests.support import Stack, run_stack
@@ -33,23 +34,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DEADLINE_S = 30.0
 """The deadline application's review escalates this long after it starts: well after
 the backup, and it fires after the restore (at once, if it is overdue by then)."""
-
-
-async def publish(s: Stack, definition: dict) -> None:
-    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
-    r = await s.http.post("/services", json=definition, headers=admin)
-    assert r.status_code == 201, r.text
-    version = r.json()["version"]
-    r = await s.http.post(f"/services/{definition['id']}/versions/{version}/publish", headers=admin)
-    assert r.status_code == 200, r.text
-
-
-async def apply(s: Stack, citizen: dict, service_id: str) -> str:
-    r = await s.http.post(
-        "/applications", json={"service_id": service_id, "data": SITI}, headers=citizen
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["application_id"])
 
 
 async def decide(s: Stack, who: dict, app: str, outcome: str) -> None:

@@ -20,28 +20,10 @@ import pytest
 
 from backup.snapshot import copy_sqlite
 from config.settings import Settings, TaskQueues
-from tests.backup.helpers import SITI, lincah, start_temporal, two_reviews_service
+from tests.backup.helpers import apply, lincah, publish, start_temporal, two_reviews_service
 from tests.support import Stack, run_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-async def publish(s: Stack, definition: dict) -> None:
-    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
-    r = await s.http.post("/services", json=definition, headers=admin)
-    assert r.status_code == 201, r.text
-    r = await s.http.post(
-        f"/services/{definition['id']}/versions/{r.json()['version']}/publish", headers=admin
-    )
-    assert r.status_code == 200, r.text
-
-
-async def apply(s: Stack, citizen: dict, service_id: str) -> str:
-    r = await s.http.post(
-        "/applications", json={"service_id": service_id, "data": SITI}, headers=citizen
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["application_id"])
 
 
 async def complete(s: Stack, who: dict, task: str) -> int:

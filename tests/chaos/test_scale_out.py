@@ -39,7 +39,7 @@ import pytest
 
 from config.settings import Settings
 from domain import events as ev
-from eventstore.factory import open_event_store
+from eventstore.factory import open_store
 from lincah import demo
 from lincah.demo import SAMPLE_APPLICATION
 from projections.projector import Projector
@@ -244,6 +244,7 @@ def scale_out(temporal: str, events_url: str, views_url: str, cluster, tmp: Path
         made.notify_secret,
         made.upload_secret,
         made.ticket_secret,
+        made.data_master_secret,
     ):
         secret()
     processes: list[Process] = []
@@ -338,7 +339,9 @@ def scale_out(temporal: str, events_url: str, views_url: str, cluster, tmp: Path
         ), "the read models' checkpoint went backwards"
 
         # -- no view row applied twice -----------------------------------------------------
-        store = open_event_store("postgres", events_url)
+        # Opened as the processes open it: personal fields read through the data keys.
+        store = open_store(made.model_copy(
+            update={"eventstore": "postgres", "eventstore_url": events_url}))  # fmt: skip
         live = ReadModels(views_url)
         try:
             for app_id in tally.final.values():

@@ -34,9 +34,9 @@ def no_temporal(settings) -> Settings:
 async def test_ready_names_what_is_missing_while_health_stays_live(no_temporal):
     async with _client(no_temporal) as api:
         ready = await api.get("/ready")
-        assert ready.status_code == 503
-        assert ready.json()["ready"] is False
-        assert any("Temporal at 127.0.0.1:" in p for p in ready.json()["problems"])
+        assert ready.status_code == 503  # the one error body: detail and each problem
+        assert "not ready to serve" in ready.json()["detail"]
+        assert any("Temporal at 127.0.0.1:" in p["message"] for p in ready.json()["problems"])
         health = await api.get("/health")
         assert health.status_code == 200 and health.json()["status"] == "degraded"
 
@@ -71,6 +71,7 @@ async def test_production_without_a_metrics_token_keeps_metrics_closed(tmp_path)
         profile_key=strong(),
         upload_key=strong(),
         ticket_key=strong(),
+        data_master_key=strong(),
         document_key_path=key,
         smtp_host="127.0.0.1",
     )

@@ -50,6 +50,10 @@ def test_a_seeded_catalogue_round_trips(tmp_path: Path):
             catalogue.publish(store, draft.service_id, draft.version, "admin", "BWI")
             catalogue.save_draft(store, dict(raw), "admin", "BWI")  # a second draft
         catalogue.archive(store, "surat-keterangan-domisili", "admin", "BWI")
+        # The designer's work in progress: kept with its problems, then discarded.
+        half = {**dict(IZIN_PRAKTIK), "steps": []}
+        catalogue.save_work(store, "izin-praktik-nakes", half, "admin", "BWI")
+        catalogue.discard_work(store, "izin-praktik-nakes", "admin", "BWI")
         numbering.reserve_number(store, "BWI", "izin-praktik", key_digest="k" * 64)
         numbering.reserve_number(store, "BWI", "izin-praktik")
         types = {e.type for e in store.read_all()}
