@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from config.settings import Settings, TaskQueues, TemporalSettings
+from documents.signing import load_signing_key
 from domain import events as ev
 from eventstore.factory import open_store
 from eventstore.port import EventStore
@@ -203,3 +205,30 @@ async def record_histories(client: Client, named: dict[str, str]) -> None:
     for name, workflow_id in named.items():
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+
+
+def production_settings(tmp: Path, **more: Any) -> Settings:
+    """Settings production accepts: every secret strong and set, the document-signing key
+    made beforehand (production never generates one), mail through an SMTP server;
+    ``more`` adds or replaces settings."""
+    key = tmp / "keys" / "document-signing-key.pem"
+    load_signing_key(key)
+
+    def strong() -> str:
+        return secrets.token_urlsafe(48)
+
+    fields: dict[str, Any] = {
+        "environment": "production",
+        "var_dir": tmp / "var",
+        "jwt_secret": strong(),
+        "payment_webhook_secret": strong(),
+        "face_key": strong(),
+        "lookup_key": strong(),
+        "profile_key": strong(),
+        "upload_key": strong(),
+        "ticket_key": strong(),
+        "data_master_key": strong(),
+        "document_key_path": key,
+        "smtp_host": "127.0.0.1",
+    }
+    return Settings(**(fields | more))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import email
 import re
-import secrets
 from email.message import EmailMessage
 from email.policy import default
 
@@ -14,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from config.settings import Settings
-from documents.signing import load_signing_key
 from tests.conftest import free_port
+from tests.support import production_settings
 
 
 class Inbox:
@@ -50,28 +49,8 @@ def smtp():
         controller.stop()
 
 
-def strong() -> str:
-    return secrets.token_urlsafe(48)
-
-
 @pytest.fixture
 def prod_settings(tmp_path, smtp) -> Settings:
-    key = tmp_path / "keys" / "document-signing-key.pem"
-    load_signing_key(key)  # production never generates it: it must exist beforehand
-    return Settings(
-        environment="production",
-        var_dir=tmp_path / "var",
-        jwt_secret=strong(),
-        payment_webhook_secret=strong(),
-        face_key=strong(),
-        lookup_key=strong(),
-        profile_key=strong(),
-        upload_key=strong(),
-        ticket_key=strong(),
-        data_master_key=strong(),
-        document_key_path=key,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp[1],
-        api_port=free_port(),
-        read_wait_timeout_s=5.0,
+    return production_settings(
+        tmp_path, smtp_port=smtp[1], api_port=free_port(), read_wait_timeout_s=5.0
     )

@@ -13,9 +13,9 @@ import pytest
 
 from api.main import create_app
 from config.settings import Settings, TemporalSettings
-from documents.signing import load_signing_key
 from lincah.health import HealthServer
 from tests.conftest import free_port
+from tests.support import production_settings
 
 
 def _client(settings: Settings) -> httpx.AsyncClient:
@@ -56,25 +56,7 @@ async def test_metrics_ask_for_the_metrics_token_when_one_is_set(settings):
 
 
 async def test_production_without_a_metrics_token_keeps_metrics_closed(tmp_path):
-    key = tmp_path / "document-signing-key.pem"
-    load_signing_key(key)
-    def strong() -> str:
-        return secrets.token_urlsafe(48)
-
-    prod = Settings(
-        environment="production",
-        var_dir=tmp_path / "var",
-        jwt_secret=strong(),
-        payment_webhook_secret=strong(),
-        face_key=strong(),
-        lookup_key=strong(),
-        profile_key=strong(),
-        upload_key=strong(),
-        ticket_key=strong(),
-        data_master_key=strong(),
-        document_key_path=key,
-        smtp_host="127.0.0.1",
-    )
+    prod = production_settings(tmp_path)
     async with _client(prod) as api:
         r = await api.get("/metrics")
         assert r.status_code == 403 and "LINCAH_METRICS_TOKEN" in r.json()["detail"]
