@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -35,7 +33,7 @@ from eventstore import chain
 from eventstore.factory import open_event_store
 from eventstore.port import NewEvent
 from lincah import audit
-from tests.audit.test_audit import REPO_ROOT, write_application
+from tests.audit.test_audit import audit_cli, write_application
 
 
 @pytest.fixture
@@ -233,22 +231,9 @@ def test_cli_checkpoint_then_verify_catches_a_rehashed_stream(tmp_path, db) -> N
     stream = write_application(store, 3)
     events = store.read_stream(stream)
     store.close()
-    env = {
-        **os.environ,
-        "LINCAH_EVENTSTORE": "sqlite",
-        "LINCAH_EVENTSTORE_URL": str(db),
-        "LINCAH_VAR_DIR": str(tmp_path / "var"),
-    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "lincah.cli", "audit", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return audit_cli(db, tmp_path / "var", *args)
 
     written = run("checkpoint")
     assert written.returncode == 0, written.stderr

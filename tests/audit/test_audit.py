@@ -38,6 +38,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HISTORY = REPO_ROOT / "tests" / "histories" / "domisili-approved.json"
 
 
+def audit_cli(db: Path, var: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``lincah audit ARGS`` in its own process, on the SQLite store ``db``."""
+    env = {
+        **os.environ,
+        "LINCAH_EVENTSTORE": "sqlite",
+        "LINCAH_EVENTSTORE_URL": str(db),
+        "LINCAH_VAR_DIR": str(var),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "lincah.cli", "audit", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def write_application(store, k: int) -> str:
     """An approved application, one event per append as the workflow writes them."""
     stream = ev.application_stream(f"BWI-2026-{k:06d}")
@@ -168,22 +186,9 @@ def test_cli_exit_codes(tmp_path):
     store = open_event_store("sqlite", str(path))
     stream = write_application(store, 3)
     store.close()
-    env = {
-        **os.environ,
-        "LINCAH_EVENTSTORE": "sqlite",
-        "LINCAH_EVENTSTORE_URL": str(path),
-        "LINCAH_VAR_DIR": str(tmp_path / "var"),
-    }
 
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "lincah.cli", "audit", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return audit_cli(path, tmp_path / "var", *args)
 
     ok = run("verify")
     assert ok.returncode == 0, ok.stderr
