@@ -80,11 +80,14 @@ with left:
     except ApiError as e:
         session.show_error(e, _("Loading the application"))
         app = {}
+    # The form's labels, read once for the data shown and the fields to fix.
+    labels = (
+        _field_labels(str(app.get("service_id")), app.get("service_version")) if app else {}
+    )
     if app:
         st.markdown(_("**{service}** · {citizen} · status `{status}`").format(
             service=app.get("service_name"), citizen=app.get("citizen"),
             status=app.get("status")))  # fmt: skip
-        labels = _field_labels(str(app.get("service_id")), app.get("service_version"))
         data = app.get("data", {})
         st.dataframe(
             [{_("Field"): labels.get(k, k), _("Value"): _shown(v)} for k, v in data.items()],
@@ -106,11 +109,10 @@ with right:
     with st.form("inbox.complete"):
         outcome = st.selectbox(_("Outcome"), task.get("outcomes", []), key="inbox.outcome")
         comment = st.text_area(_("Comment"), key="inbox.comment")
-        names = _field_labels(str(app.get("service_id")), app.get("service_version")) if app else {}
         fix = st.multiselect(
             _("Fields the citizen must fix (when the outcome returns the application)"),
             sorted(app.get("data", {})), key="inbox.fields",
-            format_func=lambda k: names.get(k, k),
+            format_func=lambda k: labels.get(k, k),
         )  # fmt: skip
         done = st.form_submit_button(_("Complete task"), type="primary")
     if done:
