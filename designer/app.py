@@ -25,6 +25,9 @@ ROLE_LABELS = {
     "citizen": N_("Citizen"),
 }
 
+# Whom the development login acts as for each role: switching the role switches the
+# person, so an officer's claim is never recorded under the administrator's name. (A
+# comment, not a docstring: Streamlit would print a bare string on the page.)
 DEMO_SUBJECTS = {
     "agency_admin": "admin@banyuwangikab.go.id",
     "officer": "budi@banyuwangikab.go.id",
@@ -33,8 +36,7 @@ DEMO_SUBJECTS = {
     "auditor": "auditor@inspektorat.banyuwangikab.go.id",
     "citizen": "siti@example.id",
 }
-"""Whom the development login acts as for each role: switching the role switches the
-person, so an officer's claim is never recorded under the administrator's name."""
+
 
 
 def _subject_follows_role() -> None:

@@ -85,29 +85,33 @@ def cmd_portal(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_designer(_: argparse.Namespace) -> int:
-    s = get_settings()
+def designer_argv(port: int, host: str = "127.0.0.1") -> list[str]:
+    """How the designer is served: Streamlit on ``designer/app.py``, headless, without
+    its developer menu and "Deploy" button (administrators and officers see the app)."""
     app = Path(__file__).resolve().parent.parent / "designer" / "app.py"
-    env = dict(os.environ, LINCAH_API_URL=s.api_base_url)
-    argv = [
+    return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(app),
         "--server.port",
-        str(s.designer_port),
+        str(port),
         "--server.address",
-        s.designer_host,
+        host,
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
         "false",
-        # Administrators and officers see the app, not Streamlit's developer menu and
-        # "Deploy" button.
         "--client.toolbarMode",
         "minimal",
     ]
+
+
+def cmd_designer(_: argparse.Namespace) -> int:
+    s = get_settings()
+    env = dict(os.environ, LINCAH_API_URL=s.api_base_url)
+    argv = designer_argv(s.designer_port, s.designer_host)
     os.execve(sys.executable, argv, env)  # noqa: S606 - fixed argv, no shell
 
 

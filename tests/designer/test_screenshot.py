@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.designer.conftest import APP, free_port
+from lincah.cli import designer_argv
+from tests.designer.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -42,12 +42,8 @@ def designer_url(api_url: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, LINCAH_API_URL=api_url, HOME=str(tmp_path))
     log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    # Served as `lincah designer` serves it (its flags: no developer menu).
+    proc = subprocess.Popen(designer_argv(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -101,6 +97,8 @@ def test_editor_page_renders_its_diagram_in_chromium(chromium, designer_url):
             ).all_text_contents()
             assert any("Pemeriksaan berkas" in t for t in labels), labels
             assert page.locator('[data-testid="stGraphVizChart"] svg [stroke="#0969da"]').count()
+            # An administrator sees the app, not Streamlit's developer menu or "Deploy".
+            assert page.get_by_text("Deploy", exact=True).count() == 0
             page.wait_for_timeout(500)  # let the last frame settle
             page.screenshot(path=str(shot), full_page=True)
         finally:
