@@ -298,7 +298,7 @@ def test_up_gives_up_on_a_part_that_can_never_start(launcher):
     )
     assert found, up.describe()
     part, log = found.groups()
-    assert part in ("worker", "projector", "api"), err
+    assert part in ("worker", "projector", "notifier", "api"), err
     assert Path(log) == tmp / "var" / "logs" / f"{part}.log"
     assert "no-such-backend" in Path(log).read_text()
     assert "Traceback" not in err
