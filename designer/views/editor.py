@@ -214,9 +214,12 @@ def remove() -> None:
 
 
 # --- page -------------------------------------------------------------------------
+# Keyed and tracked, so the tab chosen stays chosen when the page above it changes (the
+# first autosave adds a line there, which would otherwise reopen the first tab).
 tab_steps, tab_fields, tab_service, tab_json = st.tabs(
-    [_("Steps"), _("Form fields"), _("Service & standard"), "JSON"]
-)
+    [_("Steps"), _("Form fields"), _("Service & standard"), "JSON"], key="editor.tab",
+    on_change="rerun",
+)  # fmt: skip
 
 with tab_steps:
     left, right = st.columns([5, 6])
