@@ -297,9 +297,13 @@ def test_build_the_readme_service_by_names_with_the_condition_builder(
 
 def add_step(ui: Designer, kind: str, name: str) -> None:
     """A step after the one being edited, by its kind and name (the id is made from it)."""
-    expander = ui.page.locator("details").filter(has_text="Tambah langkah sesudah langkah ini")
-    if expander.get_attribute("open") is None:  # open on a new service, closed later
-        expander.locator("summary").click()
+    # The expander is open on a new service (two steps) and closes itself after the run
+    # that adds the third; its animation ends a moment after the run.
+    ui.page.wait_for_timeout(400)
+    kinds = ui.widget("add.kind").get_by_role("combobox")
+    if not kinds.is_visible():
+        ui.page.locator("summary").filter(has_text="Tambah langkah sesudah langkah ini").click()
+        kinds.wait_for(state="visible", timeout=WAIT_MS)
     ui.pick("add.kind", kind)
     ui.type("add.name", name)
     ui.press("add.go")
