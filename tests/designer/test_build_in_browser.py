@@ -236,6 +236,7 @@ def test_build_the_readme_service_by_names_with_the_condition_builder(
     ui.close()
     ui.open()
     ui.go("Katalog layanan")
+    assert f"Izin Keramaian ({SERVICE})" in ui.options("cat.service")  # the id made
     ui.see("Perubahan yang belum disimpan")
     assert any(SERVICE in o for o in ui.options("work.service"))
     ui.pick("work.service", next(o for o in ui.options("work.service") if SERVICE in o))
@@ -298,12 +299,15 @@ def test_build_the_readme_service_by_names_with_the_condition_builder(
 def add_step(ui: Designer, kind: str, name: str) -> None:
     """A step after the one being edited, by its kind and name (the id is made from it)."""
     # The expander is open on a new service (two steps) and closes itself after the run
-    # that adds the third; its animation ends a moment after the run.
-    ui.page.wait_for_timeout(400)
+    # that adds the third, in an animation that ends a moment after the run: open it
+    # once it has settled.
     kinds = ui.widget("add.kind").get_by_role("combobox")
-    if not kinds.is_visible():
-        ui.page.locator("summary").filter(has_text="Tambah langkah sesudah langkah ini").click()
-        kinds.wait_for(state="visible", timeout=WAIT_MS)
+    summary = ui.page.locator("summary").filter(has_text="Tambah langkah sesudah langkah ini")
+    for _ in range(3):
+        ui.page.wait_for_timeout(400)
+        if kinds.is_visible():
+            break
+        summary.click()
     ui.pick("add.kind", kind)
     ui.type("add.name", name)
     ui.press("add.go")
@@ -354,7 +358,7 @@ def published(api_url: str, token: str, service_id: str, version: int) -> dict[s
     return found if found["status"] == "published" else None
 
 
-def until(check: Callable[[], T], what: str) -> T:
+def until(check: Callable[[], T | None], what: str) -> T:
     """``check``'s answer once it is true: the read models follow the designer's writes
     within moments (10 s is generous)."""
     deadline = time.monotonic() + 10
