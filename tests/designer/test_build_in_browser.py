@@ -13,6 +13,7 @@ kept is checked through the API, as the person's next visit would see it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -97,12 +98,15 @@ class Designer:
             self.page.close()
             context.close()
 
-    # Streamlit reruns the script after each change; the next action waits for the run.
     def idle(self) -> None:
-        self.page.wait_for_timeout(150)  # the run starts a moment after the event
-        self.page.wait_for_selector(
-            '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=WAIT_MS
-        )
+        """Until the run an action caused has ended. Streamlit reruns the script after
+        each change, but the page says so only once the server answers, which may take
+        a while on a busy machine: wait for the run to start (a run too quick to be
+        seen is over already), then for it to end."""
+        app = '[data-testid="stApp"]'
+        with contextlib.suppress(sync_api.TimeoutError):
+            self.page.wait_for_selector(f'{app}[data-test-script-state="running"]', timeout=3000)
+        self.page.wait_for_selector(f'{app}[data-test-script-state="notRunning"]', timeout=WAIT_MS)
 
     def widget(self, key: str) -> Any:
         return self.page.locator(".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip()))
@@ -226,10 +230,14 @@ def test_build_the_readme_service_by_names_with_the_condition_builder(
     add_step(ui, "Keputusan (kondisi)", "Cek peserta")
     ui.press("ed.2.br.add")
     ui.pick("ed.2.br.0.goto", "Ditolak (ditolak)")
-    before_closing = get(api_url, token, f"/services/{SERVICE}/work")["definition"]
-    assert [s["id"] for s in before_closing["steps"]] == [
-        "pengajuan", "periksa_berkas", "cek_peserta", "ditolak", "selesai",
-    ]  # fmt: skip
+    steps_made = ["pengajuan", "periksa_berkas", "cek_peserta", "ditolak", "selesai"]
+    until(
+        lambda: (
+            kept_steps(api_url, token) == steps_made
+            and branches(api_url, token) == [{"when": "", "goto": "ditolak"}]
+        ),
+        "the steps and the branch to fill in are kept on the server",
+    )
 
     # 4. The tab closes before the condition is written. A new browser context has none
     # of the old session: the work is found again from the catalogue.
@@ -253,9 +261,8 @@ def test_build_the_readme_service_by_names_with_the_condition_builder(
     ui.pick(f"{when}.cb.0.0.name", "Jumlah peserta")
     ui.pick(f"{when}.cb.0.0.op", "paling sedikit")
     ui.type(f"{when}.cb.0.0.value", "1000")
-    work = get(api_url, token, f"/services/{SERVICE}/work")["definition"]
-    (decision,) = [s for s in work["steps"] if s["id"] == "cek_peserta"]
-    assert decision["branches"] == [{"when": "jumlah_peserta >= 1000", "goto": "ditolak"}]
+    expected = [{"when": "jumlah_peserta >= 1000", "goto": "ditolak"}]
+    until(lambda: branches(api_url, token) == expected, "the condition is kept on the server")
     ui.see("Tidak ada masalah")
 
     # 6. The standard's three texts the flow cannot say, then save and publish.
@@ -345,6 +352,19 @@ def test_a_taken_id_is_refused_and_archiving_asks_first(
     ui.press("cat.archive.yes")
     ui.see("Legalisir Dokumen Kependudukan diarsipkan")
     until(lambda: archived_flag(api_url, token, archived), f"{archived} is archived")
+
+
+def kept_steps(api_url: str, token: str) -> list[str]:
+    """The ids of the steps in the work kept on the server."""
+    work = get(api_url, token, f"/services/{SERVICE}/work")["definition"]
+    return [str(s["id"]) for s in work["steps"]]
+
+
+def branches(api_url: str, token: str) -> list[dict[str, str]]:
+    """The decision's branches in the work kept on the server."""
+    work = get(api_url, token, f"/services/{SERVICE}/work")["definition"]
+    (decision,) = [s for s in work["steps"] if s["id"] == "cek_peserta"]
+    return list(decision["branches"])
 
 
 def archived_flag(api_url: str, token: str, service_id: str) -> bool:
