@@ -185,6 +185,7 @@ def choose(page: Any, combobox: Any, option: str, exact: bool) -> None:
 @pytest.fixture
 def ui(browser: Any, designer: str, request: pytest.FixtureRequest) -> Iterator[Designer]:
     """A logged-in tab; a screenshot of it when the test fails, named for the test."""
+    (ARTIFACTS / f"{request.node.name}-failed.png").unlink(missing_ok=True)  # an older run's
     tab = Designer(browser, designer)
     try:
         yield tab
