@@ -84,7 +84,7 @@ TABLE: Final[Sequence[Plain]] = (
     _p(r"no path to an end step from step '(?P<step>.*)'",
        N_("From this step the application can never finish: let it lead on towards an "
           "End step.")),
-    _p(r"loop without an exit: (?P<steps>.*) never (?:reach|reaches) an end step",
+    _p(r"loop without an exit: (?P<steps>.*) never \S+ an end step",
        N_("These steps go round in a loop with no way out: let one of them lead on "
           "towards an End step.")),
     _p(r"loop without a human step: (?P<steps>.*) would repeat for ever on the same data;"
@@ -109,6 +109,8 @@ TABLE: Final[Sequence[Plain]] = (
        r"; .*",
        N_("A visit is served at the counter by an officer or a supervisor: choose one of "
           "them.")),
+    _p(r"location '(?P<location>.*)' is listed twice",
+       N_("The location '{location}' is listed twice: remove one.")),
     _p(r"service '(?P<service>.*)' cannot run itself as a sub-service",
        N_("A service cannot run itself as a sub-service: choose another service.")),
     _p(r"event '(?P<event>.*)' is already awaited by step '(?P<step>.*)' \(.*\); .*",
@@ -429,6 +431,7 @@ PARTS: Final = {
     "id": N_("id"),
     "name": N_("name"),
     "label": N_("label"),
+    "required": N_("required"),
     "type": N_("type"),
     "choices": N_("choices"),
     "min": N_("smallest value"),
@@ -536,6 +539,8 @@ def place(path: str, language: str, definition: Mapping[str, Any] | None = None)
             rest = rest[2:]
         elif rest and rest[0] in ("delivery", "management"):
             rest = rest[1:]
+    elif tokens == ["steps"]:
+        return ""  # the flow as a whole: the sentence says what it lacks
     else:
         out.append(_("Service"))
         rest = tokens

@@ -37,7 +37,8 @@ class Module:
         return None
 
     def where(self, node: ast.AST) -> str:
-        return f"{self.path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        shown = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        return f"{shown}:{getattr(node, 'lineno', 0)}"
 
 
 def modules() -> list[Module]:
@@ -107,9 +108,8 @@ class Resolver:
             case ast.Constant(value=None):
                 return
             case ast.JoinedStr(values=parts):
-                pieces = [
-                    [p.value] if isinstance(p, ast.Constant) else [SAMPLE] for p in parts
-                ]
+                pieces = [[p.value] if isinstance(p, ast.Constant) else _formatted(p, fn)
+                          for p in parts]  # fmt: skip
                 for combo in itertools.product(*pieces):
                     yield "".join(str(c) for c in combo)
             case ast.IfExp(body=a, orelse=b):
@@ -206,6 +206,17 @@ class Resolver:
                         and isinstance(node.exc.func, ast.Name)
                         and node.exc.func.id in caught and node.exc.args):  # fmt: skip
                     yield from self.texts(rm, node.exc.args[0], rm.function_of(node), found)
+
+
+def _formatted(part: ast.expr, fn: ast.FunctionDef | None) -> list[str]:
+    """A formatted value's texts: a local name only ever given literal texts is those
+    (``separate`` in ``_check_branches``); anything else is data, shown as the sample."""
+    if isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) and fn:
+        values = list(_assignments(fn, part.value.id))
+        texts = [v.value for v in values if isinstance(v, ast.Constant)]
+        if values and len(texts) == len(values) and all(isinstance(t, str) for t in texts):
+            return [str(t) for t in texts]
+    return [SAMPLE]
 
 
 def _assignments(fn: ast.FunctionDef, name: str) -> Iterator[ast.expr | None]:
