@@ -65,7 +65,8 @@ def load(lang: str) -> Catalog:
 
 def shared() -> set[MessageId]:
     """The message ids the shared catalogue holds (for the designer as for the portal)."""
-    return {m.id for m in load_shared("en") if m.id}
+    return {m.id if isinstance(m.id, str) else (m.id[0], m.id[1])
+            for m in load_shared("en") if m.id}  # fmt: skip
 
 
 def update() -> dict[str, int]:

@@ -4,8 +4,8 @@ administrator in the designer, a citizen in the portal.
 The validators (``domain``) word each problem for programmers and the API, with a path
 into the document: ``steps[2].branches[0].when: the condition is empty: ...``. Those
 stay exactly as they are (API clients read them). :func:`explain` turns one into what is
-wrong and what to do, naming the place by what the person sees ("Step 'Periksa syarat' ›
-branch 1 › condition") in Bahasa Indonesia or English. It reads the English message
+wrong and what to do, naming the place by what the person sees (Step 'Periksa syarat',
+branch 1, condition) in Bahasa Indonesia or English. It reads the English message
 against an ordered table of patterns, each with the plain text as a msgid of the shared
 catalogue whose ``{placeholders}`` are the pattern's named groups; the first pattern
 that matches the whole message wins. A message no pattern knows (a check added later)
@@ -493,12 +493,13 @@ COMPONENTS: Final = {
     "complaints": "Penanganan pengaduan, saran dan masukan",
 }
 """The Standar Pelayanan's components by their names in the law, in either language."""
-_SEPARATOR = " › "
+_SEPARATOR = " \u203a "  # a chevron: Step 'Periksa syarat' > branch 1
 
 
 def place(path: str, language: str, definition: Mapping[str, Any] | None = None) -> str:
-    """Where ``path`` points, in words: ``Step 'Periksa syarat' › branch 1 › condition``
-    ('' for the definition as a whole). No path syntax (``steps[0]``) is left in it."""
+    """Where ``path`` points, in words: Step 'Periksa syarat', branch 1, condition (joined
+    by :data:`_SEPARATOR`)
+    ('' for the definition as a whole); no path syntax (``steps[0]``) is left in it."""
     tokens: list[str | int] = [
         int(index) if index else name for index, name in _TOKEN.findall(path)
     ]
@@ -553,29 +554,29 @@ def _parts(tokens: Sequence[str | int], _: Any) -> list[str]:
     out: list[str] = []
     k = 0
     while k < len(tokens):
-        token = tokens[k]
+        part = tokens[k]
         following = tokens[k + 1] if k + 1 < len(tokens) else None
-        if isinstance(token, int):
-            out.append(str(token + 1))
+        if isinstance(part, int):
+            out.append(str(part + 1))
         elif isinstance(following, int):
-            counted = COUNTED.get(token)
-            word = _(counted) if counted else f"{_part(token, _)} {{number}}"
+            counted = COUNTED.get(part)
+            word = _(counted) if counted else f"{_part(part, _)} {{number}}"
             out.append(word.format(number=following + 1))
             k += 1
-        elif token == "outcomes" and following is not None:
+        elif part == "outcomes" and following is not None:
             out.append(_("outcome '{outcome}'").format(outcome=following))
             k += 1
-        elif token == "inputs" and following is not None:
+        elif part == "inputs" and following is not None:
             out.append(_("input '{name}'").format(name=following))
             k += 1
-        elif token == "fee" and following == "rules":
+        elif part == "fee" and following == "rules":
             pass  # "fee rule 2" says it
         else:
-            out.append(_part(token, _))
+            out.append(_part(part, _))
         k += 1
     return out
 
 
-def _part(token: str, _: Any) -> str:
-    known = PARTS.get(token)
-    return str(_(known)) if known else token.replace("_", " ")
+def _part(name: str, _: Any) -> str:
+    known = PARTS.get(name)
+    return str(_(known)) if known else name.replace("_", " ")

@@ -254,7 +254,7 @@ with tab_steps:
             kind = str(step.get("kind"))
             st.subheader(_(draft.KIND_LABELS[kind]) if kind in draft.KIND_LABELS else kind)
             for p in mine:
-                st.error(f"**{checks.where(p, d)}**: {p['message']}")
+                checks.show(p, d)
             new = forms.drop_empty(forms.edit_step(step, context(i)))
             if new != step:
                 commit(new, i, step)
@@ -265,7 +265,8 @@ with tab_steps:
             st.markdown(_("**Problems**"))
             for k, p in enumerate(found):
                 c1, c2 = st.columns([5, 1])
-                c1.markdown(f"- **{checks.where(p, d)}**: {p['message']}")
+                c1.markdown(f"- {checks.plain(p, d)}")
+                c1.caption(checks.technical(p))
                 si = draft.step_index(p["path"])
                 if si is not None and si < len(ids):
                     c2.button(_("Show"), key=f"problem.{k}", on_click=select, args=(ids[si],))
@@ -275,7 +276,7 @@ with tab_fields:
                  "{placeholders} in messages."))  # fmt: skip
     field_problems = [p for p in found if draft.field_index(p["path"]) is not None]
     for p in field_problems:
-        st.error(f"**{checks.where(p, d)}**: {p['message']}")
+        checks.show(p, d)
     for j, f in enumerate(fields):
         with st.container(border=True):
             new_field = forms.edit_field(j, f)

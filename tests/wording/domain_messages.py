@@ -61,12 +61,15 @@ class Resolver:
                 if isinstance(node, ast.FunctionDef):
                     self.functions.setdefault(node.name, []).append((m, node))
             for stmt in m.tree.body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else (
-                    [stmt.target] if isinstance(stmt, ast.AnnAssign) and stmt.value else [])
+                match stmt:
+                    case ast.Assign(targets=targets, value=value):
+                        pass
+                    case ast.AnnAssign(target=target, value=ast.expr() as value):
+                        targets = [target]
+                    case _:
+                        continue
                 for t in targets:
                     if isinstance(t, ast.Name):
-                        value = stmt.value
-                        assert value is not None
                         self.constants.setdefault(t.id, []).append((m, value))
         self.seen: set[tuple[int, int]] = set()  # (node, function) being followed
 
@@ -231,8 +234,12 @@ def _assignments(fn: ast.FunctionDef, name: str) -> Iterator[ast.expr | None]:
                 yield value
             case ast.NamedExpr(target=ast.Name(id=n), value=value) if n == name:
                 yield value
-            case ast.For(target=t) if name in {x.id for x in ast.walk(t) if isinstance(x, ast.Name)}:
+            case ast.For(target=t) if name in _names(t):
                 yield None
+
+
+def _names(target: ast.expr) -> set[str]:
+    return {x.id for x in ast.walk(target) if isinstance(x, ast.Name)}
 
 
 def _matching(target: ast.expr, value: ast.expr, name: str) -> Iterator[ast.expr]:

@@ -35,7 +35,7 @@ def test_every_marked_text_is_in_the_catalogue(language: str) -> None:
 
 
 def test_every_indonesian_text_is_translated_with_the_same_placeholders() -> None:
-    problems = []
+    problems: list[tuple[object, ...]] = []
     for m in load("id"):
         if not m.id:
             continue

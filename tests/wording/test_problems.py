@@ -151,7 +151,8 @@ def test_a_typical_mistake_reads_as_a_sentence_without_path_syntax(mistake: str)
             assert not PATH_SYNTAX.search(text), text
             assert p.message not in text, text
         assert explain(p.path, p.message, "id", definition=definition) != explain(
-            p.path, p.message, "en", definition=definition)
+            p.path, p.message, "en", definition=definition
+        )
 
 
 def test_an_empty_condition_is_named_by_its_step_and_branch() -> None:
