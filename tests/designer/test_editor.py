@@ -44,7 +44,7 @@ def test_undo_reorder_remove_and_rename(app):
     i, _ = step(app, "kabari")
     app.text_area(key=f"ed.{i}.message").set_value("Surat untuk {nama} siap").run()
     ok(app)
-    assert any("placeholder '{nama}'" in e.value for e in app.error)
+    assert any("Teks memakai {nama}, yang bukan isian layanan ini" in e.value for e in app.error)
 
     # Undo takes back the last change only, and the widget shows the old text again.
     app.button(key="editor.undo").click().run()
@@ -68,7 +68,8 @@ def test_undo_reorder_remove_and_rename(app):
     app.button(key="editor.remove").click().run()
     ok(app)
     assert [s["id"] for s in draft(app)["steps"]] == ["pengajuan", "selesai"]
-    assert any("unknown step 'kabari_warga'" in e.value for e in app.error)
+    assert any("Mengarah ke langkah yang tidak ada ('kabari_warga')" in e.value
+               for e in app.error)  # fmt: skip
     assert "tidak ada: kabari_warga" in diagram(app)
     app.button(key="editor.undo").click().run()
     ok(app)
