@@ -13,6 +13,7 @@ import pytest
 from designer import i18n
 from designer.draft import KIND_LABEL_TEXTS, KIND_LABELS
 from designer.messages import MARKERS, SOURCES, load, shared, used
+from wording.messages import load as load_shared
 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -63,8 +64,9 @@ def test_the_designer_falls_back_to_the_shared_catalogue() -> None:
 
 
 def test_every_indonesian_text_is_translated_with_the_same_placeholders() -> None:
+    """The designer's catalogue and the shared one it falls back to."""
     problems: list[tuple[object, ...]] = []
-    for m in load("id"):
+    for m in [*load("id"), *load_shared("id")]:
         if not m.id:
             continue
         ids = list(m.id) if isinstance(m.id, (list, tuple)) else [m.id]
