@@ -205,7 +205,7 @@ TABLE: Final[Sequence[Plain]] = (
     # -- roles and deadlines -------------------------------------------------------------
     _p(r"unknown role '(?P<role>.*)'; allowed: .*",
        N_("'{role}' is not a role of the agency's staff: choose one from the list.")),
-    _p(r"must be shorter than within \((?P<within>.*)\), but is (?P<remind>.*)",
+    _p(r"must be shorter than within \((?P<within>[^,)]*)(?:, [^)]*)?\), but is (?P<remind>.*)",
        N_("The reminder ({remind}) must come before the deadline ({within}): make it "
           "shorter.")),
     _p(r"Value error, working days must be a whole number",
@@ -222,11 +222,16 @@ TABLE: Final[Sequence[Plain]] = (
        N_("The condition is too long: make it shorter, or split it over several "
           "branches.")),
     _p(r"condition can take up to .*|condition takes too many steps .*"
-       r"|.* can build a text or list of up to .*|result too large .*"
-       r"|number too large .*|exponent too large .*", _EXPRESSION_SIZE),
+       r"|.* can build a text or list of up to .*|result too large .*", _EXPRESSION_SIZE),
+    _p(r"number too large .*|exponent too large .*|result of '\*\*' is not a real number",
+       N_("The condition works out a number too large to use: compare with smaller "
+          "numbers.")),
+    _p(r"division by zero",
+       N_("The condition divides by zero: divide by a number that cannot be 0, or compare "
+          "without dividing.")),
     _p(r"unsupported operand types .*|cannot compare .*|unary '.*' needs a number, .*"
-       r"|'.*' on text needs text on the left, .*|'.*' needs a list or text on the right"
-       r"|division by zero|result of '\*\*' is not a real number", _EXPRESSION_TYPES),
+       r"|'.*' on text needs text on the left, .*|'.*' needs a list or text on the right",
+       _EXPRESSION_TYPES),
     # -- the Standar Pelayanan ---------------------------------------------------------------
     _p(r"Persyaratan is empty: .*",
        N_("The Standar Pelayanan lists no requirements (Persyaratan): add a required form "
