@@ -130,13 +130,18 @@ def _draw(key: str, ctx: Context) -> Condition:
         _init(f"{key}.cb.join", "all")
         st.selectbox(_("The groups"), JOINS, key=f"{key}.cb.join",
                      format_func=choices.__getitem__)  # fmt: skip
+    words = _join_words()
     for g, count in enumerate(shape):
+        if g:  # between the groups, how they are joined, as between the clauses below
+            st.caption(f"**{words[_join(ss.get(f'{key}.cb.join'))]}**")
         with st.container(border=True):
             if count > 1:
                 _init(f"{key}.cb.{g}.join", "all")
                 st.selectbox(_("The clauses of this group"), JOINS, key=f"{key}.cb.{g}.join",
                              format_func=choices.__getitem__)  # fmt: skip
             for c in range(count):
+                if c:
+                    st.caption(f"**{words[_join(ss.get(f'{key}.cb.{g}.join'))]}**")
                 _row(key, g, c, ctx)
             st.button(_("+ Clause"), key=f"{key}.cb.{g}.add", on_click=_add_clause,
                       args=(key, g, ctx), help=_("Add a clause to this group"))  # fmt: skip
@@ -149,7 +154,9 @@ def _row(key: str, g: int, c: int, ctx: Context) -> None:
     ss = st.session_state
     at = f"{key}.cb.{g}.{c}"
     shown: Shown = "visible" if c == 0 else "collapsed"
-    a, b, v, d = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
+    # Two lines, for the labels to fit in the editor's narrow column: the data and the
+    # comparison, then the value.
+    a, b = st.columns([3, 2])
     _init(f"{at}.name", "")
     name = str(ss[f"{at}.name"])
     names = ["", *ctx.condition_names]
@@ -169,6 +176,7 @@ def _row(key: str, g: int, c: int, ctx: Context) -> None:
         st.selectbox(_("Comparison"), ops, key=f"{at}.op", label_visibility=shown,
                      format_func=lambda o: str(words.get(o, o)))  # fmt: skip
     op = str(ss[f"{at}.op"])
+    v, d = st.columns([5, 1], vertical_alignment="bottom")
     with v:
         if op not in EMPTY_TESTS:
             _value_input(f"{at}.value", name, op, ctx, shown)
@@ -222,7 +230,8 @@ def _fit(key: str, kind: type, empty: Any) -> None:
     """The widget's state is of the type it takes (else forgotten): the same key holds a
     number, a date or a text as the data chosen changes."""
     ss = st.session_state
-    if key not in ss or (ss[key] is not None and not isinstance(ss[key], kind)):
+    found = ss.get(key)
+    if key not in ss or not (isinstance(found, kind) or (found is None and empty is None)):
         ss[key] = empty
 
 
@@ -266,7 +275,7 @@ def _value(state: object, name: str, op: str, ctx: Context) -> Value:
         if isinstance(state, str):
             return items(state, kind == "number") or None
         return None
-    if isinstance(state, float):
+    if isinstance(state, int | float) and not isinstance(state, bool):
         return int(state) if state == int(state) else state
     if isinstance(state, date):
         return state.isoformat()
