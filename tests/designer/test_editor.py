@@ -154,18 +154,27 @@ def test_and_or_groups_through_the_condition_builder(app):
     assert when() == 'periksa == "approve" and jumlah_peserta < 5000'
     assert app.selectbox(key=f"{cb}.0.0.name").value == "periksa"
 
-    # "is one of" takes a list.
+    # "is one of" takes a list: the value chosen is its first item.
     choose(f"{cb}.0.0.op", "in")
+    assert app.multiselect(key=f"{cb}.0.0.value").value == ["approve"]
+    assert when() == 'periksa in ["approve"] and jumlah_peserta < 5000'
     app.multiselect(key=f"{cb}.0.0.value").set_value(["approve", "reject"]).run()
     ok(app)
     assert when() == 'periksa in ["approve", "reject"] and jumlah_peserta < 5000'
 
     # Saved as it was built.
+    built = 'periksa in ["approve", "reject"] and jumlah_peserta < 5000'
     assert save_draft(app) == 1
-    assert draft(app)["steps"][i]["branches"][0] == {
-        "when": 'periksa in ["approve", "reject"] and jumlah_peserta < 5000',
-        "goto": "ditolak",
-    }
+    assert draft(app)["steps"][i]["branches"][0] == {"when": built, "goto": "ditolak"}
+
+    # Jumlah peserta becomes a text field: the builder has no input for the number 5000
+    # of a text, so the condition shows as text, saying why, and stays as it was.
+    app.selectbox(key="ed.f0.type").set_value("text").run()
+    ok(app)
+    assert when() == built
+    assert app.checkbox(key=f"ed.{i}.br.0.when.astext").value is True
+    assert app.text_input(key=f"ed.{i}.br.0.when").value == built
+    assert any("5000" in c.value and "Jumlah peserta" in c.value for c in app.caption)
 
 
 def test_a_condition_the_builder_cannot_show_opens_as_text(app):
