@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
-from designer import draft
+from designer import condition_form, draft
 from designer.i18n import _
 from domain.definition import STAFF_ROLES, DurationUnit, FieldType
 from domain.profile import prefill_paths
 from domain.wallet import DOCUMENT_KINDS
 
 ROLES = sorted(STAFF_ROLES)
-OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
 UNITS = [u.value for u in DurationUnit]
 FIELD_TYPES = [t.value for t in FieldType]
 
@@ -33,6 +32,12 @@ class Context:
     condition_names: list[str]
     number_names: set[str]
     services: list[str]
+    # What the condition builder shows of each name in conditions: its label (a field's,
+    # a step's name), its kind (a field type, or "outcome" for a step with a result) and
+    # the values to pick from (a choice field's options, a step's results).
+    name_labels: dict[str, str] = field(default_factory=dict)
+    name_kinds: dict[str, str] = field(default_factory=dict)
+    name_options: dict[str, list[str]] = field(default_factory=dict)
 
     def key(self, *parts: object) -> str:
         return draft.WIDGET_PREFIX + f"{self.index}." + ".".join(str(p) for p in parts)
@@ -140,57 +145,9 @@ def deadline(key: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def literal(raw: str, numeric: bool) -> str:
-    """A value typed into the condition builder, as a literal of the condition language."""
-    raw = raw.strip()
-    if numeric:
-        try:
-            float(raw)
-            return raw
-        except ValueError:
-            pass
-    if raw in ("true", "false", "null"):
-        return raw
-    return json.dumps(raw, ensure_ascii=False)
-
-
-def compose(name: str, op: str, raw: str, numeric: bool) -> str:
-    """``name op value`` in the safe condition syntax; ``in`` takes a comma list."""
-    if op in ("in", "not in"):
-        items = [literal(v, numeric) for v in raw.split(",") if v.strip()]
-        return f"{name} {op} [{', '.join(items)}]"
-    return f"{name} {op} {literal(raw, numeric)}"
-
-
 def condition(label: str, key: str, value: str, ctx: Context) -> str:
-    """A condition: the text, and a builder that writes it (and/or another clause)."""
-    written = text(label, key, value, placeholder=_("e.g. years_experience < 2"))
-    with st.expander(_("Condition builder"), expanded=not written):
-        if not ctx.condition_names:
-            st.caption(_("Add form fields (or review steps) first: conditions read their values."))
-            return written
-        c1, c2, c3 = st.columns([2, 1, 2])
-        with c1:
-            name = choose(_("Name"), f"{key}.b.name", ctx.condition_names, ctx.condition_names[0])
-        with c2:
-            op = choose(_("Operator"), f"{key}.b.op", OPERATORS, "==")
-        with c3:
-            raw = text(_("Value"), f"{key}.b.value", "", help=_("For in / not in: a, b, c"))
-        choose(_("Combine with the condition so far"), f"{key}.b.join", ["replace", "and", "or"],
-               "replace")  # fmt: skip
-        clause = compose(name, op, raw, name in ctx.number_names)
-
-        def write() -> None:
-            # Callbacks run before the next rerun: read the builder's widgets now.
-            ss = st.session_state
-            name, op, how = ss[f"{key}.b.name"], ss[f"{key}.b.op"], ss[f"{key}.b.join"]
-            made = compose(name, op, str(ss[f"{key}.b.value"]), name in ctx.number_names)
-            current = str(ss.get(key, "")).strip()
-            ss[key] = f"({current}) {how} {made}" if current and how != "replace" else made
-
-        st.caption(_("Writes: `{condition}`").format(condition=clause))
-        st.button(_("Write condition"), key=f"{key}.b.write", on_click=write)
-    return written
+    """A condition, written with the builder by default (``designer.condition_form``)."""
+    return condition_form.condition(label, key, value, ctx)
 
 
 def row_buttons(ctx: Context, name: str, add: Callable[[dict[str, Any]], None], label: str) -> None:

@@ -15,6 +15,7 @@ from designer.diagram import dot
 from designer.i18n import _, iso_moment, ngettext
 from designer.standard import COMPONENTS, standard_groups
 from domain.interpreter import condition_names
+from domain.steps.face_verify import VALUES as FACE_VALUES
 
 st.title(_("Flow editor"))
 user = session.require_login()
@@ -134,6 +135,20 @@ except ApiError:
 
 
 def context(i: int) -> forms.Context:
+    # The condition builder shows each name by its label, with a value input of its kind.
+    named = [*fields, *(f for s in steps if s.get("kind") == "external"
+                        for f in s.get("fields") or [] if isinstance(f, dict))]  # fmt: skip
+    labels = {str(f.get("id")): str(f.get("label") or f.get("id")) for f in named}
+    kinds = {str(f.get("id")): str(f.get("type") or "text") for f in named}
+    options = {str(f.get("id")): [str(c) for c in f.get("choices") or []] for f in named}
+    results = {"subservice": ["approved", "rejected", "cancelled"],
+               "face_verify": list(FACE_VALUES)}  # fmt: skip
+    for s in steps:
+        if s.get("kind") in ("review", *results):
+            sid = str(s.get("id"))
+            labels[sid], kinds[sid] = str(s.get("name") or sid), "outcome"
+            found = results.get(str(s.get("kind")))
+            options[sid] = found or [str(o) for o in s.get("outcomes") or {}]
     return forms.Context(
         index=i,
         step_ids=ids,
@@ -142,6 +157,9 @@ def context(i: int) -> forms.Context:
         condition_names=names_in_conditions,
         number_names=numbers,
         services=catalogue_ids,
+        name_labels=labels,
+        name_kinds=kinds,
+        name_options=options,
     )
 
 

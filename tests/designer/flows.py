@@ -115,8 +115,12 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     at.selectbox(key=f"ed.{i}.br.0.goto").set_value("ditolak").run()
     ok(at)
 
-    # 4. A condition on a field that does not exist yet: another message, naming it.
-    at.text_input(key=f"ed.{i}.br.0.when").set_value("jumlah_peserta > 500").run()
+    # 4. A condition on a field that does not exist yet, written as text (the builder
+    # offers only the service's data): another message, naming it.
+    when = f"ed.{i}.br.0.when"
+    at.checkbox(key=f"{when}.astext").check().run()
+    ok(at)
+    at.text_input(key=when).set_value("jumlah_peserta > 500").run()
     ok(at)
     assert any("Kondisi memakai 'jumlah_peserta', yang bukan isian formulir" in m
                for m in errors(at)), errors(at)  # fmt: skip
@@ -134,12 +138,21 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     ]
     assert not errors(at), errors(at)
 
-    # 6. The condition builder writes the safe syntax; the branch leads to the rejection.
-    at.selectbox(key=f"ed.{i}.br.0.when.b.name").set_value("jumlah_peserta")
-    at.selectbox(key=f"ed.{i}.br.0.when.b.op").set_value(">=")
-    at.text_input(key=f"ed.{i}.br.0.when.b.value").set_value("1000")
-    at.button(key=f"ed.{i}.br.0.when.b.write").click().run()
+    # 6. Back to the builder, which shows the condition by the field's label and changes
+    # it; the branch leads to the rejection.
+    at.checkbox(key=f"{when}.astext").uncheck().run()
     ok(at)
+    assert at.selectbox(key=f"{when}.cb.0.0.name").value == "jumlah_peserta"
+    assert at.selectbox(key=f"{when}.cb.0.0.name").format_func("jumlah_peserta") == (
+        "Jumlah peserta"
+    )
+    assert at.selectbox(key=f"{when}.cb.0.0.op").value == ">"
+    assert at.number_input(key=f"{when}.cb.0.0.value").value == 500
+    at.selectbox(key=f"{when}.cb.0.0.op").set_value(">=").run()
+    ok(at)
+    at.number_input(key=f"{when}.cb.0.0.value").set_value(1000).run()
+    ok(at)
+    assert any("Jumlah peserta paling sedikit 1000" in c.value for c in at.caption)
     at.selectbox(key=f"ed.{i}.br.0.goto").set_value("ditolak").run()
     ok(at)
     decision = step(at, "cek_peserta")[1]

@@ -14,6 +14,8 @@ def test_number_limits_and_on_error_in_the_editor(app):
 
     # A condition repeating by an unbounded number: refused with the reason.
     i, _ = step(app, "cek_peserta")
+    app.checkbox(key=f"ed.{i}.br.0.when.astext").check().run()  # not a builder's condition
+    ok(app)
     app.text_input(key=f"ed.{i}.br.0.when").set_value("'*' * jumlah_peserta == 'x'").run()
     ok(app)
     assert any("Kondisi bisa terlalu lama dihitung" in m for m in errors(app)), errors(app)

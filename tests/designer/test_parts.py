@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from designer import draft, forms, standard
+from designer import draft, standard
 from designer.dashboard import from_applications
 from designer.diagram import dot
-from domain import expressions
 from domain.bpmn import to_bpmn
 from domain.definition import ServiceDefinition
 from domain.steps import raw_exits
@@ -51,21 +50,6 @@ def test_diagram_marks_selected_problem_and_walked_steps_and_missing_targets():
     assert 'label="tidak ada: ghost"' in text  # in Bahasa Indonesia, the default
     assert '"submission" -> "verify_residence" [color="#1a7f37"' in text
     assert text.count("penwidth=3.5") == 1  # only the selected step
-
-
-@pytest.mark.parametrize(
-    "name, op, raw, numeric, expected",
-    [
-        ("umur", ">=", "17", True, "umur >= 17"),
-        ("kelurahan", "==", 'Sobo "lama"', False, 'kelurahan == "Sobo \\"lama\\""'),
-        ("profesi", "in", "dokter, bidan", False, 'profesi in ["dokter", "bidan"]'),
-        ("umur", "==", "tujuh", True, 'umur == "tujuh"'),
-    ],
-)
-def test_condition_builder_writes_the_safe_syntax(name, op, raw, numeric, expected):
-    text = forms.compose(name, op, raw, numeric)
-    assert text == expected
-    assert expressions.parse(text).names == {name}
 
 
 def test_standard_components_come_from_the_definition_and_the_flow():
