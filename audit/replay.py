@@ -14,6 +14,8 @@ class ReplayReport:
     workflow_id: str
     events: int
     failure: str | None
+    run_id: str | None = None
+    """The run replayed, when the history came from Temporal (a file names none)."""
 
     @property
     def deterministic(self) -> bool:
@@ -40,6 +42,34 @@ async def replay_history(
         events=len(history.events),
         failure=None if failure is None else f"{type(failure).__name__}: {failure}",
     )
+
+
+class HistoryTooLarge(Exception):
+    """The run's history has more events than a caller lets one replay take."""
+
+    def __init__(self, workflow_id: str, events: int, limit: int) -> None:
+        super().__init__(f"{workflow_id} has {events} events in Temporal, more than {limit}")
+        self.workflow_id = workflow_id
+        self.events = events
+        self.limit = limit
+
+
+async def replay_latest_run(
+    client: Any, workflow_id: str, workflows: Sequence[type], *, max_events: int
+) -> ReplayReport:
+    """Fetch the latest run of ``workflow_id`` through ``client`` and replay it with the
+    client's data converter (the project's: ``config.temporal.connect`` sets it). The
+    run's length is asked first, so a history over ``max_events`` is refused before
+    it is downloaded (``HistoryTooLarge``). Temporal's errors pass through: the caller
+    knows what to tell its reader."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    length = int(described.raw_description.workflow_execution_info.history_length)
+    if length > max_events:
+        raise HistoryTooLarge(workflow_id, length, max_events)
+    # The run just described, not whichever is latest by the time the history is read.
+    history = await client.get_workflow_handle(workflow_id, run_id=described.run_id).fetch_history()
+    report = await replay_history(history, workflows, client.data_converter)
+    return ReplayReport(report.workflow_id, report.events, report.failure, described.run_id)
 
 
 async def fetch_history(client: Any, workflow_id: str) -> Any:

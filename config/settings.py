@@ -561,6 +561,15 @@ class Settings(BaseSettings):
     def audit_anchor_location(self) -> Path:
         return self.audit_anchor_path or self.var_dir / "anchors" / "checkpoints.jsonl"
 
+    # The Temporal replay check on the auditor's page (issue 17 part 4:
+    # POST /audit/applications/{id}/replay; README "Designing a service") -------------
+    audit_replay_timeout_s: float = Field(default=15.0, gt=0)
+    """How long the API gives one replay check (fetching the history and replaying it)
+    before answering 503; the designer waits 20 s for any answer."""
+    audit_replay_max_events: int = Field(default=20_000, ge=1)
+    """Longer histories are refused (422) rather than replayed inside the API; ``lincah
+    audit replay`` on the server replays them."""
+
 
 SECRET_FILES: tuple[str, ...] = (
     "jwt-secret",

@@ -1,20 +1,24 @@
 """Live validation of the draft: the API's ``POST /services/validate`` (the same checks
 that guard saving and publishing), remembered per draft content; when the API cannot be
-asked, the same domain checks run here."""
+asked, the same domain checks run here. Each problem is shown as the administrator reads
+it (``wording.problems``: what is wrong and what to do, the place named by step name and
+field label), with the API's technical ``path: message`` small beneath it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 import streamlit as st
 
 from designer.client import ApiError
-from designer.draft import field_index, fingerprint, step_index
+from designer.draft import fingerprint, step_index
 from designer.i18n import _, language
 from designer.session import api
 from domain.definition import ServiceDefinition
 from domain.validation import parse_definition
+from wording.problems import explain
 
 _CACHE = "_problems"
 
@@ -40,25 +44,22 @@ def parsed(definition: dict[str, Any]) -> ServiceDefinition | None:
     return parse_definition(definition)[0]
 
 
-def where(problem: dict[str, str], definition: dict[str, Any]) -> str:
-    """Where a problem is, in words a designer recognises."""
-    path = problem.get("path", "")
-    steps = definition.get("steps", [])
-    i = step_index(path)
-    if i is not None and i < len(steps) and isinstance(steps[i], dict):
-        s = steps[i]
-        rest = path.split("]", 1)[1].lstrip(".")
-        what = _("Step '{name}' ({step})").format(
-            name=s.get("name") or s.get("id"), step=s.get("id")
-        )
-        return f"{what} · {rest}" if rest else what
-    j = field_index(path)
-    fields = definition.get("fields", [])
-    if j is not None and j < len(fields) and isinstance(fields[j], dict):
-        rest = path.split("]", 1)[1].lstrip(".")
-        what = _("Form field '{label}'").format(label=fields[j].get("label") or fields[j].get("id"))
-        return f"{what} · {rest}" if rest else what
-    return f"{_('Service')} · {path}" if path else _("Service")
+def plain(problem: Mapping[str, str], definition: Mapping[str, Any] | None = None) -> str:
+    """The problem in the session's language, as the administrator acts on it."""
+    return explain(str(problem.get("path", "")), str(problem.get("message", "")), language(),
+                   definition=definition)  # fmt: skip
+
+
+def technical(problem: Mapping[str, str]) -> str:
+    """The problem as the API words it: ``path: message`` (for a programmer, or support)."""
+    return f"`{problem.get('path') or _('(definition)')}`: {problem.get('message', '')}"
+
+
+def show(problem: Mapping[str, str], definition: Mapping[str, Any], box: Any = st) -> None:
+    """One problem as an error, the technical wording small beneath it (``box``: where,
+    such as a column; the page by default)."""
+    box.error(plain(problem, definition))
+    box.caption(technical(problem))
 
 
 def problem_steps(found: list[dict[str, str]], definition: dict[str, Any]) -> set[str]:

@@ -187,6 +187,12 @@ class Api:
         )
         return found
 
+    def audit_replay(self, application_id: str) -> dict[str, Any]:
+        """The application's Temporal history replayed against today's workflow code:
+        ``replayed``, ``events``, ``failure``, ``workflow_id``, ``run_id``."""
+        found: dict[str, Any] = self.call("POST", f"/audit/applications/{application_id}/replay")
+        return found
+
     def audit_verification(self) -> dict[str, Any]:
         """The whole log's hash chains, checked against the last signed checkpoint."""
         found: dict[str, Any] = self.call("GET", "/audit/verification")

@@ -36,6 +36,7 @@ from designer.conditions import (
     describe,
     items,
     literal,
+    number,
     read,
     to_text,
 )
@@ -89,7 +90,9 @@ def condition(label: str, key: str, value: str, ctx: Context) -> str:
     """Draw the condition ``value`` under ``key``; returns the expression as the widgets
     now say (``value`` itself while they say the same)."""
     ss = st.session_state
-    if f"{key}.cb.shape" not in ss:  # first drawn, or the editor forgot its widgets
+    if f"{key}.cb.shape" not in ss or not (ss.get(f"{key}.astext") or _state_fits(key, ctx)):
+        # First drawn, or the editor forgot its widgets; or a field's type changed under
+        # a value: shown afresh from the text, which nothing changed.
         _load(key, value, ctx)
     st.markdown(f"**{label}**")
     if not ctx.condition_names:
@@ -130,13 +133,18 @@ def _draw(key: str, ctx: Context) -> Condition:
         _init(f"{key}.cb.join", "all")
         st.selectbox(_("The groups"), JOINS, key=f"{key}.cb.join",
                      format_func=choices.__getitem__)  # fmt: skip
+    words = _join_words()
     for g, count in enumerate(shape):
+        if g:  # between the groups, how they are joined, as between the clauses below
+            st.caption(f"**{words[_join(ss.get(f'{key}.cb.join'))]}**")
         with st.container(border=True):
             if count > 1:
                 _init(f"{key}.cb.{g}.join", "all")
                 st.selectbox(_("The clauses of this group"), JOINS, key=f"{key}.cb.{g}.join",
                              format_func=choices.__getitem__)  # fmt: skip
             for c in range(count):
+                if c:
+                    st.caption(f"**{words[_join(ss.get(f'{key}.cb.{g}.join'))]}**")
                 _row(key, g, c, ctx)
             st.button(_("+ Clause"), key=f"{key}.cb.{g}.add", on_click=_add_clause,
                       args=(key, g, ctx), help=_("Add a clause to this group"))  # fmt: skip
@@ -149,7 +157,9 @@ def _row(key: str, g: int, c: int, ctx: Context) -> None:
     ss = st.session_state
     at = f"{key}.cb.{g}.{c}"
     shown: Shown = "visible" if c == 0 else "collapsed"
-    a, b, v, d = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
+    # Two lines, for the labels to fit in the editor's narrow column: the data and the
+    # comparison, then the value.
+    a, b = st.columns([3, 2])
     _init(f"{at}.name", "")
     name = str(ss[f"{at}.name"])
     names = ["", *ctx.condition_names]
@@ -167,8 +177,10 @@ def _row(key: str, g: int, c: int, ctx: Context) -> None:
     words = _op_words()
     with b:
         st.selectbox(_("Comparison"), ops, key=f"{at}.op", label_visibility=shown,
-                     format_func=lambda o: str(words.get(o, o)))  # fmt: skip
+                     format_func=lambda o: str(words.get(o, o)), on_change=_op_changed,
+                     args=(at, ctx))  # fmt: skip
     op = str(ss[f"{at}.op"])
+    v, d = st.columns([5, 1], vertical_alignment="bottom")
     with v:
         if op not in EMPTY_TESTS:
             _value_input(f"{at}.value", name, op, ctx, shown)
@@ -190,40 +202,86 @@ def _value_input(vkey: str, name: str, op: str, ctx: Context, shown: Shown) -> N
     if kind in _PICKED:
         options = list(ctx.name_options.get(name, []))
         if many:
-            _fit(vkey, list, [])
+            _fit(vkey, kind, op)
             options += [o for o in st.session_state[vkey] if o not in options]
             st.multiselect(label, options, key=vkey, label_visibility=shown,
                            placeholder=_("choose one or more"))  # fmt: skip
         else:
-            _fit(vkey, str, None)
+            _fit(vkey, kind, op)
             current = st.session_state[vkey]
             if current is not None and current not in options:
                 options.append(current)
             st.selectbox(label, options, key=vkey, label_visibility=shown, index=None,
                          placeholder=_("choose a value"))  # fmt: skip
     elif many:
-        _fit(vkey, str, "")
+        _fit(vkey, kind, op)
         st.text_input(label, key=vkey, label_visibility=shown,
                       placeholder=_("a, b, c"))  # fmt: skip
     elif kind == "number":
-        _fit(vkey, float, None)
+        _fit(vkey, kind, op)
         st.number_input(label, key=vkey, value=None, step=1.0, format="%g",
                         label_visibility=shown)  # fmt: skip
     elif kind == "date":
-        _fit(vkey, date, None)
+        _fit(vkey, kind, op)
         st.date_input(label, key=vkey, value=None, label_visibility=shown,
                       format="DD/MM/YYYY")  # fmt: skip
     else:
-        _fit(vkey, str, "")
+        _fit(vkey, kind, op)
         st.text_input(label, key=vkey, label_visibility=shown)
 
 
-def _fit(key: str, kind: type, empty: Any) -> None:
-    """The widget's state is of the type it takes (else forgotten): the same key holds a
-    number, a date or a text as the data chosen changes."""
+def _widget_state(kind: str, op: str) -> tuple[type | tuple[type, ...], Any]:
+    """The type of the value widget's state for data of ``kind`` compared by ``op``, and
+    its state when empty (None: empty is allowed besides that type)."""
+    if kind in _PICKED:
+        return (list, []) if op in LISTS else (str, None)
+    if op in LISTS:
+        return str, ""  # typed as "a, b, c"
+    if kind == "number":
+        return (int, float), None
+    if kind == "date":
+        return date, None
+    return str, ""
+
+
+def _fits_state(state: object, kind: str, op: str) -> bool:
+    """Whether the value widget for ``kind`` and ``op`` can take ``state`` (None: no
+    value yet, which every widget can show)."""
+    return state is None or isinstance(state, _widget_state(kind, op)[0])
+
+
+def _fit(key: str, kind: str, op: str) -> None:
+    """A value widget's state missing (a new clause, other data) starts empty."""
     ss = st.session_state
-    if key not in ss or (ss[key] is not None and not isinstance(ss[key], kind)):
+    expected, empty = _widget_state(kind, op)
+    found = ss.get(key)
+    if key not in ss or not (isinstance(found, expected) or (found is None and empty is None)):
         ss[key] = empty
+
+
+def _converted(state: object, kind: str, op: str) -> object:
+    """``state`` (of a value widget) as the widget for ``op`` holds it: a value becomes a
+    list of one and back, as far as it goes."""
+    if _fits_state(state, kind, op):
+        return state
+    first = (state[0] if state else None) if isinstance(state, list) else state
+    listed = op in LISTS
+    if isinstance(first, float) and first == int(first):
+        first = int(first)
+    if kind in _PICKED:
+        return ([first] if isinstance(first, str) and first else []) if listed else first
+    if listed:  # a number, a date or a text as "a, b, c"
+        return first.isoformat() if isinstance(first, date) else str(first or "")
+    single = str(first or "").split(",")[0].strip()
+    if kind == "number":
+        found = number(single)
+        return None if found is None else float(found)
+    if kind == "date":
+        try:
+            return date.fromisoformat(single)
+        except ValueError:
+            return None
+    return single
 
 
 def _init(key: str, value: Any) -> None:
@@ -243,6 +301,20 @@ def _tree(key: str, ctx: Context) -> Condition:
         clauses = tuple(_clause(f"{key}.cb.{g}.{c}", ctx) for c in range(count))
         groups.append(Group(_join(ss.get(f"{key}.cb.{g}.join")), clauses))
     return Condition(_join(ss.get(f"{key}.cb.join")), tuple(groups))
+
+
+def _state_fits(key: str, ctx: Context) -> bool:
+    """Whether every value widget's state is of the type its data's kind takes."""
+    ss = st.session_state
+    for g, count in enumerate(ss.get(f"{key}.cb.shape", [])):
+        for c in range(count):
+            at = f"{key}.cb.{g}.{c}"
+            if f"{at}.value" not in ss:
+                continue
+            kind = _kind(str(ss.get(f"{at}.name") or ""), ctx)
+            if not _fits_state(ss[f"{at}.value"], kind, str(ss.get(f"{at}.op") or "==")):
+                return False
+    return True
 
 
 def _join(found: object) -> Join:
@@ -266,7 +338,7 @@ def _value(state: object, name: str, op: str, ctx: Context) -> Value:
         if isinstance(state, str):
             return items(state, kind == "number") or None
         return None
-    if isinstance(state, float):
+    if isinstance(state, int | float) and not isinstance(state, bool):
         return int(state) if state == int(state) else state
     if isinstance(state, date):
         return state.isoformat()
@@ -413,6 +485,14 @@ def _delete(key: str, g: int, c: int, ctx: Context) -> None:
     rows = _rows(key, ctx)
     del rows[g][c]
     _rewrite(key, rows, ctx)
+
+
+def _op_changed(at: str, ctx: Context) -> None:
+    # A single value and a list take different widgets: carry the value over.
+    ss = st.session_state
+    if f"{at}.value" in ss:
+        kind = _kind(str(ss.get(f"{at}.name") or ""), ctx)
+        ss[f"{at}.value"] = _converted(ss[f"{at}.value"], kind, str(ss.get(f"{at}.op")))
 
 
 def _name_changed(at: str, ctx: Context) -> None:

@@ -202,6 +202,13 @@ def _form(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"next": target(_("Then"), ctx.key("next"), step.get("next", ""), ctx)}
 
 
+def _outcome_words(outcome: str) -> str:
+    """An outcome id as the words an administrator would type for it (tolak_permohonan:
+    "Tolak permohonan"); the id itself where those words would not make it again."""
+    words = outcome.replace("_", " ").capitalize()
+    return words if draft.unique_id(words, set()) == outcome else outcome
+
+
 def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     i = ctx.index
     role = choose(
@@ -211,21 +218,29 @@ def _review(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
                         area=True)  # fmt: skip
     st.markdown(_("**Outcomes** — what the officer can answer, and where each leads"))
     outcomes: dict[str, str] = {}
-    for k, (outcome, goto) in enumerate(dict(step.get("outcomes") or {}).items()):
+    before = dict(step.get("outcomes") or {})
+    for k, (outcome, goto) in enumerate(before.items()):
         a, b, c = st.columns([2, 3, 1])
         with a:
-            oname = text(
-                _("Outcome {number}").format(number=k + 1), ctx.key("out", k, "name"), outcome
-            )
+            # Words in, an id out: "Tolak permohonan" is kept as tolak_permohonan (the
+            # rule of step and field ids), which conditions name; an id reads back as
+            # its words, and the same words give the same id back.
+            words = text(_("Outcome {number}").format(number=k + 1), ctx.key("out", k, "name"),
+                         _outcome_words(outcome),
+                         placeholder=_("e.g. Tolak permohonan"))  # fmt: skip
+            taken = set(outcomes) | (set(before) - {outcome})
+            oid = draft.unique_id(words, taken) if words.strip() else ""
+            if oid and oid != words.strip():
+                st.caption(_("id `{id}`").format(id=oid))
         with b:
             otarget = target(_("leads to"), ctx.key("out", k, "target"), goto, ctx)
         with c:
             st.button("✕", key=ctx.key("out", k, "del"),
-                      help=_("Remove outcome {outcome}").format(outcome=outcome),
+                      help=_("Remove outcome {outcome}").format(outcome=words or outcome),
                       on_click=draft.change, args=(_remover(i, "outcomes", outcome),
                       _("remove outcome {outcome}").format(outcome=outcome)),
                       kwargs={"reset": True})  # fmt: skip
-        outcomes[oname.strip()] = otarget
+        outcomes[oid] = otarget
 
     def add(d: dict[str, Any]) -> None:
         found = _step_of(d, i).setdefault("outcomes", {})

@@ -2,8 +2,10 @@
 
 Texts are written in English in the sources, marked ``_("...")`` (or ``N_("...")`` where
 they are plain data translated later, ``ngettext`` where a count picks the form), and
-looked up in ``designer/locales/<lang>/LC_MESSAGES/designer.po``. The .po files are read
-with babel's pofile API when first needed (no compiled .mo to keep in step). The
+looked up in ``designer/locales/<lang>/LC_MESSAGES/designer.po``, then in the catalogue
+the designer shares with the citizen portal (``wording``: the words both show, and the
+plain wording of validation problems). The .po files are read with babel's pofile API
+when first needed (no compiled .mo to keep in step). The
 language is the session's choice (the sidebar's selector, key ``lang``). Messages the API
 sends are shown as they come: they are not the designer's to translate."""
 
@@ -19,6 +21,8 @@ from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
+
+import wording
 
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 """The languages offered, by code, each named in itself; the first is the default."""
@@ -62,9 +66,11 @@ def language() -> str:
 
 
 def _(message: str) -> str:
-    """``message`` in the session's language (itself when the catalogue lacks it)."""
-    found = catalogue(language()).get(message)
-    return found if isinstance(found, str) and found else message
+    """``message`` in the session's language: from the designer's catalogue, else the
+    shared one (``wording``), else itself."""
+    lang = language()
+    found = catalogue(lang).get(message)
+    return found if isinstance(found, str) and found else wording.catalogue(lang).gettext(message)
 
 
 def N_(message: str) -> str:
@@ -80,7 +86,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
         # Indonesian has one form for every count; English two (1, the rest).
         index = 0 if len(found) == 1 or n == 1 else 1
         return found[index] or (singular if n == 1 else plural)
-    return singular if n == 1 else plural
+    return wording.catalogue(lang).ngettext(singular, plural, n)
 
 
 def locale() -> str:

@@ -4,7 +4,9 @@ step with them.
 ``python -m designer.messages`` adds every text the sources mark (``_("...")``,
 ``N_("...")``, ``ngettext("...", "...", n)``) and the catalogues lack: to English as
 itself, to Indonesian untranslated (for a person to write; the catalogue test fails
-until they do). It never removes or changes an existing translation."""
+until they do). It never removes or changes an existing translation. A text the shared
+catalogue (``wording``, the words the designer and the portal both show) has is not
+added: ``designer.i18n`` finds it there."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from designer.i18n import _BABEL_LOCALE, LANGUAGES, po_path
+from wording.messages import load as load_shared
 
 SOURCES = Path(__file__).resolve().parent
 MARKERS = {"_": 1, "N_": 1, "ngettext": 2}
@@ -60,9 +63,16 @@ def load(lang: str) -> Catalog:
         return read_po(f, locale=_BABEL_LOCALE[lang])
 
 
+def shared() -> set[MessageId]:
+    """The message ids the shared catalogue holds (for the designer as for the portal)."""
+    return {m.id if isinstance(m.id, str) else (m.id[0], m.id[1])
+            for m in load_shared("en") if m.id}  # fmt: skip
+
+
 def update() -> dict[str, int]:
     """Adds what the sources use and each catalogue lacks; returns how many, per language."""
-    wanted = used()
+    common = shared()
+    wanted = {mid: where for mid, where in used().items() if mid not in common}
     added: dict[str, int] = {}
     for lang in LANGUAGES:
         catalogue = load(lang)

@@ -9,7 +9,8 @@ import streamlit as st
 
 from designer.client import Api, ApiError
 from designer.i18n import KEY as LANGUAGE_KEY
-from designer.i18n import N_, _, iso_moment
+from designer.i18n import N_, _, iso_moment, language
+from wording.problems import explain
 
 STAFF = ("officer", "supervisor", "cashier", "agency_admin")
 
@@ -111,8 +112,11 @@ def show_error(e: ApiError, doing: str = "") -> None:
         )
         return
     lines = [f"{prefix}{e.message}"]
-    lines += [f"- `{p['path'] or _('(definition)')}`: {p['message']}" for p in e.problems]
+    lines += [f"- {explain(p['path'], p['message'], language())}" for p in e.problems]
     st.error("\n".join(lines))
+    if e.problems:  # as the API words them, for a programmer or support
+        st.caption("  \n".join(f"`{p['path'] or _('(definition)')}`: {p['message']}"
+                                for p in e.problems))  # fmt: skip
 
 
 def services_or_stop() -> list[dict[str, Any]]:

@@ -3,11 +3,13 @@ every call, and an expired one is renewed once with the refresh token."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from portal.sessions import Session
+from wording.problems import explain
 
 
 class SignedOut(Exception):
@@ -26,6 +28,22 @@ def detail(r: httpx.Response) -> str:
             f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', '')}" for e in found
         )
     return str(found or body)
+
+
+def problems(r: httpx.Response, language: str, form: Mapping[str, Any]) -> list[str]:
+    """Each problem the API listed with a refusal (``problems``: path and technical
+    message), as a sentence for the citizen in ``language``, naming the field by its
+    label on ``form``; [] when the answer lists none."""
+    try:
+        body = r.json()
+    except ValueError:
+        return []
+    listed = body.get("problems") if isinstance(body, dict) else None
+    return [
+        explain(str(p.get("path", "")), str(p.get("message", "")), language, definition=form)
+        for p in listed or []
+        if isinstance(p, dict)
+    ]
 
 
 class Api:

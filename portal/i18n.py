@@ -1,5 +1,7 @@
 """Languages: Bahasa Indonesia by default, English as a choice. Messages come from the
-babel catalogues under ``locales/`` (compiled in memory at start, no .mo files); dates,
+babel catalogues under ``locales/`` (compiled in memory at start, no .mo files), then
+from the catalogue shared with the designer (``wording``: the words both show, and the
+plain wording of the API's problems with what the citizen sent); dates,
 times and rupiah amounts are written the Indonesian way whatever the language."""
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import Translations
 
+import wording
+
 LOCALES: Final = Path(__file__).resolve().parent / "locales"
 LANGUAGES: Final = ("id", "en")
 DEFAULT: Final = "id"
@@ -28,14 +32,17 @@ amounts and dates are those on Indonesian documents."""
 
 
 def catalogue(language: str) -> Translations:
-    """The language's messages, compiled from its .po file."""
+    """The language's messages, compiled from its .po file, with the shared ones as the
+    fallback for what it does not hold."""
     path = LOCALES / language / "LC_MESSAGES" / "portal.po"
     with path.open("rb") as f:
         po = read_po(f, locale=language)
     mo = BytesIO()
     write_mo(mo, po)
     mo.seek(0)
-    return Translations(fp=mo, domain="portal")
+    own = Translations(fp=mo, domain="portal")
+    own.add_fallback(wording.catalogue(language))
+    return own
 
 
 def language_of(cookie: str | None) -> str:

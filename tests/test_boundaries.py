@@ -105,14 +105,20 @@ RULES = (
         lambda m: _top(m) != "lincah",
     ),
     Rule(
-        "designer imports only designer (its API client) and domain",
-        lambda src: src == "designer",
-        lambda m: _top(m) in ("designer", "domain"),
+        "wording (the texts the designer and the portal share) imports nothing of Lincah",
+        lambda src: src == "wording",
+        lambda m: _top(m) == "wording",
     ),
     Rule(
-        "portal imports only portal and config: it reaches Lincah over HTTP, as the designer does",
+        "designer imports only designer (its API client), domain and wording",
+        lambda src: src == "designer",
+        lambda m: _top(m) in ("designer", "domain", "wording"),
+    ),
+    Rule(
+        "portal imports only portal, config and wording: it reaches Lincah over HTTP, as the"
+        " designer does",
         lambda src: src == "portal",
-        lambda m: _top(m) in ("portal", "config"),
+        lambda m: _top(m) in ("portal", "config", "wording"),
     ),
     Rule(
         "infrastructure imports none of its users (api, activities, workflows, designer)",
@@ -191,7 +197,7 @@ def test_no_workflow_file_is_over_400_lines():
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     for package in ("domain", "config", "workflows", "api", "lincah", "designer", "face",
-                    "activities", "eventstore", "portal"):  # fmt: skip
+                    "activities", "eventstore", "portal", "wording"):  # fmt: skip
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
     for name, text in files.items():
@@ -211,6 +217,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         ("designer/app.py", "from api.security import STAFF\n", "designer imports only"),
         ("face/store.py", "from api import deps\n", "infrastructure imports none"),
         ("portal/app.py", "from domain.state import ApplicationState\n", "portal imports only"),
+        ("wording/problems.py", "from domain.checks import Problem\n", "wording (the texts"),
         (
             "domain/steps.py",
             "import typing\nif typing.TYPE_CHECKING:\n    from config import settings\n",
@@ -235,6 +242,8 @@ def test_allowed_arrows_pass(tmp_path):
             "designer/app.py": "from designer import client\nfrom domain import definition\n",
             "domain/state.py": "from . import events\nfrom domain.events import X\n",
             "portal/app.py": "from portal import i18n\nfrom config.settings import Settings\n",
+            "wording/problems.py": "from wording import catalogue\n",
+            "designer/checks.py": "from wording.problems import explain\n",
         },
     )
     assert violations(root) == []

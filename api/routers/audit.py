@@ -5,6 +5,7 @@ call these."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
@@ -14,16 +15,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, security
 from api.access import AccessLogged
-from api.deps import AgencyScope, SettingsDep, StoreDep, require_role
+from api.deps import AgencyScope, RuntimeDep, SettingsDep, StoreDep, require_role
+from api.temporal_errors import RETRY_AFTER_S, TemporalUnavailable
 from audit import checkpoints, trail
+from audit.replay import HistoryTooLarge, replay_latest_run
 from audit.verify import verify_store
 from config.settings import Settings
 from domain.state import ApplicationState
 from eventstore.personal import stored
 from eventstore.port import EventStore, RecordedEvent
+from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -134,6 +139,94 @@ async def application_events(
         chain_intact=broken is None,
         first_break=None if broken is None else str(broken),
         events=[AuditEvent(**asdict(e)) for e in audited],
+    )
+
+
+# -- the Temporal history replayed against today's workflow code (audit.replay) --------
+
+
+class WorkflowReplay(BaseModel):
+    application_id: str
+    workflow_id: str
+    run_id: str
+    replayed: bool
+    """Today's workflow code runs the recorded history to the same commands: it can
+    carry on the application (or would run it the same way again)."""
+    events: int
+    """Events of the Temporal history replayed."""
+    failure: str | None
+    """Why the replay failed (a non-determinism names the command that differs)."""
+
+
+def _unavailable(application_id: str, why: str) -> TemporalUnavailable:
+    return TemporalUnavailable(
+        f"The workflow history of {application_id} could not be replayed: {why}. Nothing "
+        f"was changed; try again in {RETRY_AFTER_S} seconds."
+    )
+
+
+@router.post(
+    "/applications/{application_id}/replay",
+    response_model=WorkflowReplay,
+    responses=errors.answers(404, 422, 503),
+)
+async def replay_workflow(
+    application_id: str, _: Auditor, scope: AgencyScope, store: StoreDep, rt: RuntimeDep
+) -> WorkflowReplay:
+    """Fetch the application's workflow history from Temporal and replay it against the
+    workflow code this server runs today, as ``lincah audit replay`` does: whether a
+    change of the code would break the application (non-determinism). Reads only.
+    Bounded: a history over ``audit_replay_max_events`` is refused (422), a check that
+    takes longer than ``audit_replay_timeout_s`` answers 503."""
+    # The scope and the application's existence first: another agency's application is
+    # a 404 before Temporal is asked anything.
+    await run_in_threadpool(_events_or_404, store, application_id, scope)
+    settings = rt.settings
+    try:
+        client = await rt.temporal()
+    except TemporalUnavailable as e:
+        raise _unavailable(
+            application_id, f"Temporal at {settings.temporal.address} is not reachable"
+        ) from e
+    try:
+        report = await asyncio.wait_for(
+            # The application workflow is the one class an application's history runs.
+            replay_latest_run(
+                client,
+                application_id,
+                [ApplicationWorkflow],
+                max_events=settings.audit_replay_max_events,
+            ),
+            timeout=settings.audit_replay_timeout_s,
+        )
+    except HistoryTooLarge as e:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"The workflow history of {application_id} has {e.events} events, more than "
+            f"the {e.limit} this check replays (audit_replay_max_events); run `lincah "
+            f"audit replay {application_id}` on the server instead.",
+        ) from e
+    except TimeoutError as e:
+        raise _unavailable(
+            application_id,
+            f"it took longer than {settings.audit_replay_timeout_s:g} s "
+            "(audit_replay_timeout_s; Temporal may be slow or restarting)",
+        ) from e
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"Temporal no longer holds a workflow history for {application_id} (its "
+                "retention may have passed); its events are still in the audit trail",
+            ) from e
+        raise _unavailable(application_id, f"Temporal answered {e.status.name}: {e}") from e
+    return WorkflowReplay(
+        application_id=application_id,
+        workflow_id=report.workflow_id,
+        run_id=report.run_id or "",
+        replayed=report.deterministic,
+        events=report.events,
+        failure=report.failure,
     )
 
 

@@ -57,7 +57,9 @@ def widget(f: FormField, key: str) -> Any:
     label = f.label + ("" if f.required else " " + _("(optional)"))
     match f.type.value:
         case "number":
-            return st.number_input(label, value=None, key=key, help=f.help or None)
+            # A count as a count ("300", not "300.00"), as on the simulation page.
+            return st.number_input(label, value=None, step=1.0, format="%g", key=key,
+                                   help=f.help or None)  # fmt: skip
         case "choice":
             return st.selectbox(label, f.choices, index=None, key=key, help=f.help or None)
         case "date":

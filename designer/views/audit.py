@@ -1,7 +1,8 @@
 """The auditor's page: find an application in the auditor's scope, read its timeline
 (who did what, when, with each event's hash and whether the chain verifies up to it),
-see it as it stood at a chosen time, and check the whole log against the last signed
-checkpoint. Every figure comes from the API's audit endpoints."""
+see it as it stood at a chosen time, replay its Temporal history against today's
+workflow code, and check the whole log against the last signed checkpoint. Every figure
+comes from the API's audit endpoints."""
 
 from __future__ import annotations
 
@@ -102,6 +103,30 @@ else:
         tasks = [f"{t.get('step')} ({t.get('role')})" for t in state.get("open_tasks", [])]
         st.caption(_("Open tasks: {tasks}").format(tasks=", ".join(tasks) or "—"))
 
+st.subheader(_("The workflow in Temporal"))
+st.caption(_("Replays the application's recorded Temporal history against the workflow code "
+             "the server runs today: a change of the code that would break this application "
+             "shows here, before it reaches it."))  # fmt: skip
+if st.button(_("Check the workflow replays against today's code"), key="audit.replay"):
+    try:
+        replay = api.audit_replay(chosen)
+    except ApiError as e:
+        session.show_error(e, _("Replaying the workflow"))
+    else:
+        if replay["replayed"]:
+            st.success(_("Today's workflow code replays all {events} events of the Temporal "
+                         "history of {application}: it runs this application exactly as "
+                         "recorded.").format(events=replay["events"],
+                                             application=chosen))  # fmt: skip
+        else:
+            st.error(_("Today's workflow code does not replay the Temporal history of "
+                       "{application} ({events} events): {failure}. The application would "
+                       "stop where the code changed; tell the developers before this code "
+                       "is deployed.").format(application=chosen, events=replay["events"],
+                                              failure=replay["failure"]))  # fmt: skip
+        st.caption(_("Workflow {workflow}, run {run}.").format(
+            workflow=replay["workflow_id"], run=replay["run_id"]))  # fmt: skip
+
 st.subheader(_("The whole log"))
 if st.button(_("Check every hash chain against the last signed checkpoint"),
              key="audit.verify"):  # fmt: skip
@@ -120,5 +145,3 @@ if st.button(_("Check every hash chain against the last signed checkpoint"),
         else:
             st.error(_("The log does not verify: see the details below."))
         st.json(result, expanded=False)
-st.caption(_("Replaying the workflows against their Temporal histories is done with "
-             "`lincah audit replay` on the server."))  # fmt: skip

@@ -231,6 +231,32 @@ def remove() -> None:
     select(ids[at - 1] if at > 0 else None)
 
 
+# --- the diagram stays in view ------------------------------------------------------
+# The container of the diagram and the problem list. Streamlit gives it the class
+# st-key-editor-diagram: each character of the key outside [a-zA-Z0-9_-] becomes "-".
+DIAGRAM_KEY = "editor.diagram"
+
+
+def sticky_diagram() -> None:
+    """CSS that keeps the diagram in view while the step's form on the left scrolls (the
+    outcomes of a long review are far down). Sticky needs room to move in, and
+    Streamlit (1.67) wraps the container in a ``stLayoutWrapper`` exactly its size: so
+    the wrapper is what sticks, inside the column's block, which is stretched to the
+    row's height (a column is as tall as its content otherwise). ``top`` clears
+    Streamlit's header (3.75rem); a diagram taller than the window scrolls in its box."""
+    st.html(
+        """<style>
+[data-testid="stColumn"]:has(.st-key-editor-diagram) > [data-testid="stVerticalBlock"] {
+  height: 100%;
+}
+[data-testid="stLayoutWrapper"]:has(> .st-key-editor-diagram) {
+  position: sticky; top: 4rem; z-index: 1;
+}
+.st-key-editor-diagram { max-height: calc(100vh - 8rem); overflow-y: auto; }
+</style>"""
+    )
+
+
 # --- page -------------------------------------------------------------------------
 # Keyed and tracked, so the tab chosen stays chosen when the page above it changes (the
 # first autosave adds a line there, which would otherwise reopen the first tab).
@@ -275,28 +301,33 @@ with tab_steps:
             kind = str(step.get("kind"))
             st.subheader(_(draft.KIND_LABELS[kind]) if kind in draft.KIND_LABELS else kind)
             for p in mine:
-                st.error(f"**{checks.where(p, d)}**: {p['message']}")
+                checks.show(p, d)
             new = forms.drop_empty(forms.edit_step(step, context(i)))
             if new != step:
                 commit(new, i, step)
     with right:
-        st.graphviz_chart(dot(d, selected, bad_steps))
-        st.caption(_("Blue: the step being edited. Red: steps with problems. Dashed: time-outs."))
-        if found:
-            st.markdown(_("**Problems**"))
-            for k, p in enumerate(found):
-                c1, c2 = st.columns([5, 1])
-                c1.markdown(f"- **{checks.where(p, d)}**: {p['message']}")
-                si = draft.step_index(p["path"])
-                if si is not None and si < len(ids):
-                    c2.button(_("Show"), key=f"problem.{k}", on_click=select, args=(ids[si],))
+        sticky_diagram()
+        with st.container(key=DIAGRAM_KEY):
+            st.graphviz_chart(dot(d, selected, bad_steps))
+            st.caption(_("Blue: the step being edited. Red: steps with problems. Dashed: "
+                         "time-outs."))  # fmt: skip
+            if found:
+                st.markdown(_("**Problems**"))
+                for k, p in enumerate(found):
+                    c1, c2 = st.columns([5, 1])
+                    c1.markdown(f"- {checks.plain(p, d)}")
+                    c1.caption(checks.technical(p))
+                    si = draft.step_index(p["path"])
+                    if si is not None and si < len(ids):
+                        c2.button(_("Show"), key=f"problem.{k}", on_click=select,
+                                  args=(ids[si],))  # fmt: skip
 
 with tab_fields:
     st.caption(_("What the citizen fills in when applying. Ids are names in conditions and "
                  "{placeholders} in messages."))  # fmt: skip
     field_problems = [p for p in found if draft.field_index(p["path"]) is not None]
     for p in field_problems:
-        st.error(f"**{checks.where(p, d)}**: {p['message']}")
+        checks.show(p, d)
     for j, f in enumerate(fields):
         with st.container(border=True):
             new_field = forms.edit_field(j, f)

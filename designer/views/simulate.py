@@ -59,7 +59,8 @@ assert isinstance(definition, ServiceDefinition)
 def sample(f: FormField, key: str) -> Any:
     match f.type.value:
         case "number":
-            return st.number_input(f.label, value=0.0, key=key)
+            # A count reads as one ("300", not "300.00"); decimals still go in.
+            return st.number_input(f.label, value=0.0, step=1.0, format="%g", key=key)
         case "choice":
             return st.selectbox(f.label, f.choices or [""], key=key)
         case "date":
@@ -78,6 +79,9 @@ def calendar(agency: str) -> tuple[WorkingCalendar, str]:
         return DEMO_CALENDAR, _("demo calendar (weekends and 2026 national holidays)")
 
 
+# The verdict and its figures span the page, above the inputs: in the diagram's column
+# the figures were cut off ("12 hari …").
+figures = st.container()
 left, right = st.columns([4, 5])
 with left:
     st.subheader(_("Sample inputs"))
@@ -102,6 +106,8 @@ with left:
 start = datetime.combine(day, time(9, 0), tzinfo=WIB)
 run = simulate(definition, Scenario(data=data, outcomes=outcomes, start=start, calendar=cal))
 with right:
+    st.graphviz_chart(dot(raw, None, set(run.unreachable), run.path), width="stretch")
+with figures:
     if run.result:
         st.success(ngettext("Ends **{result}** at '{step}' after {count} step.",
                              "Ends **{result}** at '{step}' after {count} steps.",
@@ -123,7 +129,6 @@ with right:
         st.caption(_("Finishes by {finished} WIB; the time limit ends {deadline} WIB.").format(
             finished=moment(run.finished.astimezone(WIB), weekday=True),
             deadline=moment(run.deadline.astimezone(WIB), weekday=True)))  # fmt: skip
-    st.graphviz_chart(dot(raw, None, set(run.unreachable), run.path), width="stretch")
 st.subheader(_("Path taken"))
 
 

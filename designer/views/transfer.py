@@ -123,7 +123,8 @@ if found:
         ).format(count=len(found), source=source)
     )
     for p in found:
-        st.markdown(f"- **{checks.where(p, definition)}**: {p['message']}")
+        st.markdown(f"- {checks.plain(p, definition)}")
+        st.caption(checks.technical(p))
 if not isinstance(definition.get("steps"), list) or not definition["steps"]:
     st.error(_("The file has no steps to edit."))
     st.stop()

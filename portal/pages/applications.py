@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from portal.client import detail
+from portal import i18n
+from portal.client import detail, problems
 from portal.web import SignedIn, ThePortal, redirect, to_login
 
 router = APIRouter()
@@ -119,13 +120,18 @@ async def apply(request: Request, portal: ThePortal, service_id: str) -> Respons
         headers={"Idempotency-Key": key} if key else {},
     )
     if r.status_code not in (201, 202):
+        # What is wrong with the data, field by field, in the citizen's words; the API's
+        # one-line reason only when it lists no problems.
+        language = i18n.language_of(request.cookies.get(i18n.COOKIE))
+        to_fix = problems(r, language, definition)
         return portal.render(
             request,
             "apply.html",
             status=422,
             form=definition,
             values=data,
-            problem=detail(r),
+            problem=None if to_fix else detail(r),
+            to_fix=to_fix,
             idempotency_key=key,
         )
     submitted = r.json()

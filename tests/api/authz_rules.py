@@ -443,6 +443,10 @@ def rules(draft: dict[str, Any], submission: dict[str, Any]) -> dict[tuple[str, 
         ("GET", "/audit/applications/{application_id}/events"): Rule(
             _r("auditor"), _s(200), target="application"
         ),
+        # Replays the application's Temporal history (issue 17): reads only.
+        ("POST", "/audit/applications/{application_id}/replay"): Rule(
+            _r("auditor"), _s(200), target="application"
+        ),
         # Personal data (issue 20): the access log, the anchored checkpoints --------------
         ("GET", "/audit/access-log"): Rule(_r("auditor"), _s(200)),
         ("GET", "/audit/checkpoints"): Rule(_r("auditor"), _s(200)),

@@ -97,13 +97,20 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     i, _ = step(at, "cek_peserta")
     at.button(key=f"ed.{i}.br.add").click().run()
     ok(at)
+    # In plain Indonesian, the place named as the administrator sees it; the API's
+    # technical path and message only small beneath (a caption).
     messages = errors(at)
-    assert any("Langkah 'Cek jumlah peserta' (cek_peserta) · branches[0].when" in m
-               and "condition builder" in m for m in messages), messages  # fmt: skip
+    assert ("Langkah 'Cek jumlah peserta' › cabang 1 › kondisi: Kondisinya masih kosong: "
+            "susun kondisi dengan penyusun kondisi.") in messages, messages  # fmt: skip
+    assert not any("branches[" in m or "condition" in m for m in messages), messages
+    captions = [c.value for c in at.caption]
+    assert f"`steps[{i}].branches[0].when`: the condition is empty: write one with the " \
+        "condition builder" in captions, captions  # fmt: skip
     # A new branch leads nowhere until the administrator chooses (no arrow back to the
     # first step that nobody asked for).
     assert step(at, "cek_peserta")[1]["branches"] == [{"when": "", "goto": ""}]
-    assert any("branches[0].goto" in m and "choose the step" in m for m in messages), messages
+    assert ("Langkah 'Cek jumlah peserta' › cabang 1 › lalu lanjut ke: Belum mengarah ke "
+            "langkah mana pun: pilih langkah tujuannya.") in messages, messages  # fmt: skip
     assert '"cek_peserta" [' in diagram(at) and "#cf222e" in diagram(at)
     at.selectbox(key=f"ed.{i}.br.0.goto").set_value("ditolak").run()
     ok(at)
@@ -115,7 +122,8 @@ def build_three_step_service(at: AppTest, service_id: str) -> None:
     ok(at)
     at.text_input(key=when).set_value("jumlah_peserta > 500").run()
     ok(at)
-    assert any("unknown name 'jumlah_peserta'" in m for m in errors(at)), errors(at)
+    assert any("Kondisi memakai 'jumlah_peserta', yang bukan isian formulir" in m
+               for m in errors(at)), errors(at)  # fmt: skip
 
     # 5. Fix it: declare the field (a number) in the form fields.
     at.text_input(key="field.new").set_value("jumlah_peserta")

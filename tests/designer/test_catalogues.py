@@ -12,7 +12,8 @@ import pytest
 
 from designer import i18n
 from designer.draft import KIND_LABEL_TEXTS, KIND_LABELS
-from designer.messages import MARKERS, SOURCES, load, used
+from designer.messages import MARKERS, SOURCES, load, shared, used
+from wording.messages import load as load_shared
 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -43,14 +44,29 @@ def test_marked_texts_are_literals_not_f_strings() -> None:
 
 @pytest.mark.parametrize("lang", sorted(i18n.LANGUAGES))
 def test_every_text_used_is_in_the_catalogue(lang: str) -> None:
-    catalogue = load(lang)
-    missing = {mid: where for mid, where in used().items() if catalogue.get(mid) is None}
+    catalogue, common = load(lang), shared()
+    missing = {mid: where for mid, where in used().items()
+               if catalogue.get(mid) is None and mid not in common}  # fmt: skip
     assert not missing, f"run python -m designer.messages, then translate: {missing}"
 
 
+def test_a_text_has_one_translation_the_designers_or_the_shared_one() -> None:
+    """A text both catalogues held would have two translations that drift apart; the
+    shared catalogue's is the one the portal shows too."""
+    both = sorted(str(m.id) for m in load("id") if m.id and m.id in shared())
+    assert not both, f"remove from designer.po (wording/locales has them): {both}"
+
+
+def test_the_designer_falls_back_to_the_shared_catalogue() -> None:
+    # "Log out" lives in wording/locales only: the designer and the portal say it alike.
+    assert load("id").get("Log out") is None
+    assert i18n._("Log out") == "Keluar"
+
+
 def test_every_indonesian_text_is_translated_with_the_same_placeholders() -> None:
+    """The designer's catalogue and the shared one it falls back to."""
     problems: list[tuple[object, ...]] = []
-    for m in load("id"):
+    for m in [*load("id"), *load_shared("id")]:
         if not m.id:
             continue
         ids = list(m.id) if isinstance(m.id, (list, tuple)) else [m.id]

@@ -18,7 +18,8 @@ def test_number_limits_and_on_error_in_the_editor(app):
     ok(app)
     app.text_input(key=f"ed.{i}.br.0.when").set_value("'*' * jumlah_peserta == 'x'").run()
     ok(app)
-    assert any("'*' can build a text or list" in m for m in errors(app)), errors(app)
+    assert any("Kondisi bisa terlalu lama dihitung" in m for m in errors(app)), errors(app)
+    assert any("'*' can build a text or list" in c.value for c in app.caption)  # the API's
 
     # Bounding the field between 0 and 5000 fixes it.
     app.number_input(key="ed.f0.min").set_value(0).run()

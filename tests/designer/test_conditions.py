@@ -6,12 +6,14 @@ from __future__ import annotations
 import keyword
 import operator
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from designer import condition_form
 from designer.conditions import (
     COMPARISONS,
     EMPTY_TESTS,
@@ -61,7 +63,7 @@ def trees(clause: st.SearchStrategy[Clause]) -> st.SearchStrategy[Condition]:
 # --- writing and reading back -------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(trees(clauses()))
 def test_every_tree_reads_back_from_its_text(tree: Condition) -> None:
     text = to_text(tree)
@@ -73,7 +75,7 @@ def test_every_tree_reads_back_from_its_text(tree: Condition) -> None:
     assert canonical(shown) == shown
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(trees(clauses()).map(canonical))
 def test_canonical_trees_round_trip_exactly(tree: Condition) -> None:
     text = to_text(tree)
@@ -139,7 +141,7 @@ def holds(tree: Condition, env: Mapping[str, object]) -> bool:
     return (all if tree.join == "all" else any)(group(g) for g in used)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(trees(typed_clauses()), st.data())
 def test_the_text_holds_exactly_when_the_tree_does(tree: Condition, data: st.DataObject) -> None:
     text = to_text(tree)
@@ -266,3 +268,22 @@ def test_lists_as_typed() -> None:
     assert items(" dokter, bidan ,, ", numeric=False) == ("dokter", "bidan")
     assert items("17, 2.5", numeric=True) == (17, 2.5)
     assert items("17, tujuh", numeric=True) is None
+
+
+@pytest.mark.parametrize(
+    "state, kind, op, expected",
+    [
+        ("approve", "outcome", "in", ["approve"]),  # a value becomes a list of one
+        (None, "outcome", "in", None),  # no value yet stays so
+        (["approve", "reject"], "outcome", "==", "approve"),  # and back: its first item
+        ([], "outcome", "==", None),
+        (1000.0, "number", "in", "1000"),  # typed as "a, b, c"
+        ("17, 18", "number", ">=", 17.0),
+        ("tujuh", "number", ">=", None),
+        (date(2026, 1, 5), "date", "not in", "2026-01-05"),
+        ("2026-01-05, 2026-02-01", "date", "<", date(2026, 1, 5)),
+        ("Sobo", "text", "in", "Sobo"),  # the same text input either way
+    ],
+)
+def test_changing_the_comparison_carries_the_value_over(state, kind, op, expected) -> None:
+    assert condition_form._converted(state, kind, op) == expected

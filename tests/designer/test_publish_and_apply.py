@@ -6,6 +6,7 @@ runs them."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -146,6 +147,14 @@ def designer_session(api: str, monkeypatch) -> None:
     assert set(trail["terverifikasi"]) == {"✔"}
     assert all(t.endswith(" WIB") for t in trail["waktu"])
     assert [m.label for m in auditor.metric] == ["Status", "Langkah", "Peristiwa diterapkan"]
+
+    # The Temporal replay check, from the page: today's code replays the history.
+    auditor.button(key="audit.replay").click().run()
+    ok(auditor)
+    said = [m.value for m in auditor.success]
+    assert any(re.search(rf"memutar ulang semua \d+ peristiwa riwayat Temporal {number}", m)
+               for m in said), (said, [e.value for e in auditor.error])  # fmt: skip
+    assert any(c.value.startswith(f"Alur kerja {number}, run ") for c in auditor.caption)
 
 
 async def test_design_publish_and_apply_through_the_designer(live_api, monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+import wording
 from config.settings import Settings
+from domain.definition import FormField
+from domain.validation import validate_fields
 from portal import i18n
 from portal.app import create_app
 from portal.sessions import COOKIE
@@ -75,6 +79,7 @@ class StubApi:
         self.requests: list[httpx.Request] = []
         self.role = role
         self.application = APPLICATION
+        self.refusal: dict | None = None  # what POST /applications answers with a 422
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -90,6 +95,8 @@ class StubApi:
                 return httpx.Response(200, json=[])
             case "GET", "/services/domisili/form":
                 return httpx.Response(200, json=FORM)
+            case "POST", "/applications" if self.refusal:
+                return httpx.Response(422, json=self.refusal)
             case "POST", "/applications":
                 return httpx.Response(
                     201,
@@ -261,10 +268,14 @@ def test_every_message_is_in_each_catalogue_and_indonesian_translates_all(langua
     path = i18n.LOCALES / language / "LC_MESSAGES" / "portal.po"
     with path.open("rb") as f:
         po = read_po(f)
-    missing = sorted(m for m in _msgids() if m not in po)
+    with wording.po_path(language).open("rb") as f:
+        shared = read_po(f)  # the words the designer shows too; tests/wording checks it
+    missing = sorted(m for m in _msgids() if m not in po and m not in shared)
     assert not missing, f"add to {path}: {missing}"
-    if language == "id":
-        untranslated = sorted(m.id for m in po if m.id and not m.string)
+    both = sorted(m.id for m in po if m.id and m.id in shared)
+    assert not both, f"remove from {path} (wording/locales has them): {both}"
+    if language == "id":  # the portal's own texts and those it shares with the designer
+        untranslated = sorted(m.id for m in [*po, *shared] if m.id and not m.string)
         assert not untranslated, f"translate in {path}: {untranslated}"
 
 
@@ -352,3 +363,27 @@ def test_the_application_page_shows_the_citizens_own_timeline_and_documents():
                        "status_text": "Menunggu kedatangan Anda"}  # fmt: skip
     page = c.get("/applications/BWI-2026-000001")
     assert '<p class="status status-awaiting_visit">Menunggu kedatangan Anda</p>' in page.text
+
+
+def test_a_refused_application_shows_each_problem_in_plain_words_by_the_fields_label():
+    c, api = signed_in()
+    # The API's answer, with the domain's own problems (paths and technical messages).
+    found = validate_fields([FormField(id="nik", label="NIK", type="nik")], {"nik": "35101548"})
+    api.refusal = {"detail": "the application data has problems",
+                   "problems": [asdict(p) for p in found]}  # fmt: skip
+    page = c.get("/services/domisili/apply")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert key
+    r = c.post("/services/domisili/apply", follow_redirects=False, data={
+        "csrf_token": csrf(page.text), "idempotency_key": key.group(1),
+        "nik": "35101548", "kk_scan__wallet": "doc-1"})  # fmt: skip
+    assert r.status_code == 422
+    assert "Mohon perbaiki formulir:" in r.text
+    assert "<li>NIK: NIK terdiri atas tepat 16 angka: periksa dengan KTP.</li>" in r.text
+    assert "must have exactly 16 digits" not in r.text and "data.nik" not in r.text
+    assert 'value="35101548"' in r.text  # what the citizen typed stays in the form
+    c.cookies.set(i18n.COOKIE, "en")
+    r = c.post("/services/domisili/apply", follow_redirects=False, data={
+        "csrf_token": csrf(page.text), "idempotency_key": key.group(1),
+        "nik": "35101548", "kk_scan__wallet": "doc-1"})  # fmt: skip
+    assert "<li>NIK: A NIK has exactly 16 digits: check it against the KTP.</li>" in r.text
