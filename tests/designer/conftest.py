@@ -4,11 +4,7 @@ look at texts choose the designer's language (``open_app``); ``app`` is in Indon
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -24,16 +20,11 @@ from config.settings import Settings
 from designer.i18n import KEY as LANGUAGE_KEY
 from eventstore.factory import open_event_store
 from lincah import demo
-from lincah.cli import designer_argv
 from projections.projector import Projector
 from projections.readmodels import ReadModels
 
 APP = Path(__file__).resolve().parents[2] / "designer" / "app.py"
 ADMIN = "admin@banyuwangikab.go.id"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-"""Where the browser tests keep their screenshots."""
 
 
 def free_port() -> int:
@@ -131,48 +122,6 @@ def app(monkeypatch: pytest.MonkeyPatch, api_url: str) -> AppTest:
     """The designer in Bahasa Indonesia, against the seeded API."""
     monkeypatch.setenv("LINCAH_API_URL", api_url)
     return open_app("id")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium: installed here when missing and we are root, else skipped."""
-    if not CHROMIUM.exists():
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            pytest.skip("Debian chromium is not installed (apt-get install chromium, as root)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-            if done.returncode != 0:
-                pytest.skip(f"installing chromium failed: {done.stderr[-500:]}")
-    return CHROMIUM
-
-
-@contextlib.contextmanager
-def served_designer(api_url: str, home: Path) -> Iterator[str]:
-    """The designer as `lincah designer` serves it (its flags: no developer menu), on a
-    free port against ``api_url``; its base URL once Streamlit answers. Its log is
-    ``home``/streamlit.log, shown when it dies before answering."""
-    port = free_port()
-    env = dict(os.environ, LINCAH_API_URL=api_url, HOME=str(home))
-    log_path = home / "streamlit.log"
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(designer_argv(port), env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{base}/_stcore/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "streamlit did not start"
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 @pytest.hookimpl(wrapper=True)

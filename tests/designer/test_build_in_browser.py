@@ -23,7 +23,10 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.designer.conftest import ADMIN, ARTIFACTS, CHROMIUM_ARGS, served_designer
+from tests.designer.conftest import ADMIN
+from tests.designer.test_screenshot import ARGS, ARTIFACTS, chromium, designer_url
+
+__all__ = ["chromium", "designer_url"]  # fixtures, used by name
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra)")
 
@@ -39,16 +42,9 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def designer(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One designer for the module's tests (they use different services)."""
-    with served_designer(api_url, tmp_path_factory.mktemp("designer-home")) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=str(chromium), args=ARGS)
         try:
             yield launched
         finally:
@@ -183,10 +179,10 @@ def choose(page: Any, combobox: Any, option: str, exact: bool) -> None:
 
 
 @pytest.fixture
-def ui(browser: Any, designer: str, request: pytest.FixtureRequest) -> Iterator[Designer]:
+def ui(browser: Any, designer_url: str, request: pytest.FixtureRequest) -> Iterator[Designer]:
     """A logged-in tab; a screenshot of it when the test fails, named for the test."""
     (ARTIFACTS / f"{request.node.name}-failed.png").unlink(missing_ok=True)  # an older run's
-    tab = Designer(browser, designer)
+    tab = Designer(browser, designer_url)
     try:
         yield tab
     finally:

@@ -5,18 +5,62 @@ diagram (Graphviz's SVG) and keeps a screenshot at tests/artifacts/editor.png.""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.designer.conftest import ARTIFACTS, CHROMIUM_ARGS, served_designer
+from lincah.cli import designer_argv
+from tests.designer.conftest import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium: installed here when missing and we are root, else skipped."""
+    if not CHROMIUM.exists():
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            pytest.skip("Debian chromium is not installed (apt-get install chromium, as root)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                pytest.skip(f"installing chromium failed: {done.stderr[-500:]}")
+    return CHROMIUM
 
 
 @pytest.fixture
 def designer_url(api_url: str, tmp_path: Path) -> Iterator[str]:
-    with served_designer(api_url, tmp_path) as base:
+    port = free_port()
+    env = dict(os.environ, LINCAH_API_URL=api_url, HOME=str(tmp_path))
+    log = (tmp_path / "streamlit.log").open("w")
+    # Served as `lincah designer` serves it (its flags: no developer menu).
+    proc = subprocess.Popen(designer_argv(port), env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "streamlit.log").read_text()
+            try:
+                if httpx.get(f"{base}/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.2)
         yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
 
 
 def test_editor_page_renders_its_diagram_in_chromium(chromium, designer_url):
@@ -26,9 +70,7 @@ def test_editor_page_renders_its_diagram_in_chromium(chromium, designer_url):
     shot.unlink(missing_ok=True)
     (ARTIFACTS / "editor-failed.png").unlink(missing_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1500})
             page.goto(f"{designer_url}/?lang=id")
