@@ -312,7 +312,9 @@ def _parallel(step: dict[str, Any], ctx: Context) -> dict[str, Any]:
     key = ctx.key("branches")
     current = [b for b in step.get("branches") or [] if isinstance(b, str)]
     _init(key, [b for b in current if b in ctx.step_ids])
-    branches = st.multiselect(_("Branches that start at once"), ctx.step_ids, key=key)
+    branches = st.multiselect(_("Branches that start at once"), ctx.step_ids, key=key,
+                              format_func=lambda sid: ctx.step_names.get(sid, sid),
+                              placeholder=_("choose one or more"))  # fmt: skip
     join = target(_("They meet at (a join step)"), ctx.key("join"), step.get("join", ""), ctx)
     return {"branches": list(branches), "join": join}
 
@@ -500,6 +502,7 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
             list(DOCUMENT_KINDS),
             default=known,
             format_func=lambda k: f"{DOCUMENT_KINDS[k]} ({k})",
+            placeholder=_("choose one or more"),
             key=key + "kinds",
         )
     out.pop("min", None)
@@ -513,7 +516,8 @@ def edit_field(i: int, f: dict[str, Any]) -> dict[str, Any]:
         out |= {k: v for k, v in (("min", low), ("max", high)) if v is not None}
     # Empty: the citizen types the value; else it comes from their profile, verified or not.
     source = choose(_("Prefill from the profile"), key + "prefill", ["", *prefill_paths()],
-                    str(f.get("prefill") or ""))  # fmt: skip
+                    str(f.get("prefill") or ""),
+                    format_func=lambda p: p or _("— not prefilled —"))  # fmt: skip
     out.pop("prefill", None)
     if source:
         out["prefill"] = source
