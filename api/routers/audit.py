@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import errors, security
 from api.access import AccessLogged
 from api.deps import AgencyScope, RuntimeDep, SettingsDep, StoreDep, require_role
+from api.runtime import Runtime
 from api.temporal_errors import RETRY_AFTER_S, TemporalUnavailable
 from audit import checkpoints, trail
 from audit.replay import HistoryTooLarge, replay_latest_run
@@ -165,6 +166,12 @@ def _unavailable(application_id: str, why: str) -> TemporalUnavailable:
     )
 
 
+_REPLAYS_AT_ONCE = 2
+"""Replays run in the API process, each about a second of CPU: beyond this many at once
+the next is told to come back rather than slowing every other request."""
+_replays_running = 0
+
+
 @router.post(
     "/applications/{application_id}/replay",
     response_model=WorkflowReplay,
@@ -181,6 +188,18 @@ async def replay_workflow(
     # The scope and the application's existence first: another agency's application is
     # a 404 before Temporal is asked anything.
     await run_in_threadpool(_events_or_404, store, application_id, scope)
+    global _replays_running
+    if _replays_running >= _REPLAYS_AT_ONCE:
+        raise _unavailable(application_id, f"{_REPLAYS_AT_ONCE} other checks are running")
+    # One event loop per process: the counter needs no lock (no await between check and set).
+    _replays_running += 1
+    try:
+        return await _replay(application_id, rt)
+    finally:
+        _replays_running -= 1
+
+
+async def _replay(application_id: str, rt: Runtime) -> WorkflowReplay:
     settings = rt.settings
     try:
         client = await rt.temporal()

@@ -114,3 +114,34 @@ async def test_temporal_away_is_a_503_that_says_so(settings, tmp_path):
         f"The workflow history of BWI-2026-000007 could not be replayed: Temporal at {away} "
         "is not reachable. Nothing was changed; try again in 5 seconds."
     )
+
+
+async def test_replays_at_once_are_bounded(settings, tmp_path, monkeypatch):
+    """Replays run in the API process: while as many as it allows are running, the next
+    is told to come back (503) instead of slowing every other request."""
+    import api.routers.audit as audit_routes
+
+    monkeypatch.setattr(audit_routes, "_replays_running", audit_routes._REPLAYS_AT_ONCE)
+    settings = settings.model_copy(
+        update={"eventstore": "sqlite", "eventstore_url": str(tmp_path / "events.db")}
+    )
+    app = create_app(settings)
+    try:
+        write_application(app.state.runtime.store, 8)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://lincah"
+        ) as http:
+            r = await http.post(
+                "/auth/dev-token",
+                json={"subject": "audit@example.id", "role": "auditor", "agency": None},
+            )
+            auditor = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            r = await http.post("/audit/applications/BWI-2026-000008/replay", headers=auditor)
+    finally:
+        app.state.runtime.close()
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"] == (
+        "The workflow history of BWI-2026-000008 could not be replayed: 2 other checks are "
+        "running. Nothing was changed; try again in 5 seconds."
+    )
+    assert audit_routes._replays_running == audit_routes._REPLAYS_AT_ONCE  # nothing leaked
