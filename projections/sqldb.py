@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -74,12 +75,39 @@ class Connection(Db, Protocol):
     def usable(self) -> bool: ...
 
 
+def _statements(script: str) -> list[str]:
+    """A script's statements, whole (a trigger's body stays with its CREATE)."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip().strip(";").strip():
+                found.append(pending.strip())
+            pending = ""
+    return found
+
+
+def _retry_while_locked(action: Callable[[], object], timeout_s: float = 10.0) -> None:
+    """Switching a new file to WAL needs it to itself and SQLite does not wait for that
+    (the busy timeout does not apply): processes opening together retry for a while."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteConnection:
     def __init__(self, path: Path, synchronous: Literal["NORMAL", "FULL"]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.raw = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         self.raw.row_factory = sqlite3.Row
-        self.raw.execute("PRAGMA journal_mode=WAL")
+        _retry_while_locked(lambda: self.raw.execute("PRAGMA journal_mode=WAL"))
         self.raw.execute(f"PRAGMA synchronous={synchronous}")
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
@@ -98,11 +126,21 @@ class SqliteConnection:
         self.raw.executescript(ddl)  # executescript manages its own transaction
 
     def ensure_schema(self, ddl: str, version: int, derived: Sequence[str]) -> None:
-        if int(self.raw.execute("PRAGMA user_version").fetchone()[0]) != version:
-            for table in derived:
-                self.raw.execute(f"DROP TABLE IF EXISTS {table}")
-        self.raw.executescript(ddl)
-        self.raw.execute(f"PRAGMA user_version = {int(version)}")
+        # One write transaction: processes opening together must not drop the tables
+        # another is creating ("no such table" halfway through its script). Statement by
+        # statement, as executescript would commit the transaction first.
+        self.begin()
+        try:
+            if int(self.raw.execute("PRAGMA user_version").fetchone()[0]) != version:
+                for table in derived:
+                    self.raw.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _statements(ddl):
+                self.raw.execute(statement)
+            self.raw.execute(f"PRAGMA user_version = {int(version)}")
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
 
     def close(self) -> None:
         self.raw.close()
