@@ -227,7 +227,7 @@ def _compare(node: ast.expr) -> Clause:
         raise _Refused("arithmetic")
     if not isinstance(left, ast.Name) or left.id in expressions.ALIASES:
         raise _Refused("comparison")
-    op = _OPS.get(type(op_node))
+    op = expressions.COMPARISONS.get(type(op_node))
     if op is None:
         raise _Refused("comparison")
     if op in LISTS:
@@ -243,18 +243,6 @@ def _compare(node: ast.expr) -> Clause:
             raise _Refused("comparison")
         return Clause(left.id, "is empty" if op == "==" else "is not empty")
     return Clause(left.id, op, value)
-
-
-_OPS: Mapping[type[ast.cmpop], str] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-}
 
 
 def _scalar(node: ast.expr) -> Scalar | None:

@@ -129,7 +129,7 @@ _BIN_OPS: Mapping[type[ast.operator], str] = {
     ast.Mod: "%",
     ast.Pow: "**",
 }
-_CMP_OPS: Mapping[type[ast.cmpop], str] = {
+COMPARISONS: Mapping[type[ast.cmpop], str] = {  # also the condition builder's
     ast.Eq: "==",
     ast.NotEq: "!=",
     ast.Lt: "<",
@@ -249,7 +249,7 @@ def _build(node: ast.expr, depth: int) -> _Node:
                 _check_exponent(_run(binop.right, {}))
             return binop
         case ast.Compare(left=left, ops=ops, comparators=comparators):
-            names = tuple(_op(_CMP_OPS, o) for o in ops)
+            names = tuple(_op(COMPARISONS, o) for o in ops)
             return _Compare(_build(left, d), names, tuple(_build(c, d) for c in comparators))
     raise ExpressionError(f"{type(node).__name__} expressions are not allowed")
 

@@ -11,18 +11,11 @@ import pytest
 
 from api.main import create_app
 from tests.audit.test_audit import write_application
+from tests.backup.helpers import SITI
 from tests.conftest import free_port
 from tests.support import run_stack
 
 pytestmark = pytest.mark.e2e
-
-SITI = {
-    "nik": "3510154808900003",
-    "full_name": "Siti Aminah",
-    "address": "Jl. Ahmad Yani No. 12, RT 02/RW 05",
-    "kelurahan": "Penganjuran",
-    "purpose": "Pembukaan rekening bank",
-}
 
 
 async def test_a_finished_application_replays_on_todays_code(dev_env, settings, domisili):
@@ -85,18 +78,15 @@ async def test_a_finished_application_replays_on_todays_code(dev_env, settings, 
         assert f"lincah audit replay {app_id}" in detail
 
 
-async def test_temporal_away_is_a_503_that_says_so(settings, tmp_path):
-    away = f"127.0.0.1:{free_port()}"  # nothing listens there
+async def replay_with_the_store_only(settings, tmp_path, number: int, **update):
+    """POST .../replay on an API with its event store and no running stack: one
+    application (``number``) written straight into the store, asked for by an auditor."""
     settings = settings.model_copy(
-        update={
-            "eventstore": "sqlite",
-            "eventstore_url": str(tmp_path / "events.db"),
-            "temporal": settings.temporal.model_copy(update={"address": away}),
-        }
+        update={"eventstore": "sqlite", "eventstore_url": str(tmp_path / "events.db"), **update}
     )
     app = create_app(settings)
     try:
-        write_application(app.state.runtime.store, 7)
+        write_application(app.state.runtime.store, number)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://lincah"
         ) as http:
@@ -105,9 +95,17 @@ async def test_temporal_away_is_a_503_that_says_so(settings, tmp_path):
                 json={"subject": "audit@example.id", "role": "auditor", "agency": None},
             )
             auditor = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            r = await http.post("/audit/applications/BWI-2026-000007/replay", headers=auditor)
+            return await http.post(
+                f"/audit/applications/BWI-2026-{number:06d}/replay", headers=auditor
+            )
     finally:
         app.state.runtime.close()
+
+
+async def test_temporal_away_is_a_503_that_says_so(settings, tmp_path):
+    away = f"127.0.0.1:{free_port()}"  # nothing listens there
+    temporal = settings.temporal.model_copy(update={"address": away})
+    r = await replay_with_the_store_only(settings, tmp_path, 7, temporal=temporal)
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "5"
     assert r.json()["detail"] == (
@@ -122,23 +120,7 @@ async def test_replays_at_once_are_bounded(settings, tmp_path, monkeypatch):
     import api.routers.audit as audit_routes
 
     monkeypatch.setattr(audit_routes, "_replays_running", audit_routes._REPLAYS_AT_ONCE)
-    settings = settings.model_copy(
-        update={"eventstore": "sqlite", "eventstore_url": str(tmp_path / "events.db")}
-    )
-    app = create_app(settings)
-    try:
-        write_application(app.state.runtime.store, 8)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://lincah"
-        ) as http:
-            r = await http.post(
-                "/auth/dev-token",
-                json={"subject": "audit@example.id", "role": "auditor", "agency": None},
-            )
-            auditor = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            r = await http.post("/audit/applications/BWI-2026-000008/replay", headers=auditor)
-    finally:
-        app.state.runtime.close()
+    r = await replay_with_the_store_only(settings, tmp_path, 8)
     assert r.status_code == 503, r.text
     assert r.json()["detail"] == (
         "The workflow history of BWI-2026-000008 could not be replayed: 2 other checks are "
