@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,6 +63,20 @@ class Erasure:
     """How many keys were deleted."""
 
 
+def _use_wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """As config.sqlite.use_wal (crypto imports nothing of Lincah): processes opening a
+    new file together retry the switch to WAL, which SQLite does not wait for."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 class DataKeys:
     def __init__(self, path: str | Path, master_secret: str) -> None:
         if not master_secret:
@@ -81,7 +96,7 @@ class DataKeys:
             conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             # A lost key would make data unreadable: every commit reaches the disk.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA secure_delete=ON")

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import orjson
 
+from config.sqlite import use_wal
 from eventstore import chain
 from eventstore.common import MAX_EVENT_TYPE, Stored, check_limit, idempotent_result, validate
 from eventstore.port import (
@@ -202,7 +203,7 @@ class SqliteEventStore(EventStore):
     def _create_schema(self) -> None:
         conn = self._conn()
         # WAL lets readers run while one writer appends; the mode is stored in the file.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = use_wal(conn)
         if str(mode).lower() != "wal":
             raise EventStoreError(f"could not switch {self._path!r} to WAL mode (got {mode!r})")
         with self._transaction() as tx:

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from config.settings import Settings
+from config.sqlite import use_wal
 from face.replay import Fingerprint
 
 SCHEMA: Final = """
@@ -138,7 +139,7 @@ class FaceStore:
     def _db(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db)
             db.execute("PRAGMA secure_delete=ON")
             db.execute("PRAGMA synchronous=FULL")
             yield db

@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+from config.sqlite import use_wal
 
 if TYPE_CHECKING:
     import psycopg
@@ -88,26 +89,12 @@ def _statements(script: str) -> list[str]:
     return found
 
 
-def _retry_while_locked(action: Callable[[], object], timeout_s: float = 10.0) -> None:
-    """Switching a new file to WAL needs it to itself and SQLite does not wait for that
-    (the busy timeout does not apply): processes opening together retry for a while."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            action()
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
-
-
 class SqliteConnection:
     def __init__(self, path: Path, synchronous: Literal["NORMAL", "FULL"]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.raw = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         self.raw.row_factory = sqlite3.Row
-        _retry_while_locked(lambda: self.raw.execute("PRAGMA journal_mode=WAL"))
+        use_wal(self.raw)
         self.raw.execute(f"PRAGMA synchronous={synchronous}")
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
