@@ -1,7 +1,7 @@
 """Live validation of the draft: the API's ``POST /services/validate`` (the same checks
 that guard saving and publishing), remembered per draft content; when the API cannot be
 asked, the same domain checks run here. Each problem is shown as the administrator reads
-it (``wording.problems``: what is wrong and what to do, the place named by step name and
+it (``domain.wording.problems``: what is wrong and what to do, the place named by step name and
 field label), with the API's technical ``path: message`` small beneath it."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from designer.i18n import _, language
 from designer.session import api
 from domain.definition import ServiceDefinition
 from domain.validation import parse_definition
-from wording.problems import explain
+from domain.wording.problems import explain
 
 _CACHE = "_problems"
 

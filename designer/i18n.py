@@ -3,7 +3,7 @@
 Texts are written in English in the sources, marked ``_("...")`` (or ``N_("...")`` where
 they are plain data translated later, ``ngettext`` where a count picks the form), and
 looked up in ``designer/locales/<lang>/LC_MESSAGES/designer.po``, then in the catalogue
-the designer shares with the citizen portal (``wording``: the words both show, and the
+the designer shares with the citizen portal (``domain.wording``: the words both show, and the
 plain wording of validation problems). The .po files are read with babel's pofile API
 when first needed (no compiled .mo to keep in step). The
 language is the session's choice (the sidebar's selector, key ``lang``). Messages the API
@@ -22,7 +22,7 @@ from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
-import wording
+from domain import wording
 
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 """The languages offered, by code, each named in itself; the first is the default."""
@@ -67,7 +67,7 @@ def language() -> str:
 
 def _(message: str) -> str:
     """``message`` in the session's language: from the designer's catalogue, else the
-    shared one (``wording``), else itself."""
+    shared one (``domain.wording``), else itself."""
     lang = language()
     found = catalogue(lang).get(message)
     return found if isinstance(found, str) and found else wording.catalogue(lang).gettext(message)

@@ -5,7 +5,7 @@ step with them.
 ``N_("...")``, ``ngettext("...", "...", n)``) and the catalogues lack: to English as
 itself, to Indonesian untranslated (for a person to write; the catalogue test fails
 until they do). It never removes or changes an existing translation. A text the shared
-catalogue (``wording``, the words the designer and the portal both show) has is not
+catalogue (``domain.wording``, the words the designer and the portal both show) has is not
 added: ``designer.i18n`` finds it there."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from designer.i18n import _BABEL_LOCALE, LANGUAGES, po_path
-from wording.messages import load as load_shared
+from domain.wording.messages import load as load_shared
 
 SOURCES = Path(__file__).resolve().parent
 MARKERS = {"_": 1, "N_": 1, "ngettext": 2}

@@ -10,7 +10,7 @@ import streamlit as st
 from designer.client import Api, ApiError
 from designer.i18n import KEY as LANGUAGE_KEY
 from designer.i18n import N_, _, iso_moment, language
-from wording.problems import explain
+from domain.wording.problems import explain
 
 STAFF = ("officer", "supervisor", "cashier", "agency_admin")
 

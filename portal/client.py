@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from domain.wording.problems import explain
 from portal.sessions import Session
-from wording.problems import explain
 
 
 class SignedOut(Exception):

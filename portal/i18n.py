@@ -1,6 +1,6 @@
 """Languages: Bahasa Indonesia by default, English as a choice. Messages come from the
 babel catalogues under ``locales/`` (compiled in memory at start, no .mo files), then
-from the catalogue shared with the designer (``wording``: the words both show, and the
+from the catalogue shared with the designer (``domain.wording``: the words both show, and the
 plain wording of the API's problems with what the citizen sent); dates,
 times and rupiah amounts are written the Indonesian way whatever the language."""
 
@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import Translations
 
-import wording
+from domain import wording
 
 LOCALES: Final = Path(__file__).resolve().parent / "locales"
 LANGUAGES: Final = ("id", "en")

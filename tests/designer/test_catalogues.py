@@ -13,7 +13,7 @@ import pytest
 from designer import i18n
 from designer.draft import KIND_LABEL_TEXTS, KIND_LABELS
 from designer.messages import MARKERS, SOURCES, load, shared, used
-from wording.messages import load as load_shared
+from domain.wording.messages import load as load_shared
 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -54,11 +54,11 @@ def test_a_text_has_one_translation_the_designers_or_the_shared_one() -> None:
     """A text both catalogues held would have two translations that drift apart; the
     shared catalogue's is the one the portal shows too."""
     both = sorted(str(m.id) for m in load("id") if m.id and m.id in shared())
-    assert not both, f"remove from designer.po (wording/locales has them): {both}"
+    assert not both, f"remove from designer.po (domain/wording/locales has them): {both}"
 
 
 def test_the_designer_falls_back_to_the_shared_catalogue() -> None:
-    # "Log out" lives in wording/locales only: the designer and the portal say it alike.
+    # "Log out" lives in domain/wording/locales only: the designer and the portal say it alike.
     assert load("id").get("Log out") is None
     assert i18n._("Log out") == "Keluar"
 

@@ -16,8 +16,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-import wording
 from config.settings import Settings
+from domain import wording
 from domain.definition import FormField
 from domain.validation import validate_fields
 from portal import i18n
@@ -269,11 +269,11 @@ def test_every_message_is_in_each_catalogue_and_indonesian_translates_all(langua
     with path.open("rb") as f:
         po = read_po(f)
     with wording.po_path(language).open("rb") as f:
-        shared = read_po(f)  # the words the designer shows too; tests/wording checks it
+        shared = read_po(f)  # the words the designer shows too; tests/domain/wording checks it
     missing = sorted(m for m in _msgids() if m not in po and m not in shared)
     assert not missing, f"add to {path}: {missing}"
     both = sorted(m.id for m in po if m.id and m.id in shared)
-    assert not both, f"remove from {path} (wording/locales has them): {both}"
+    assert not both, f"remove from {path} (domain/wording/locales has them): {both}"
     if language == "id":  # the portal's own texts and those it shares with the designer
         untranslated = sorted(m.id for m in [*po, *shared] if m.id and not m.string)
         assert not untranslated, f"translate in {path}: {untranslated}"

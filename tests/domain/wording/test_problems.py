@@ -1,5 +1,5 @@
 """Every problem the domain can report has a plain sentence of its own
-(``wording.problems``), and typical mistakes read as sentences without path syntax."""
+(``domain.wording.problems``), and typical mistakes read as sentences without path syntax."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from domain.validation import parse_definition, validate_application_data
-from tests.wording.domain_messages import Module, Resolver, appended_pairs, modules
-from wording.problems import FALLBACK, TABLE, explain, place, plain
+from domain.wording.problems import FALLBACK, TABLE, explain, place, plain
+from tests.domain.wording.domain_messages import Module, Resolver, appended_pairs, modules
 
 # Messages the domain makes that the source scan cannot follow, each covered otherwise:
 # pydantic's own wording (err["msg"]), driven through parse_definition below; and the
@@ -68,7 +68,7 @@ def test_every_problem_the_domain_makes_has_its_own_sentence() -> None:
     assert not_followed <= NOT_FOLLOWED, f"follow these in domain_messages.py: {unresolved}"
     generic = {m: where for m, where in messages.items()
                if plain(m)[0] == FALLBACK and m != PREFIXED}  # fmt: skip
-    assert not generic, f"add a pattern to wording/problems.py TABLE for: {generic}"
+    assert not generic, f"add a pattern to domain/wording/problems.py TABLE for: {generic}"
 
 
 def test_a_new_problem_falls_back_and_fails_the_coverage(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """The shared texts, found in ``wording``'s sources, and the shared catalogues kept in
 step with them.
 
-``python -m wording.messages`` adds every text the sources mark (``N_("...")``, or
+``python -m domain.wording.messages`` adds every text the sources mark (``N_("...")``, or
 ``_("...")`` where it is translated on the spot) and a
 catalogue lacks: to English as itself, to Indonesian untranslated (for a person to
-write; ``tests/wording/test_catalogue.py`` fails until they do). It never removes or
+write; ``tests/domain/wording/test_catalogue.py`` fails until they do). It never removes or
 changes a translation. (The designer's own texts: ``python -m designer.messages``.)"""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from wording import LANGUAGES, po_path
+from domain.wording import LANGUAGES, po_path
 
 SOURCES = Path(__file__).resolve().parent
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-import wording
-from wording.messages import load, marked, used
+from domain import wording
+from domain.wording.messages import load, marked, used
 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -31,7 +31,7 @@ def test_the_scan_finds_the_marked_texts(tmp_path) -> None:
 def test_every_marked_text_is_in_the_catalogue(language: str) -> None:
     catalogue = load(language)
     missing = sorted(t for t in used() if catalogue.get(t) is None)
-    assert not missing, f"run python -m wording.messages, then translate: {missing}"
+    assert not missing, f"run python -m domain.wording.messages, then translate: {missing}"
 
 
 def test_every_indonesian_text_is_translated_with_the_same_placeholders() -> None:

@@ -10,7 +10,7 @@ against an ordered table of patterns, each with the plain text as a msgid of the
 catalogue whose ``{placeholders}`` are the pattern's named groups; the first pattern
 that matches the whole message wins. A message no pattern knows (a check added later)
 still gets a sentence, :data:`FALLBACK`, with the technical message inside it;
-``tests/wording/test_problems.py`` fails until every message the domain can make has
+``tests/domain/wording/test_problems.py`` fails until every message the domain can make has
 its own pattern."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from wording import N_, catalogue
+from domain.wording import N_, catalogue
 
 
 @dataclass(frozen=True)

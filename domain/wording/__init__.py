@@ -1,10 +1,12 @@
-"""The texts the designer and the citizen portal both show, in one catalogue:
-``wording/locales/{id,en}/LC_MESSAGES/shared.po`` (English msgids, Bahasa Indonesia the
-default), so each has ONE translation. Each app keeps its own catalogue for its own texts
-and adds this one as the fallback. It is a leaf: it imports nothing of Lincah, so both
-apps (which may import neither each other nor the API) can use it.
+"""How Lincah words things for people. Durations, roles and amounts in Bahasa Indonesia
+for the Standar Pelayanan and the documents (below); and the texts the designer and the
+citizen portal both show, in one catalogue:
+``domain/wording/locales/{id,en}/LC_MESSAGES/shared.po`` (English msgids, Bahasa
+Indonesia the default), so each has ONE translation. Each app keeps its own catalogue
+for its own texts and adds this one as the fallback. It imports nothing of Lincah but
+the domain, so both apps (which may import neither each other nor the API) can use it.
 
-``wording.problems`` words the validators' problems for the people who fix them."""
+``domain.wording.problems`` words the validators' problems for the people who fix them."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from typing import Final
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from domain.primitives import Duration, DurationUnit
 
 LOCALES: Final = Path(__file__).resolve().parent / "locales"
 DOMAIN: Final = "shared"
@@ -42,7 +46,7 @@ def catalogue(language: str) -> Translations:
 
 def N_(message: str) -> str:
     """Marks a text for the shared catalogue where it is data (``python -m
-    wording.messages`` finds it); it is translated where it is shown."""
+    domain.wording.messages`` finds it); it is translated where it is shown."""
     return message
 
 
@@ -57,3 +61,27 @@ COMMON: Final = (
 )
 """Words both apps show, moved here from their own catalogues so each has one
 translation (the apps look them up like their own texts)."""
+
+# -- durations, roles and amounts in Bahasa Indonesia ------------------------------
+
+UNITS: Final = {
+    DurationUnit.WORKING_DAYS: "hari kerja",
+    DurationUnit.DAYS: "hari",
+    DurationUnit.HOURS: "jam",
+    DurationUnit.MINUTES: "menit",
+}
+ROLES: Final = {
+    "citizen": "pemohon",
+    "officer": "petugas",
+    "supervisor": "supervisor",
+    "cashier": "kasir",
+    "agency_admin": "admin instansi",
+}
+
+
+def rupiah(amount: int | float) -> str:
+    return "Rp " + f"{int(amount):,}".replace(",", ".")
+
+
+def duration_text(d: Duration) -> str:
+    return f"{d.amount:g} {UNITS[d.unit]}"
