@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.main import create_app
+from tests.api.test_e2e import SITI
 from tests.audit.test_audit import write_application
-from tests.backup.helpers import SITI
 from tests.conftest import free_port
 from tests.support import run_stack
 

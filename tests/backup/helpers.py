@@ -18,17 +18,11 @@ from config.settings import Settings
 from config.temporal import data_converter
 from lincah import devserver
 from lincah.demo import DOMISILI
+from tests.api.test_e2e import SITI
+from tests.api.test_e2e import apply as apply_with
 from tests.support import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
-
-SITI = {
-    "nik": "3510154808900003",
-    "full_name": "Siti Aminah",
-    "address": "Jl. Ahmad Yani No. 12, RT 02/RW 05",
-    "kelurahan": "Penganjuran",
-    "purpose": "Pembukaan rekening bank",
-}
 
 
 def letter_service() -> dict[str, Any]:
@@ -132,20 +126,6 @@ async def lincah(settings: Settings, *args: str, temporal: str | None = None) ->
     return Ran(proc.returncode, out.decode())
 
 
-async def publish(s: Stack, definition: dict[str, Any]) -> None:
-    """Save and publish a service as its agency's administrator."""
-    admin = await s.token("admin@banyuwangikab.go.id", "agency_admin", "BWI")
-    r = await s.http.post("/services", json=definition, headers=admin)
-    assert r.status_code == 201, r.text
-    version = r.json()["version"]
-    r = await s.http.post(f"/services/{definition['id']}/versions/{version}/publish", headers=admin)
-    assert r.status_code == 200, r.text
-
-
 async def apply(s: Stack, citizen: dict[str, str], service_id: str) -> str:
     """Siti applies; the new application's number."""
-    r = await s.http.post(
-        "/applications", json={"service_id": service_id, "data": SITI}, headers=citizen
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["application_id"])
+    return str((await apply_with(s, citizen, service_id, SITI))["application_id"])

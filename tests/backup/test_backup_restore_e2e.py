@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from config.settings import TaskQueues
+from tests.api.test_e2e import publish
 from tests.backup.helpers import (
     apply,
     deadline_service,
     letter_service,
     lincah,
-    publish,
     start_temporal,
 )
 from tests.support import Stack, run_stack

@@ -20,7 +20,8 @@ import pytest
 
 from backup.snapshot import copy_sqlite
 from config.settings import Settings, TaskQueues
-from tests.backup.helpers import apply, lincah, publish, start_temporal, two_reviews_service
+from tests.api.test_e2e import publish
+from tests.backup.helpers import apply, lincah, start_temporal, two_reviews_service
 from tests.support import Stack, run_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
